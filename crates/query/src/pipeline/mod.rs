@@ -1,0 +1,1 @@
+//! Aggregation pipelines: parsing stages and running them over a stream of documents.
