@@ -3,7 +3,23 @@
 //!
 //! - [`keycodec`]: BSON values to bytes whose byte order is MongoDB's BSON order; `encode_id`
 //!   is the primary-key encoding of the document table.
+//! - [`spec`]: `createIndexes` specifications, validation, names, conflicts.
+//! - [`keys`]: compiled [`IndexDef`]s and key extraction (dotted paths, multikey, sparse,
+//!   partial).
+//! - [`maintain`]: index entries (`key ++ pk → pk`), unique checks, index builds.
+//!
+//! Errors are [`stratus_query::error::QueryError`]s with MongoDB's codes; storage failures map
+//! to InternalError (1).
 
 pub mod keycodec;
+pub mod keys;
+pub mod maintain;
+pub mod spec;
 
 pub use keycodec::{Direction, encode_id};
+pub use keys::{DocKeys, IndexDef};
+pub use maintain::{
+    build_index, build_index_from_table, insert_entries, is_multikey, remove_entries,
+    update_entries,
+};
+pub use spec::IndexSpec;
