@@ -85,13 +85,13 @@ fn check_valid(file: &str, case: &Value, t: &mut Tally) {
                     ejson::document_to_json(&native, Mode::Canonical)
                 ));
             }
-            if let Some(rej) = &rej {
-                if &ejson::document_to_json(&native, Mode::Relaxed) != rej {
-                    errors.push(format!(
-                        "cB -> relaxed EJSON: got {}",
-                        ejson::document_to_json(&native, Mode::Relaxed)
-                    ));
-                }
+            if let Some(rej) = &rej
+                && &ejson::document_to_json(&native, Mode::Relaxed) != rej
+            {
+                errors.push(format!(
+                    "cB -> relaxed EJSON: got {}",
+                    ejson::document_to_json(&native, Mode::Relaxed)
+                ));
             }
         }
         Err(e) => errors.push(format!("cB does not decode: {e}")),
