@@ -112,6 +112,9 @@ pub fn value_text(v: &Bson) -> String {
     }
 }
 
+/// Type rank of numbers.
+const NUMBER_RANK: u8 = 3;
+
 /// Explain text of the low and high ends of a type bracket.
 fn bracket_text(rank: u8) -> (&'static str, &'static str) {
     match rank {
@@ -176,10 +179,11 @@ impl Interval {
         let (hi, hi_text, hi_incl) = match upper {
             Some(true) => (Edge::After(enc), text, true),
             Some(false) => (Edge::Before(enc), text, false),
+            // MongoDB shows number brackets closed (`inf.0]`), other brackets open (`{})`).
             None => (
                 Edge::After(vec![rank_last_tag(rank)]),
                 bhi.to_string(),
-                true,
+                rank == NUMBER_RANK,
             ),
         };
         Interval {

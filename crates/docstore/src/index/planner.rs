@@ -40,7 +40,7 @@ pub enum Access {
         bounds: Vec<String>,
     },
     /// Scan ranges of an index (or of the document table for `_id_`).
-    IndexScan(IndexScan),
+    IndexScan(Box<IndexScan>),
 }
 
 /// An index scan.
@@ -418,7 +418,7 @@ fn candidate(
     };
     Some(Candidate {
         scan,
-        sort_provided: sort.is_some() && sort_rev.is_some(),
+        sort_provided: sort.is_none() || sort_rev.is_some(),
     })
 }
 
@@ -492,9 +492,9 @@ pub fn plan(filter: &Document, sort: Option<&Document>, indexes: &[(String, Inde
     }
     match best {
         Some(c) => Plan {
-            access: Access::IndexScan(c.scan),
+            access: Access::IndexScan(Box::new(c.scan)),
             sort: sort_spec.cloned(),
-            sort_provided: c.sort_provided,
+            sort_provided: c.sort_provided && !sort_unusable,
         },
         None => Plan {
             access: Access::CollScan,
