@@ -5,6 +5,8 @@
 #[path = "expr_cases/support.rs"]
 mod support;
 
+#[path = "expr_cases/accumulator.rs"]
+mod accumulator;
 #[path = "expr_cases/arithmetic.rs"]
 mod arithmetic;
 #[path = "expr_cases/logic.rs"]
