@@ -9,5 +9,9 @@ mod support;
 mod accumulator;
 #[path = "expr_cases/arithmetic.rs"]
 mod arithmetic;
+#[path = "expr_cases/arrays.rs"]
+mod arrays;
 #[path = "expr_cases/logic.rs"]
 mod logic;
+#[path = "expr_cases/strings.rs"]
+mod strings;

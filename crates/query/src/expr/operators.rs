@@ -223,7 +223,6 @@ pub(crate) fn fixed(
 /// Parses an operator whose argument is an object of named arguments: `fields` lists the
 /// accepted names (their slot order), `required` those that must be present. Unknown and
 /// missing fields are errors naming the operator.
-#[expect(dead_code, reason = "used by the operator groups being written")]
 pub(crate) fn named(
     name: &'static str,
     arg: &Bson,
@@ -321,6 +320,52 @@ pub fn type_name_opt(v: Option<&Bson>) -> &'static str {
 /// a null result).
 pub fn is_nullish(v: Option<&Bson>) -> bool {
     matches!(v, None | Some(Bson::Null | Bson::Undefined))
+}
+
+/// `v` with null and undefined mapped to missing (`None`), for matching on the argument.
+pub(crate) fn present(v: Option<Bson>) -> Option<Bson> {
+    match v {
+        None | Some(Bson::Null | Bson::Undefined) => None,
+        v => v,
+    }
+}
+
+/// Evaluates `f` with extra variable bindings in scope, removing them afterwards.
+pub(crate) fn with_vars<T>(
+    ctx: &mut EvalContext<'_>,
+    bindings: impl IntoIterator<Item = (String, Bson)>,
+    f: impl FnOnce(&mut EvalContext<'_>) -> Result<T>,
+) -> Result<T> {
+    let mark = ctx.vars.len();
+    ctx.vars.extend(bindings);
+    let r = f(ctx);
+    ctx.vars.truncate(mark);
+    r
+}
+
+/// Checks a user variable name (`$let` names, `as`): non-empty, starting with a lowercase
+/// letter or a non-ASCII character, then letters, digits and `_` (MongoDB's rules).
+pub(crate) fn check_var_name(name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let Some(first) = chars.next() else {
+        return Err(QueryError::location(
+            16866,
+            "empty variable names are not allowed",
+        ));
+    };
+    if !first.is_ascii_lowercase() && first.is_ascii() {
+        return Err(QueryError::location(
+            16867,
+            format!("'{name}' starts with an invalid character for a user variable name"),
+        ));
+    }
+    if let Some(bad) = chars.find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || !c.is_ascii())) {
+        return Err(QueryError::location(
+            16868,
+            format!("'{name}' contains an invalid character for a variable name: '{bad}'"),
+        ));
+    }
+    Ok(())
 }
 
 /// MongoDB truthiness: false, null, undefined, missing and numeric zero are false.
