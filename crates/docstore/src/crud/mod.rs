@@ -4,6 +4,7 @@
 //! primitive document writes ([`insert_doc`], [`remove_doc`], [`replace_doc`]) that keep the
 //! stats, the secondary indexes and the change feed in step with the data.
 
+pub mod count_distinct;
 pub mod delete;
 pub mod find;
 pub mod insert;
