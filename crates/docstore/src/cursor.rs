@@ -166,16 +166,15 @@ impl Cursor {
                 let mut finished = true;
                 for pair in snapshot.range(table, lo, Bound::Unbounded, false)? {
                     let (k, v) = pair?;
-                    let doc = decode(table, &v)?;
                     last = Some(k);
-                    if !matcher.matches(&doc) {
+                    if !matcher.matches_raw(table, &v)? {
                         continue;
                     }
                     if *skip > 0 {
                         *skip -= 1;
                         continue;
                     }
-                    out.push(doc);
+                    out.push(decode(table, &v)?);
                     if let Some(r) = remaining {
                         *r -= 1;
                         if *r == 0 {

@@ -404,3 +404,70 @@ fn reopen_keeps_data_and_feed_position() {
         .expect("insert");
     assert_eq!(store.changes_since(1, 10).expect("since")[0].seq, 2);
 }
+
+#[test]
+fn filters_select_documents_for_find_count_delete_distinct() {
+    let (_d, store) = redb_store();
+    store
+        .insert_many(
+            "db",
+            "c",
+            (0..20)
+                .map(|i| doc! {"_id": i, "n": i, "tag": if i % 2 == 0 { "even" } else { "odd" }, "arr": [i, i + 100]})
+                .collect(),
+            true,
+        )
+        .expect("insert");
+    let evens = store
+        .find(
+            "db",
+            "c",
+            FindOptions::filter(doc! {"tag": "even", "n": {"$gte": 10}}),
+        )
+        .expect("find")
+        .to_vec()
+        .expect("read");
+    assert_eq!(
+        evens
+            .iter()
+            .map(|d| d.get_i32("n").expect("n"))
+            .collect::<Vec<_>>(),
+        vec![10, 12, 14, 16, 18]
+    );
+    assert_eq!(
+        store
+            .count_documents("db", "c", &doc! {"arr": 105}, 0, 0)
+            .expect("count"),
+        1
+    );
+    assert_eq!(
+        store
+            .distinct("db", "c", "tag", &doc! {"n": {"$lt": 3}})
+            .expect("distinct"),
+        vec![Bson::String("even".into()), Bson::String("odd".into())]
+    );
+    assert_eq!(
+        store
+            .delete_many("db", "c", doc! {"tag": "odd"})
+            .expect("delete"),
+        10
+    );
+    assert_eq!(
+        store
+            .delete_one("db", "c", doc! {"n": {"$in": [4, 6]}})
+            .expect("delete"),
+        1
+    );
+    assert_eq!(store.estimated_count("db", "c").expect("count"), 9);
+    let err = store
+        .find("db", "c", FindOptions::filter(doc! {"n": {"$foo": 1}}))
+        .expect_err("bad operator");
+    assert_eq!(err.mongo_code(), 2);
+    assert!(
+        store
+            .verify_integrity()
+            .expect("verify")
+            .problems
+            .is_empty()
+    );
+}

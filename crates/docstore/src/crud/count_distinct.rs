@@ -50,7 +50,13 @@ impl Store {
     }
 
     /// The distinct values of `key` (a dotted path) among documents matching `filter`.
-    pub fn distinct(&self, db: &str, coll: &str, key: &str, filter: &Document) -> Result<Vec<Bson>> {
+    pub fn distinct(
+        &self,
+        db: &str,
+        coll: &str,
+        key: &str,
+        filter: &Document,
+    ) -> Result<Vec<Bson>> {
         if key.is_empty() {
             return Err(crate::error::DocstoreError::mongo(
                 stratus_query::MongoCode::Location(18511),
@@ -65,12 +71,17 @@ impl Store {
         let table = meta.docs_table();
         let parts: Vec<&str> = key.split('.').collect();
         let mut out: Vec<Bson> = Vec::new();
-        for pair in snap.range(&table, std::ops::Bound::Unbounded, std::ops::Bound::Unbounded, false)? {
+        for pair in snap.range(
+            &table,
+            std::ops::Bound::Unbounded,
+            std::ops::Bound::Unbounded,
+            false,
+        )? {
             let (_, raw) = pair?;
-            let doc = decode(&table, &raw)?;
-            if !matcher.matches(&doc) {
+            if !matcher.matches_raw(&table, &raw)? {
                 continue;
             }
+            let doc = decode(&table, &raw)?;
             let mut vals = Vec::new();
             collect_path(&Bson::Document(doc), &parts, &mut vals);
             for v in vals {
@@ -139,11 +150,28 @@ mod tests {
             .expect("insert");
         let a = store.distinct("db", "c", "a", &doc! {}).expect("distinct");
         assert_eq!(a, vec![bson!(1), bson!(2), bson!(3), bson!("x")]);
-        let c = store.distinct("db", "c", "b.c", &doc! {}).expect("distinct");
+        let c = store
+            .distinct("db", "c", "b.c", &doc! {})
+            .expect("distinct");
         assert_eq!(c, vec![bson!(1), bson!(2), bson!(3), bson!(4), bson!([5])]);
-        assert!(store.distinct("db", "none", "a", &doc! {}).expect("d").is_empty());
-        assert_eq!(store.count_documents("db", "c", &doc! {}, 1, 2).expect("count"), 2);
-        assert_eq!(store.count_documents("db", "c", &doc! {"_id": 3}, 0, 0).expect("count"), 1);
+        assert!(
+            store
+                .distinct("db", "none", "a", &doc! {})
+                .expect("d")
+                .is_empty()
+        );
+        assert_eq!(
+            store
+                .count_documents("db", "c", &doc! {}, 1, 2)
+                .expect("count"),
+            2
+        );
+        assert_eq!(
+            store
+                .count_documents("db", "c", &doc! {"_id": 3}, 0, 0)
+                .expect("count"),
+            1
+        );
         assert_eq!(store.estimated_count("db", "c").expect("est"), 4);
         assert_eq!(store.estimated_count("db", "nope").expect("est"), 0);
     }

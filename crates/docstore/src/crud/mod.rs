@@ -69,6 +69,34 @@ impl Matcher {
             Matcher::Filter(f) => f.matches(doc),
         }
     }
+
+    /// Whether the stored (raw BSON) document matches, without decoding it.
+    pub(crate) fn matches_raw(&self, table: &str, raw: &[u8]) -> Result<bool> {
+        match self {
+            Matcher::All => Ok(true),
+            Matcher::Filter(f) => {
+                let doc =
+                    bson::RawDocument::from_bytes(raw).map_err(|e| DocstoreError::Corrupt {
+                        table: table.to_string(),
+                        detail: e.to_string(),
+                    })?;
+                Ok(f.matches_raw(doc))
+            }
+        }
+    }
+
+    /// `None` when `doc` does not match; otherwise the array position the positional `$`
+    /// operator refers to, if any.
+    #[expect(
+        dead_code,
+        reason = "used by update operations once stratus_query::update lands"
+    )]
+    pub(crate) fn match_details(&self, doc: &Document) -> Option<Option<usize>> {
+        match self {
+            Matcher::All => Some(None),
+            Matcher::Filter(f) => f.matches_with_details(doc).map(|d| d.elem_match_index),
+        }
+    }
 }
 
 /// Checks that `filter` parses (point lookups by `_id` need no parsing).
