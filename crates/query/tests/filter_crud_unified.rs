@@ -77,10 +77,10 @@ fn unsupported(test: &Value) -> Option<String> {
         if op.get("expectError").is_some() {
             return Some("expects a server error".into());
         }
-        if let Some(args) = op["arguments"].as_object() {
-            if let Some(k) = args.keys().find(|k| !SUPPORTED_ARGS.contains(&k.as_str())) {
-                return Some(format!("argument {k}"));
-            }
+        if let Some(args) = op["arguments"].as_object()
+            && let Some(k) = args.keys().find(|k| !SUPPORTED_ARGS.contains(&k.as_str()))
+        {
+            return Some(format!("argument {k}"));
         }
         if op.get("expectResult").is_some_and(has_matching_operator) {
             return Some("$$ matching operator".into());
@@ -357,7 +357,7 @@ fn crud_unified_read_and_delete_operations() {
         *reasons.entry(why.to_string()).or_default() += 1;
     }
     let mut reasons: Vec<_> = reasons.into_iter().collect();
-    reasons.sort_by(|a, b| b.1.cmp(&a.1));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
     for (why, n) in reasons {
         println!("  skipped {n}: {why}");
     }
