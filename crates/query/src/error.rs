@@ -59,6 +59,8 @@ pub enum MongoCode {
     DuplicateKey,
     /// 31254: a projection mixes inclusion and exclusion.
     ProjectionMixed,
+    /// 241: a `$convert`/`$toX` conversion failed.
+    ConversionFailure,
     /// 15998 etc.: a code MongoDB only knows by number (`Location<N>`).
     Location(u32),
 }
@@ -92,6 +94,7 @@ impl MongoCode {
             MongoCode::OperationFailed => 96,
             MongoCode::DuplicateKey => 11000,
             MongoCode::ProjectionMixed => 31254,
+            MongoCode::ConversionFailure => 241,
             MongoCode::Location(n) => n as i32,
         }
     }
@@ -124,6 +127,7 @@ impl MongoCode {
             MongoCode::OperationFailed => "OperationFailed",
             MongoCode::DuplicateKey => "DuplicateKey",
             MongoCode::ProjectionMixed => "Location31254",
+            MongoCode::ConversionFailure => "ConversionFailure",
             MongoCode::Location(n) => return format!("Location{n}"),
         };
         s.to_string()
@@ -197,6 +201,7 @@ impl ErrorCode for QueryError {
             | MongoCode::IndexKeySpecsConflict
             | MongoCode::OperationFailed
             | MongoCode::ProjectionMixed
+            | MongoCode::ConversionFailure
             | MongoCode::Location(_) => Code::BadQuery,
         }
     }
