@@ -329,6 +329,48 @@ fn errors_have_mongodb_codes_and_messages() {
             "The source field cannot be an array element, 'a.0.b' in doc with _id: 1 has an array field called 'a'",
         ),
         (
+            r#"{"_id":1,"x":{"a":[{"b":1}]}}"#,
+            r#"{"$rename":{"x.a.0.b":"c"}}"#,
+            BadValue,
+            "The source field cannot be an array element, 'x.a.0.b' in doc with _id: 1 has an array field called 'a'",
+        ),
+        (
+            r#"{"a":[1]}"#,
+            r#"{"$rename":{"a.0":"c"}}"#,
+            BadValue,
+            "The source field cannot be an array element, 'a.0' in doc with no id has an array field called 'a'",
+        ),
+        (
+            r#"{"_id":1,"a":1}"#,
+            r#"{"$rename":{"a.b":"c"}}"#,
+            PathNotViable,
+            "cannot use the part (b of a.b) to traverse the element ({a: 1})",
+        ),
+        (
+            r#"{"_id":{"x":1}}"#,
+            r#"{"$rename":{"_id.x":"c"}}"#,
+            ImmutableField,
+            "Unsetting the path '_id.x' using $rename would modify the immutable field '_id'",
+        ),
+        (
+            r#"{"a":"x"}"#,
+            r#"{"$push":{"a":1}}"#,
+            BadValue,
+            "The field 'a' must be an array but is of type string in document {no id}",
+        ),
+        (
+            r#"{"_id":1}"#,
+            r#"{"$push":{"a":{"$each":[],"$sort":{}}}}"#,
+            BadValue,
+            "The $sort pattern is empty when it should be a set of fields.",
+        ),
+        (
+            r#"{"_id":1}"#,
+            r#"{"$push":{"a":{"$each":[],"$sort":{"a..b":1}}}}"#,
+            BadValue,
+            "The $sort field is a dotted field but has an empty part: a..b",
+        ),
+        (
             r#"{"_id":1,"a":1,"c":[{}]}"#,
             r#"{"$rename":{"a":"c.0.x"}}"#,
             BadValue,

@@ -245,7 +245,7 @@ fn positional_errors() {
             r#"{"_id":1}"#,
             r#"{"$set":{"$.a":1}}"#,
             MongoCode::BadValue,
-            "Cannot have positional (i.e. '$') element in the first component in path '$.a'",
+            "Cannot have positional (i.e. '$') element in the first position in path '$.a'",
         ),
         (
             r#"{"_id":1}"#,

@@ -135,7 +135,7 @@ pub(crate) fn apply_arith(
                         "Failed to apply {} operations to current value ({}) for document {}",
                         kind.name(),
                         debug_number(cur),
-                        render::id_of(lc.original)
+                        render::id_or_no_id(lc.original)
                     )));
                 }
             }

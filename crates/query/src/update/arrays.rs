@@ -139,18 +139,23 @@ fn parse_sort(v: &Bson) -> Result<PushSort> {
     match v {
         Bson::Document(d) => {
             if d.is_empty() {
-                return Err(QueryError::bad_value(INVALID));
+                return Err(QueryError::bad_value(
+                    "The $sort pattern is empty when it should be a set of fields.",
+                ));
             }
             let mut keys = Vec::with_capacity(d.len());
             for (k, x) in d {
-                if k.is_empty() || k.starts_with('$') || k.split('.').any(str::is_empty) {
-                    return Err(QueryError::bad_value(
-                        "The $sort field is a dotted field but has an empty part",
-                    ));
-                }
                 let dir = direction(x).ok_or_else(|| {
                     QueryError::bad_value("The $sort element value must be either 1 or -1")
                 })?;
+                if k.is_empty() {
+                    return Err(QueryError::bad_value("The $sort field cannot be empty"));
+                }
+                if k.split('.').any(str::is_empty) {
+                    return Err(QueryError::bad_value(format!(
+                        "The $sort field is a dotted field but has an empty part: {k}"
+                    )));
+                }
                 keys.push((k.split('.').map(str::to_string).collect(), dir));
             }
             Ok(PushSort::Fields(keys))
@@ -258,7 +263,7 @@ fn must_be_array(p: &[String], v: &Bson, lc: &LeafCtx<'_>) -> QueryError {
         "The field '{}' must be an array but is of type {} in document {}",
         p.join("."),
         render::type_name(v),
-        render::id_of(lc.original)
+        render::id_or_no_id(lc.original)
     ))
 }
 

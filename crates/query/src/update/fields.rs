@@ -11,7 +11,7 @@ use bson::{Bson, Document, Timestamp};
 use super::apply::LeafCtx;
 use super::path::{self, ConcretePath, UpdatePath};
 use super::render;
-use crate::error::{QueryError, Result};
+use crate::error::{MongoCode, QueryError, Result};
 use crate::limits::Limits;
 
 /// The BSON type `$currentDate` writes.
@@ -124,22 +124,34 @@ pub(crate) fn apply_rename(
     to: &[String],
     lc: &LeafCtx<'_>,
 ) -> Result<()> {
+    path::check_traversable(doc, from)?;
     if path::get(doc, from).is_none() {
         return Ok(());
     }
+    let id = match lc.original.get("_id") {
+        Some(id) => render::element("_id", id),
+        None => "no id".to_string(),
+    };
     if let Some(arr) = path::array_on_path(doc, from) {
         return Err(QueryError::bad_value(format!(
-            "The source field cannot be an array element, '{}' in doc with {} has an array field called '{arr}'",
+            "The source field cannot be an array element, '{}' in doc with {id} has an array field called '{arr}'",
             from.join("."),
-            render::id_of(lc.original).trim_matches(|c| c == '{' || c == '}'),
         )));
     }
     if let Some(arr) = path::array_on_path(doc, to) {
         return Err(QueryError::bad_value(format!(
-            "The destination field cannot be an array element, '{}' in doc with {} has an array field called '{arr}'",
+            "The destination field cannot be an array element, '{}' in doc with {id} has an array field called '{arr}'",
             to.join("."),
-            render::id_of(lc.original).trim_matches(|c| c == '{' || c == '}'),
         )));
+    }
+    if from.first().map(String::as_str) == Some("_id") && lc.original.contains_key("_id") {
+        return Err(QueryError::new(
+            MongoCode::ImmutableField,
+            format!(
+                "Unsetting the path '{}' using $rename would modify the immutable field '_id'",
+                from.join(".")
+            ),
+        ));
     }
     path::check_viable(doc, to)?;
     let value = path::get(doc, from)

@@ -170,6 +170,12 @@ impl Update {
                 replacement::id_first(id, doc)
             }
         };
+        if matches!(out.get("_id"), Some(Bson::Array(_))) {
+            return Err(QueryError::new(
+                MongoCode::NotSingleValueField,
+                "After applying the update to the document, the field '_id' was found to be an array or array descendant.",
+            ));
+        }
         self.check_size(&out)?;
         Ok(out)
     }

@@ -110,7 +110,7 @@ impl UpdatePath {
                     "array filter identifier (i.e. '$[<id>]')"
                 };
                 return Err(QueryError::bad_value(format!(
-                    "Cannot have {what} element in the first component in path '{dotted}'"
+                    "Cannot have {what} element in the first position in path '{dotted}'"
                 )));
             }
             parts.push(c);
@@ -345,16 +345,52 @@ pub(crate) fn unset(doc: &mut Document, path: &[String]) -> bool {
 }
 
 /// Whether the concrete path goes through an array before its last component (used by
-/// `$rename`, which refuses array elements). Returns the dotted prefix naming the array.
+/// `$rename`, which refuses array elements). Returns the field name of that array.
 pub(crate) fn array_on_path(doc: &Document, path: &[String]) -> Option<String> {
     let mut cur = doc.get(path.first()?)?;
-    for (i, k) in path.iter().enumerate().skip(1) {
+    let mut name = path.first()?;
+    for k in path.iter().skip(1) {
         if matches!(cur, Bson::Array(_)) {
-            return Some(path[..i].join("."));
+            return Some(name.clone());
         }
         cur = child(cur, k)?;
+        name = k;
     }
     None
+}
+
+/// `PathNotViable` when reading `path` would have to traverse a scalar (or an array with a
+/// non-numeric key): "cannot use the part (b of a.b) to traverse the element ({a: 1})".
+pub(crate) fn check_traversable(doc: &Document, path: &[String]) -> Result<()> {
+    let Some((first, rest)) = path.split_first() else {
+        return Ok(());
+    };
+    let Some(mut cur) = doc.get(first) else {
+        return Ok(());
+    };
+    let mut name = first;
+    for k in rest {
+        let next = match cur {
+            Bson::Document(d) => d.get(k),
+            Bson::Array(a) if array_index(k).is_some() => array_index(k).and_then(|i| a.get(i)),
+            _ => {
+                return Err(QueryError::new(
+                    MongoCode::PathNotViable,
+                    format!(
+                        "cannot use the part ({k} of {}) to traverse the element ({{{}}})",
+                        path.join("."),
+                        render::element(name, cur)
+                    ),
+                ));
+            }
+        };
+        let Some(next) = next else {
+            return Ok(());
+        };
+        cur = next;
+        name = k;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -76,6 +76,15 @@ pub(crate) fn id_of(d: &Document) -> String {
     }
 }
 
+/// `{_id: <value>}`, or `{no id}` when the document has none (messages of `$push` and of
+/// arithmetic overflow).
+pub(crate) fn id_or_no_id(d: &Document) -> String {
+    match d.get("_id") {
+        Some(id) => format!("{{{}}}", element("_id", id)),
+        None => "{no id}".to_string(),
+    }
+}
+
 fn truncate(mut s: String) -> String {
     if s.len() > MAX_RENDERED_CHARS {
         let mut cut = MAX_RENDERED_CHARS;
