@@ -53,11 +53,13 @@ fn replacements_keep_id_first() {
             r#"{"_id":1,"b":2}"#,
             true,
         ),
+        // mongod counts a replacement as a modification unless it is bit-identical to the
+        // stored document, `_id` included (ObjectReplaceExecutor's noop check).
         (
             r#"{"_id":1,"a":1}"#,
             r#"{"a":1}"#,
             r#"{"_id":1,"a":1}"#,
-            false,
+            true,
         ),
         (
             r#"{"_id":1,"a":1}"#,
@@ -65,11 +67,18 @@ fn replacements_keep_id_first() {
             r#"{"_id":1,"a":1}"#,
             false,
         ),
+        // A replacement carrying `_id` is stored in its own field order.
         (
             r#"{"_id":1,"a":1}"#,
             r#"{"a":1,"_id":1}"#,
+            r#"{"a":1,"_id":1}"#,
+            true,
+        ),
+        (
             r#"{"_id":1,"a":1}"#,
-            false,
+            r#"{"_id":1.0,"a":1}"#,
+            r#"{"_id":1.0,"a":1}"#,
+            true,
         ),
         (r#"{"_id":1,"a":1}"#, r#"{}"#, r#"{"_id":1}"#, true),
         (

@@ -872,7 +872,8 @@ fn modified_reports_real_changes_only() {
             r#"{"$set":{"a":{"c":2,"b":1}}}"#,
             true,
         ),
-        (r#"{"_id":1,"a":1}"#, r#"{"a":1}"#, false),
+        (r#"{"_id":1,"a":1}"#, r#"{"a":1}"#, true),
+        (r#"{"_id":1,"a":1}"#, r#"{"_id":1,"a":1}"#, false),
         (r#"{"_id":1,"a":1}"#, r#"{"a":2}"#, true),
         (r#"{"_id":1,"a":1,"b":1}"#, r#"{"b":1,"a":1}"#, true),
     ];

@@ -131,15 +131,16 @@ impl Update {
 
     /// Applies the update to `doc`; `doc` itself is not changed.
     pub fn apply(&self, doc: &Document, ctx: &ApplyContext) -> Result<UpdateOutcome> {
-        let out = match &self.kind {
+        let (out, modified) = match &self.kind {
             Kind::Operators(u) => {
-                apply::apply_operators(u, doc, ctx.positional, ctx.is_insert, ctx.now)?
+                let out = apply::apply_operators(u, doc, ctx.positional, ctx.is_insert, ctx.now)?;
+                let modified = !apply::identical_docs(doc, &out);
+                (out, modified)
             }
             Kind::Replacement(r) => replacement::apply_replacement(doc, r)?,
             Kind::Pipeline(p) => p.apply(doc, ctx.now)?,
         };
         self.check_size(&out)?;
-        let modified = !apply::identical_docs(doc, &out);
         Ok(UpdateOutcome {
             document: out,
             modified,
@@ -157,12 +158,14 @@ impl Update {
         let base = upsert::equality_document(filter, &self.limits)?;
         let out = match &self.kind {
             Kind::Replacement(r) => {
-                let id = base.get("_id").cloned();
-                let mut doc = replacement::apply_replacement(&Document::new(), r)?;
-                if !doc.contains_key("_id") {
-                    doc = replacement::id_first(id, doc);
+                // Only `_id` comes from the filter; it may not differ from the replacement's.
+                let mut id_only = Document::new();
+                if let Some(id) = base.get("_id") {
+                    id_only.insert("_id", id.clone());
                 }
-                doc
+                let (doc, _) = replacement::apply_replacement(&id_only, r)?;
+                let id = doc.get("_id").cloned();
+                replacement::id_first(id, doc)
             }
             Kind::Operators(_) | Kind::Pipeline(_) => {
                 let doc = self.apply(&base, &ctx)?.document;

@@ -86,13 +86,14 @@ impl PipelineUpdate {
         Ok(PipelineUpdate { stages: out })
     }
 
-    /// Runs the stages over `doc`.
-    pub(crate) fn apply(&self, doc: &Document, now: bson::DateTime) -> Result<Document> {
+    /// Runs the stages over `doc`; returns the result and whether it differs from `doc`
+    /// (compared before the original `_id` is restored, as mongod does).
+    pub(crate) fn apply(&self, doc: &Document, now: bson::DateTime) -> Result<(Document, bool)> {
         let mut cur = doc.clone();
         for s in &self.stages {
             cur = run_stage(s, cur, now)?;
         }
-        replacement::with_original_id(doc, cur)
+        replacement::apply_replacement(doc, &cur)
     }
 }
 
@@ -513,7 +514,9 @@ mod tests {
         let Bson::Array(s) = stages else {
             panic!("stages must be an array")
         };
-        PipelineUpdate::parse(&s, &Limits::default())?.apply(&d, bson::DateTime::from_millis(0))
+        PipelineUpdate::parse(&s, &Limits::default())?
+            .apply(&d, bson::DateTime::from_millis(0))
+            .map(|(doc, _)| doc)
     }
 
     #[test]

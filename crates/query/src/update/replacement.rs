@@ -1,10 +1,13 @@
 //! Replacement-style updates: the whole document is replaced, keeping `_id`.
 //!
 //! A replacement has no `$`-prefixed top-level field (`DollarPrefixedFieldName` 52 otherwise;
-//! nested `$`-prefixed and dotted fields are allowed, as in MongoDB 5.0+). The result keeps the
-//! original `_id` as its first field; a replacement that carries a different `_id` is refused
-//! with `ImmutableField` 66 and MongoDB's message "After applying the update, the (immutable)
-//! field '_id' was found to have been altered to _id: 2".
+//! nested `$`-prefixed and dotted fields are allowed, as in MongoDB 5.0+). As in mongod's
+//! replacement executor: a replacement without `_id` keeps the original `_id` (first, since
+//! every other field is replaced); a replacement with `_id` is stored as given, field order
+//! included, but its `_id` must equal the original (`ImmutableField` 66, "After applying the
+//! update, the (immutable) field '_id' was found to have been altered to _id: 2"). The
+//! document counts as modified unless the replacement is bit-identical to the original
+//! (so replacing `{_id: 1, a: 1}` with `{a: 1}` is a modification, as on mongod).
 
 use bson::{Bson, Document};
 
@@ -28,30 +31,34 @@ pub(crate) fn parse_replacement(doc: &Document) -> Result<Document> {
 }
 
 /// The replacement applied to `original`: `_id` first, from the original when it has one.
-pub(crate) fn apply_replacement(original: &Document, replacement: &Document) -> Result<Document> {
-    with_original_id(original, replacement.clone())
+/// Returns the new document and whether it counts as modified.
+pub(crate) fn apply_replacement(
+    original: &Document,
+    replacement: &Document,
+) -> Result<(Document, bool)> {
+    let modified = !super::apply::identical_docs(original, replacement);
+    Ok((with_original_id(original, replacement.clone())?, modified))
 }
 
 /// Puts the original `_id` first in `new`, refusing a changed `_id` (shared with pipeline
 /// updates, whose result is also a replacement).
-pub(crate) fn with_original_id(original: &Document, mut new: Document) -> Result<Document> {
-    let id = match (original.get("_id"), new.remove("_id")) {
+pub(crate) fn with_original_id(original: &Document, new: Document) -> Result<Document> {
+    match (original.get("_id"), new.get("_id")) {
         (Some(old), Some(new_id)) => {
-            if !values_equal(old, &new_id) {
+            if !values_equal(old, new_id) {
                 return Err(QueryError::new(
                     MongoCode::ImmutableField,
                     format!(
                         "After applying the update, the (immutable) field '_id' was found to have been altered to {}",
-                        render::element("_id", &new_id)
+                        render::element("_id", new_id)
                     ),
                 ));
             }
-            Some(old.clone())
+            Ok(new)
         }
-        (Some(old), None) => Some(old.clone()),
-        (None, new_id) => new_id,
-    };
-    Ok(id_first(id, new))
+        (Some(old), None) => Ok(id_first(Some(old.clone()), new)),
+        (None, _) => Ok(new),
+    }
 }
 
 /// `new` with `_id` (if any) as its first field.
@@ -78,11 +85,16 @@ mod tests {
 
     #[test]
     fn keeps_id_first() {
-        let out = apply_replacement(&doc! {"_id": 1, "a": 1}, &doc! {"b": 2}).expect("ok");
+        let (out, modified) =
+            apply_replacement(&doc! {"_id": 1, "a": 1}, &doc! {"b": 2}).expect("ok");
         assert_eq!(out, doc! {"_id": 1, "b": 2});
+        assert!(modified);
         assert_eq!(out.keys().next().map(String::as_str), Some("_id"));
-        let out = apply_replacement(&doc! {"_id": 1}, &doc! {"b": 2, "_id": 1}).expect("ok");
-        assert_eq!(out.keys().next().map(String::as_str), Some("_id"));
+        let (out, _) = apply_replacement(&doc! {"_id": 1}, &doc! {"b": 2, "_id": 1}).expect("ok");
+        assert_eq!(out.keys().next().map(String::as_str), Some("b"));
+        let (_, modified) =
+            apply_replacement(&doc! {"_id": 1, "a": 1}, &doc! {"_id": 1, "a": 1}).expect("ok");
+        assert!(!modified);
         let e = apply_replacement(&doc! {"_id": 1}, &doc! {"_id": 2}).expect_err("changed");
         assert_eq!(e.code, MongoCode::ImmutableField);
         assert!(parse_replacement(&doc! {"a": 1, "$set": {}}).is_err());
