@@ -88,7 +88,10 @@ fn skip_reason(test: &Value, args: &Value) -> Option<String> {
     if args.pointer("/readConcern/level").and_then(Value::as_str) == Some("linearizable") {
         return Some("read concerns are a replica-set concept the engine does not model".into());
     }
-    let pipeline = args.get("pipeline").map(Value::to_string).unwrap_or_default();
+    let pipeline = args
+        .get("pipeline")
+        .map(Value::to_string)
+        .unwrap_or_default();
     if pipeline.contains("$listLocalSessions") {
         return Some("$listLocalSessions is a server-internal stage".into());
     }
@@ -98,7 +101,11 @@ fn skip_reason(test: &Value, args: &Value) -> Option<String> {
 fn run_file(path: &std::path::Path, out: &mut Outcome) {
     let text = std::fs::read_to_string(path).expect("readable spec file");
     let spec: Value = serde_json::from_str(&text).expect("spec file is JSON");
-    let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("?").to_string();
+    let file = path
+        .file_name()
+        .and_then(|f| f.to_str())
+        .unwrap_or("?")
+        .to_string();
     // entity id → (db, collection name or None for a database entity)
     let mut entities: Vec<(String, String, Option<String>)> = Vec::new();
     let mut dbs: Vec<(String, String)> = Vec::new();
@@ -147,7 +154,8 @@ fn run_file(path: &std::path::Path, out: &mut Outcome) {
             }
             let object = op["object"].as_str().unwrap_or_default();
             let Some((_, db, coll)) = entities.iter().find(|(id, _, _)| id == object) else {
-                out.failures.push(format!("{desc}: unknown entity {object}"));
+                out.failures
+                    .push(format!("{desc}: unknown entity {object}"));
                 continue;
             };
             let stages: Vec<Bson> = match to_bson(&args["pipeline"]) {
@@ -206,7 +214,12 @@ fn run_file(path: &std::path::Path, out: &mut Outcome) {
         for o in test["outcome"].as_array().into_iter().flatten() {
             let db = o["databaseName"].as_str().unwrap_or_default();
             let coll = o["collectionName"].as_str().unwrap_or_default();
-            let actual = Bson::Array(env.documents(db, coll).into_iter().map(Bson::Document).collect());
+            let actual = Bson::Array(
+                env.documents(db, coll)
+                    .into_iter()
+                    .map(Bson::Document)
+                    .collect(),
+            );
             if !matches(&actual, &to_bson(&o["documents"])) {
                 out.failures.push(format!(
                     "{desc}: collection {db}.{coll} is {}, expected {}",

@@ -163,16 +163,15 @@ impl BucketStage {
                 "$bucket requires 'groupBy' and 'boundaries' to be specified.",
             ));
         };
-        if let (Some(dv), Some(lo), Some(hi)) = (&default, boundaries.first(), boundaries.last()) {
-            if type_rank(dv) == type_rank(lo)
-                && compare(dv, lo) != Ordering::Less
-                && compare(dv, hi) == Ordering::Less
-            {
-                return Err(QueryError::location(
-                    40199,
-                    "The $bucket 'default' field must be less than the lowest boundary or greater than or equal to the highest boundary.",
-                ));
-            }
+        if let (Some(dv), Some(lo), Some(hi)) = (&default, boundaries.first(), boundaries.last())
+            && type_rank(dv) == type_rank(lo)
+            && compare(dv, lo) != Ordering::Less
+            && compare(dv, hi) == Ordering::Less
+        {
+            return Err(QueryError::location(
+                40199,
+                "The $bucket 'default' field must be less than the lowest boundary or greater than or equal to the highest boundary.",
+            ));
         }
         let output = match output {
             Some(o) => o,

@@ -46,6 +46,10 @@ use crate::limits::Limits;
 
 pub use env::{CollectionSource, MemoryCollections, MergeWrite};
 
+/// Maximum nesting of sub-pipelines (`$lookup`, `$facet`, `$unionWith` inside each other);
+/// MongoDB's limit is also 20. Keeps parsing and running far from the thread's stack limit.
+pub const MAX_SUB_PIPELINE_DEPTH: usize = 20;
+
 /// Options for [`Pipeline::parse`].
 #[derive(Debug, Clone, Default)]
 pub struct PipelineOptions {
@@ -189,10 +193,9 @@ impl ParseCtx {
 
     /// The context of a sub-pipeline nested in this one.
     pub(crate) fn nested(&self, nesting: Nesting) -> Result<ParseCtx> {
-        if self.depth + 1 > self.limits.max_nesting_depth {
+        if self.depth + 1 > MAX_SUB_PIPELINE_DEPTH {
             return Err(QueryError::bad_value(format!(
-                "sub-pipeline nesting exceeds the limit of {} levels",
-                self.limits.max_nesting_depth
+                "Maximum number of nested sub-pipelines exceeded. Limit is {MAX_SUB_PIPELINE_DEPTH}"
             )));
         }
         Ok(ParseCtx {
@@ -391,10 +394,10 @@ fn collect_foreign(stages: &[Stage], db: &str, out: &mut Vec<(String, String)>) 
             Stage::Facet(f) => (None, f.sub_pipelines()),
             _ => (None, Vec::new()),
         };
-        if let Some(ns) = own {
-            if !out.contains(&ns) {
-                out.push(ns);
-            }
+        if let Some(ns) = own
+            && !out.contains(&ns)
+        {
+            out.push(ns);
         }
         for sub in subs {
             collect_foreign(sub, db, out);

@@ -384,7 +384,7 @@ impl MergeStage {
                             ));
                         }
                     }
-                    None => vars.push(("new".to_string(), new_b.clone())),
+                    None => vars.push(("new".to_string(), new_b)),
                 }
                 let sub_rc = rc.with_vars(vars);
                 run_update_stages(stages, existing.clone(), &sub_rc)?

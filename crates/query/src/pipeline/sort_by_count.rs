@@ -44,7 +44,7 @@ impl SortByCountStage {
                 }
             }
         }
-        groups.sort_by(|a, b| b.1.cmp(&a.1));
+        groups.sort_by_key(|g| std::cmp::Reverse(g.1));
         Ok(groups
             .into_iter()
             .map(|(k, n)| {

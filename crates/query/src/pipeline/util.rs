@@ -112,7 +112,7 @@ pub(crate) fn validate_variable_name(name: &str) -> Result<()> {
             "empty variable names are not allowed",
         ));
     };
-    if !(first.is_ascii_lowercase() || !first.is_ascii()) {
+    if !first.is_ascii_lowercase() && first.is_ascii() {
         return Err(QueryError::location(
             16867,
             format!("'{name}' starts with an invalid character for a user variable name"),
