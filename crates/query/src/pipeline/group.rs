@@ -4,8 +4,8 @@
 //! Group keys compare with MongoDB's value equality (`1`, `1.0` and `1L` are one group; a
 //! missing key is null). Output order is the order in which groups were first seen (MongoDB
 //! leaves it unspecified). Memory is bounded by [`crate::limits::Limits::max_group_memory`]:
-//! the sizes of the group keys plus the sizes of the values the accumulators were fed are
-//! counted, and exceeding the bound fails with code 292 (MongoDB's
+//! the sizes of the group keys plus the sizes of the values fed to accumulators that keep
+//! them (`$push`, `$addToSet`, `$mergeObjects`) are counted, and exceeding the bound fails with code 292 (MongoDB's
 //! `QueryExceededMemoryLimitNoDiskUseAllowed`), since there is no spilling to disk.
 
 use std::collections::BTreeMap;
@@ -15,11 +15,20 @@ use bson::{Bson, Document};
 use super::util::{OrdBson, approx_size, eval_on, type_name};
 use super::{ParseCtx, RunCtx};
 use crate::error::{QueryError, Result};
-use crate::expr::accumulator::{AccumulatorSpec, AccumulatorState};
+use crate::expr::accumulator::{AccumulatorOp, AccumulatorSpec, AccumulatorState};
 use crate::expr::{EvalContext, Expr};
 
 /// Fixed per-group overhead counted against the memory bound, in bytes.
 const GROUP_OVERHEAD_BYTES: usize = 64;
+
+/// Whether an accumulator keeps (a share of) every value it is fed, so its state grows with
+/// the input; the others hold a fixed-size summary.
+fn retains_values(op: AccumulatorOp) -> bool {
+    matches!(
+        op,
+        AccumulatorOp::Push | AccumulatorOp::AddToSet | AccumulatorOp::MergeObjects
+    )
+}
 
 /// A parsed `$group` stage.
 #[derive(Debug, Clone)]
@@ -157,10 +166,12 @@ impl<'s, 'r> Grouper<'s, 'r> {
         ctx.now = self.rc.now;
         ctx.vars = self.rc.vars.clone();
         let mut added = 0usize;
-        for state in &mut self.groups[i].1 {
-            let before = state.memory_usage();
-            state.add(&mut ctx)?;
-            added = added.saturating_add(state.memory_usage().saturating_sub(before));
+        for ((_, spec), state) in self.accumulators.iter().zip(&mut self.groups[i].1) {
+            let v = spec.arg.eval(&mut ctx)?;
+            if retains_values(spec.op) {
+                added = added.saturating_add(v.as_ref().map_or(0, approx_size));
+            }
+            state.add_value(v)?;
         }
         self.charge(added)
     }
@@ -172,7 +183,7 @@ impl<'s, 'r> Grouper<'s, 'r> {
             let mut d = Document::new();
             d.insert("_id", key);
             for ((name, _), state) in self.accumulators.iter().zip(states) {
-                d.insert(name.clone(), state.finish()?);
+                d.insert(name.clone(), state.finish());
             }
             out.push(d);
         }
