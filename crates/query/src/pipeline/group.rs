@@ -30,10 +30,53 @@ fn retains_values(op: AccumulatorOp) -> bool {
     )
 }
 
+/// The `_id` of `$group`: one expression, or an object literal whose fields are evaluated
+/// separately with *missing* turned into null (`{_id: {a: "$a"}}` groups a document without
+/// `a` under `{a: null}`, as MongoDB does).
+#[derive(Debug, Clone)]
+enum GroupId {
+    Single(Expr),
+    Fields(Vec<(String, Expr)>),
+}
+
+impl GroupId {
+    fn parse(spec: &Bson, pc: &ParseCtx) -> Result<GroupId> {
+        match spec {
+            Bson::Document(d) if d.keys().next().is_some_and(|k| !k.starts_with('$')) => {
+                let mut fields = Vec::with_capacity(d.len());
+                for (k, v) in d {
+                    if k.starts_with('$') {
+                        return Err(QueryError::location(
+                            16410,
+                            format!("FieldPath field names may not start with '$'. Given: {k}"),
+                        ));
+                    }
+                    fields.push((k.clone(), Expr::parse(v, &pc.expr_opts())?));
+                }
+                Ok(GroupId::Fields(fields))
+            }
+            other => Ok(GroupId::Single(Expr::parse(other, &pc.expr_opts())?)),
+        }
+    }
+
+    fn eval(&self, doc: &Bson, rc: &RunCtx<'_>) -> Result<Bson> {
+        match self {
+            GroupId::Single(e) => Ok(eval_on(e, doc, rc)?.unwrap_or(Bson::Null)),
+            GroupId::Fields(fields) => {
+                let mut d = Document::new();
+                for (k, e) in fields {
+                    d.insert(k.clone(), eval_on(e, doc, rc)?.unwrap_or(Bson::Null));
+                }
+                Ok(Bson::Document(d))
+            }
+        }
+    }
+}
+
 /// A parsed `$group` stage.
 #[derive(Debug, Clone)]
 pub struct GroupStage {
-    id: Expr,
+    id: GroupId,
     accumulators: Vec<(String, AccumulatorSpec)>,
 }
 
@@ -92,7 +135,7 @@ impl GroupStage {
                 "a group specification must specify an _id",
             ));
         };
-        let id = Expr::parse(id_spec, &pc.expr_opts())?;
+        let id = GroupId::parse(id_spec, pc)?;
         let accumulators =
             parse_accumulators(d.iter().filter(|(k, _)| k.as_str() != "_id"), pc, "$group")?;
         Ok(GroupStage { id, accumulators })
@@ -103,7 +146,7 @@ impl GroupStage {
         let mut g = Grouper::new(&self.accumulators, rc);
         for d in docs {
             let b = Bson::Document(d);
-            let key = eval_on(&self.id, &b, rc)?.unwrap_or(Bson::Null);
+            let key = self.id.eval(&b, rc)?;
             g.add(key, &b)?;
         }
         g.finish()

@@ -41,8 +41,13 @@ impl SortStage {
     }
 
     /// Sorts `docs` (stable: equal keys keep their input order).
-    pub(crate) fn apply(&self, mut docs: Vec<Document>) -> Result<Vec<Document>> {
-        docs.sort_by(|a, b| self.spec.compare(a, b));
-        Ok(docs)
+    pub(crate) fn apply(&self, docs: Vec<Document>) -> Result<Vec<Document>> {
+        // Keys are computed once per document, not once per comparison.
+        let mut keyed: Vec<(Vec<Bson>, Document)> = docs
+            .into_iter()
+            .map(|d| (self.spec.sort_key(&d), d))
+            .collect();
+        keyed.sort_by(|a, b| self.spec.compare_keys(&a.0, &b.0));
+        Ok(keyed.into_iter().map(|(_, d)| d).collect())
     }
 }
