@@ -53,10 +53,8 @@ fn opts(case: &Value) -> PipelineOptions {
         seed: Some(7),
         ..PipelineOptions::default()
     };
-    if let Some(l) = case.get("let") {
-        if let Bson::Document(d) = to_bson(l) {
-            o.let_vars = d;
-        }
+    if let Some(Bson::Document(d)) = case.get("let").map(to_bson) {
+        o.let_vars = d;
     }
     o
 }
@@ -170,17 +168,17 @@ fn error_cases() {
                         e.message
                     ));
                 }
-                if let Some(m) = case.get("message").and_then(Value::as_str) {
-                    if !e.message.contains(m) {
-                        failures.push(format!("{name}: message {:?} lacks {m:?}", e.message));
-                    }
+                if let Some(m) = case.get("message").and_then(Value::as_str)
+                    && !e.message.contains(m)
+                {
+                    failures.push(format!("{name}: message {:?} lacks {m:?}", e.message));
                 }
             }
         }
-        if let Some((coll, docs_before)) = before {
-            if env.documents(DB, coll) != docs_before {
-                failures.push(format!("{name}: collection {coll} was modified"));
-            }
+        if let Some((coll, docs_before)) = before
+            && env.documents(DB, coll) != docs_before
+        {
+            failures.push(format!("{name}: collection {coll} was modified"));
         }
     }
     assert!(

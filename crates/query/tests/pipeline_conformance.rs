@@ -77,10 +77,10 @@ struct Outcome {
 }
 
 fn skip_reason(test: &Value, args: &Value) -> Option<String> {
-    if let Some(reqs) = test.get("runOnRequirements").and_then(Value::as_array) {
-        if reqs.iter().all(|r| r.get("maxServerVersion").is_some()) {
-            return Some("targets servers older than the MongoDB version we emulate".into());
-        }
+    if let Some(reqs) = test.get("runOnRequirements").and_then(Value::as_array)
+        && reqs.iter().all(|r| r.get("maxServerVersion").is_some())
+    {
+        return Some("targets servers older than the MongoDB version we emulate".into());
     }
     if args.get("collation").is_some() {
         return Some("collation is not supported (simple binary string comparison only)".into());
@@ -192,14 +192,14 @@ fn run_file(path: &std::path::Path, out: &mut Outcome) {
                 }
                 (Ok(_), Some(e)) => out.failures.push(format!("{desc}: expected error {e}")),
                 (Err(err), Some(e)) => {
-                    if let Some(code) = e.get("errorCode").and_then(Value::as_i64) {
-                        if i64::from(err.code.code()) != code {
-                            out.failures.push(format!(
-                                "{desc}: expected code {code}, got {} {}",
-                                err.code.code(),
-                                err.message
-                            ));
-                        }
+                    if let Some(code) = e.get("errorCode").and_then(Value::as_i64)
+                        && i64::from(err.code.code()) != code
+                    {
+                        out.failures.push(format!(
+                            "{desc}: expected code {code}, got {} {}",
+                            err.code.code(),
+                            err.message
+                        ));
                     }
                 }
                 (Err(err), None) if err.code.code() == 31325 => out.skipped.push(format!(

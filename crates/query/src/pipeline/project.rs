@@ -495,3 +495,61 @@ fn id_first(d: Document) -> Document {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use bson::doc;
+
+    use super::*;
+    use crate::limits::Limits;
+    use crate::pipeline::{MemoryCollections, Nesting};
+
+    fn pc() -> ParseCtx {
+        ParseCtx {
+            limits: Limits::default(),
+            depth: 0,
+            nesting: Nesting::Top,
+        }
+    }
+
+    fn run(stage: &ProjectStage, d: Document) -> Document {
+        let env = MemoryCollections::new();
+        let rc = RunCtx {
+            env: &env,
+            db: "db",
+            vars: Vec::new(),
+            now: bson::DateTime::from_millis(0),
+            limits: Limits::default(),
+            seed: None,
+        };
+        stage.apply_one(d, &rc).unwrap()
+    }
+
+    #[test]
+    fn modes_are_detected() {
+        let incl = ProjectStage::parse_project(&Bson::Document(doc! {"a": true}), &pc()).unwrap();
+        assert_eq!(incl.mode, Mode::Inclusion);
+        let excl = ProjectStage::parse_project(&Bson::Document(doc! {"_id": 0}), &pc()).unwrap();
+        assert_eq!(excl.mode, Mode::Exclusion);
+        let comp = ProjectStage::parse_project(&Bson::Document(doc! {"_id": 0, "x": "$a"}), &pc())
+            .unwrap();
+        assert_eq!(comp.mode, Mode::Inclusion);
+    }
+
+    #[test]
+    fn dotted_and_nested_specs_build_the_same_tree() {
+        let a =
+            ProjectStage::parse_project(&Bson::Document(doc! {"a.b": 1, "a.c": 1}), &pc()).unwrap();
+        let b = ProjectStage::parse_project(&Bson::Document(doc! {"a": {"b": 1, "c": 1}}), &pc())
+            .unwrap();
+        let d = doc! {"_id": 1, "a": {"c": 3, "b": 2, "z": 0}, "q": 1};
+        assert_eq!(run(&a, d.clone()), run(&b, d));
+    }
+
+    #[test]
+    fn unset_is_an_exclusion() {
+        let u = ProjectStage::parse_unset(&Bson::String("a.b".into())).unwrap();
+        assert_eq!(u.stage_name(), "$unset");
+        assert_eq!(run(&u, doc! {"a": {"b": 1, "c": 2}}), doc! {"a": {"c": 2}});
+    }
+}

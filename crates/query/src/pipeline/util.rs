@@ -332,3 +332,98 @@ pub(crate) fn approx_size(v: &Bson) -> usize {
         _ => 16,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bson::doc;
+
+    use super::*;
+    use crate::limits::Limits;
+    use crate::pipeline::MemoryCollections;
+
+    fn p(s: &str) -> Vec<String> {
+        s.split('.').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn nested_get_set_remove_do_not_traverse_arrays() {
+        let mut d = doc! {"a": {"b": 1}, "arr": [{"b": 2}]};
+        assert_eq!(get_nested(&d, &p("a.b")), Some(&Bson::Int32(1)));
+        assert_eq!(get_nested(&d, &p("arr.b")), None);
+        set_nested(&mut d, &p("a.c.d"), Bson::Int32(5));
+        set_nested(&mut d, &p("arr.x"), Bson::Int32(6));
+        assert_eq!(d, doc! {"a": {"b": 1, "c": {"d": 5}}, "arr": {"x": 6}});
+        remove_nested(&mut d, &p("a.c.d"));
+        remove_nested(&mut d, &p("nope.x"));
+        assert_eq!(d, doc! {"a": {"b": 1, "c": {}}, "arr": {"x": 6}});
+    }
+
+    #[test]
+    fn field_paths_are_validated() {
+        assert_eq!(split_field_path("a.b").unwrap(), p("a.b"));
+        for (bad, code) in [("", 40352), ("a..b", 15998), ("a.$b", 16410), (".a", 15998)] {
+            let e = split_field_path(bad).unwrap_err();
+            assert_eq!(e.code.code(), code, "{bad}");
+        }
+    }
+
+    #[test]
+    fn variable_names_follow_mongodb_rules() {
+        for ok in ["a", "abc_1", "émile", "x9"] {
+            assert!(validate_variable_name(ok).is_ok(), "{ok}");
+        }
+        for (bad, code) in [
+            ("", 16866),
+            ("A", 16867),
+            ("_a", 16867),
+            ("1a", 16867),
+            ("a-b", 16868),
+            ("a.b", 16868),
+        ] {
+            assert_eq!(
+                validate_variable_name(bad).unwrap_err().code.code(),
+                code,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_expr_parts_use_variables() {
+        assert!(filter_uses_variables(
+            &doc! {"$expr": {"$eq": ["$a", "$$x"]}}
+        ));
+        assert!(filter_uses_variables(&doc! {"$or": [{"$expr": "$$x.y"}]}));
+        assert!(!filter_uses_variables(&doc! {"a": "$$x"}));
+        assert!(!filter_uses_variables(
+            &doc! {"$expr": {"$eq": ["$$ROOT.a", "$$CURRENT.a"]}}
+        ));
+        assert!(!filter_uses_variables(&doc! {"$expr": {"$literal": "$$x"}}));
+    }
+
+    #[test]
+    fn substitution_replaces_variables_with_literals() {
+        let env = MemoryCollections::new();
+        let rc = RunCtx {
+            env: &env,
+            db: "db",
+            vars: vec![("x".to_string(), Bson::Document(doc! {"y": [1, 2]}))],
+            now: bson::DateTime::from_millis(0),
+            limits: Limits::default(),
+            seed: None,
+        };
+        let f =
+            doc! {"a": "$$x", "$expr": {"$in": ["$a", "$$x.y"]}, "$and": [{"$expr": "$$x.nope"}]};
+        assert_eq!(
+            substitute_filter_variables(&f, &rc),
+            doc! {"a": "$$x", "$expr": {"$in": ["$a", {"$literal": [1, 2]}]}, "$and": [{"$expr": "$$REMOVE"}]}
+        );
+    }
+
+    #[test]
+    fn ord_bson_unifies_numeric_types() {
+        assert_eq!(OrdBson(Bson::Int32(1)), OrdBson(Bson::Double(1.0)));
+        assert_eq!(OrdBson(Bson::Int64(1)), OrdBson(Bson::Int32(1)));
+        assert!(OrdBson(Bson::Null) < OrdBson(Bson::Int32(0)));
+    }
+}
