@@ -10,8 +10,9 @@
 //! Invariant: `matches_raw(raw) == matches(doc)` whenever `raw` encodes `doc` (property-tested).
 //!
 //! Layout: [`parse`](self) (grammar and errors), `node` (tree and single-value tests), `path`
-//! (traversal), `regex`, `types` (`$type`).
+//! (traversal), `regex`, `types` (`$type`), `bits` (bitwise operators).
 
+mod bits;
 mod node;
 mod parse;
 mod path;
@@ -24,6 +25,7 @@ use crate::error::Result;
 use crate::expr::{EvalContext, Expr};
 use crate::limits::MAX_NESTING_DEPTH;
 
+pub use self::bits::MAX_BIT_POSITION;
 pub use self::regex::{MAX_REGEX_COMPILED_SIZE, MAX_REGEX_LENGTH};
 pub use self::types::{type_alias, type_code};
 use node::{FieldPath, Node, Pred};
