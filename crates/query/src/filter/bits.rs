@@ -178,7 +178,7 @@ mod tests {
         });
         assert!(t(BitsOp::AllSet, bson!([1, 2]), bin.clone()));
         assert!(t(BitsOp::AllClear, bson!([0, 9]), bin.clone()));
-        assert!(t(BitsOp::AllSet, bin.clone(), bson!(6)));
+        assert!(t(BitsOp::AllSet, bin, bson!(6)));
     }
 
     #[test]
