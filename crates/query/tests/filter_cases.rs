@@ -494,6 +494,21 @@ fn expr_uses_truthiness() {
         (r#"{"$expr": {"$literal": false}}"#, Only(&[])),
         (r#"{"$expr": {"$literal": 1}}"#, Except(&[])),
         (r#"{"$expr": "$_id", "a": 1}"#, Only(&[1, 6, 13, 24])),
+        // Aggregation comparisons use the full BSON order (no type brackets).
+        (
+            r#"{"$expr": {"$gt": ["$a", 2]}}"#,
+            Except(&[1, 4, 5, 13, 17, 19]),
+        ),
+        (
+            r#"{"$expr": {"$eq": ["$_id", {"$add": [1, 1]}]}}"#,
+            Only(&[2]),
+        ),
+        (
+            r#"{"$expr": {"$and": [{"$isArray": "$a"}, {"$gt": [{"$size": "$a"}, 2]}]}}"#,
+            Only(&[6, 24]),
+        ),
+        // An evaluation error makes the document not match.
+        (r#"{"$expr": {"$divide": [1, 0]}}"#, Only(&[])),
     ]);
 }
 
