@@ -9,8 +9,18 @@
 //!
 //! Invariant: `matches_raw(raw) == matches(doc)` whenever `raw` encodes `doc` (property-tested).
 //!
-//! Layout: [`parse`](self) (grammar and errors), `node` (tree and single-value tests), `path`
+//! Layout: `parse` (grammar and errors), `node` (tree and single-value tests), `path`
 //! (traversal), `regex`, `types` (`$type`), `bits` (bitwise operators).
+//!
+//! Supported operators: `$eq $ne $gt $gte $lt $lte $in $nin $exists $type $regex/$options
+//! $mod $all $elemMatch $size $not $bitsAllSet $bitsAllClear $bitsAnySet $bitsAnyClear` on
+//! fields; `$and $or $nor $expr $comment $alwaysTrue $alwaysFalse` at the top level. Refused
+//! with `BadValue`: `$where`, `$text`, `$jsonSchema`, geospatial operators.
+//!
+//! Deviations from MongoDB: `$expr` evaluation errors make the document not match (MongoDB
+//! fails the query); regexes use the `regex` crate's syntax (no look-around or
+//! backreferences); a missing field satisfies `$gt/$gte: MinKey` and `$lt/$lte: MaxKey`
+//! (MinKey/MaxKey bound every value, and missing compares as null).
 
 mod bits;
 mod node;
