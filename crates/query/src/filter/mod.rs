@@ -277,6 +277,14 @@ mod tests {
     }
 
     #[test]
+    fn parsed_forms_are_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Filter>();
+        assert_send_sync::<crate::projection::Projection>();
+        assert_send_sync::<crate::sort::SortSpec>();
+    }
+
+    #[test]
     fn empty_filters() {
         assert!(Filter::parse(&doc! {}).expect("valid").is_empty());
         assert!(

@@ -172,6 +172,22 @@ impl Pred {
         )
     }
 
+    /// Whether an array value itself could satisfy the predicate (used to skip decoding a
+    /// whole raw array); `false` only when [`Pred::test`] is certainly false for every array.
+    pub(crate) fn may_match_array(&self) -> bool {
+        match self {
+            Pred::Eq(rhs) => matches!(rhs, Bson::Array(_)),
+            Pred::Cmp(_, rhs) => matches!(rhs, Bson::Array(_) | Bson::MinKey | Bson::MaxKey),
+            Pred::In(set) => set.values.iter().any(|v| matches!(v, Bson::Array(_))),
+            Pred::Regex(_) | Pred::Mod(..) | Pred::Bits(_) => false,
+            Pred::Exists
+            | Pred::Type(_)
+            | Pred::Size(_)
+            | Pred::ElemMatchObject(_)
+            | Pred::ElemMatchValue(_) => true,
+        }
+    }
+
     /// Tests one candidate value.
     pub(crate) fn test(&self, v: Option<&Bson>, key: &mut Option<usize>) -> bool {
         match self {
