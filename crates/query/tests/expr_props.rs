@@ -421,3 +421,55 @@ proptest! {
         );
     }
 }
+
+/// A Decimal128 `coef × 10^exp`.
+fn decimal(coef: i64, exp: i32) -> Bson {
+    Bson::Decimal128(
+        format!("{coef}E{exp}")
+            .parse()
+            .expect("valid decimal literal"),
+    )
+}
+
+fn eval_literal(expr: Bson) -> Bson {
+    let e = Expr::parse(&expr, &ParseOptions::default()).expect("valid expression");
+    let doc = Bson::Document(Document::new());
+    let mut ctx = EvalContext::new(&doc);
+    e.eval(&mut ctx).expect("no error").expect("a value")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Decimal `$add`/`$subtract`/`$multiply` are exact (coefficient and exponent, i.e. the
+    /// IEEE cohort) whenever the exact result has at most 34 digits. Like MongoDB, `$add`
+    /// folds from a decimal zero with exponent 0, so its result exponent is at most 0.
+    #[test]
+    fn decimal_arithmetic_is_exact(
+        ca in -1_000_000_000_000_000i64..1_000_000_000_000_000,
+        cb in -1_000_000_000_000_000i64..1_000_000_000_000_000,
+        ea in -6i32..6,
+        eb in -6i32..6,
+    ) {
+        let (a, b) = (decimal(ca, ea), decimal(cb, eb));
+        let m = ea.min(eb);
+        let scale = |c: i64, e: i32| i128::from(c) * 10i128.pow(u32::try_from(e - m).unwrap_or(0));
+        let (sa, sb) = (scale(ca, ea), scale(cb, eb));
+        let expect = |v: i128, e: i32| -> Bson {
+            Bson::Decimal128(format!("{v}E{e}").parse().expect("valid decimal literal"))
+        };
+        let add = eval_literal(Bson::Document(doc! {"$add": [a.clone(), b.clone()]}));
+        let k = u32::try_from(m - m.min(0)).unwrap_or(0);
+        prop_assert_eq!(
+            canon(&add),
+            canon(&expect((sa + sb) * 10i128.pow(k), m.min(0)))
+        );
+        let sub = eval_literal(Bson::Document(doc! {"$subtract": [a.clone(), b.clone()]}));
+        prop_assert_eq!(canon(&sub), canon(&expect(sa - sb, m)));
+        let mul = eval_literal(Bson::Document(doc! {"$multiply": [a, b]}));
+        prop_assert_eq!(
+            canon(&mul),
+            canon(&expect(i128::from(ca) * i128::from(cb), ea + eb))
+        );
+    }
+}

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use bson::{Bson, Document};
 
 use super::arithmetic::NumFold;
+use super::decimal::Dec;
 use super::num::{Num, NumKind};
 use super::operators::{Call, parse_list, type_name};
 use super::{EvalContext, Expr, ParseOptions, parse_at_depth};
@@ -288,12 +289,11 @@ impl Acc {
                     return Bson::Null;
                 }
                 let total = sum.result();
-                let kind = if total.kind() == NumKind::Dec {
-                    NumKind::Dec
-                } else {
-                    NumKind::Double
-                };
-                Num::float(kind, total.f64() / count as f64).to_bson()
+                if total.kind() == NumKind::Dec {
+                    let n = i64::try_from(count).unwrap_or(i64::MAX);
+                    return Num::Dec(total.dec().quotient(Dec::from_i64(n))).to_bson();
+                }
+                Bson::Double(total.f64() / count as f64)
             }
             Acc::Extreme(best) | Acc::Edge(best) => best.unwrap_or(Bson::Null),
             Acc::List(items) => Bson::Array(items),

@@ -147,7 +147,7 @@ pub(crate) fn number_to_string(n: Num) -> String {
         Num::Int(i) => i.to_string(),
         Num::Long(i) => i.to_string(),
         Num::Double(d) => double_to_string(d),
-        Num::Dec(d) => super::num::dec_from_f64(d).to_string(),
+        Num::Dec(d) => d.to_decimal128().to_string(),
     }
 }
 
