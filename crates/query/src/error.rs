@@ -63,6 +63,12 @@ pub enum MongoCode {
     ConversionFailure,
     /// 15998 etc.: a code MongoDB only knows by number (`Location<N>`).
     Location(u32),
+    /// 67: an index cannot be created (bad key pattern, bad options, too many indexes).
+    CannotCreateIndex,
+    /// 171: a compound index key would need two parallel arrays.
+    CannotIndexParallelArrays,
+    /// 197: an index specification has an option that is not valid there.
+    InvalidIndexSpecificationOption,
 }
 
 impl MongoCode {
@@ -96,6 +102,9 @@ impl MongoCode {
             MongoCode::ProjectionMixed => 31254,
             MongoCode::ConversionFailure => 241,
             MongoCode::Location(n) => n as i32,
+            MongoCode::CannotCreateIndex => 67,
+            MongoCode::CannotIndexParallelArrays => 171,
+            MongoCode::InvalidIndexSpecificationOption => 197,
         }
     }
 
@@ -129,6 +138,9 @@ impl MongoCode {
             MongoCode::ProjectionMixed => "Location31254",
             MongoCode::ConversionFailure => "ConversionFailure",
             MongoCode::Location(n) => return format!("Location{n}"),
+            MongoCode::CannotCreateIndex => "CannotCreateIndex",
+            MongoCode::CannotIndexParallelArrays => "CannotIndexParallelArrays",
+            MongoCode::InvalidIndexSpecificationOption => "InvalidIndexSpecificationOption",
         };
         s.to_string()
     }
@@ -201,8 +213,11 @@ impl ErrorCode for QueryError {
             | MongoCode::IndexKeySpecsConflict
             | MongoCode::OperationFailed
             | MongoCode::ProjectionMixed
-            | MongoCode::ConversionFailure
-            | MongoCode::Location(_) => Code::BadQuery,
+            | MongoCode::Location(_)
+            | MongoCode::CannotCreateIndex
+            | MongoCode::CannotIndexParallelArrays
+            | MongoCode::InvalidIndexSpecificationOption
+            | MongoCode::ConversionFailure => Code::BadQuery,
         }
     }
 }

@@ -1,0 +1,245 @@
+//! The small ordered key-value interface the document store is built on.
+//!
+//! Everything above this module (collections, indexes, the change feed, the catalog) sees the
+//! storage engine only through [`KvRead`] and [`KvWrite`]: named tables of byte keys and byte
+//! values, ordered by unsigned byte-wise comparison of keys. The default engine is redb
+//! (`kv_redb`); [`MemoryKv`] is an in-memory implementation for tests.
+//!
+//! Contract:
+//! - A table springs into existence on its first `put`; reading a table that does not exist
+//!   behaves like reading an empty one.
+//! - A read view ([`KvRead`]) is a consistent snapshot: writes committed after it was taken are
+//!   invisible to it.
+//! - A write transaction ([`KvWrite`]) sees its own uncommitted writes; nothing it did is
+//!   visible to anyone else until it commits, and all of it becomes visible at once.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::{Arc, Mutex};
+
+/// Errors of the key-value layer.
+#[derive(Debug, thiserror::Error)]
+pub enum KvError {
+    /// The storage engine failed (I/O, corruption, …); the message is for the log.
+    #[error("storage engine error: {0}")]
+    Engine(String),
+}
+
+/// Result alias of the key-value layer.
+pub type KvResult<T> = std::result::Result<T, KvError>;
+
+/// One key-value pair, owned.
+pub type KvPair = (Vec<u8>, Vec<u8>);
+
+/// A boxed iterator over key-value pairs of a range.
+pub type KvIter<'a> = Box<dyn Iterator<Item = KvResult<KvPair>> + 'a>;
+
+/// Read access to a consistent snapshot of the tables.
+pub trait KvRead {
+    /// The value under `key` in `table`, or `None`.
+    fn get(&self, table: &str, key: &[u8]) -> KvResult<Option<Vec<u8>>>;
+
+    /// The pairs of `table` with keys in `(lo, hi)`, in ascending key order, or descending
+    /// when `reverse` is true.
+    fn range<'a>(
+        &'a self,
+        table: &str,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+    ) -> KvResult<KvIter<'a>>;
+}
+
+/// A write transaction: reads see its own writes.
+pub trait KvWrite: KvRead {
+    /// Inserts or overwrites `key` in `table`.
+    fn put(&mut self, table: &str, key: &[u8], value: &[u8]) -> KvResult<()>;
+
+    /// Removes `key` from `table`; returns whether it was present.
+    fn delete(&mut self, table: &str, key: &[u8]) -> KvResult<bool>;
+
+    /// Removes a whole table (no error if it does not exist).
+    fn drop_table(&mut self, table: &str) -> KvResult<()>;
+}
+
+/// A shareable read snapshot.
+pub type Snapshot = Arc<dyn KvRead + Send + Sync>;
+
+/// A storage engine that hands out read snapshots and runs write transactions.
+///
+/// Contract: [`KvStore::snapshot`] never blocks on a running write; [`KvStore::write`] runs
+/// `f` in one transaction and commits it (durably, when the engine is durable) only if `f`
+/// returns `Ok`; on `Err` nothing of it is kept. Only one write runs at a time.
+pub trait KvStore: Send + Sync {
+    /// A consistent snapshot of everything committed so far.
+    fn snapshot(&self) -> KvResult<Snapshot>;
+
+    /// Runs `f` in one write transaction and commits it when `f` succeeds.
+    fn write(&self, f: &mut dyn FnMut(&mut dyn KvWrite) -> KvResult<()>) -> KvResult<()>;
+}
+
+/// A [`KvStore`] over [`MemoryKv`]: snapshots share the committed map (copy on write).
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    committed: Mutex<Arc<MemoryKv>>,
+}
+
+impl MemoryStore {
+    /// An empty in-memory store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl KvStore for MemoryStore {
+    fn snapshot(&self) -> KvResult<Snapshot> {
+        let guard = self
+            .committed
+            .lock()
+            .map_err(|_| KvError::Engine("memory store lock poisoned".into()))?;
+        Ok(guard.clone())
+    }
+
+    fn write(&self, f: &mut dyn FnMut(&mut dyn KvWrite) -> KvResult<()>) -> KvResult<()> {
+        let mut guard = self
+            .committed
+            .lock()
+            .map_err(|_| KvError::Engine("memory store lock poisoned".into()))?;
+        let mut next: MemoryKv = (**guard).clone();
+        f(&mut next)?;
+        *guard = Arc::new(next);
+        Ok(())
+    }
+}
+
+/// In-memory tables, for tests and as the reference semantics of the trait.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryKv {
+    tables: BTreeMap<String, BTreeMap<Vec<u8>, Vec<u8>>>,
+}
+
+impl MemoryKv {
+    /// Empty storage.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn owned_bound(b: Bound<&[u8]>) -> Bound<Vec<u8>> {
+    match b {
+        Bound::Included(k) => Bound::Included(k.to_vec()),
+        Bound::Excluded(k) => Bound::Excluded(k.to_vec()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+impl KvRead for MemoryKv {
+    fn get(&self, table: &str, key: &[u8]) -> KvResult<Option<Vec<u8>>> {
+        Ok(self.tables.get(table).and_then(|t| t.get(key)).cloned())
+    }
+
+    fn range<'a>(
+        &'a self,
+        table: &str,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+    ) -> KvResult<KvIter<'a>> {
+        let Some(t) = self.tables.get(table) else {
+            return Ok(Box::new(std::iter::empty()));
+        };
+        if let (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) =
+            (lo, hi)
+        {
+            // BTreeMap::range panics on inverted bounds; an inverted range is simply empty.
+            if l > h
+                || (l == h
+                    && !(matches!(lo, Bound::Included(_)) && matches!(hi, Bound::Included(_))))
+            {
+                return Ok(Box::new(std::iter::empty()));
+            }
+        }
+        let r = t.range((owned_bound(lo), owned_bound(hi)));
+        let it: KvIter<'a> = if reverse {
+            Box::new(r.rev().map(|(k, v)| Ok((k.clone(), v.clone()))))
+        } else {
+            Box::new(r.map(|(k, v)| Ok((k.clone(), v.clone()))))
+        };
+        Ok(it)
+    }
+}
+
+impl KvWrite for MemoryKv {
+    fn put(&mut self, table: &str, key: &[u8], value: &[u8]) -> KvResult<()> {
+        self.tables
+            .entry(table.to_string())
+            .or_default()
+            .insert(key.to_vec(), value.to_vec());
+        Ok(())
+    }
+
+    fn delete(&mut self, table: &str, key: &[u8]) -> KvResult<bool> {
+        Ok(self
+            .tables
+            .get_mut(table)
+            .is_some_and(|t| t.remove(key).is_some()))
+    }
+
+    fn drop_table(&mut self, table: &str) -> KvResult<()> {
+        self.tables.remove(table);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_kv_ranges_and_deletes() {
+        let mut kv = MemoryKv::new();
+        for k in [b"a".as_slice(), b"b", b"c", b"d"] {
+            kv.put("t", k, k).expect("put");
+        }
+        let keys: Vec<Vec<u8>> = kv
+            .range("t", Bound::Included(b"b"), Bound::Excluded(b"d"), false)
+            .expect("range")
+            .map(|r| r.expect("pair").0)
+            .collect();
+        assert_eq!(keys, vec![b"b".to_vec(), b"c".to_vec()]);
+        let rev: Vec<Vec<u8>> = kv
+            .range("t", Bound::Unbounded, Bound::Unbounded, true)
+            .expect("range")
+            .map(|r| r.expect("pair").0)
+            .collect();
+        assert_eq!(rev.first(), Some(&b"d".to_vec()));
+        assert!(kv.delete("t", b"a").expect("delete"));
+        assert!(!kv.delete("t", b"a").expect("delete"));
+        assert_eq!(kv.get("missing", b"a").expect("get"), None);
+        let empty = kv
+            .range("t", Bound::Included(b"z"), Bound::Included(b"a"), false)
+            .expect("r");
+        assert_eq!(empty.count(), 0);
+    }
+
+    #[test]
+    fn memory_store_snapshots_are_isolated_and_failed_writes_vanish() {
+        let store = MemoryStore::new();
+        store
+            .write(&mut |kv| kv.put("t", b"a", b"1"))
+            .expect("write");
+        let snap = store.snapshot().expect("snap");
+        store
+            .write(&mut |kv| kv.put("t", b"b", b"2"))
+            .expect("write");
+        assert_eq!(snap.get("t", b"b").expect("get"), None);
+        let failed = store.write(&mut |kv| {
+            kv.put("t", b"c", b"3")?;
+            Err(KvError::Engine("boom".into()))
+        });
+        assert!(failed.is_err());
+        let now = store.snapshot().expect("snap");
+        assert_eq!(now.get("t", b"b").expect("get"), Some(b"2".to_vec()));
+        assert_eq!(now.get("t", b"c").expect("get"), None);
+    }
+}
