@@ -6,6 +6,8 @@
 
 use bson::{Bson, Document, doc};
 use proptest::prelude::*;
+use stratus_query::compare::values_equal;
+use stratus_query::expr::accumulator::equality_key;
 use stratus_query::expr::{Dialect, EvalContext, Expr, ParseOptions};
 
 const OPERATORS: &[&str] = &[
@@ -470,6 +472,47 @@ proptest! {
         prop_assert_eq!(
             canon(&mul),
             canon(&expect(i128::from(ca) * i128::from(cb), ea + eb))
+        );
+    }
+}
+
+fn small_value() -> impl Strategy<Value = Bson> {
+    let scalar = prop_oneof![
+        (-3i32..3).prop_map(Bson::Int32),
+        (-3i64..3).prop_map(Bson::Int64),
+        prop::sample::select(vec![-1.0, -0.0, 0.0, 0.5, 1.0, 2.0, f64::NAN]).prop_map(Bson::Double),
+        prop::sample::select(vec!["0", "1", "1.0", "-0", "0.5"])
+            .prop_map(|s| Bson::Decimal128(s.parse().expect("decimal literal"))),
+        prop::sample::select(vec!["", "a", "1"]).prop_map(|s| Bson::String(s.to_string())),
+        Just(Bson::Null),
+        any::<bool>().prop_map(Bson::Boolean),
+    ];
+    scalar.prop_recursive(2, 8, 2, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..3).prop_map(Bson::Array),
+            prop::collection::vec((prop::sample::select(vec!["a", "b"]), inner), 0..2).prop_map(
+                |fields| {
+                    let mut d = Document::new();
+                    for (k, v) in fields {
+                        d.insert(k, v);
+                    }
+                    Bson::Document(d)
+                }
+            ),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// `$addToSet`'s hashing key agrees with MongoDB equality.
+    #[test]
+    fn equality_key_matches_values_equal(a in small_value(), b in small_value()) {
+        prop_assert_eq!(
+            equality_key(&a) == equality_key(&b),
+            values_equal(&a, &b),
+            "{:?} vs {:?}", a, b
         );
     }
 }

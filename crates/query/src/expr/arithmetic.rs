@@ -54,6 +54,11 @@ pub(crate) struct NumFold {
     int: Option<i64>,
     /// The same fold in double arithmetic.
     float: f64,
+    /// Neumaier compensation term of `float` (compensated sums only).
+    compensation: f64,
+    /// Whether `float` uses compensated summation (the `$sum`/`$avg` accumulators do, as
+    /// MongoDB's do, so ten 0.1s sum to exactly 1).
+    compensated: bool,
     /// The exact decimal fold, from the first Decimal128 input on.
     dec: Option<Dec>,
     product: bool,
@@ -66,8 +71,18 @@ impl NumFold {
             kind: NumKind::Int,
             int: Some(0),
             float: 0.0,
+            compensation: 0.0,
+            compensated: false,
             dec: None,
             product: false,
+        }
+    }
+
+    /// A sum with compensated (Neumaier) double summation, for the accumulators.
+    pub(crate) fn compensated_sum() -> Self {
+        NumFold {
+            compensated: true,
+            ..NumFold::sum()
         }
     }
 
@@ -77,6 +92,8 @@ impl NumFold {
             kind: NumKind::Int,
             int: Some(1),
             float: 1.0,
+            compensation: 0.0,
+            compensated: false,
             dec: None,
             product: true,
         }
@@ -102,7 +119,16 @@ impl NumFold {
         if self.product {
             self.float *= n.f64();
         } else {
-            self.float += n.f64();
+            let x = n.f64();
+            let t = self.float + x;
+            if self.compensated && t.is_finite() {
+                self.compensation += if self.float.abs() >= x.abs() {
+                    (self.float - t) + x
+                } else {
+                    (x - t) + self.float
+                };
+            }
+            self.float = t;
         }
     }
 
@@ -111,7 +137,13 @@ impl NumFold {
         match (self.kind, self.int) {
             (NumKind::Int, Some(i)) => Num::narrow(i),
             (NumKind::Long, Some(i)) => Num::Long(i),
-            (NumKind::Int | NumKind::Long | NumKind::Double, _) => Num::Double(self.float),
+            (NumKind::Int | NumKind::Long | NumKind::Double, _) => {
+                if self.compensated && self.float.is_finite() {
+                    Num::Double(self.float + self.compensation)
+                } else {
+                    Num::Double(self.float)
+                }
+            }
             (NumKind::Dec, _) => Num::Dec(self.dec.unwrap_or(Dec::ZERO)),
         }
     }
