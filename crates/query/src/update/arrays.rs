@@ -225,23 +225,29 @@ const NON_PATH_OPERATORS: &[&str] = &[
     "$alwaysFalse",
 ];
 
-/// Parses a `$pull` value.
-pub(crate) fn parse_pull(v: &Bson) -> Result<PullCond> {
+/// Parses a `$pull` value; conditions nest at most `max_depth` levels.
+pub(crate) fn parse_pull(v: &Bson, max_depth: usize) -> Result<PullCond> {
     match v {
         Bson::Document(d) => {
             let first = d.keys().next().map(String::as_str).unwrap_or_default();
             if first.starts_with('$') && !NON_PATH_OPERATORS.contains(&first) {
                 let mut wrapped = Document::new();
                 wrapped.insert(PULL_WRAP_FIELD, v.clone());
-                Ok(PullCond::Value(Box::new(Filter::parse(&wrapped)?)))
+                Ok(PullCond::Value(Box::new(Filter::parse_with_depth(
+                    &wrapped, max_depth,
+                )?)))
             } else {
-                Ok(PullCond::Document(Box::new(Filter::parse(d)?)))
+                Ok(PullCond::Document(Box::new(Filter::parse_with_depth(
+                    d, max_depth,
+                )?)))
             }
         }
         Bson::RegularExpression(_) => {
             let mut wrapped = Document::new();
             wrapped.insert(PULL_WRAP_FIELD, v.clone());
-            Ok(PullCond::Value(Box::new(Filter::parse(&wrapped)?)))
+            Ok(PullCond::Value(Box::new(Filter::parse_with_depth(
+                &wrapped, max_depth,
+            )?)))
         }
         other => Ok(PullCond::Equals(other.clone())),
     }

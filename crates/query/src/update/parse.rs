@@ -86,7 +86,7 @@ pub(crate) fn parse_operator_update(
     array_filters: Option<&[Document]>,
     limits: &Limits,
 ) -> Result<OperatorUpdate> {
-    let filters = positional::parse_array_filters(array_filters.unwrap_or_default())?;
+    let filters = positional::parse_array_filters(array_filters.unwrap_or_default(), limits)?;
     let mut mods = Vec::new();
     for (name, arg) in update {
         let Bson::Document(fields) = arg else {
@@ -177,7 +177,7 @@ fn parse_mod(op: &str, field: &str, v: &Bson, limits: &Limits) -> Result<Mod> {
         "$pop" => Op::Pop {
             first: arrays::parse_pop(field, v)?,
         },
-        "$pull" => Op::Pull(arrays::parse_pull(v)?),
+        "$pull" => Op::Pull(arrays::parse_pull(v, limits.max_nesting_depth)?),
         "$pullAll" => Op::PullAll(arrays::parse_pull_all(v)?),
         other => return Err(unknown_modifier(other)),
     };
