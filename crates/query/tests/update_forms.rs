@@ -225,12 +225,12 @@ fn pipeline_errors() {
         (
             r#"{"_id":1}"#,
             r#"[{"$replaceRoot":{}}]"#,
-            MongoCode::Location(40231),
+            MongoCode::Location(40414),
         ),
         (
             r#"{"_id":1}"#,
             r#"[{"$unset":[]}]"#,
-            MongoCode::Location(31002),
+            MongoCode::Location(31119),
         ),
         (
             r#"{"_id":1}"#,
@@ -245,7 +245,8 @@ fn pipeline_errors() {
     ];
     for (doc, update, code) in cases {
         let e = apply(doc, update).expect_err(update);
-        assert_eq!(e.code, *code, "{update}: {}", e.message);
+        // Numeric codes: 31254 may be spelled `ProjectionMixed` or `Location(31254)`.
+        assert_eq!(e.code.code(), code.code(), "{update}: {}", e.message);
     }
 }
 
