@@ -108,18 +108,6 @@ fn errors_have_mongodb_codes_and_messages() {
         ),
         (
             r#"{"_id":1}"#,
-            r#"{"$set":{}}"#,
-            FailedToParse,
-            "'$set' is empty. You must specify a field like so: {$set: {<field>: ...}}",
-        ),
-        (
-            r#"{"_id":1}"#,
-            r#"{"$inc":{}}"#,
-            FailedToParse,
-            "'$inc' is empty. You must specify a field like so: {$inc: {<field>: ...}}",
-        ),
-        (
-            r#"{"_id":1}"#,
             r#"{"$foo":{"a":1}}"#,
             FailedToParse,
             "Unknown modifier: $foo. Expected a valid update modifier or pipeline-style update specified as an array",

@@ -1,7 +1,8 @@
 //! Parsing operator-style updates (`{$set: {...}, $inc: {...}}`) into a list of modifications.
 //!
-//! Checks done here, with MongoDB's codes: unknown modifiers and non-document or empty
-//! operator arguments (`FailedToParse` 9), invalid paths, operator-specific argument errors,
+//! Checks done here, with MongoDB's codes: unknown modifiers and non-document operator
+//! arguments (`FailedToParse` 9; an empty operand such as `{$set: {}}` is a no-op since
+//! MongoDB 5.0), invalid paths, operator-specific argument errors,
 //! paths that overlap (`ConflictingUpdateOperators` 40, "Updating the path 'a.b' would create
 //! a conflict at 'a'"), `$[<id>]` without an array filter and array filters no path uses.
 //!
@@ -102,11 +103,7 @@ pub(crate) fn parse_operator_update(
         if !is_modifier(name) {
             return Err(unknown_modifier(name));
         }
-        if fields.is_empty() {
-            return Err(QueryError::failed_to_parse(format!(
-                "'{name}' is empty. You must specify a field like so: {{{name}: {{<field>: ...}}}}"
-            )));
-        }
+        // Since MongoDB 5.0 an empty operand (`{$set: {}}`) is a no-op, not an error.
         for (field, value) in fields {
             mods.push(parse_mod(name, field, value, limits)?);
         }
@@ -266,11 +263,8 @@ mod tests {
 
     #[test]
     fn operator_shapes() {
-        let e = parse(doc! {"$set": {}}).expect_err("empty");
-        assert_eq!(
-            e.message,
-            "'$set' is empty. You must specify a field like so: {$set: {<field>: ...}}"
-        );
+        let empty = parse(doc! {"$set": {}, "$inc": {}}).expect("empty operands are no-ops");
+        assert!(empty.mods.is_empty());
         let e = parse(doc! {"$foo": {"a": 1}}).expect_err("unknown");
         assert_eq!(e.code, MongoCode::FailedToParse);
         assert!(e.message.starts_with("Unknown modifier: $foo."));
