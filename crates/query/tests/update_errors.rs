@@ -245,6 +245,12 @@ fn errors_have_mongodb_codes_and_messages() {
             "Expected a number in: a: \"x\"",
         ),
         (
+            r#"{"_id":1,"a":{"b":1}}"#,
+            r#"{"$pop":{"a.b.c":1}}"#,
+            PathNotViable,
+            "Cannot use the part (c) of (a.b.c) to traverse the element ({b: 1})",
+        ),
+        (
             r#"{"_id":1,"a":1}"#,
             r#"{"$pop":{"a":1}}"#,
             TypeMismatch,
@@ -398,19 +404,19 @@ fn errors_have_mongodb_codes_and_messages() {
             r#"{"_id":1}"#,
             r#"{"$currentDate":{"a":1}}"#,
             BadValue,
-            "a: 1 is not valid type for $currentDate. Please use a boolean ('true') or a $type expression ({$type: 'timestamp/date'}).",
+            "int is not valid type for $currentDate. Please use a boolean ('true') or a $type expression ({$type: 'timestamp/date'}).",
         ),
         (
             r#"{"_id":1}"#,
             r#"{"$currentDate":{"a":{"$type":"x"}}}"#,
             BadValue,
-            "The '$type' string field is required to be 'date' or 'timestamp': a: { $type: \"x\" }",
+            "The '$type' string field is required to be 'date' or 'timestamp': {$currentDate: {field : {$type: 'date'}}}",
         ),
         (
             r#"{"_id":1}"#,
             r#"{"$currentDate":{"a":{"$foo":"date"}}}"#,
             BadValue,
-            "The only valid field of the option is '$type': a: { $foo: \"date\" }",
+            "Unrecognized $currentDate option: $foo",
         ),
         (
             r#"{"_id":1}"#,

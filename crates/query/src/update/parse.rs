@@ -155,7 +155,7 @@ fn parse_mod(op: &str, field: &str, v: &Bson, limits: &Limits) -> Result<Mod> {
                 op: Op::Rename { from },
             });
         }
-        "$currentDate" => Op::CurrentDate(fields::parse_current_date(field, v)?),
+        "$currentDate" => Op::CurrentDate(fields::parse_current_date(v)?),
         "$inc" => Op::Arith(
             ArithKind::Inc,
             arithmetic::parse_arith(ArithKind::Inc, field, v)?,

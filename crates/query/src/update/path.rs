@@ -381,6 +381,31 @@ pub(crate) fn array_on_path(doc: &Document, path: &[String]) -> Option<String> {
     None
 }
 
+/// The scalar (or array indexed by a non-numeric name) that stops `path` from being read:
+/// `(index in path of the part that cannot be taken, name of the element, the element)`.
+/// `None` when the path exists or merely ends early in a document or past an array's end.
+pub(crate) fn blocking_element<'a>(
+    doc: &'a Document,
+    path: &'a [String],
+) -> Option<(usize, &'a str, &'a Bson)> {
+    let (first, rest) = path.split_first()?;
+    let mut cur = doc.get(first)?;
+    let mut name = first.as_str();
+    for (i, k) in rest.iter().enumerate() {
+        let next = match cur {
+            Bson::Document(d) => d.get(k),
+            Bson::Array(a) => match array_index(k) {
+                Some(idx) => a.get(idx),
+                None => return Some((i + 1, name, cur)),
+            },
+            _ => return Some((i + 1, name, cur)),
+        };
+        cur = next?;
+        name = k;
+    }
+    None
+}
+
 /// `PathNotViable` when reading `path` would have to traverse a scalar (or an array with a
 /// non-numeric key): "cannot use the part (b of a.b) to traverse the element ({a: 1})".
 pub(crate) fn check_traversable(doc: &Document, path: &[String]) -> Result<()> {
