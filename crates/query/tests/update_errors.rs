@@ -470,7 +470,7 @@ fn errors_have_mongodb_codes_and_messages() {
             r#"{"_id":1,"a":1.5}"#,
             r#"{"$bit":{"a":{"and":1}}}"#,
             BadValue,
-            "Cannot apply $bit to a value of non-integral type.{_id: 1} has the field a of non-integer type double",
+            "Cannot apply $bit to a value of non-integral type._id: 1 has the field a of non-integer type double",
         ),
         (
             r#"{"_id":1}"#,
@@ -483,6 +483,18 @@ fn errors_have_mongodb_codes_and_messages() {
             r#"{"$bit":{"a":{"and":1.0}}}"#,
             BadValue,
             "The $bit modifier field must be an Integer(32/64 bit); a 'double' is not supported here: {and: 1.0}",
+        ),
+        (
+            r#"{"_id":1}"#,
+            r#"{"$bit":{"a":1}}"#,
+            BadValue,
+            "The $bit modifier is not compatible with a int. You must pass in an embedded document: {$bit: {field: {and/or/xor: #}}",
+        ),
+        (
+            r#"{"_id":1}"#,
+            r#"{"$bit":{"a":{}}}"#,
+            BadValue,
+            "You must pass in at least one bitwise operation. The format is: {$bit: {field: {and/or/xor: #}}",
         ),
         (
             r#"{"_id":1}"#,

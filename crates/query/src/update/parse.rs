@@ -168,7 +168,7 @@ fn parse_mod(op: &str, field: &str, v: &Bson, limits: &Limits) -> Result<Mod> {
             is_min: op == "$min",
             value: v.clone(),
         },
-        "$bit" => Op::Bit(arithmetic::parse_bit(field, v)?),
+        "$bit" => Op::Bit(arithmetic::parse_bit(v)?),
         "$push" => Op::Push(arrays::parse_push(v)?),
         "$addToSet" => Op::AddToSet(arrays::parse_add_to_set(v)?),
         "$pop" => Op::Pop {
