@@ -204,6 +204,18 @@ fn errors_have_mongodb_codes_and_messages() {
         ),
         (
             r#"{"_id":1}"#,
+            r#"{"$set":{"_id":1.0}}"#,
+            ImmutableField,
+            "Performing an update on the path '_id' would modify the immutable field '_id'",
+        ),
+        (
+            r#"{"_id":{"a":1,"b":2}}"#,
+            r#"{"$set":{"_id":{"b":2,"a":1}}}"#,
+            ImmutableField,
+            "Performing an update on the path '_id' would modify the immutable field '_id'",
+        ),
+        (
+            r#"{"_id":1}"#,
             r#"{"$unset":{"_id":1}}"#,
             ImmutableField,
             "Performing an update on the path '_id' would modify the immutable field '_id'",
