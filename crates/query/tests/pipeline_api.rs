@@ -253,3 +253,71 @@ fn out_generates_missing_ids() {
     );
     assert_eq!(t[0].keys().next().map(String::as_str), Some("_id"));
 }
+
+#[test]
+fn external_first_stage_is_kept_aside() {
+    let opts = PipelineOptions {
+        external_stages: vec!["$search".to_string()],
+        ..PipelineOptions::default()
+    };
+    let stages = vec![
+        Bson::Document(doc! {"$search": {"text": {"query": "x", "path": "a"}}}),
+        Bson::Document(doc! {"$match": {"a": 1}}),
+        Bson::Document(doc! {"$project": {"_id": 0}}),
+    ];
+    let p = Pipeline::parse(&stages, &opts).unwrap();
+    let (name, spec) = p.leading_external().unwrap();
+    assert_eq!(name, "$search");
+    assert_eq!(
+        spec,
+        &Bson::Document(doc! {"text": {"query": "x", "path": "a"}})
+    );
+    assert_eq!(p.leading_match(), None, "the input is the search output");
+    assert_eq!(p.stages().len(), 2);
+    let env = MemoryCollections::new();
+    let out = p
+        .run(
+            vec![doc! {"_id": 1, "a": 1}, doc! {"_id": 2, "a": 2}].into_iter(),
+            &env,
+            "db",
+        )
+        .unwrap();
+    assert_eq!(out, vec![doc! {"a": 1}]);
+
+    // Elsewhere it is refused; without the option it is an unknown stage.
+    let late = vec![stages[1].clone(), stages[0].clone()];
+    assert_eq!(code(Pipeline::parse(&late, &opts)), 40602);
+    assert_eq!(code(parse(vec![doc! {"$search": {}}])), 40324);
+}
+
+#[test]
+fn lookup_result_is_bounded_by_the_document_size_limit() {
+    let opts = PipelineOptions {
+        limits: Limits {
+            max_document_size: 1000,
+            ..Limits::default()
+        },
+        ..PipelineOptions::default()
+    };
+    let env = MemoryCollections::new();
+    env.insert_collection(
+        "db",
+        "big",
+        (0..50)
+            .map(|i| doc! {"_id": i, "k": 1, "pad": "y".repeat(50)})
+            .collect(),
+    );
+    let p = Pipeline::parse(
+        &[Bson::Document(
+            doc! {"$lookup": {"from": "big", "localField": "k", "foreignField": "k", "as": "all"}},
+        )],
+        &opts,
+    )
+    .unwrap();
+    let err = p
+        .run(vec![doc! {"k": 1}].into_iter(), &env, "db")
+        .unwrap_err();
+    assert_eq!(err.code.code(), 4568);
+    let ok = p.run(vec![doc! {"k": 2}].into_iter(), &env, "db").unwrap();
+    assert_eq!(ok, vec![doc! {"k": 2, "all": []}]);
+}

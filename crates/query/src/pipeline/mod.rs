@@ -64,6 +64,10 @@ pub struct PipelineOptions {
     /// Seed for `$sample`'s random choice; `None` draws from the thread's generator. Tests set
     /// it to get reproducible samples.
     pub seed: Option<u64>,
+    /// Names of stages another component runs (e.g. `"$search"`, `"$vectorSearch"` by the
+    /// search engine). Allowed only as the first stage: [`Pipeline::parse`] keeps it aside
+    /// ([`Pipeline::leading_external`]) and [`Pipeline::run`] expects its output as input.
+    pub external_stages: Vec<String>,
 }
 
 /// One parsed stage.
@@ -150,6 +154,7 @@ impl Stage {
 /// A parsed aggregation pipeline.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
+    external: Option<(String, Bson)>,
     stages: Vec<Stage>,
     let_vars: Vec<(String, Expr)>,
     limits: Limits,
@@ -250,18 +255,41 @@ impl Pipeline {
             depth: 0,
             nesting: Nesting::Top,
         };
-        let parsed = parse_stages(stages, &pc)?;
+        let external = leading_external(stages, opts)?;
+        let rest = if external.is_some() {
+            &stages[1..]
+        } else {
+            stages
+        };
+        if external.is_some() && rest.len() + 1 > opts.limits.max_pipeline_length {
+            return Err(QueryError::location(
+                7749501,
+                format!(
+                    "Pipeline length must be no longer than {} stages.",
+                    opts.limits.max_pipeline_length
+                ),
+            ));
+        }
+        let parsed = parse_stages(rest, &pc)?;
         let mut let_vars = Vec::with_capacity(opts.let_vars.len());
         for (name, value) in &opts.let_vars {
             util::validate_variable_name(name)?;
             let_vars.push((name.clone(), Expr::parse(value, &pc.expr_opts())?));
         }
         Ok(Pipeline {
+            external,
             stages: parsed,
             let_vars,
             limits: opts.limits,
             seed: opts.seed,
         })
+    }
+
+    /// The leading stage run by another component (see [`PipelineOptions::external_stages`]):
+    /// its name and specification. The caller runs it and passes its output to
+    /// [`Pipeline::run`] as the input.
+    pub fn leading_external(&self) -> Option<(&str, &Bson)> {
+        self.external.as_ref().map(|(n, s)| (n.as_str(), s))
     }
 
     /// Parses the stages of a pipeline-style update (`updateOne(filter, [stages])`): only
@@ -280,6 +308,7 @@ impl Pipeline {
             let_vars.push((name.clone(), Expr::parse(value, &pc.expr_opts())?));
         }
         Ok(Pipeline {
+            external: None,
             stages: parsed,
             let_vars,
             limits: opts.limits,
@@ -299,6 +328,10 @@ impl Pipeline {
     /// passes a superset is still correct. `None` when the first stage is not `$match`, or when
     /// its filter refers to `let` variables (which only the pipeline can resolve).
     pub fn leading_match(&self) -> Option<&Document> {
+        if self.external.is_some() {
+            // The input is the external stage's output, not the collection.
+            return None;
+        }
         match self.stages.first() {
             Some(Stage::Match(m)) if !m.uses_variables() => Some(m.filter()),
             _ => None,
@@ -403,6 +436,30 @@ fn collect_foreign(stages: &[Stage], db: &str, out: &mut Vec<(String, String)>) 
             collect_foreign(sub, db, out);
         }
     }
+}
+
+/// Splits off a leading external stage; an external stage anywhere else is refused (40602).
+fn leading_external(stages: &[Bson], opts: &PipelineOptions) -> Result<Option<(String, Bson)>> {
+    if opts.external_stages.is_empty() {
+        return Ok(None);
+    }
+    let mut found = None;
+    for (i, s) in stages.iter().enumerate() {
+        let Bson::Document(d) = s else { continue };
+        let Some((name, spec)) = d.iter().next() else {
+            continue;
+        };
+        if d.len() == 1 && opts.external_stages.iter().any(|e| e == name) {
+            if i != 0 {
+                return Err(QueryError::location(
+                    40602,
+                    format!("{name} is only valid as the first stage in a pipeline"),
+                ));
+            }
+            found = Some((name.clone(), spec.clone()));
+        }
+    }
+    Ok(found)
 }
 
 /// Runs update-style stages on one document.

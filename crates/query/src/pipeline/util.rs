@@ -317,15 +317,18 @@ impl Ord for OrdBson {
     }
 }
 
+/// Approximate BSON size of a document.
+pub(crate) fn approx_doc_size(d: &Document) -> usize {
+    d.iter()
+        .map(|(k, v)| k.len() + 2 + approx_size(v))
+        .sum::<usize>()
+        + 5
+}
+
 /// Approximate memory held by a value: its BSON size (used for `$group`'s memory bound).
 pub(crate) fn approx_size(v: &Bson) -> usize {
     match v {
-        Bson::Document(d) => {
-            d.iter()
-                .map(|(k, v)| k.len() + 2 + approx_size(v))
-                .sum::<usize>()
-                + 5
-        }
+        Bson::Document(d) => approx_doc_size(d),
         Bson::Array(items) => items.iter().map(|v| 8 + approx_size(v)).sum::<usize>() + 5,
         Bson::String(s) => s.len() + 5,
         Bson::Binary(b) => b.bytes.len() + 5,
