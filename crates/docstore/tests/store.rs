@@ -1,0 +1,473 @@
+//! Integration tests of the `Store` API: catalog, CRUD, cursors, snapshots, group commit and
+//! the change feed, on the redb engine and the in-memory engine.
+
+use std::time::Duration;
+
+use bson::{Bson, Document, doc};
+use stratus_docstore::{ChangeOp, FindOptions, Store, StoreOptions};
+
+fn redb_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path().join("s.redb"), StoreOptions::default()).expect("open");
+    (dir, store)
+}
+
+fn all(store: &Store, db: &str, coll: &str) -> Vec<Document> {
+    store
+        .find(db, coll, FindOptions::default())
+        .expect("find")
+        .to_vec()
+        .expect("read")
+}
+
+#[test]
+fn insert_generates_object_id_first_and_finds_by_id() {
+    let (_d, store) = redb_store();
+    let id = store.insert_one("db", "c", doc! {"a": 1}).expect("insert");
+    assert!(matches!(id, Bson::ObjectId(_)));
+    let docs = all(&store, "db", "c");
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0].keys().next().map(String::as_str), Some("_id"));
+    assert_eq!(docs[0].get("a"), Some(&Bson::Int32(1)));
+    let found = store
+        .find_one("db", "c", doc! {"_id": id})
+        .expect("find_one");
+    assert_eq!(found.as_ref(), docs.first());
+    assert_eq!(
+        store.find_one("db", "c", doc! {"_id": 99}).expect("miss"),
+        None
+    );
+    assert!(all(&store, "db", "missing").is_empty());
+}
+
+#[test]
+fn duplicate_id_is_e11000_and_leaves_nothing() {
+    let (_d, store) = redb_store();
+    store
+        .insert_one("db", "coll", doc! {"_id": 1, "v": "a"})
+        .expect("first");
+    let err = store
+        .insert_one("db", "coll", doc! {"_id": 1, "v": "b"})
+        .expect_err("duplicate");
+    assert_eq!(err.mongo_code(), 11000);
+    assert_eq!(err.code_name(), "DuplicateKey");
+    assert_eq!(
+        err.to_string(),
+        "E11000 duplicate key error collection: db.coll index: _id_ dup key: { _id: 1 }"
+    );
+    assert_eq!(all(&store, "db", "coll"), vec![doc! {"_id": 1, "v": "a"}]);
+}
+
+#[test]
+fn insert_many_ordered_stops_unordered_continues() {
+    let (_d, store) = redb_store();
+    let docs = vec![doc! {"_id": 1}, doc! {"_id": 1}, doc! {"_id": 2}];
+    let r = store
+        .insert_many("db", "o", docs.clone(), true)
+        .expect("ordered");
+    assert_eq!(r.inserted_ids, vec![(0, Bson::Int32(1))]);
+    assert_eq!(r.write_errors.len(), 1);
+    assert_eq!(
+        (r.write_errors[0].index, r.write_errors[0].code),
+        (1, 11000)
+    );
+    assert_eq!(all(&store, "db", "o").len(), 1);
+
+    let r = store
+        .insert_many("db", "u", docs, false)
+        .expect("unordered");
+    assert_eq!(
+        r.inserted_ids,
+        vec![(0, Bson::Int32(1)), (2, Bson::Int32(2))]
+    );
+    assert_eq!(r.write_errors.len(), 1);
+    assert_eq!(all(&store, "db", "u").len(), 2);
+    assert_eq!(store.collection_stats("db", "u").expect("stats").count, 2);
+}
+
+#[test]
+fn oversized_and_invalid_ids_are_refused() {
+    let store = Store::open_in_memory().expect("mem");
+    let big = "x".repeat(stratus_docstore::limits::MAX_DOCUMENT_SIZE);
+    let err = store
+        .insert_one("db", "c", doc! {"big": big})
+        .expect_err("too large");
+    assert_eq!(err.mongo_code(), 10334);
+    assert_eq!(err.code_name(), "BSONObjectTooLarge");
+    let err = store
+        .insert_one("db", "c", doc! {"_id": [1, 2]})
+        .expect_err("array id");
+    assert_eq!(err.mongo_code(), 2);
+    let err = store
+        .insert_one("db", "a$b", doc! {})
+        .expect_err("bad name");
+    assert_eq!(err.mongo_code(), 73);
+    assert!(all(&store, "db", "c").is_empty());
+}
+
+#[test]
+fn catalog_create_drop_rename_list_stats() {
+    let (_d, store) = redb_store();
+    store.create_collection("db", "a").expect("create");
+    assert_eq!(
+        store
+            .create_collection("db", "a")
+            .expect_err("exists")
+            .mongo_code(),
+        48
+    );
+    store
+        .insert_many(
+            "db",
+            "b",
+            vec![doc! {"_id": 1, "x": "hello"}, doc! {"_id": 2}],
+            true,
+        )
+        .expect("insert");
+    store
+        .insert_one("other", "z", doc! {"_id": 1})
+        .expect("insert");
+    let names: Vec<String> = store
+        .list_collections("db")
+        .expect("list")
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(names, vec!["a", "b"]);
+    let dbs: Vec<String> = store
+        .list_databases()
+        .expect("dbs")
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
+    assert_eq!(dbs, vec!["db", "other"]);
+    let stats = store.collection_stats("db", "b").expect("stats");
+    assert_eq!(stats.count, 2);
+    assert_eq!(stats.index_count, 1);
+    let expected_size: u64 = all(&store, "db", "b")
+        .iter()
+        .map(|d| d.to_vec().expect("enc").len() as u64)
+        .sum();
+    assert_eq!(stats.size, expected_size);
+    assert_eq!(stats.avg_obj_size, expected_size / 2);
+    assert_eq!(
+        store
+            .collection_stats("db", "nope")
+            .expect_err("missing")
+            .mongo_code(),
+        26
+    );
+
+    // Rename onto an existing target needs drop_target.
+    assert_eq!(
+        store
+            .rename_collection("db", "b", "a", false)
+            .expect_err("target")
+            .mongo_code(),
+        48
+    );
+    store
+        .rename_collection("db", "b", "a", true)
+        .expect("rename");
+    assert_eq!(all(&store, "db", "a").len(), 2);
+    assert!(all(&store, "db", "b").is_empty());
+    assert_eq!(
+        store
+            .rename_collection("db", "nope", "x", false)
+            .expect_err("missing")
+            .mongo_code(),
+        26
+    );
+
+    assert!(store.drop_collection("db", "a").expect("drop"));
+    assert!(!store.drop_collection("db", "a").expect("drop again"));
+    store.drop_database("other").expect("drop db");
+    assert!(store.list_databases().expect("dbs").is_empty());
+    // Re-created collections start empty (ids are never reused).
+    store.create_collection("db", "a").expect("recreate");
+    assert!(all(&store, "db", "a").is_empty());
+    assert!(
+        store
+            .verify_integrity()
+            .expect("verify")
+            .problems
+            .is_empty()
+    );
+}
+
+#[test]
+fn delete_and_replace_by_id() {
+    let (_d, store) = redb_store();
+    store
+        .insert_many(
+            "db",
+            "c",
+            (0..5).map(|i| doc! {"_id": i, "v": i}).collect(),
+            true,
+        )
+        .expect("insert");
+    assert_eq!(
+        store.delete_one("db", "c", doc! {"_id": 3}).expect("del"),
+        1
+    );
+    assert_eq!(
+        store.delete_one("db", "c", doc! {"_id": 3}).expect("del"),
+        0
+    );
+    let r = store
+        .replace_one("db", "c", doc! {"_id": 1}, doc! {"w": "new"}, false)
+        .expect("replace");
+    assert_eq!((r.matched, r.modified, r.upserted_id), (1, 1, None));
+    assert_eq!(
+        store.find_one("db", "c", doc! {"_id": 1}).expect("f"),
+        Some(doc! {"_id": 1, "w": "new"})
+    );
+    let same = store
+        .replace_one("db", "c", doc! {"_id": 1}, doc! {"w": "new"}, false)
+        .expect("same");
+    assert_eq!((same.matched, same.modified), (1, 0));
+    let err = store
+        .replace_one("db", "c", doc! {"_id": 1}, doc! {"_id": 2, "w": 1}, false)
+        .expect_err("immutable");
+    assert_eq!(err.mongo_code(), 66);
+    let err = store
+        .replace_one("db", "c", doc! {"_id": 1}, doc! {"$set": {"w": 1}}, false)
+        .expect_err("operators");
+    assert_eq!(err.mongo_code(), 52);
+    let up = store
+        .replace_one("db", "c", doc! {"_id": 42}, doc! {"u": true}, true)
+        .expect("upsert");
+    assert_eq!((up.matched, up.upserted_id), (0, Some(Bson::Int32(42))));
+    assert_eq!(store.delete_many("db", "c", doc! {}).expect("all"), 5);
+    assert!(all(&store, "db", "c").is_empty());
+    assert_eq!(store.collection_stats("db", "c").expect("stats").count, 0);
+    assert!(
+        store
+            .verify_integrity()
+            .expect("verify")
+            .problems
+            .is_empty()
+    );
+}
+
+#[test]
+fn cursor_batches_and_snapshot_isolation() {
+    let (_d, store) = redb_store();
+    store
+        .insert_many("db", "c", (0..250).map(|i| doc! {"_id": i}).collect(), true)
+        .expect("insert");
+    let mut cursor = store
+        .find(
+            "db",
+            "c",
+            FindOptions {
+                batch_size: Some(100),
+                ..Default::default()
+            },
+        )
+        .expect("find");
+    // Writes after the cursor opened are invisible to it.
+    store
+        .insert_one("db", "c", doc! {"_id": 1000})
+        .expect("insert");
+    store
+        .delete_one("db", "c", doc! {"_id": 0})
+        .expect("delete");
+    let sizes: Vec<usize> = std::iter::from_fn(|| {
+        let b = cursor.next_batch().expect("batch");
+        (!b.is_empty()).then_some(b.len())
+    })
+    .collect();
+    assert_eq!(sizes, vec![100, 100, 50]);
+    assert!(cursor.is_exhausted());
+    // skip + limit over a lazy scan.
+    let some = store
+        .find(
+            "db",
+            "c",
+            FindOptions {
+                skip: 10,
+                limit: 5,
+                batch_size: Some(2),
+                ..Default::default()
+            },
+        )
+        .expect("find")
+        .to_vec()
+        .expect("read");
+    assert_eq!(some.len(), 5);
+    assert_eq!(all(&store, "db", "c").len(), 250);
+}
+
+#[test]
+fn group_commit_shares_fsyncs_across_threads() {
+    let (_d, store) = redb_store();
+    let before = store.writer_stats();
+    let threads = 16;
+    let per_thread = 25;
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let s = store.clone();
+            std::thread::spawn(move || {
+                for i in 0..per_thread {
+                    s.insert_one("db", "c", doc! {"t": t as i64, "i": i as i64})
+                        .expect("insert");
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("join");
+    }
+    let after = store.writer_stats();
+    let ops = after.operations - before.operations;
+    let commits = after.commits - before.commits;
+    assert_eq!(ops, (threads * per_thread) as u64);
+    println!("group commit: {ops} writes in {commits} commits");
+    assert!(
+        commits < ops,
+        "{commits} commits for {ops} writes: no grouping"
+    );
+    assert_eq!(all(&store, "db", "c").len(), threads * per_thread);
+}
+
+#[test]
+fn change_feed_is_ordered_resumable_and_wakes_followers() {
+    let (_d, store) = redb_store();
+    let mut sub = store.subscribe(0);
+    let follower = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        while seen.len() < 4 {
+            let batch = sub.next_batch(Duration::from_secs(10)).expect("batch");
+            assert!(!batch.is_empty(), "follower timed out");
+            seen.extend(batch);
+        }
+        seen
+    });
+    store
+        .insert_one("db", "c", doc! {"_id": 1, "a": 1})
+        .expect("insert");
+    store
+        .replace_one("db", "c", doc! {"_id": 1}, doc! {"a": 2}, false)
+        .expect("replace");
+    store
+        .delete_one("db", "c", doc! {"_id": 1})
+        .expect("delete");
+    store.drop_collection("db", "c").expect("drop");
+    let seen = follower.join().expect("follower");
+    let ops: Vec<ChangeOp> = seen.iter().map(|e| e.op).collect();
+    assert_eq!(
+        ops,
+        vec![
+            ChangeOp::Insert,
+            ChangeOp::Replace,
+            ChangeOp::Delete,
+            ChangeOp::Drop
+        ]
+    );
+    assert!(seen.windows(2).all(|w| w[1].seq == w[0].seq + 1));
+    assert_eq!(seen[1].full_document, Some(doc! {"_id": 1, "a": 2}));
+    assert_eq!(seen[2].document_key, Some(doc! {"_id": 1}));
+    // Resume from a token.
+    let rest = store.changes_since(seen[1].seq, 100).expect("since");
+    assert_eq!(
+        rest.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![seen[2].seq, seen[3].seq]
+    );
+    assert_eq!(store.last_change_seq(), seen[3].seq);
+    // A failed write leaves no event.
+    store
+        .insert_one("db", "d", doc! {"_id": 1})
+        .expect("insert");
+    store
+        .insert_one("db", "d", doc! {"_id": 1})
+        .expect_err("dup");
+    let tail = store.changes_since(seen[3].seq, 100).expect("since");
+    assert_eq!(tail.len(), 1);
+}
+
+#[test]
+fn reopen_keeps_data_and_feed_position() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.redb");
+    {
+        let store = Store::open(&path, StoreOptions::default()).expect("open");
+        store
+            .insert_one("db", "c", doc! {"_id": "x"})
+            .expect("insert");
+    }
+    let store = Store::open(&path, StoreOptions::default()).expect("reopen");
+    assert_eq!(all(&store, "db", "c"), vec![doc! {"_id": "x"}]);
+    assert_eq!(store.last_change_seq(), 1);
+    store
+        .insert_one("db", "c", doc! {"_id": "y"})
+        .expect("insert");
+    assert_eq!(store.changes_since(1, 10).expect("since")[0].seq, 2);
+}
+
+#[test]
+fn filters_select_documents_for_find_count_delete_distinct() {
+    let (_d, store) = redb_store();
+    store
+        .insert_many(
+            "db",
+            "c",
+            (0..20)
+                .map(|i| doc! {"_id": i, "n": i, "tag": if i % 2 == 0 { "even" } else { "odd" }, "arr": [i, i + 100]})
+                .collect(),
+            true,
+        )
+        .expect("insert");
+    let evens = store
+        .find(
+            "db",
+            "c",
+            FindOptions::filter(doc! {"tag": "even", "n": {"$gte": 10}}),
+        )
+        .expect("find")
+        .to_vec()
+        .expect("read");
+    assert_eq!(
+        evens
+            .iter()
+            .map(|d| d.get_i32("n").expect("n"))
+            .collect::<Vec<_>>(),
+        vec![10, 12, 14, 16, 18]
+    );
+    assert_eq!(
+        store
+            .count_documents("db", "c", &doc! {"arr": 105}, 0, 0)
+            .expect("count"),
+        1
+    );
+    assert_eq!(
+        store
+            .distinct("db", "c", "tag", &doc! {"n": {"$lt": 3}})
+            .expect("distinct"),
+        vec![Bson::String("even".into()), Bson::String("odd".into())]
+    );
+    assert_eq!(
+        store
+            .delete_many("db", "c", doc! {"tag": "odd"})
+            .expect("delete"),
+        10
+    );
+    assert_eq!(
+        store
+            .delete_one("db", "c", doc! {"n": {"$in": [4, 6]}})
+            .expect("delete"),
+        1
+    );
+    assert_eq!(store.estimated_count("db", "c").expect("count"), 9);
+    let err = store
+        .find("db", "c", FindOptions::filter(doc! {"n": {"$foo": 1}}))
+        .expect_err("bad operator");
+    assert_eq!(err.mongo_code(), 2);
+    assert!(
+        store
+            .verify_integrity()
+            .expect("verify")
+            .problems
+            .is_empty()
+    );
+}
