@@ -14,12 +14,13 @@
 //!   fixed for the whole run.
 //!
 //! Supported stages: `$match $project $addFields $set $unset $group $sort $limit $skip $count
-//! $unwind $lookup $facet $replaceRoot $replaceWith $sortByCount $sample $bucket $unionWith
+//! $unwind $lookup $facet $replaceRoot $replaceWith $sortByCount $sample $bucket $bucketAuto $unionWith
 //! $out $merge $documents $redact`.
 
 pub mod env;
 
 mod bucket;
+mod bucket_auto;
 mod count;
 mod documents;
 mod facet;
@@ -101,6 +102,8 @@ pub enum Stage {
     Sample(u64),
     /// `$bucket`.
     Bucket(bucket::BucketStage),
+    /// `$bucketAuto`.
+    BucketAuto(bucket_auto::BucketAutoStage),
     /// `$unionWith`.
     UnionWith(Box<union_with::UnionWithStage>),
     /// `$out`.
@@ -131,6 +134,7 @@ impl Stage {
             Stage::SortByCount(_) => "$sortByCount",
             Stage::Sample(_) => "$sample",
             Stage::Bucket(_) => "$bucket",
+            Stage::BucketAuto(_) => "$bucketAuto",
             Stage::UnionWith(_) => "$unionWith",
             Stage::Out(_) => "$out",
             Stage::Merge(_) => "$merge",
@@ -607,6 +611,9 @@ fn parse_stage(d: &Document, pc: &ParseCtx, first: bool) -> Result<Stage> {
         )?)),
         "$sample" => Ok(Stage::Sample(sample::parse_sample(spec)?)),
         "$bucket" => Ok(Stage::Bucket(bucket::BucketStage::parse(spec, pc)?)),
+        "$bucketAuto" => Ok(Stage::BucketAuto(bucket_auto::BucketAutoStage::parse(
+            spec, pc,
+        )?)),
         "$unionWith" => Ok(Stage::UnionWith(Box::new(
             union_with::UnionWithStage::parse(spec, pc)?,
         ))),
@@ -663,6 +670,7 @@ fn run_stage(stage: &Stage, docs: Vec<Document>, rc: &RunCtx<'_>) -> Result<Vec<
         Stage::SortByCount(s) => s.apply(docs, rc),
         Stage::Sample(n) => Ok(sample::apply_sample(docs, *n, rc.seed)),
         Stage::Bucket(b) => b.apply(docs, rc),
+        Stage::BucketAuto(b) => b.apply(docs, rc),
         Stage::UnionWith(u) => u.apply(docs, rc),
         Stage::Out(o) => o.apply(docs, rc),
         Stage::Merge(m) => m.apply(docs, rc),
