@@ -24,6 +24,7 @@ const STAGES: &[&str] = &[
     "$sortByCount",
     "$sample",
     "$bucket",
+    "$bucketAuto",
     "$unionWith",
     "$out",
     "$merge",
@@ -35,6 +36,8 @@ const STAGES: &[&str] = &[
 const KEYS: &[&str] = &[
     "_id",
     "a",
+    "buckets",
+    "granularity",
     "b.c",
     "$sum",
     "$push",
