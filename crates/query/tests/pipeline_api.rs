@@ -321,3 +321,54 @@ fn lookup_result_is_bounded_by_the_document_size_limit() {
     let ok = p.run(vec![doc! {"k": 2}].into_iter(), &env, "db").unwrap();
     assert_eq!(ok, vec![doc! {"k": 2, "all": []}]);
 }
+
+#[test]
+fn leading_per_document_stages_stop_reading_at_the_limit() {
+    use std::cell::Cell;
+    let pulled = Cell::new(0usize);
+    let input = (0..1000).map(|i| {
+        pulled.set(pulled.get() + 1);
+        doc! {"_id": i, "even": i % 2 == 0}
+    });
+    let p = parse(vec![
+        doc! {"$match": {"even": true}},
+        doc! {"$project": {"even": 0}},
+        doc! {"$skip": 1},
+        doc! {"$limit": 2},
+        doc! {"$sort": {"_id": -1}},
+    ])
+    .unwrap();
+    let env = MemoryCollections::new();
+    let out = p.run(input, &env, "db").unwrap();
+    assert_eq!(out, vec![doc! {"_id": 4}, doc! {"_id": 2}]);
+    assert_eq!(pulled.get(), 5, "input read only up to the fifth document");
+}
+
+#[test]
+fn streamed_skip_and_limit_compose_like_materialised_ones() {
+    let env = MemoryCollections::new();
+    let input = || (1..=6).map(|i| doc! {"_id": i});
+    let cases: Vec<(Vec<Document>, Vec<i32>)> = vec![
+        (
+            vec![doc! {"$skip": 1}, doc! {"$limit": 3}, doc! {"$skip": 1}],
+            vec![3, 4],
+        ),
+        (
+            vec![doc! {"$limit": 3}, doc! {"$skip": 1}, doc! {"$limit": 1}],
+            vec![2],
+        ),
+        (vec![doc! {"$limit": 10}, doc! {"$skip": 5}], vec![6]),
+        (vec![doc! {"$skip": 10}], vec![]),
+        (vec![doc! {"$unwind": "$x"}, doc! {"$limit": 2}], vec![]),
+    ];
+    for (stages, want) in cases {
+        let p = parse(stages.clone()).unwrap();
+        let got: Vec<i32> = p
+            .run(input(), &env, "db")
+            .unwrap()
+            .iter()
+            .map(|d| d.get_i32("_id").unwrap())
+            .collect();
+        assert_eq!(got, want, "{stages:?}");
+    }
+}

@@ -9,7 +9,8 @@
 //! - Parsing never panics on any input; every mistake is a [`QueryError`] with MongoDB's code.
 //! - `$out` and `$merge` can only be the last stage (40601), never inside `$lookup`, `$facet`
 //!   or `$unionWith` sub-pipelines.
-//! - Stages run in order over a materialised `Vec<Document>`; `$sort` is stable.
+//! - Stages run in order; the leading per-document stages stream over the input (see
+//!   `stream`), the rest run over a materialised `Vec<Document>`; `$sort` is stable.
 //! - Expressions see the pipeline's `let` variables, `$lookup`'s `let` variables and one `$$NOW`
 //!   fixed for the whole run.
 //!
@@ -35,6 +36,7 @@ mod replace_root;
 mod sample;
 mod sort;
 mod sort_by_count;
+mod stream;
 mod union_with;
 mod unwind;
 mod util;
@@ -378,12 +380,7 @@ impl Pipeline {
             seed: self.seed,
         };
         rc.vars = self.eval_let_vars(rc.now)?;
-        // A leading $match filters while collecting, so the unmatched input is never held.
-        let (docs, skip) = match self.stages.first() {
-            Some(Stage::Match(m)) => (m.filter_iter(input, &rc)?, 1),
-            _ => (input.collect(), 0),
-        };
-        run_stages(&self.stages[skip..], docs, &rc)
+        stream::run_streaming(&self.stages, input, &rc)
     }
 
     /// Runs a pipeline-style update on one document (see [`Pipeline::parse_update`]);
