@@ -15,7 +15,7 @@
 //!   fixed for the whole run.
 //!
 //! Supported stages: `$match $project $addFields $set $unset $group $sort $limit $skip $count
-//! $unwind $lookup $facet $replaceRoot $replaceWith $sortByCount $sample $bucket $bucketAuto $unionWith
+//! $unwind $lookup $graphLookup $facet $replaceRoot $replaceWith $sortByCount $sample $bucket $bucketAuto $unionWith
 //! $out $merge $documents $redact`.
 
 pub mod env;
@@ -25,6 +25,7 @@ mod bucket_auto;
 mod count;
 mod documents;
 mod facet;
+mod graph_lookup;
 mod group;
 mod limit_skip;
 mod lookup;
@@ -94,6 +95,8 @@ pub enum Stage {
     Unwind(unwind::UnwindStage),
     /// `$lookup`.
     Lookup(Box<lookup::LookupStage>),
+    /// `$graphLookup`.
+    GraphLookup(Box<graph_lookup::GraphLookupStage>),
     /// `$facet`.
     Facet(facet::FacetStage),
     /// `$replaceRoot` / `$replaceWith`.
@@ -131,6 +134,7 @@ impl Stage {
             Stage::Count(_) => "$count",
             Stage::Unwind(_) => "$unwind",
             Stage::Lookup(_) => "$lookup",
+            Stage::GraphLookup(_) => "$graphLookup",
             Stage::Facet(_) => "$facet",
             Stage::ReplaceRoot(r) => r.stage_name(),
             Stage::SortByCount(_) => "$sortByCount",
@@ -425,6 +429,7 @@ fn collect_foreign(stages: &[Stage], db: &str, out: &mut Vec<(String, String)>) 
         let (own, subs): (Option<(String, String)>, Vec<&[Stage]>) = match stage {
             Stage::Lookup(l) => (l.foreign(db), l.sub_pipeline().into_iter().collect()),
             Stage::UnionWith(u) => (u.foreign(db), vec![u.sub_pipeline()]),
+            Stage::GraphLookup(g) => (Some(g.foreign(db)), Vec::new()),
             Stage::Facet(f) => (None, f.sub_pipelines()),
             _ => (None, Vec::new()),
         };
@@ -596,6 +601,9 @@ fn parse_stage(d: &Document, pc: &ParseCtx, first: bool) -> Result<Stage> {
         "$lookup" => Ok(Stage::Lookup(Box::new(lookup::LookupStage::parse(
             spec, pc,
         )?))),
+        "$graphLookup" => Ok(Stage::GraphLookup(Box::new(
+            graph_lookup::GraphLookupStage::parse(spec, pc)?,
+        ))),
         "$facet" => Ok(Stage::Facet(facet::FacetStage::parse(spec, pc)?)),
         "$replaceRoot" => Ok(Stage::ReplaceRoot(
             replace_root::ReplaceRootStage::parse_replace_root(spec, pc)?,
@@ -662,6 +670,7 @@ fn run_stage(stage: &Stage, docs: Vec<Document>, rc: &RunCtx<'_>) -> Result<Vec<
         Stage::Count(field) => Ok(count::apply_count(docs, field)),
         Stage::Unwind(u) => Ok(u.apply(docs)),
         Stage::Lookup(l) => l.apply(docs, rc),
+        Stage::GraphLookup(g) => g.apply(docs, rc),
         Stage::Facet(f) => f.apply(docs, rc),
         Stage::ReplaceRoot(r) => docs.into_iter().map(|d| r.apply_one(d, rc)).collect(),
         Stage::SortByCount(s) => s.apply(docs, rc),
