@@ -11,6 +11,7 @@ pub mod crud;
 pub mod cursor;
 pub mod error;
 pub mod format;
+pub mod index;
 pub mod keys;
 pub mod kv;
 pub mod kv_redb;

@@ -61,6 +61,12 @@ pub enum MongoCode {
     ProjectionMixed,
     /// 15998 etc.: a code MongoDB only knows by number (`Location<N>`).
     Location(u32),
+    /// 67: an index cannot be created (bad key pattern, bad options, too many indexes).
+    CannotCreateIndex,
+    /// 171: a compound index key would need two parallel arrays.
+    CannotIndexParallelArrays,
+    /// 197: an index specification has an option that is not valid there.
+    InvalidIndexSpecificationOption,
 }
 
 impl MongoCode {
@@ -93,6 +99,9 @@ impl MongoCode {
             MongoCode::DuplicateKey => 11000,
             MongoCode::ProjectionMixed => 31254,
             MongoCode::Location(n) => n as i32,
+            MongoCode::CannotCreateIndex => 67,
+            MongoCode::CannotIndexParallelArrays => 171,
+            MongoCode::InvalidIndexSpecificationOption => 197,
         }
     }
 
@@ -125,6 +134,9 @@ impl MongoCode {
             MongoCode::DuplicateKey => "DuplicateKey",
             MongoCode::ProjectionMixed => "Location31254",
             MongoCode::Location(n) => return format!("Location{n}"),
+            MongoCode::CannotCreateIndex => "CannotCreateIndex",
+            MongoCode::CannotIndexParallelArrays => "CannotIndexParallelArrays",
+            MongoCode::InvalidIndexSpecificationOption => "InvalidIndexSpecificationOption",
         };
         s.to_string()
     }
@@ -197,7 +209,10 @@ impl ErrorCode for QueryError {
             | MongoCode::IndexKeySpecsConflict
             | MongoCode::OperationFailed
             | MongoCode::ProjectionMixed
-            | MongoCode::Location(_) => Code::BadQuery,
+            | MongoCode::Location(_)
+            | MongoCode::CannotCreateIndex
+            | MongoCode::CannotIndexParallelArrays
+            | MongoCode::InvalidIndexSpecificationOption => Code::BadQuery,
         }
     }
 }
