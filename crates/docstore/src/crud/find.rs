@@ -1,16 +1,16 @@
 //! `find`: filter, sort, skip, limit, projection, batching.
 //!
-//! An exact `{_id: value}` filter is a point lookup; everything else is a collection scan of
-//! one snapshot (until the index planner lands), lazily batched by the [`Cursor`] unless a
-//! sort forces materialisation.
+//! The index module's planner picks the access path (`_id` lookups, index scans, or a
+//! collection scan). Collection scans are lazy, batch by batch, over one snapshot; index plans
+//! collect their (few) matches. The full filter is always applied to every candidate.
 
 use bson::{Bson, Document};
 
 use crate::catalog;
-use crate::crud::{Matcher, decode, id_point};
+use crate::crud::{Matcher, decode, plan_for};
 use crate::cursor::Cursor;
 use crate::error::{DocstoreError, Result};
-use crate::keys::primary_key;
+use crate::index::Access;
 use crate::store::Store;
 
 /// Options of [`Store::find`] (MongoDB's `find` command fields).
@@ -61,25 +61,37 @@ impl Store {
             ));
         }
         let table = meta.docs_table();
-        if let Some(id) = id_point(&options.filter) {
-            let mut docs = Vec::new();
-            if options.skip == 0
-                && limit != Some(0)
-                && let Some(raw) = snapshot.get(&table, &primary_key(id)?)?
-            {
-                docs.push(decode(&table, &raw)?);
-            }
-            return Ok(Cursor::from_documents(docs, options.batch_size));
-        }
         let matcher = Matcher::new(&options.filter)?;
-        Ok(Cursor::scan(
-            snapshot,
-            table,
-            matcher,
-            options.skip,
-            limit,
-            options.batch_size,
-        ))
+        let plan = plan_for(&meta, &options.filter, options.sort.as_ref());
+        if matches!(plan.access, Access::CollScan) {
+            // Lazy, batch by batch, over the snapshot.
+            return Ok(Cursor::scan(
+                snapshot,
+                table,
+                matcher,
+                options.skip,
+                limit,
+                options.batch_size,
+            ));
+        }
+        // Index plans select few documents: collect the matches, then skip/limit.
+        let mut docs = Vec::new();
+        let mut skip = options.skip;
+        for item in crate::index::execute(&plan, snapshot.as_ref(), &table)? {
+            let (_, raw) = item?;
+            if !matcher.matches_raw(&table, &raw)? {
+                continue;
+            }
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            if limit.is_some_and(|l| docs.len() as u64 >= l) {
+                break;
+            }
+            docs.push(decode(&table, &raw)?);
+        }
+        Ok(Cursor::from_documents(docs, options.batch_size))
     }
 
     /// The first document matching `filter`, if any.

@@ -7,6 +7,7 @@
 pub mod count_distinct;
 pub mod delete;
 pub mod find;
+pub mod indexes;
 pub mod insert;
 pub mod update;
 
@@ -59,14 +60,6 @@ impl Matcher {
             Ok(Matcher::All)
         } else {
             Ok(Matcher::Filter(Box::new(Filter::parse(filter)?)))
-        }
-    }
-
-    /// Whether `doc` matches.
-    pub(crate) fn matches(&self, doc: &Document) -> bool {
-        match self {
-            Matcher::All => true,
-            Matcher::Filter(f) => f.matches(doc),
         }
     }
 
@@ -196,10 +189,9 @@ pub(crate) fn replace_doc(
     op: ChangeOp,
 ) -> Result<()> {
     let raw = encode(new)?;
-    secondary::on_remove(ctx.kv, meta, old, pk)?;
+    secondary::on_replace(ctx.kv, meta, old, new, pk)?;
     ctx.kv.put(&meta.docs_table(), pk, &raw)?;
     catalog::add_stats(ctx.kv, meta.id, 0, raw.len() as i64 - old_size as i64)?;
-    secondary::on_insert(ctx.kv, meta, new, pk)?;
     let id = new.get("_id").cloned().unwrap_or(Bson::Null);
     ctx.events.push(ChangeEvent::document(
         op,
@@ -211,8 +203,17 @@ pub(crate) fn replace_doc(
     Ok(())
 }
 
-/// All `(pk, raw, doc)` of the collection matching `filter`, in storage order, read through
-/// `kv` (a snapshot or the writer's view). Stops after `limit` matches when given.
+/// The plan the index module chooses for `filter` (and `sort`) on this collection.
+pub(crate) fn plan_for(
+    meta: &CollectionMeta,
+    filter: &Document,
+    sort: Option<&Document>,
+) -> crate::index::Plan {
+    crate::index::plan(filter, sort, &meta.defs)
+}
+
+/// All `(pk, size, doc)` of the collection matching `filter`, read through `kv` (a snapshot
+/// or the writer's view) via the chosen plan, in plan order. Stops after `limit` matches.
 pub(crate) fn matching_docs(
     kv: &dyn KvRead,
     meta: &CollectionMeta,
@@ -224,24 +225,12 @@ pub(crate) fn matching_docs(
     if limit == Some(0) {
         return Ok(out);
     }
-    if let Some(id) = id_point(filter) {
-        let pk = primary_key(id)?;
-        if let Some(raw) = kv.get(&table, &pk)? {
-            let doc = decode(&table, &raw)?;
-            out.push((pk, raw.len(), doc));
-        }
-        return Ok(out);
-    }
     let matcher = Matcher::new(filter)?;
-    for pair in kv.range(
-        &table,
-        std::ops::Bound::Unbounded,
-        std::ops::Bound::Unbounded,
-        false,
-    )? {
-        let (pk, raw) = pair?;
-        let doc = decode(&table, &raw)?;
-        if matcher.matches(&doc) {
+    let plan = plan_for(meta, filter, None);
+    for item in crate::index::execute(&plan, kv, &table)? {
+        let (pk, raw) = item?;
+        if matcher.matches_raw(&table, &raw)? {
+            let doc = decode(&table, &raw)?;
             out.push((pk, raw.len(), doc));
             if limit.is_some_and(|l| out.len() >= l) {
                 break;
