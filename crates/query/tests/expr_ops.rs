@@ -15,3 +15,5 @@ mod arrays;
 mod logic;
 #[path = "expr_cases/strings.rs"]
 mod strings;
+#[path = "expr_cases/types_dates.rs"]
+mod types_dates;
