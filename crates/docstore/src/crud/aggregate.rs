@@ -33,7 +33,9 @@ pub struct AggregateOptions {
 pub(crate) fn to_query_error(e: DocstoreError) -> QueryError {
     match e {
         DocstoreError::Query(q) => q,
-        DocstoreError::DuplicateKey { .. } => QueryError::new(MongoCode::DuplicateKey, e.to_string()),
+        DocstoreError::DuplicateKey { .. } => {
+            QueryError::new(MongoCode::DuplicateKey, e.to_string())
+        }
         DocstoreError::NamespaceNotFound { .. } => {
             QueryError::new(MongoCode::NamespaceNotFound, e.to_string())
         }
@@ -52,7 +54,12 @@ struct StoreSource<'a> {
 }
 
 impl CollectionSource for StoreSource<'_> {
-    fn find(&self, db: &str, coll: &str, filter: &Document) -> stratus_query::Result<Vec<Document>> {
+    fn find(
+        &self,
+        db: &str,
+        coll: &str,
+        filter: &Document,
+    ) -> stratus_query::Result<Vec<Document>> {
         let run = || -> Result<Vec<Document>> {
             let Some(meta) = catalog::get(self.snapshot.as_ref(), db, coll)? else {
                 return Ok(Vec::new());
@@ -65,7 +72,12 @@ impl CollectionSource for StoreSource<'_> {
         run().map_err(to_query_error)
     }
 
-    fn replace_collection(&self, db: &str, coll: &str, docs: Vec<Document>) -> stratus_query::Result<()> {
+    fn replace_collection(
+        &self,
+        db: &str,
+        coll: &str,
+        docs: Vec<Document>,
+    ) -> stratus_query::Result<()> {
         catalog::validate_coll_name(db, coll).map_err(to_query_error)?;
         let (db, coll) = (db.to_string(), coll.to_string());
         self.store
@@ -82,7 +94,12 @@ impl CollectionSource for StoreSource<'_> {
             .map_err(to_query_error)
     }
 
-    fn apply_merge(&self, db: &str, coll: &str, writes: Vec<MergeWrite>) -> stratus_query::Result<()> {
+    fn apply_merge(
+        &self,
+        db: &str,
+        coll: &str,
+        writes: Vec<MergeWrite>,
+    ) -> stratus_query::Result<()> {
         catalog::validate_coll_name(db, coll).map_err(to_query_error)?;
         let (db, coll) = (db.to_string(), coll.to_string());
         self.store
@@ -139,7 +156,12 @@ impl Store {
             None => parsed.run(std::iter::empty(), &source, db)?,
             Some(meta) => {
                 let table = meta.docs_table();
-                let range = snapshot.range(&table, std::ops::Bound::Unbounded, std::ops::Bound::Unbounded, false)?;
+                let range = snapshot.range(
+                    &table,
+                    std::ops::Bound::Unbounded,
+                    std::ops::Bound::Unbounded,
+                    false,
+                )?;
                 // A leading $match is applied on the raw bytes before decoding.
                 let pre = match parsed.leading_match() {
                     Some(f) => Matcher::new(f)?,

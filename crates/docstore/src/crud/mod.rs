@@ -4,11 +4,14 @@
 //! primitive document writes ([`insert_doc`], [`remove_doc`], [`replace_doc`]) that keep the
 //! stats, the secondary indexes and the change feed in step with the data.
 
+pub mod aggregate;
 pub mod count_distinct;
 pub mod delete;
 pub mod find;
+pub mod find_and_modify;
 pub mod indexes;
 pub mod insert;
+pub mod modify;
 pub mod update;
 
 use bson::{Bson, Document};
@@ -78,12 +81,16 @@ impl Matcher {
         }
     }
 
+    /// The match details of `doc` (`None` when it does not match).
+    pub(crate) fn details(&self, doc: &Document) -> Option<stratus_query::filter::MatchDetails> {
+        match self {
+            Matcher::All => Some(stratus_query::filter::MatchDetails::default()),
+            Matcher::Filter(f) => f.matches_with_details(doc),
+        }
+    }
+
     /// `None` when `doc` does not match; otherwise the array position the positional `$`
     /// operator refers to, if any.
-    #[expect(
-        dead_code,
-        reason = "used by update operations once stratus_query::update lands"
-    )]
     pub(crate) fn match_details(&self, doc: &Document) -> Option<Option<usize>> {
         match self {
             Matcher::All => Some(None),
