@@ -13,6 +13,9 @@
 //! Collections are addressed through their id, so renaming is a catalog-only change and ids
 //! are never reused (a dropped collection's stale tables can never be mistaken for a new one).
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
 use bson::{Bson, Document, doc};
 
 use crate::error::{DocstoreError, Result};
@@ -197,13 +200,35 @@ pub fn validate_coll_name(db: &str, coll: &str) -> Result<()> {
     Ok(())
 }
 
+/// Decoded catalog entries by their exact stored bytes, so the hot write path does not parse
+/// and compile index specs on every operation. Keyed by content, it can never be stale.
+static META_CACHE: LazyLock<Mutex<HashMap<Vec<u8>, CollectionMeta>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Entries kept in [`META_CACHE`] before it is cleared.
+pub const META_CACHE_CAPACITY: usize = 1024;
+
+fn decode_meta(raw: &[u8]) -> Result<CollectionMeta> {
+    if let Ok(cache) = META_CACHE.lock()
+        && let Some(m) = cache.get(raw)
+    {
+        return Ok(m.clone());
+    }
+    let meta = CollectionMeta::from_doc(&Document::from_reader(raw)?)?;
+    if let Ok(mut cache) = META_CACHE.lock() {
+        if cache.len() >= META_CACHE_CAPACITY {
+            cache.clear();
+        }
+        cache.insert(raw.to_vec(), meta.clone());
+    }
+    Ok(meta)
+}
+
 /// The metadata of `db.coll`, if it exists.
 pub fn get(kv: &dyn KvRead, db: &str, coll: &str) -> Result<Option<CollectionMeta>> {
     match kv.get(CATALOG_TABLE, &catalog_key(db, coll))? {
         None => Ok(None),
-        Some(raw) => Ok(Some(CollectionMeta::from_doc(&Document::from_reader(
-            raw.as_slice(),
-        )?)?)),
+        Some(raw) => Ok(Some(decode_meta(&raw)?)),
     }
 }
 
@@ -255,9 +280,7 @@ pub fn list(kv: &dyn KvRead, db: Option<&str>) -> Result<Vec<CollectionMeta>> {
     let mut out = Vec::new();
     for pair in it {
         let (_, v) = pair?;
-        out.push(CollectionMeta::from_doc(&Document::from_reader(
-            v.as_slice(),
-        )?)?);
+        out.push(decode_meta(&v)?);
     }
     Ok(out)
 }

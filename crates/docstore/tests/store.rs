@@ -693,3 +693,101 @@ fn multi_document_delete_maintains_every_index_atomically() {
             .is_empty()
     );
 }
+
+#[test]
+fn id_is_stored_first_and_hints_must_name_an_index() {
+    let store = Store::open_in_memory().expect("mem");
+    store
+        .insert_one("db", "c", doc! {"a": 1, "_id": 5, "b": 2})
+        .expect("insert");
+    let stored = store
+        .find_one("db", "c", doc! {"_id": 5})
+        .expect("find")
+        .expect("present");
+    assert_eq!(stored.keys().collect::<Vec<_>>(), vec!["_id", "a", "b"]);
+    // 5 and 5.0 are the same _id for MongoDB.
+    assert_eq!(
+        store
+            .insert_one("db", "c", doc! {"_id": 5.0})
+            .expect_err("dup")
+            .mongo_code(),
+        11000
+    );
+    let ok = store.find(
+        "db",
+        "c",
+        FindOptions {
+            hint: Some(Bson::String("_id_".into())),
+            ..Default::default()
+        },
+    );
+    assert!(ok.is_ok());
+    let err = store
+        .find(
+            "db",
+            "c",
+            FindOptions {
+                hint: Some(Bson::String("nope".into())),
+                ..Default::default()
+            },
+        )
+        .expect_err("unknown hint");
+    assert_eq!(err.mongo_code(), 2);
+}
+
+#[test]
+fn failing_writes_in_a_commit_group_do_not_poison_the_others() {
+    let (_d, store) = redb_store();
+    store
+        .insert_one("db", "c", doc! {"_id": "taken"})
+        .expect("seed");
+    let start_seq = store.last_change_seq();
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            let s = store.clone();
+            std::thread::spawn(move || {
+                let mut ok = 0;
+                for i in 0..20 {
+                    // Every other write is a duplicate that must fail alone.
+                    let id = if i % 2 == 0 {
+                        format!("t{t}-{i}")
+                    } else {
+                        "taken".to_string()
+                    };
+                    match s.insert_one("db", "c", doc! {"_id": id}) {
+                        Ok(_) => ok += 1,
+                        Err(e) => assert_eq!(e.mongo_code(), 11000),
+                    }
+                }
+                ok
+            })
+        })
+        .collect();
+    let ok: usize = handles.into_iter().map(|h| h.join().expect("join")).sum();
+    assert_eq!(ok, 80);
+    assert_eq!(store.estimated_count("db", "c").expect("count"), 81);
+    let events = store.changes_since(start_seq, 1000).expect("since");
+    assert_eq!(events.len(), 80);
+    assert!(events.windows(2).all(|w| w[1].seq == w[0].seq + 1));
+    // Trimming consumed history: old tokens are refused, new ones keep working.
+    let last = store.last_change_seq();
+    assert_eq!(store.trim_changes(last - 10).expect("trim"), last - 10);
+    assert_eq!(
+        store.changes_since(last - 10, 100).expect("since").len(),
+        10
+    );
+    assert_eq!(
+        store
+            .changes_since(0, 10)
+            .expect_err("trimmed")
+            .mongo_code(),
+        286
+    );
+    assert!(
+        store
+            .verify_integrity()
+            .expect("verify")
+            .problems
+            .is_empty()
+    );
+}
