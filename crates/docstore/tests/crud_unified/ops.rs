@@ -103,18 +103,22 @@ pub fn unsupported(test: &Document) -> Option<String> {
             );
         }
         if let Some(a) = args {
-            if a.contains_key("rawData") {
-                return Some(
-                    "rawData is a time-series bucket option of sharded/time-series collections"
-                        .into(),
-                );
-            }
             if a.contains_key("collation") {
                 return Some(
                     "collations are not supported; strings compare by bytes (documented deviation)"
                         .into(),
                 );
             }
+        }
+        let lists_sessions = args
+            .and_then(|a| a.get_array("pipeline").ok())
+            .is_some_and(|p| {
+                p.iter()
+                    .filter_map(|s| s.as_document())
+                    .any(|s| s.contains_key("$listLocalSessions"))
+            });
+        if lists_sessions {
+            return Some("$listLocalSessions lists the server's logical sessions, which exist only on the wire protocol (issue 3)".into());
         }
         if op.get_str("object").ok() == Some("collection0View") {
             return Some("views are not supported (documented deviation)".into());
