@@ -59,8 +59,16 @@ pub enum MongoCode {
     DuplicateKey,
     /// 31254: a projection mixes inclusion and exclusion.
     ProjectionMixed,
+    /// 241: a `$convert`/`$toX` conversion failed.
+    ConversionFailure,
     /// 15998 etc.: a code MongoDB only knows by number (`Location<N>`).
     Location(u32),
+    /// 67: an index cannot be created (bad key pattern, bad options, too many indexes).
+    CannotCreateIndex,
+    /// 171: a compound index key would need two parallel arrays.
+    CannotIndexParallelArrays,
+    /// 197: an index specification has an option that is not valid there.
+    InvalidIndexSpecificationOption,
 }
 
 impl MongoCode {
@@ -92,7 +100,11 @@ impl MongoCode {
             MongoCode::OperationFailed => 96,
             MongoCode::DuplicateKey => 11000,
             MongoCode::ProjectionMixed => 31254,
+            MongoCode::ConversionFailure => 241,
             MongoCode::Location(n) => n as i32,
+            MongoCode::CannotCreateIndex => 67,
+            MongoCode::CannotIndexParallelArrays => 171,
+            MongoCode::InvalidIndexSpecificationOption => 197,
         }
     }
 
@@ -124,7 +136,11 @@ impl MongoCode {
             MongoCode::OperationFailed => "OperationFailed",
             MongoCode::DuplicateKey => "DuplicateKey",
             MongoCode::ProjectionMixed => "Location31254",
+            MongoCode::ConversionFailure => "ConversionFailure",
             MongoCode::Location(n) => return format!("Location{n}"),
+            MongoCode::CannotCreateIndex => "CannotCreateIndex",
+            MongoCode::CannotIndexParallelArrays => "CannotIndexParallelArrays",
+            MongoCode::InvalidIndexSpecificationOption => "InvalidIndexSpecificationOption",
         };
         s.to_string()
     }
@@ -197,7 +213,11 @@ impl ErrorCode for QueryError {
             | MongoCode::IndexKeySpecsConflict
             | MongoCode::OperationFailed
             | MongoCode::ProjectionMixed
-            | MongoCode::Location(_) => Code::BadQuery,
+            | MongoCode::Location(_)
+            | MongoCode::CannotCreateIndex
+            | MongoCode::CannotIndexParallelArrays
+            | MongoCode::InvalidIndexSpecificationOption
+            | MongoCode::ConversionFailure => Code::BadQuery,
         }
     }
 }

@@ -11,6 +11,7 @@
 //! ([`error::MongoCode`]). Limits are named constants in [`limits`].
 
 pub mod compare;
+pub mod ejson;
 pub mod error;
 pub mod expr;
 pub mod filter;

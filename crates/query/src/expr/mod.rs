@@ -11,16 +11,31 @@
 //! Evaluation yields `Option<Bson>`: `None` is a *missing* value, distinct from `Null`
 //! (MongoDB omits missing fields from `$project` output; most operators treat missing as null).
 
+pub mod accumulator;
+pub mod arithmetic;
+pub mod array;
+pub mod boolean;
+pub mod comparison;
+pub mod conditional;
 pub mod cql;
+pub mod date;
+pub mod date_format;
+pub mod decimal;
+pub mod num;
+pub mod object;
 pub mod operators;
 pub mod path;
+pub mod set;
+pub mod string;
+pub mod types;
+pub mod variables;
 
 use bson::{Bson, Document};
 
 use crate::error::{QueryError, Result};
 use crate::limits::Limits;
 
-pub use operators::Operator;
+pub use operators::{Call, Operator};
 
 /// Which strings are references (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1,0 +1,159 @@
+//! Executing a [`Plan`]: a lazy iterator of candidate `(primary key, raw BSON document)` pairs
+//! read from the document table (key = `encode_id(_id)`, value = raw BSON).
+//!
+//! Invariants: ranges are opened one at a time and only when the previous one is exhausted,
+//! so a caller that stops early (sort + limit) reads little; a document reached through
+//! several entries (multikey, overlapping points) is yielded once; an index entry pointing at
+//! a missing document is reported as an InternalError (the index disagrees with the data).
+
+use std::collections::{HashSet, VecDeque};
+use std::ops::Bound;
+
+use stratus_query::error::{MongoCode, QueryError, Result};
+
+use super::bounds::KeyRange;
+use super::maintain::storage_error;
+use super::planner::{Access, Plan};
+use crate::kv::{KvIter, KvRead};
+
+/// Candidate `(primary key, raw document)` pairs.
+pub type Candidates<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a>;
+
+fn as_bound(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// Runs `plan` against a snapshot: yields candidates from `docs_table`.
+pub fn execute<'a>(plan: &Plan, kv: &'a dyn KvRead, docs_table: &str) -> Result<Candidates<'a>> {
+    match &plan.access {
+        Access::CollScan => {
+            let it = kv
+                .range(docs_table, Bound::Unbounded, Bound::Unbounded, false)
+                .map_err(storage_error)?;
+            Ok(Box::new(it.map(|r| r.map_err(storage_error))))
+        }
+        Access::IdPoint { ids, .. } => {
+            let docs_table = docs_table.to_string();
+            let ids = ids.clone();
+            Ok(Box::new(ids.into_iter().filter_map(
+                move |id| match kv.get(&docs_table, &id) {
+                    Ok(Some(doc)) => Some(Ok((id, doc))),
+                    Ok(None) => None,
+                    Err(e) => Some(Err(storage_error(e))),
+                },
+            )))
+        }
+        Access::IndexScan(scan) => {
+            let mut ranges: VecDeque<KeyRange> = scan.ranges.iter().cloned().collect();
+            if scan.reverse {
+                ranges = ranges.into_iter().rev().collect();
+            }
+            Ok(Box::new(RangeScan {
+                kv,
+                table: if scan.primary {
+                    docs_table.to_string()
+                } else {
+                    scan.table.clone()
+                },
+                docs_table: docs_table.to_string(),
+                primary: scan.primary,
+                reverse: scan.reverse,
+                ranges,
+                current: None,
+                seen: scan.dedupe.then(HashSet::new),
+                failed: false,
+            }))
+        }
+    }
+}
+
+/// Lazy scan over a list of key ranges.
+struct RangeScan<'a> {
+    kv: &'a dyn KvRead,
+    table: String,
+    docs_table: String,
+    primary: bool,
+    reverse: bool,
+    ranges: VecDeque<KeyRange>,
+    current: Option<KvIter<'a>>,
+    seen: Option<HashSet<Vec<u8>>>,
+    failed: bool,
+}
+
+impl RangeScan<'_> {
+    fn next_entry(&mut self) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
+        loop {
+            if let Some(it) = &mut self.current {
+                match it.next() {
+                    Some(Ok(pair)) => return Some(Ok(pair)),
+                    Some(Err(e)) => return Some(Err(storage_error(e))),
+                    None => self.current = None,
+                }
+            }
+            let r = self.ranges.pop_front()?;
+            if r.is_empty() {
+                continue;
+            }
+            match self
+                .kv
+                .range(&self.table, as_bound(&r.lo), as_bound(&r.hi), self.reverse)
+            {
+                Ok(it) => self.current = Some(it),
+                Err(e) => return Some(Err(storage_error(e))),
+            }
+        }
+    }
+}
+
+impl Iterator for RangeScan<'_> {
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            let (key, value) = match self.next_entry()? {
+                Ok(kv) => kv,
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            };
+            if self.primary {
+                return Some(Ok((key, value)));
+            }
+            // The empty key is the multikey marker, not an entry.
+            if key.is_empty() {
+                continue;
+            }
+            let pk = value;
+            if let Some(seen) = &mut self.seen
+                && !seen.insert(pk.clone())
+            {
+                continue;
+            }
+            return match self.kv.get(&self.docs_table, &pk) {
+                Ok(Some(doc)) => Some(Ok((pk, doc))),
+                Ok(None) => {
+                    self.failed = true;
+                    Some(Err(QueryError::new(
+                        MongoCode::InternalError,
+                        format!(
+                            "index table {} has an entry for a document missing from {}",
+                            self.table, self.docs_table
+                        ),
+                    )))
+                }
+                Err(e) => {
+                    self.failed = true;
+                    Some(Err(storage_error(e)))
+                }
+            };
+        }
+    }
+}

@@ -1,0 +1,505 @@
+//! The query planner: reads a filter document (top-level fields, implicit and explicit `$and`)
+//! and picks how to produce candidate documents: `_id` point lookups, an index scan with
+//! bounds (equality, `$in`, ranges, compound prefixes) and possibly the requested sort order,
+//! or a collection scan.
+//!
+//! Invariant: the candidates of every plan are a SUPERSET of the documents matching the
+//! filter — the caller always re-applies the full filter. Whenever a condition's effect on
+//! the index is subtle (regexes, `$ne`, arrays compared as wholes, multikey range
+//! intersection, sparse/partial coverage) the planner widens the bounds or ignores the
+//! condition rather than risk missing a document.
+//!
+//! Cost rule: `_id` equality wins; otherwise the index with the most equality-prefix fields,
+//! then one with a range, then one that provides the sort, then unique, then the shorter key.
+
+use std::collections::BTreeMap;
+
+use bson::{Bson, Document};
+
+use super::bounds::{Interval, KeyRange, key_ranges};
+use super::keycodec::Direction;
+use super::keys::IndexDef;
+
+/// The most point combinations an equality prefix may expand to; further fields are left
+/// unconstrained beyond it.
+pub const MAX_POINT_COMBINATIONS: usize = 4096;
+
+/// The most nested `$and` levels the planner looks through.
+pub const MAX_AND_DEPTH: usize = 32;
+
+/// How candidates are produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Access {
+    /// Every document of the collection, in `_id` order.
+    CollScan,
+    /// Look up these encoded `_id`s (sorted, distinct) in the document table.
+    IdPoint {
+        /// Encoded `_id` values ([`encode_id`]).
+        ids: Vec<Vec<u8>>,
+        /// Explain bounds of `_id` (one interval text per point).
+        bounds: Vec<String>,
+    },
+    /// Scan ranges of an index (or of the document table for `_id_`).
+    IndexScan(Box<IndexScan>),
+}
+
+/// An index scan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexScan {
+    /// The index's table; empty for the `_id_` index (the document table is scanned).
+    pub table: String,
+    /// Whether this is the `_id_` index, i.e. the document table itself.
+    pub primary: bool,
+    /// The index name.
+    pub index_name: String,
+    /// The index key pattern.
+    pub key_pattern: Document,
+    /// Key ranges, sorted and disjoint.
+    pub ranges: Vec<KeyRange>,
+    /// Whether to scan backwards (for a reversed sort).
+    pub reverse: bool,
+    /// Whether a document may be reached by several entries (multikey or several ranges).
+    pub dedupe: bool,
+    /// `indexBounds` for explain: field → interval texts.
+    pub bounds: Document,
+    /// Whether the index is multikey (for explain).
+    pub multikey: bool,
+    /// Whether the index is unique (for explain).
+    pub unique: bool,
+    /// Whether the index is sparse (for explain).
+    pub sparse: bool,
+    /// Whether the index is partial (for explain).
+    pub partial: bool,
+    /// How many leading key fields are constrained by equality (for cost comparisons).
+    pub eq_fields: usize,
+    /// Whether a range constrains the field after the equality prefix.
+    pub has_range: bool,
+}
+
+/// A chosen plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// How candidates are produced.
+    pub access: Access,
+    /// The requested sort, if any.
+    pub sort: Option<Document>,
+    /// Whether candidates already come in the requested sort order (no in-memory sort needed).
+    pub sort_provided: bool,
+}
+
+impl Plan {
+    /// The name of the index used, if any (`_id_` for `_id` lookups).
+    pub fn index_name(&self) -> Option<&str> {
+        match &self.access {
+            Access::CollScan => None,
+            Access::IdPoint { .. } => Some(super::spec::ID_INDEX_NAME),
+            Access::IndexScan(s) => Some(&s.index_name),
+        }
+    }
+}
+
+/// One condition on one field that the planner understood.
+#[derive(Debug, Clone)]
+enum Cond {
+    /// Equality-like: any of these intervals (points, or the null/undefined pair).
+    Points(Vec<Interval>),
+    /// A one-sided or two-sided range within one type bracket.
+    Range(Interval),
+}
+
+/// The top-level conjunction of a filter: `(path, condition)` pairs.
+fn conjuncts(filter: &Document, depth: usize, out: &mut Vec<(String, Bson)>) {
+    if depth > MAX_AND_DEPTH {
+        return;
+    }
+    for (k, v) in filter {
+        if k == "$and" {
+            if let Bson::Array(items) = v {
+                for item in items {
+                    if let Bson::Document(d) = item {
+                        conjuncts(d, depth + 1, out);
+                    }
+                }
+            }
+        } else if !k.starts_with('$') {
+            out.push((k.clone(), v.clone()));
+        }
+    }
+}
+
+/// Intervals for equality with `v`, or `None` when equality cannot be bounded (regex).
+fn eq_intervals(v: &Bson) -> Option<Vec<Interval>> {
+    match v {
+        Bson::RegularExpression(_) => None,
+        // `{a: null}` also matches a missing field, whose key is null; undefined is included
+        // to stay a superset for legacy data.
+        Bson::Null => Some(vec![
+            Interval::point(&Bson::Undefined),
+            Interval::point(&Bson::Null),
+        ]),
+        // Equality with an array matches the whole array (indexed through its first element)
+        // or an element equal to the array; `[]` is indexed as undefined.
+        Bson::Array(items) => Some(match items.first() {
+            Some(first) => vec![Interval::point(first), Interval::point(v)],
+            None => vec![Interval::point(&Bson::Undefined), Interval::point(v)],
+        }),
+        other => Some(vec![Interval::point(other)]),
+    }
+}
+
+/// Sorts intervals by lower edge and drops duplicates (points may repeat in `$in`).
+fn normalise(mut v: Vec<Interval>) -> Vec<Interval> {
+    v.sort_by(|a, b| super::bounds::edge_cmp(&a.lo, &b.lo));
+    v.dedup_by(|a, b| a.lo == b.lo && a.hi == b.hi);
+    v
+}
+
+/// The conditions a field's filter value imposes that can bound an index.
+fn field_conds(v: &Bson) -> Vec<Cond> {
+    let ops = match v {
+        Bson::Document(d) if d.keys().next().is_some_and(|k| k.starts_with('$')) => d,
+        other => {
+            return eq_intervals(other)
+                .map(|i| vec![Cond::Points(normalise(i))])
+                .unwrap_or_default();
+        }
+    };
+    let mut out = Vec::new();
+    for (op, arg) in ops {
+        match op.as_str() {
+            "$eq" => {
+                if let Some(i) = eq_intervals(arg) {
+                    out.push(Cond::Points(normalise(i)));
+                }
+            }
+            "$in" => {
+                let Bson::Array(items) = arg else { continue };
+                let mut all = Vec::new();
+                let mut ok = true;
+                for item in items {
+                    match eq_intervals(item) {
+                        Some(i) => all.extend(i),
+                        None => ok = false,
+                    }
+                }
+                if ok {
+                    out.push(Cond::Points(normalise(all)));
+                }
+            }
+            "$gt" | "$gte" | "$lt" | "$lte" => {
+                let incl = op.ends_with('e');
+                match arg {
+                    // `$gte: null` / `$lte: null` mean equality with null; other null, MinKey,
+                    // MaxKey, NaN, array and regex operands are left to the filter.
+                    Bson::Null if incl => out.push(Cond::Points(normalise(
+                        eq_intervals(arg).unwrap_or_default(),
+                    ))),
+                    Bson::Null | Bson::MinKey | Bson::MaxKey | Bson::Undefined => {}
+                    Bson::Array(_) | Bson::RegularExpression(_) => {}
+                    Bson::Double(d) if d.is_nan() => {}
+                    _ => {
+                        let lower = op.starts_with("$g");
+                        let i = if lower {
+                            Interval::bracketed(arg, Some(incl), None)
+                        } else {
+                            Interval::bracketed(arg, None, Some(incl))
+                        };
+                        out.push(Cond::Range(i));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The combined bounds of one field: intervals, whether they are all points, and whether they
+/// admit null/undefined keys (missing fields).
+#[derive(Debug, Clone)]
+struct FieldBounds {
+    intervals: Vec<Interval>,
+    points: bool,
+    admits_null: bool,
+}
+
+fn combine(conds: &[Cond], multikey: bool) -> Option<FieldBounds> {
+    // Equalities are the most selective; the filter re-checks the others.
+    let best_points = conds
+        .iter()
+        .filter_map(|c| match c {
+            Cond::Points(p) => Some(p),
+            Cond::Range(_) => None,
+        })
+        .min_by_key(|p| p.len());
+    if let Some(p) = best_points {
+        let undefined = Interval::point(&Bson::Undefined).lo;
+        let null = Interval::point(&Bson::Null).lo;
+        return Some(FieldBounds {
+            admits_null: p.iter().any(|i| i.lo == null || i.lo == undefined),
+            intervals: p.clone(),
+            points: true,
+        });
+    }
+    let mut ranges = conds.iter().filter_map(|c| match c {
+        Cond::Range(r) => Some(r),
+        Cond::Points(_) => None,
+    });
+    let first = ranges.next()?.clone();
+    // On a multikey index different elements may satisfy different bounds
+    // (`{a: [1, 10]}` matches `{$gt: 3, $lt: 5}`), so only one bound is used there.
+    let merged = if multikey {
+        first
+    } else {
+        ranges.fold(first, |acc, r| acc.intersect(r))
+    };
+    let intervals = if merged.is_empty() {
+        Vec::new()
+    } else {
+        vec![merged]
+    };
+    Some(FieldBounds {
+        intervals,
+        points: false,
+        admits_null: false,
+    })
+}
+
+/// Parses a sort document into `(path, direction)` pairs; `None` for `$meta` sorts.
+fn sort_fields(sort: &Document) -> Option<Vec<(String, Direction)>> {
+    sort.iter()
+        .map(|(k, v)| {
+            let n = match v {
+                Bson::Int32(i) => f64::from(*i),
+                Bson::Int64(i) => *i as f64,
+                Bson::Double(d) => *d,
+                _ => return None,
+            };
+            let dir = if n < 0.0 {
+                Direction::Descending
+            } else {
+                Direction::Ascending
+            };
+            Some((k.clone(), dir))
+        })
+        .collect()
+}
+
+/// Whether an index scan over `def` with `single_point_prefix` leading single-point equality
+/// fields yields the sort order; `Some(reverse)` if so.
+fn sort_order(
+    def: &IndexDef,
+    single_point_prefix: usize,
+    sort: &[(String, Direction)],
+) -> Option<bool> {
+    if sort.is_empty() {
+        return Some(false);
+    }
+    for k in 0..=single_point_prefix {
+        let Some(window) = def.fields.get(k..k + sort.len()) else {
+            break;
+        };
+        if window.iter().zip(sort).all(|(f, (p, _))| f.path == *p) {
+            let same = window.iter().zip(sort).all(|(f, (_, d))| f.direction == *d);
+            let flipped = window.iter().zip(sort).all(|(f, (_, d))| f.direction != *d);
+            if same {
+                return Some(false);
+            }
+            if flipped {
+                return Some(true);
+            }
+        }
+    }
+    None
+}
+
+/// Whether every top-level condition of the partial filter appears verbatim in the query.
+fn implies_partial(conj: &[(String, Bson)], partial: &Document) -> bool {
+    let mut needed = Vec::new();
+    conjuncts(partial, 0, &mut needed);
+    partial.keys().all(|k| k == "$and" || !k.starts_with('$'))
+        && needed.iter().all(|n| conj.contains(n))
+}
+
+/// A candidate index scan with its cost key.
+struct Candidate {
+    scan: IndexScan,
+    sort_provided: bool,
+}
+
+fn candidate(
+    table: &str,
+    def: &IndexDef,
+    primary: bool,
+    by_field: &BTreeMap<String, Vec<Cond>>,
+    conj: &[(String, Bson)],
+    sort: Option<&[(String, Direction)]>,
+) -> Option<Candidate> {
+    if let Some(p) = &def.spec.partial_filter
+        && !implies_partial(conj, p)
+    {
+        return None;
+    }
+    let multikey = def.multikey && !primary;
+    let mut used: Vec<(Vec<Interval>, Direction)> = Vec::new();
+    let mut eq_fields = 0;
+    let mut single_point_prefix = 0;
+    let mut has_range = false;
+    let mut combinations = 1usize;
+    let mut excludes_missing = false;
+    for f in &def.fields {
+        let Some(b) = by_field.get(&f.path).and_then(|c| combine(c, multikey)) else {
+            break;
+        };
+        excludes_missing |= !b.admits_null;
+        if b.points {
+            combinations = combinations.saturating_mul(b.intervals.len().max(1));
+            if combinations > MAX_POINT_COMBINATIONS {
+                break;
+            }
+            eq_fields += 1;
+            if b.intervals.len() == 1 && single_point_prefix + 1 == eq_fields {
+                single_point_prefix += 1;
+            }
+            used.push((b.intervals, f.direction));
+        } else {
+            has_range = true;
+            used.push((b.intervals, f.direction));
+            break;
+        }
+    }
+    // A sparse index lacks documents missing every key field; use it only when the bounds
+    // exclude missing (null) values.
+    if def.spec.sparse && !excludes_missing {
+        return None;
+    }
+    let sort_rev = match sort {
+        Some(s) if !multikey => sort_order(def, single_point_prefix, s),
+        Some(_) => None,
+        None => Some(false),
+    };
+    if used.is_empty() && (sort.is_none() || sort_rev.is_none()) {
+        return None;
+    }
+    let mut bounds = Document::new();
+    for (i, f) in def.fields.iter().enumerate() {
+        let texts: Vec<Bson> = match used.get(i) {
+            Some((intervals, dir)) => {
+                let mut t: Vec<String> = intervals.iter().map(|iv| iv.text(*dir)).collect();
+                if *dir == Direction::Descending {
+                    t.reverse();
+                }
+                t.into_iter().map(Bson::String).collect()
+            }
+            None => vec![Bson::String(Interval::all().text(f.direction))],
+        };
+        bounds.insert(f.path.clone(), texts);
+    }
+    let ranges = key_ranges(&used);
+    let scan = IndexScan {
+        table: if primary {
+            String::new()
+        } else {
+            table.to_string()
+        },
+        primary,
+        index_name: def.name().to_string(),
+        key_pattern: def.spec.key.clone(),
+        dedupe: multikey || ranges.len() > 1,
+        ranges,
+        reverse: sort_rev.unwrap_or(false),
+        bounds,
+        multikey,
+        unique: def.spec.unique,
+        sparse: def.spec.sparse,
+        partial: def.spec.partial_filter.is_some(),
+        eq_fields,
+        has_range,
+    };
+    Some(Candidate {
+        scan,
+        sort_provided: sort.is_none() || sort_rev.is_some(),
+    })
+}
+
+/// Chooses a plan for `filter` (and the requested `sort`) among `indexes`, each given with the
+/// name of its table. The `_id_` index is always available (the document table) and need not
+/// be listed.
+pub fn plan(filter: &Document, sort: Option<&Document>, indexes: &[(String, IndexDef)]) -> Plan {
+    let mut conj = Vec::new();
+    conjuncts(filter, 0, &mut conj);
+    let mut by_field: BTreeMap<String, Vec<Cond>> = BTreeMap::new();
+    for (path, cond) in &conj {
+        by_field
+            .entry(path.clone())
+            .or_default()
+            .extend(field_conds(cond));
+    }
+    let sort_spec = sort.filter(|s| !s.is_empty());
+    let parsed_sort = sort_spec.and_then(sort_fields);
+    let sort_unusable = sort_spec.is_some() && parsed_sort.is_none();
+    // `_id` equality: direct lookups.
+    if let Some(conds) = by_field.get("_id")
+        && let Some(b) = combine(conds, false)
+        && b.points
+    {
+        let mut ids: Vec<(Vec<u8>, String)> = b
+            .intervals
+            .iter()
+            .filter_map(|i| i.point.clone().map(|p| (p, i.text(Direction::Ascending))))
+            .collect();
+        ids.sort();
+        ids.dedup_by(|a, b| a.0 == b.0);
+        let sort_provided = sort_spec.is_none()
+            || ids.len() <= 1
+            || parsed_sort.as_deref() == Some(&[("_id".to_string(), Direction::Ascending)][..]);
+        return Plan {
+            access: Access::IdPoint {
+                bounds: ids.iter().map(|(_, t)| t.clone()).collect(),
+                ids: ids.into_iter().map(|(k, _)| k).collect(),
+            },
+            sort: sort_spec.cloned(),
+            sort_provided: sort_provided && !sort_unusable,
+        };
+    }
+    let id_def = IndexDef::compile(&super::spec::IndexSpec::id_index());
+    let mut best: Option<Candidate> = None;
+    let sort_ref = if sort_unusable {
+        None
+    } else {
+        parsed_sort.as_deref()
+    };
+    let all = id_def
+        .iter()
+        .map(|d| ("", d, true))
+        .chain(indexes.iter().map(|(t, d)| (t.as_str(), d, d.is_id())));
+    for (table, def, primary) in all {
+        let Some(c) = candidate(table, def, primary, &by_field, &conj, sort_ref) else {
+            continue;
+        };
+        let key = |c: &Candidate| {
+            (
+                c.scan.eq_fields,
+                c.scan.has_range,
+                c.sort_provided,
+                c.scan.unique,
+                usize::MAX - c.scan.key_pattern.len(),
+            )
+        };
+        if best.as_ref().is_none_or(|b| key(&c) > key(b)) {
+            best = Some(c);
+        }
+    }
+    match best {
+        Some(c) => Plan {
+            access: Access::IndexScan(Box::new(c.scan)),
+            sort: sort_spec.cloned(),
+            sort_provided: c.sort_provided && !sort_unusable,
+        },
+        None => Plan {
+            access: Access::CollScan,
+            sort: sort_spec.cloned(),
+            sort_provided: sort_spec.is_none(),
+        },
+    }
+}

@@ -1,0 +1,169 @@
+//! Accumulator cases: `AccumulatorSpec` over lists of documents (as `$group` uses it) and the
+//! same operators as `$project` expressions.
+
+use bson::Bson;
+use stratus_query::expr::EvalContext;
+use stratus_query::expr::ParseOptions;
+use stratus_query::expr::accumulator::AccumulatorSpec;
+
+use super::support::{check_table, ejson};
+
+/// `spec` applied to `docs` (a JSON array of documents) → canonical EJSON of the result, or
+/// `!code` on error.
+fn group(spec: &str, docs: &str) -> String {
+    let spec = match AccumulatorSpec::parse(&ejson(spec), &ParseOptions::default()) {
+        Ok(s) => s,
+        Err(e) => return format!("!{}", e.code.code()),
+    };
+    let Bson::Array(docs) = ejson(docs) else {
+        panic!("docs must be an array")
+    };
+    let mut state = spec.new_state();
+    for d in &docs {
+        let mut ctx = EvalContext::new(d);
+        if let Err(e) = state.add(&mut ctx) {
+            return format!("!{}", e.code.code());
+        }
+    }
+    state.finish().into_canonical_extjson().to_string()
+}
+
+fn canon(s: &str) -> String {
+    if s.starts_with('!') {
+        return s.to_string();
+    }
+    ejson(s).into_canonical_extjson().to_string()
+}
+
+const SALES: &str = r#"[
+  {"item": "abc", "price": 10, "quantity": 2, "tags": {"a": 1}},
+  {"item": "jkl", "price": 20, "quantity": 1, "tags": {"b": 2}},
+  {"item": "xyz", "price": 5, "quantity": 10, "tags": null},
+  {"item": "xyz", "price": 5.5, "quantity": 20},
+  {"item": "abc", "price": 10, "quantity": "n/a"}
+]"#;
+
+#[test]
+fn group_accumulators() {
+    let cases: &[(&str, &str, &str)] = &[
+        (r#"{"$sum": "$quantity"}"#, SALES, "33"),
+        (r#"{"$sum": 1}"#, SALES, "5"),
+        (r#"{"$count": {}}"#, SALES, "5"),
+        (r#"{"$sum": "$price"}"#, SALES, "50.5"),
+        (r#"{"$sum": "$nothing"}"#, SALES, "0"),
+        (
+            r#"{"$sum": "$q"}"#,
+            r#"[{"q": 2147483647}, {"q": 1}]"#,
+            r#"{"$numberLong": "2147483648"}"#,
+        ),
+        (
+            r#"{"$sum": "$q"}"#,
+            r#"[{"q": {"$numberLong": "1"}}, {"q": 1}]"#,
+            r#"{"$numberLong": "2"}"#,
+        ),
+        (
+            r#"{"$sum": "$q"}"#,
+            r#"[{"q": {"$numberDecimal": "1.5"}}, {"q": 1}]"#,
+            r#"{"$numberDecimal": "2.5"}"#,
+        ),
+        (r#"{"$avg": "$quantity"}"#, SALES, "8.25"),
+        (r#"{"$avg": "$nothing"}"#, SALES, "null"),
+        (r#"{"$avg": "$q"}"#, r#"[{"q": 1}, {"q": 2}]"#, "1.5"),
+        (r#"{"$min": "$price"}"#, SALES, "5"),
+        (r#"{"$max": "$price"}"#, SALES, "20"),
+        (r#"{"$max": "$quantity"}"#, SALES, r#""n/a""#),
+        (r#"{"$min": "$q"}"#, r#"[{"q": null}, {}, {"q": 3}]"#, "3"),
+        (r#"{"$min": "$q"}"#, r#"[{"q": null}, {}]"#, "null"),
+        (
+            r#"{"$push": "$item"}"#,
+            SALES,
+            r#"["abc", "jkl", "xyz", "xyz", "abc"]"#,
+        ),
+        (
+            r#"{"$push": "$q"}"#,
+            r#"[{"q": null}, {}, {"q": 3}]"#,
+            "[null, 3]",
+        ),
+        (
+            r#"{"$push": {"i": "$item", "q": "$quantity"}}"#,
+            r#"[{"item": "a", "quantity": 1}]"#,
+            r#"[{"i": "a", "q": 1}]"#,
+        ),
+        (
+            r#"{"$addToSet": "$item"}"#,
+            SALES,
+            r#"["abc", "jkl", "xyz"]"#,
+        ),
+        (
+            r#"{"$addToSet": "$q"}"#,
+            r#"[{"q": 1}, {"q": 1.0}, {"q": [1]}, {"q": [1]}]"#,
+            "[1, [1]]",
+        ),
+        (r#"{"$first": "$item"}"#, SALES, r#""abc""#),
+        (r#"{"$last": "$price"}"#, SALES, "10"),
+        (r#"{"$first": "$nothing"}"#, SALES, "null"),
+        (r#"{"$first": "$x"}"#, "[]", "null"),
+        (
+            r#"{"$stdDevPop": "$s"}"#,
+            r#"[{"s": 62}, {"s": 67}, {"s": 83}, {"s": 89}]"#,
+            r#"{"$numberDouble": "11.098986440211554"}"#,
+        ),
+        (
+            r#"{"$stdDevSamp": "$s"}"#,
+            r#"[{"s": 62}, {"s": 67}, {"s": 83}, {"s": 89}]"#,
+            r#"{"$numberDouble": "12.816005617976295"}"#,
+        ),
+        (r#"{"$stdDevSamp": "$s"}"#, r#"[{"s": 62}]"#, "null"),
+        (r#"{"$stdDevPop": "$s"}"#, r#"[{"s": "x"}]"#, "null"),
+        (
+            r#"{"$mergeObjects": "$tags"}"#,
+            SALES,
+            r#"{"a": 1, "b": 2}"#,
+        ),
+        (r#"{"$mergeObjects": "$item"}"#, SALES, "!40400"),
+        (r#"{"$foo": 1}"#, "[]", "!15952"),
+        (r#"{"$sum": [1, 2]}"#, "[]", "!40237"),
+        (r#"{"$count": 1}"#, "[]", "!40237"),
+        (r#"{"$sum": 1, "$avg": 1}"#, "[]", "!40238"),
+        (r#"5"#, "[]", "!40238"),
+    ];
+    let mut failures = Vec::new();
+    for (spec, docs, expected) in cases {
+        let got = group(spec, docs);
+        if got != canon(expected) {
+            failures.push(format!("{spec}: expected {expected}, got {got}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+const TABLE: &str = r#"
+{"$sum": [1, 2, 3]} => 6
+{"$sum": "$a"} @ {"a": [1, 2, "x", 3.5]} => 6.5
+{"$sum": "$a"} @ {"a": 5} => 5
+{"$sum": "$a"} @ {"a": "x"} => 0
+{"$sum": "$a"} => 0
+{"$sum": ["$a", "$b"]} @ {"a": [1, 2], "b": 3} => 3
+{"$avg": "$a"} @ {"a": [1, 2, 3, 4]} => 2.5
+{"$avg": [10, 20]} => 15.0
+{"$avg": "$a"} @ {"a": []} => null
+{"$avg": "$a"} @ {"a": ["x"]} => null
+{"$max": "$a"} @ {"a": [1, 5, 3]} => 5
+{"$max": [1, "$b", 3]} @ {"b": 7} => 7
+{"$max": "$a"} @ {"a": []} => null
+{"$min": "$a"} @ {"a": [4, null, 2]} => 2
+{"$min": [null, "$x"]} => null
+{"$min": "$a"} @ {"a": [1, "a", {"x": 1}]} => 1
+{"$max": "$a"} @ {"a": [1, "a", {"x": 1}]} => {"x": 1}
+{"$stdDevPop": [1, 2, 3, 4]} => 1.118033988749895
+{"$stdDevSamp": "$a"} @ {"a": [1]} => null
+{"$mergeObjects": [{"a": 1}, null, {"b": 2, "a": 3}]} => {"a": 3, "b": 2}
+{"$mergeObjects": "$x"} @ {"x": {"a": 1}} => {"a": 1}
+{"$mergeObjects": [{"a": 1}, 5]} => !40400
+{"$mergeObjects": []} => {}
+"#;
+
+#[test]
+fn accumulators_as_expressions() {
+    assert!(check_table(TABLE) > 20);
+}

@@ -1,0 +1,116 @@
+//! String operator cases.
+
+use super::support::check_table;
+
+const TABLE: &str = r#"
+{"$concat": ["$item", " - ", "$description"]} @ {"item": "ABC1", "description": "product 1"} => "ABC1 - product 1"
+{"$concat": []} => ""
+{"$concat": ["a", null]} => null
+{"$concat": ["a", "$missing"]} => null
+{"$concat": ["a", 1]} => !16702
+{"$substr": ["$quarter", 0, 2]} @ {"quarter": "13Q1"} => "13"
+{"$substr": ["$quarter", 2, -1]} @ {"quarter": "13Q1"} => "Q1"
+{"$substrBytes": ["hello", 1, 3]} => "ell"
+{"$substrBytes": ["hello", 10, 3]} => ""
+{"$substrBytes": [null, 0, 1]} => ""
+{"$substrBytes": [12345, 1, 2]} => "23"
+{"$substrBytes": ["cafétéria", 0, 4]} => !28657
+{"$substrBytes": ["cafétéria", 0, 5]} => "café"
+{"$substrBytes": ["cafétéria", 4, 2]} => !28656
+{"$substrBytes": ["cafétéria", 0, 3]} => "caf"
+{"$substrBytes": ["hello", -1, 2]} => !50752
+{"$substrBytes": ["hello", "a", 2]} => !16034
+{"$substrBytes": ["hello", 1]} => !16020
+{"$substrCP": ["cafétéria", 0, 5]} => "cafét"
+{"$substrCP": ["cafétéria", 5, 4]} => "éria"
+{"$substrCP": ["寿司sushi", 0, 2]} => "寿司"
+{"$substrCP": ["abc", 1, 100]} => "bc"
+{"$substrCP": ["abc", -1, 1]} => !34455
+{"$substrCP": ["abc", 0, -1]} => !34454
+{"$substrCP": ["abc", "x", 1]} => !34450
+{"$toLower": "ABC1"} => "abc1"
+{"$toLower": ["Hello World"]} => "hello world"
+{"$toUpper": "abc1"} => "ABC1"
+{"$toUpper": null} => ""
+{"$toUpper": 1.5} => "1.5"
+{"$toUpper": [[1]]} => !16007
+{"$trim": {"input": "  ggggoodbyeeee  "}} => "ggggoodbyeeee"
+{"$trim": {"input": " \t hi \n"}} => "hi"
+{"$trim": {"input": "ggggoodbyeeee", "chars": "ge"}} => "oodby"
+{"$trim": {"input": "  ggggoodbyeeee", "chars": " ge"}} => "oodby"
+{"$ltrim": {"input": "  hi  "}} => "hi  "
+{"$rtrim": {"input": "  hi  "}} => "  hi"
+{"$rtrim": {"input": "xxhixx", "chars": "x"}} => "xxhi"
+{"$trim": {"input": null}} => null
+{"$trim": {"input": "$missing"}} => null
+{"$trim": {"input": "a", "chars": null}} => null
+{"$trim": {"input": 1}} => !50699
+{"$trim": {"input": "a", "chars": 1}} => !50700
+{"$trim": {"chars": "a"}} => !40059
+{"$trim": {"input": "a", "foo": 1}} => !40058
+{"$split": ["June-15-2013", "-"]} => ["June", "15", "2013"]
+{"$split": ["banana split", "a"]} => ["b", "n", "n", " split"]
+{"$split": ["headphone jack", "7"]} => ["headphone jack"]
+{"$split": ["astronomical", "astro"]} => ["", "nomical"]
+{"$split": [null, "a"]} => null
+{"$split": ["abc", ""]} => !40087
+{"$split": [1, "a"]} => !40085
+{"$split": ["a", 1]} => !40086
+{"$strLenCP": "abcde"} => 5
+{"$strLenCP": "cafétéria"} => 9
+{"$strLenBytes": "cafétéria"} => 11
+{"$strLenBytes": "寿司"} => 6
+{"$strLenCP": ""} => 0
+{"$strLenCP": null} => !34471
+{"$strLenBytes": 1} => !34473
+{"$strcasecmp": ["13Q4", "13q4"]} => 0
+{"$strcasecmp": ["13Q1", "13q4"]} => -1
+{"$strcasecmp": ["b", "A"]} => 1
+{"$strcasecmp": [null, ""]} => 0
+{"$indexOfCP": ["cafeteria", "e"]} => 3
+{"$indexOfCP": ["cafétéria", "é"]} => 3
+{"$indexOfCP": ["cafétéria", "t"]} => 4
+{"$indexOfCP": ["foo.bar.fi", ".", 5]} => 7
+{"$indexOfCP": ["vanilla", "ll", 0, 2]} => -1
+{"$indexOfCP": ["vanilla", "ll", -1]} => !40097
+{"$indexOfCP": ["vanilla", "ll", 12]} => -1
+{"$indexOfCP": ["vanilla", "ll", 5, 2]} => -1
+{"$indexOfCP": ["vanilla", "nilla", 3]} => -1
+{"$indexOfCP": [null, "foo"]} => null
+{"$indexOfCP": ["abc", ""]} => 0
+{"$indexOfCP": [1, "a"]} => !40091
+{"$indexOfCP": ["a", 1]} => !40092
+{"$indexOfCP": ["a", "a", 1.5]} => !40096
+{"$indexOfBytes": ["cafétéria", "t"]} => 5
+{"$regexMatch": {"input": "Cafe con leche", "regex": "cafe", "options": "i"}} => true
+{"$regexMatch": {"input": "Cafe con leche", "regex": "cafe"}} => false
+{"$regexMatch": {"input": "Cafe", "regex": {"$regularExpression": {"pattern": "^caf", "options": "i"}}}} => true
+{"$regexMatch": {"input": "Cafe", "regex": {"$regularExpression": {"pattern": "^caf", "options": "i"}}, "options": "m"}} => !51075
+{"$regexMatch": {"input": null, "regex": "a"}} => false
+{"$regexMatch": {"input": 1, "regex": "a"}} => !51104
+{"$regexMatch": {"input": "a", "regex": 1}} => !51105
+{"$regexMatch": {"input": "a", "regex": "("}} => !51111
+{"$regexMatch": {"input": "a\nb", "regex": "^b", "options": "m"}} => true
+{"$regexMatch": {"input": "a"}} => !40059
+{"$regexFind": {"input": "Single LINE description.", "regex": "line", "options": "i"}} => {"match": "LINE", "idx": 7, "captures": []}
+{"$regexFind": {"input": "cafétéria", "regex": "t(é)"}} => {"match": "té", "idx": 4, "captures": ["é"]}
+{"$regexFind": {"input": "abc", "regex": "(x)?c"}} => {"match": "c", "idx": 2, "captures": [null]}
+{"$regexFind": {"input": "abc", "regex": "z"}} => null
+{"$regexFind": {"input": "$missing", "regex": "z"}} => null
+{"$regexFindAll": {"input": "a1b22c333", "regex": "[0-9]+"}} => [{"match": "1", "idx": 1, "captures": []}, {"match": "22", "idx": 3, "captures": []}, {"match": "333", "idx": 6, "captures": []}]
+{"$regexFindAll": {"input": "abc", "regex": "z"}} => []
+{"$regexFindAll": {"input": null, "regex": "z"}} => []
+{"$replaceOne": {"input": "blue paint", "find": "blue", "replacement": "red"}} => "red paint"
+{"$replaceOne": {"input": "blue blue", "find": "blue", "replacement": "red"}} => "red blue"
+{"$replaceAll": {"input": "blue blue", "find": "blue", "replacement": "red"}} => "red red"
+{"$replaceAll": {"input": "abc", "find": "x", "replacement": "y"}} => "abc"
+{"$replaceAll": {"input": null, "find": "x", "replacement": "y"}} => null
+{"$replaceAll": {"input": "a", "find": "$missing", "replacement": "y"}} => null
+{"$replaceOne": {"input": 1, "find": "x", "replacement": "y"}} => !51746
+{"$replaceOne": {"input": "a", "find": "x"}} => !40059
+"#;
+
+#[test]
+fn string_table() {
+    assert!(check_table(TABLE) > 90);
+}
