@@ -27,7 +27,10 @@ fn flow() -> serde_json::Value {
         {"type": "complexMathExpr", "variable": "total", "value": {"$multiply": ["$.variables.subtotal", {"$subtract": [1, "$.variables.discount"]}]}},
         {"type": "toUpper", "name": "upper", "value": "$.request.body.name", "variable": "name"},
         {"type": "arrayLength", "name": "ntags", "array": "$.variables.tags"},
-        {"type": "buildJsonObject", "variable": "summary", "value": {"name": "$.variables.name", "total": "$.variables.total", "tags": "$.variables.tags", "count": "$.ntags.result", "sum": "$.variables.sum"}},
+        {"type": "incrementVariable", "variable": "sum"},
+        {"type": "existsCheck", "name": "hasName", "value": "$.request.body.name"},
+        {"type": "concatStrings", "name": "greet", "values": ["Hello ", "$.variables.name"]},
+        {"type": "buildJsonObject", "variable": "summary", "value": {"name": "$.variables.name", "total": "$.variables.total", "tags": "$.variables.tags", "count": "$.ntags.result", "sum": "$.variables.sum", "named": "$.hasName.result", "greeting": "$.greet.result"}},
         {"type": "httpResponse", "status": 200, "body": "$.variables.summary"}
     ])
 }
@@ -71,7 +74,10 @@ fn by_hand(body: &Document) -> Document {
     let total = subtotal as f64 * (1.0 - discount);
     let name = body.get_str("name").unwrap_or("").to_uppercase();
     let count = tags.len() as i64;
-    doc! {"name": name, "total": total, "tags": tags, "count": count, "sum": sum}
+    let sum = i32::try_from(sum + 1).unwrap_or(i32::MAX);
+    let named = body.get("name").is_some_and(|v| !matches!(v, Bson::Null));
+    let greeting = format!("Hello {name}");
+    doc! {"name": name, "total": total, "tags": tags, "count": count, "sum": sum, "named": named, "greeting": greeting}
 }
 
 fn bench(c: &mut Criterion) {
