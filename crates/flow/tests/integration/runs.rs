@@ -27,7 +27,7 @@ async fn secrets_never_reach_the_trace() {
     assert!(text.contains("Bearer [REDACTED]"), "{text}");
     assert!(!e.message.contains("sk_live_abc"));
     assert_eq!(out.trace.entries.len(), 3);
-    assert_eq!(out.trace.entries[2].name, "boom");
+    assert_eq!(&*out.trace.entries[2].name, "boom");
     assert!(out.trace.entries[2].error.is_some());
     assert_eq!(out.trace.node_executions, 3);
 }

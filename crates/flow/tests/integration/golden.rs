@@ -38,9 +38,8 @@ async fn run_case(file: &str, case: &Value) -> Result<(), String> {
     let expect = &case["expect"];
     let compiled = stratus_flow::compile(&case["flow"], &specs);
     if let Some(paths) = expect["validation"].as_array() {
-        let errors = match compiled {
-            Ok(_) => return Err(format!("{ctx}: expected validation errors, flow compiled")),
-            Err(e) => e,
+        let Err(errors) = compiled else {
+            return Err(format!("{ctx}: expected validation errors, flow compiled"));
         };
         for p in paths {
             let p = p.as_str().unwrap_or("");
@@ -48,17 +47,17 @@ async fn run_case(file: &str, case: &Value) -> Result<(), String> {
                 return Err(format!("{ctx}: no error at {p:?}; got {errors:?}"));
             }
         }
-        if let Some(msg) = expect["message"].as_str() {
-            if !errors.iter().any(|e| e.message.contains(msg)) {
-                return Err(format!(
-                    "{ctx}: no error message containing {msg:?}; got {errors:?}"
-                ));
-            }
+        if let Some(msg) = expect["message"].as_str()
+            && !errors.iter().any(|e| e.message.contains(msg))
+        {
+            return Err(format!(
+                "{ctx}: no error message containing {msg:?}; got {errors:?}"
+            ));
         }
-        if let Some(n) = expect["count"].as_u64() {
-            if errors.len() as u64 != n {
-                return Err(format!("{ctx}: expected {n} errors, got {errors:?}"));
-            }
+        if let Some(n) = expect["count"].as_u64()
+            && errors.len() as u64 != n
+        {
+            return Err(format!("{ctx}: expected {n} errors, got {errors:?}"));
         }
         return Ok(());
     }
@@ -73,15 +72,15 @@ async fn run_case(file: &str, case: &Value) -> Result<(), String> {
                 r.json_body()
             )),
             Err(e) if e.code.name() == code => {
-                if let Some(m) = expect["message"].as_str() {
-                    if !e.message.contains(m) {
-                        return Err(format!("{ctx}: message {:?} lacks {m:?}", e.message));
-                    }
+                if let Some(m) = expect["message"].as_str()
+                    && !e.message.contains(m)
+                {
+                    return Err(format!("{ctx}: message {:?} lacks {m:?}", e.message));
                 }
-                if let Some(n) = expect["node"].as_str() {
-                    if e.node.as_deref() != Some(n) {
-                        return Err(format!("{ctx}: failing node {:?}, want {n}", e.node));
-                    }
+                if let Some(n) = expect["node"].as_str()
+                    && e.node.as_deref() != Some(n)
+                {
+                    return Err(format!("{ctx}: failing node {:?}, want {n}", e.node));
                 }
                 Ok(())
             }
