@@ -315,15 +315,16 @@ pub(crate) fn compare_match(op: CmpOp, v: Option<&Bson>, rhs: &Bson) -> bool {
             _ => false,
         };
     };
-    if matches!(v, Bson::Undefined) {
-        return false;
-    }
     if type_rank(v) != type_rank(rhs) {
+        // MinKey and MaxKey bound every value, `undefined` included.
         return match rhs {
             Bson::MinKey => matches!(op, CmpOp::Gt | CmpOp::Gte),
             Bson::MaxKey => matches!(op, CmpOp::Lt | CmpOp::Lte),
             _ => false,
         };
+    }
+    if matches!(v, Bson::Undefined) {
+        return false;
     }
     if is_nan(v) || is_nan(rhs) {
         return inclusive && is_nan(v) && is_nan(rhs);
