@@ -314,8 +314,7 @@ fn min_and_max_key_bound_everything() {
         doc! {"_id": "a_undefined", "a": Bson::Undefined},
         doc! {"_id": "a_string", "a": "hello"},
     ];
-    let every = ids(&docs);
-    let mut every_sorted = every.clone();
+    let mut every_sorted = ids(&docs);
     every_sorted.sort();
     assert_eq!(
         run(doc! {"a": {"$eq": Bson::MinKey}}, &docs),
