@@ -108,18 +108,6 @@ fn errors_have_mongodb_codes_and_messages() {
         ),
         (
             r#"{"_id":1}"#,
-            r#"{"$set":{}}"#,
-            FailedToParse,
-            "'$set' is empty. You must specify a field like so: {$set: {<field>: ...}}",
-        ),
-        (
-            r#"{"_id":1}"#,
-            r#"{"$inc":{}}"#,
-            FailedToParse,
-            "'$inc' is empty. You must specify a field like so: {$inc: {<field>: ...}}",
-        ),
-        (
-            r#"{"_id":1}"#,
             r#"{"$foo":{"a":1}}"#,
             FailedToParse,
             "Unknown modifier: $foo. Expected a valid update modifier or pipeline-style update specified as an array",
@@ -216,6 +204,18 @@ fn errors_have_mongodb_codes_and_messages() {
         ),
         (
             r#"{"_id":1}"#,
+            r#"{"$set":{"_id":1.0}}"#,
+            ImmutableField,
+            "Performing an update on the path '_id' would modify the immutable field '_id'",
+        ),
+        (
+            r#"{"_id":{"a":1,"b":2}}"#,
+            r#"{"$set":{"_id":{"b":2,"a":1}}}"#,
+            ImmutableField,
+            "Performing an update on the path '_id' would modify the immutable field '_id'",
+        ),
+        (
+            r#"{"_id":1}"#,
             r#"{"$unset":{"_id":1}}"#,
             ImmutableField,
             "Performing an update on the path '_id' would modify the immutable field '_id'",
@@ -255,6 +255,12 @@ fn errors_have_mongodb_codes_and_messages() {
             r#"{"$pop":{"a":"x"}}"#,
             FailedToParse,
             "Expected a number in: a: \"x\"",
+        ),
+        (
+            r#"{"_id":1,"a":{"b":1}}"#,
+            r#"{"$pop":{"a.b.c":1}}"#,
+            PathNotViable,
+            "Cannot use the part (c) of (a.b.c) to traverse the element ({b: 1})",
         ),
         (
             r#"{"_id":1,"a":1}"#,
@@ -410,19 +416,19 @@ fn errors_have_mongodb_codes_and_messages() {
             r#"{"_id":1}"#,
             r#"{"$currentDate":{"a":1}}"#,
             BadValue,
-            "a: 1 is not valid type for $currentDate. Please use a boolean ('true') or a $type expression ({$type: 'timestamp/date'}).",
+            "int is not valid type for $currentDate. Please use a boolean ('true') or a $type expression ({$type: 'timestamp/date'}).",
         ),
         (
             r#"{"_id":1}"#,
             r#"{"$currentDate":{"a":{"$type":"x"}}}"#,
             BadValue,
-            "The '$type' string field is required to be 'date' or 'timestamp': a: { $type: \"x\" }",
+            "The '$type' string field is required to be 'date' or 'timestamp': {$currentDate: {field : {$type: 'date'}}}",
         ),
         (
             r#"{"_id":1}"#,
             r#"{"$currentDate":{"a":{"$foo":"date"}}}"#,
             BadValue,
-            "The only valid field of the option is '$type': a: { $foo: \"date\" }",
+            "Unrecognized $currentDate option: $foo",
         ),
         (
             r#"{"_id":1}"#,
@@ -476,7 +482,7 @@ fn errors_have_mongodb_codes_and_messages() {
             r#"{"_id":1,"a":1.5}"#,
             r#"{"$bit":{"a":{"and":1}}}"#,
             BadValue,
-            "Cannot apply $bit to a value of non-integral type.{_id: 1} has the field a of non-integer type double",
+            "Cannot apply $bit to a value of non-integral type._id: 1 has the field a of non-integer type double",
         ),
         (
             r#"{"_id":1}"#,
@@ -489,6 +495,18 @@ fn errors_have_mongodb_codes_and_messages() {
             r#"{"$bit":{"a":{"and":1.0}}}"#,
             BadValue,
             "The $bit modifier field must be an Integer(32/64 bit); a 'double' is not supported here: {and: 1.0}",
+        ),
+        (
+            r#"{"_id":1}"#,
+            r#"{"$bit":{"a":1}}"#,
+            BadValue,
+            "The $bit modifier is not compatible with a int. You must pass in an embedded document: {$bit: {field: {and/or/xor: #}}",
+        ),
+        (
+            r#"{"_id":1}"#,
+            r#"{"$bit":{"a":{}}}"#,
+            BadValue,
+            "You must pass in at least one bitwise operation. The format is: {$bit: {field: {and/or/xor: #}}",
         ),
         (
             r#"{"_id":1}"#,

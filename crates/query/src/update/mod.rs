@@ -11,6 +11,16 @@
 //! fields in documents), `_id` is immutable, and an update that changes nothing reports
 //! `modified: false` (MongoDB's `nModified`). Errors carry MongoDB's codes and messages.
 //!
+//! Known deviations from mongod:
+//! - Decimal128 arithmetic (`$inc`/`$mul` with a decimal operand) goes through `f64`.
+//! - The fields an upsert takes from its filter are created in lexicographic path order
+//!   (`_id` first); mongod's order is an artefact of its internal maps.
+//! - `$currentDate: {$type: "timestamp"}` writes increment 1 (mongod uses its cluster clock),
+//!   and a replacement's `Timestamp(0, 0)` is stored as given (mongod fills in the time).
+//! - No collation: strings compare by bytes. Pipeline updates take no `let` variables.
+//! - A positional `$` and a literal index that resolve to the same element are refused
+//!   ("Update created a conflict at 'a.1'") where mongod merges the two modifications.
+//!
 //! Module map: [`parse`](self) checks operator documents, `path` navigates and creates
 //! paths, `positional` expands `$`/`$[]`/`$[<id>]`, `fields`/`arithmetic`/`arrays` hold the
 //! operator groups, `apply` runs them, `replacement`, `pipeline` and `upsert` handle the other

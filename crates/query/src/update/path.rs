@@ -148,16 +148,38 @@ impl UpdatePath {
     }
 }
 
-/// Component-wise byte order of paths: the order MongoDB 5.0+ applies updates in, and an
-/// order in which a path is immediately followed by the paths it is a prefix of.
+/// The order MongoDB 5.0+ applies updates in, component by component: numeric names in
+/// numeric order (`a.2` before `a.10`), other names in byte order. A path is immediately
+/// followed by the paths it is a prefix of, which conflict detection relies on.
+///
+/// Numeric names sort before the others so that the order is total (mongod's documentation
+/// only defines numeric-vs-numeric and string-vs-string).
 pub(crate) fn compare_paths(a: &[String], b: &[String]) -> Ordering {
     for (x, y) in a.iter().zip(b.iter()) {
-        let o = x.as_bytes().cmp(y.as_bytes());
+        let o = compare_names(x, y);
         if o != Ordering::Equal {
             return o;
         }
     }
     a.len().cmp(&b.len())
+}
+
+fn compare_names(x: &str, y: &str) -> Ordering {
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match (numeric(x), numeric(y)) {
+        (true, true) => {
+            // Compare digit strings by value without parsing: strip leading zeros, then the
+            // longer is larger, then byte order; ties broken by the raw bytes.
+            let (tx, ty) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
+            tx.len()
+                .cmp(&ty.len())
+                .then_with(|| tx.cmp(ty))
+                .then_with(|| x.cmp(y))
+        }
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+        (false, false) => x.as_bytes().cmp(y.as_bytes()),
+    }
 }
 
 /// Whether `a` is a prefix of `b` (or equal to it).
@@ -359,6 +381,31 @@ pub(crate) fn array_on_path(doc: &Document, path: &[String]) -> Option<String> {
     None
 }
 
+/// The scalar (or array indexed by a non-numeric name) that stops `path` from being read:
+/// `(index in path of the part that cannot be taken, name of the element, the element)`.
+/// `None` when the path exists or merely ends early in a document or past an array's end.
+pub(crate) fn blocking_element<'a>(
+    doc: &'a Document,
+    path: &'a [String],
+) -> Option<(usize, &'a str, &'a Bson)> {
+    let (first, rest) = path.split_first()?;
+    let mut cur = doc.get(first)?;
+    let mut name = first.as_str();
+    for (i, k) in rest.iter().enumerate() {
+        let next = match cur {
+            Bson::Document(d) => d.get(k),
+            Bson::Array(a) => match array_index(k) {
+                Some(idx) => a.get(idx),
+                None => return Some((i + 1, name, cur)),
+            },
+            _ => return Some((i + 1, name, cur)),
+        };
+        cur = next?;
+        name = k;
+    }
+    None
+}
+
 /// `PathNotViable` when reading `path` would have to traverse a scalar (or an array with a
 /// non-numeric key): "cannot use the part (b of a.b) to traverse the element ({a: 1})".
 pub(crate) fn check_traversable(doc: &Document, path: &[String]) -> Result<()> {
@@ -447,6 +494,17 @@ mod tests {
         assert!(unset(&mut d, &p("b.c")));
         assert!(!unset(&mut d, &p("b.zz")));
         assert_eq!(d, doc! {"a": [null, 2], "b": {}});
+    }
+
+    #[test]
+    fn numeric_names_apply_in_numeric_order() {
+        let mut paths: Vec<ConcretePath> = ["a.10", "a.2", "a.b", "a", "a.02", "b", "a.2.x"]
+            .iter()
+            .map(|s| p(s))
+            .collect();
+        paths.sort_by(|x, y| compare_paths(x, y));
+        let got: Vec<String> = paths.iter().map(|x| x.join(".")).collect();
+        assert_eq!(got, ["a", "a.02", "a.2", "a.2.x", "a.10", "a.b", "b"]);
     }
 
     #[test]
