@@ -42,6 +42,7 @@ const SUPPORTED_ARGS: &[&str] = &[
     "allowDiskUse",
     "document",
     "documents",
+    "let",
 ];
 
 fn bson(v: &Value) -> Bson {
@@ -134,8 +135,11 @@ struct Query {
 }
 
 fn query(args: &Value) -> Query {
-    let filter = Filter::parse(&args.get("filter").map(as_doc).unwrap_or_default())
+    let mut filter = Filter::parse(&args.get("filter").map(as_doc).unwrap_or_default())
         .expect("spec filters are valid");
+    if let Some(vars) = args.get("let") {
+        filter = filter.with_variables(&as_doc(vars));
+    }
     let sort = args
         .get("sort")
         .map(|s| SortSpec::parse(&as_doc(s)).expect("valid sort"));
