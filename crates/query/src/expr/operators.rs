@@ -17,6 +17,40 @@ use bson::{Bson, Document};
 use super::{EvalContext, Expr, ParseOptions, parse_at_depth};
 use crate::error::{QueryError, Result};
 
+/// Largest string an operator may build (MongoDB's 16 MiB document limit); `$concat`,
+/// `$replaceOne`/`$replaceAll` refuse to go beyond it (so `$reduce` cannot double a string
+/// without bound).
+pub const MAX_STRING_BYTES: usize = crate::limits::MAX_DOCUMENT_SIZE;
+/// Largest array an operator may build (`$concatArrays`, `$range`, `$regexFindAll`). A 16 MiB
+/// document cannot hold many more elements than this; in memory it is ~100 MiB of values.
+pub const MAX_ARRAY_ELEMENTS: usize = 1_000_000;
+
+/// Error unless a string of `len` bytes built by `op` stays within [`MAX_STRING_BYTES`].
+pub(crate) fn check_string_len(op: &str, len: usize) -> Result<()> {
+    if len > MAX_STRING_BYTES {
+        return Err(QueryError::new(
+            crate::error::MongoCode::BsonObjectTooLarge,
+            format!(
+                "{op} would build a string of {len} bytes, more than the limit of {MAX_STRING_BYTES}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Error unless an array of `len` elements built by `op` stays within [`MAX_ARRAY_ELEMENTS`].
+pub(crate) fn check_array_len(op: &str, len: usize) -> Result<()> {
+    if len > MAX_ARRAY_ELEMENTS {
+        return Err(QueryError::new(
+            crate::error::MongoCode::BsonObjectTooLarge,
+            format!(
+                "{op} would build an array of {len} elements, more than the limit of {MAX_ARRAY_ELEMENTS}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The evaluation function of a [`Call`].
 pub type OpFn = fn(&Call, &mut EvalContext<'_>) -> Result<Option<Bson>>;
 
