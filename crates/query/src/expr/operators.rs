@@ -8,7 +8,12 @@
 //! `parse` that returns `Ok(None)` for names it does not own.
 //!
 //! Invariant: operators evaluate sub-expressions only through [`Expr::eval`] and parse them
-//! only through [`parse_at_depth`], so they work unchanged in both dialects.
+//! only through `parse_at_depth`, so they work unchanged in both dialects.
+//!
+//! Adding an operator (e.g. a CQL-only one in `cql.rs`): parse the argument with `fixed`
+//! (positional, with an argument count range) or `named` (an object of named arguments) and
+//! return `Operator::Call(call)`; the `func` receives the [`Call`] and the context and
+//! evaluates what it needs with [`Call::eval_arg`].
 
 use std::fmt;
 
