@@ -3,15 +3,15 @@
 //! $dateToString $dateFromString $dateToParts $dateFromParts` (`$toDate` is in `types.rs`).
 //!
 //! Dates are UTC milliseconds (`bson::DateTime`); civil dates use the proleptic Gregorian
-//! calendar with hand-rolled arithmetic (no date crate). Time zones: `"UTC"`, `"GMT"`, `"Z"` and
-//! fixed offsets (`"+05:30"`, `"-0800"`, `"+03"`). Known deviation: Olson names such as
-//! `"Europe/Paris"` are refused with error 40485 (no time-zone database is bundled).
+//! calendar with hand-rolled arithmetic. Time zones ([`super::zone`]): `"UTC"`, fixed offsets
+//! and IANA names (DST-aware); units of a day and more are calendar units in the zone.
 //! Date-like inputs accepted where MongoDB accepts them: dates, timestamps and ObjectIds.
 
 use bson::{Bson, Document};
 
 use super::num::Num;
 use super::operators::{Call, OpFn, named, named_slots, present, show, type_name};
+use super::zone::Zone;
 use super::{EvalContext, ParseOptions};
 use crate::error::{MongoCode, QueryError, Result};
 
@@ -231,48 +231,14 @@ pub(crate) fn format_iso(ms: i64) -> String {
 // ---------------------------------------------------------------------------------------------
 // Argument helpers.
 
-/// Parses a time zone: `UTC`/`GMT`/`Z` or a fixed offset; the offset in milliseconds.
-pub(crate) fn parse_timezone(tz: &str) -> Result<i64> {
-    if matches!(tz, "UTC" | "GMT" | "Z" | "Etc/UTC" | "Etc/GMT") {
-        return Ok(0);
-    }
-    let bad = || {
-        QueryError::location(
-            40485,
-            format!(
-                "unrecognized time zone identifier: \"{tz}\" (only UTC and fixed offsets such as \"+05:30\" are supported)"
-            ),
-        )
-    };
-    let (sign, rest) = match tz.as_bytes().first() {
-        Some(b'+') => (1, &tz[1..]),
-        Some(b'-') => (-1, &tz[1..]),
-        _ => return Err(bad()),
-    };
-    let digits: String = rest.chars().filter(|c| *c != ':').collect();
-    if !digits.chars().all(|c| c.is_ascii_digit()) || !(digits.len() == 2 || digits.len() == 4) {
-        return Err(bad());
-    }
-    let h: i64 = digits[..2].parse().map_err(|_| bad())?;
-    let m: i64 = if digits.len() == 4 {
-        digits[2..].parse().map_err(|_| bad())?
-    } else {
-        0
-    };
-    if h > 99 || m > 59 {
-        return Err(bad());
-    }
-    Ok(sign * (h * MS_PER_HOUR + m * MS_PER_MINUTE))
-}
-
 /// Evaluates the optional timezone slot: `Ok(None)` if it evaluated to null (result null).
-pub(super) fn tz_arg(c: &Call, i: usize, ctx: &mut EvalContext<'_>) -> Result<Option<i64>> {
+pub(super) fn tz_arg(c: &Call, i: usize, ctx: &mut EvalContext<'_>) -> Result<Option<Zone>> {
     if !c.has(i) {
-        return Ok(Some(0));
+        return Ok(Some(Zone::UTC));
     }
     match present(c.eval_arg(i, ctx)?) {
         None => Ok(None),
-        Some(Bson::String(s)) => parse_timezone(&s).map(Some),
+        Some(Bson::String(s)) => Zone::parse(&s).map(Some),
         Some(v) => Err(QueryError::location(
             40517,
             format!(
@@ -310,7 +276,8 @@ fn eval_part(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
     let Some(tz) = tz_arg(c, 1, ctx)? else {
         return Ok(Some(Bson::Null));
     };
-    let p = Parts::of(date_ms(c.name, &date)?, tz);
+    let ms = date_ms(c.name, &date)?;
+    let p = Parts::of(ms, tz.offset_at(ms));
     let v = match c.name {
         "$year" => p.year,
         "$month" => p.month,
@@ -349,7 +316,8 @@ fn eval_to_parts(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
             ));
         }
     };
-    let p = Parts::of(date_ms("$dateToParts", &date)?, tz);
+    let ms = date_ms("$dateToParts", &date)?;
+    let p = Parts::of(ms, tz.offset_at(ms));
     let mut d = Document::new();
     if iso {
         let (wy, w) = p.iso_week();
@@ -458,7 +426,7 @@ fn eval_from_parts(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> 
         + vals[5] * 1000
         + vals[6];
     Ok(Some(Bson::DateTime(bson::DateTime::from_millis(
-        local - tz,
+        tz.to_utc(local),
     ))))
 }
 
@@ -507,7 +475,7 @@ fn unit_arg(c: &Call, i: usize, ctx: &mut EvalContext<'_>) -> Result<Option<Unit
 }
 
 /// `ms` plus `amount` units in a zone; months clamp the day to the month's end.
-fn add_units(ms: i64, unit: Unit, amount: i64, tz: i64, op: &str) -> Result<i64> {
+fn add_units(ms: i64, unit: Unit, amount: i64, tz: &Zone, op: &str) -> Result<i64> {
     let overflow = || QueryError::new(MongoCode::Overflow, format!("{op}: date overflow"));
     let fixed = |unit_ms: i64| {
         amount
@@ -520,6 +488,19 @@ fn add_units(ms: i64, unit: Unit, amount: i64, tz: i64, op: &str) -> Result<i64>
         Unit::Second => fixed(1000),
         Unit::Minute => fixed(MS_PER_MINUTE),
         Unit::Hour => fixed(MS_PER_HOUR),
+        // Days and weeks are calendar days in the zone (23 or 25 hours across DST changes).
+        Unit::Day | Unit::Week if matches!(tz, Zone::Named(_)) => {
+            let days = if unit == Unit::Week {
+                amount.checked_mul(7).ok_or_else(overflow)?
+            } else {
+                amount
+            };
+            let local = ms.saturating_add(tz.offset_at(ms));
+            days.checked_mul(MS_PER_DAY)
+                .and_then(|d| local.checked_add(d))
+                .map(|l| tz.to_utc(l))
+                .ok_or_else(overflow)
+        }
         Unit::Day => fixed(MS_PER_DAY),
         Unit::Week => fixed(7 * MS_PER_DAY),
         Unit::Year | Unit::Quarter | Unit::Month => {
@@ -532,14 +513,16 @@ fn add_units(ms: i64, unit: Unit, amount: i64, tz: i64, op: &str) -> Result<i64>
             if months.abs() > 12 * 300_000 {
                 return Err(overflow());
             }
-            let p = Parts::of(ms, tz);
+            let off = tz.offset_at(ms);
+            let p = Parts::of(ms, off);
             let total = p.year * 12 + (p.month - 1) + months;
             let (y, m) = (total.div_euclid(12), total.rem_euclid(12) + 1);
             let d = p.day.min(days_in_month(y, m));
-            let time = ms.saturating_add(tz).rem_euclid(MS_PER_DAY);
+            let time = ms.saturating_add(off).rem_euclid(MS_PER_DAY);
             days_from_civil(y, m, d)
                 .checked_mul(MS_PER_DAY)
-                .and_then(|x| x.checked_add(time - tz))
+                .and_then(|x| x.checked_add(time))
+                .map(|l| tz.to_utc(l))
                 .ok_or_else(overflow)
         }
     }
@@ -570,7 +553,7 @@ fn eval_add(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
     } else {
         n
     };
-    let out = add_units(ms, unit, n, tz, c.name)?;
+    let out = add_units(ms, unit, n, &tz, c.name)?;
     Ok(Some(Bson::DateTime(bson::DateTime::from_millis(out))))
 }
 
@@ -620,9 +603,10 @@ fn eval_diff(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
         return Ok(Some(Bson::Null));
     };
     let (a, b) = (date_ms(c.name, &start)?, date_ms(c.name, &end)?);
-    let (pa, pb) = (Parts::of(a, tz), Parts::of(b, tz));
+    let (oa, ob) = (tz.offset_at(a), tz.offset_at(b));
+    let (pa, pb) = (Parts::of(a, oa), Parts::of(b, ob));
     let floor_diff = |unit_ms: i64| {
-        b.saturating_add(tz).div_euclid(unit_ms) - a.saturating_add(tz).div_euclid(unit_ms)
+        b.saturating_add(ob).div_euclid(unit_ms) - a.saturating_add(oa).div_euclid(unit_ms)
     };
     let r = match unit {
         Unit::Year => pb.year - pa.year,
@@ -657,12 +641,5 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(format_iso(1_609_459_200_123), "2021-01-01T00:00:00.123Z");
         assert_eq!(format_iso(-1), "1969-12-31T23:59:59.999Z");
-    }
-
-    #[test]
-    fn timezones() {
-        assert_eq!(parse_timezone("+05:30").ok(), Some(19_800_000));
-        assert_eq!(parse_timezone("-0800").ok(), Some(-28_800_000));
-        assert!(parse_timezone("Europe/Paris").is_err());
     }
 }

@@ -37,6 +37,7 @@ pub mod set;
 pub mod string;
 pub mod types;
 pub mod variables;
+pub mod zone;
 
 use bson::{Bson, Document};
 
