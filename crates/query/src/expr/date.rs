@@ -1,6 +1,7 @@
 //! Date operators: `$year $month $dayOfMonth $dayOfWeek $dayOfYear $hour $minute $second
 //! $millisecond $week $isoWeek $isoWeekYear $isoDayOfWeek $dateAdd $dateSubtract $dateDiff
-//! $dateToString $dateFromString $dateToParts $dateFromParts` (`$toDate` is in `types.rs`).
+//! $dateTrunc $dateToString $dateFromString $dateToParts $dateFromParts $tsSecond
+//! $tsIncrement` (`$toDate` is in `types.rs`, formatting and parsing in `date_format.rs`).
 //!
 //! Dates are UTC milliseconds (`bson::DateTime`); civil dates use the proleptic Gregorian
 //! calendar with hand-rolled arithmetic. Time zones ([`super::zone`]): `"UTC"`, fixed offsets
@@ -91,6 +92,12 @@ pub(crate) fn parse(
             let f: &[&str] = &["startDate", "unit", "amount", "timezone"];
             named(n, arg, opts, depth, f, &f[..3], eval_add)?
         }
+        "$dateTrunc" => {
+            let f: &[&str] = &["date", "unit", "binSize", "timezone", "startOfWeek"];
+            named("$dateTrunc", arg, opts, depth, f, &f[..2], eval_trunc)?
+        }
+        "$tsSecond" => super::operators::fixed("$tsSecond", arg, opts, depth, 1, 1, eval_ts)?,
+        "$tsIncrement" => super::operators::fixed("$tsIncrement", arg, opts, depth, 1, 1, eval_ts)?,
         "$dateDiff" => {
             let f: &[&str] = &["startDate", "endDate", "unit", "timezone", "startOfWeek"];
             named("$dateDiff", arg, opts, depth, f, &f[..3], eval_diff)?
@@ -557,47 +564,53 @@ fn eval_add(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
     Ok(Some(Bson::DateTime(bson::DateTime::from_millis(out))))
 }
 
-fn eval_diff(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
-    let start = present(c.eval_arg(0, ctx)?);
-    let end = present(c.eval_arg(1, ctx)?);
-    let unit = unit_arg(c, 2, ctx)?;
-    let tz = tz_arg(c, 3, ctx)?;
-    let start_of_week = match present(c.eval_arg(4, ctx)?) {
-        None if c.has(4) => return Ok(Some(Bson::Null)),
-        None => 0,
+/// The `startOfWeek` slot as a weekday (0 = Sunday); Sunday when absent, `None` when null.
+fn start_of_week_arg(c: &Call, i: usize, ctx: &mut EvalContext<'_>) -> Result<Option<i64>> {
+    const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    const LONG: [&str; 7] = [
+        "sunday",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+    ];
+    match present(c.eval_arg(i, ctx)?) {
+        None if c.has(i) => Ok(None),
+        None => Ok(Some(0)),
         Some(Bson::String(s)) => {
-            const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-            const LONG: [&str; 7] = [
-                "sunday",
-                "monday",
-                "tuesday",
-                "wednesday",
-                "thursday",
-                "friday",
-                "saturday",
-            ];
             let l = s.to_ascii_lowercase();
             let pos = DAYS
                 .iter()
                 .position(|d| *d == l)
                 .or_else(|| LONG.iter().position(|d| *d == l));
-            let Some(pos) = pos else {
-                return Err(QueryError::location(
+            match pos {
+                Some(p) => Ok(Some(i64::try_from(p).unwrap_or(0))),
+                None => Err(QueryError::location(
                     5439015,
-                    format!("$dateDiff: unknown startOfWeek value: {s}"),
-                ));
-            };
-            i64::try_from(pos).unwrap_or(0)
+                    format!("{}: unknown startOfWeek value: {s}", c.name),
+                )),
+            }
         }
-        Some(v) => {
-            return Err(QueryError::location(
-                5439016,
-                format!(
-                    "$dateDiff requires 'startOfWeek' to be a string, found: {}",
-                    type_name(&v)
-                ),
-            ));
-        }
+        Some(v) => Err(QueryError::location(
+            5439016,
+            format!(
+                "{} requires 'startOfWeek' to be a string, found: {}",
+                c.name,
+                type_name(&v)
+            ),
+        )),
+    }
+}
+
+fn eval_diff(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
+    let start = present(c.eval_arg(0, ctx)?);
+    let end = present(c.eval_arg(1, ctx)?);
+    let unit = unit_arg(c, 2, ctx)?;
+    let tz = tz_arg(c, 3, ctx)?;
+    let Some(start_of_week) = start_of_week_arg(c, 4, ctx)? else {
+        return Ok(Some(Bson::Null));
     };
     let (Some(start), Some(end), Some(unit), Some(tz)) = (start, end, unit, tz) else {
         return Ok(Some(Bson::Null));
@@ -626,6 +639,105 @@ fn eval_diff(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
             .ok_or_else(|| QueryError::new(MongoCode::Overflow, "$dateDiff: overflow"))?,
     };
     Ok(Some(Bson::Int64(r)))
+}
+
+/// `$dateTrunc`: the start of the `binSize`-unit bin containing the date, bins counted from
+/// 2000-01-01T00:00 in the zone (weeks from the `startOfWeek` day on or before it).
+fn eval_trunc(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
+    let date = present(c.eval_arg(0, ctx)?);
+    let unit = unit_arg(c, 1, ctx)?;
+    let bin = if c.has(2) {
+        match present(c.eval_arg(2, ctx)?) {
+            None => return Ok(Some(Bson::Null)),
+            Some(v) => match Num::of(&v).and_then(Num::exact_i64).filter(|b| *b > 0) {
+                Some(b) => b,
+                None => {
+                    return Err(QueryError::location(
+                        5439017,
+                        format!(
+                            "$dateTrunc requires 'binSize' to be a positive 64-bit integer, found: {}",
+                            show(&v)
+                        ),
+                    ));
+                }
+            },
+        }
+    } else {
+        1
+    };
+    let tz = tz_arg(c, 3, ctx)?;
+    let sow = start_of_week_arg(c, 4, ctx)?;
+    let (Some(date), Some(unit), Some(tz), Some(sow)) = (date, unit, tz, sow) else {
+        return Ok(Some(Bson::Null));
+    };
+    let ms = date_ms(c.name, &date)?;
+    let off = tz.offset_at(ms);
+    let local = ms.saturating_add(off);
+    let overflow = || QueryError::new(MongoCode::Overflow, "$dateTrunc: date overflow");
+    let ref_days = days_from_civil(2000, 1, 1);
+    let floor_bin = |x: i64, origin: i64, width: i64| -> Option<i64> {
+        let k = x.checked_sub(origin)?.div_euclid(width);
+        origin.checked_add(k.checked_mul(width)?)
+    };
+    let out_local = match unit {
+        Unit::Year | Unit::Quarter | Unit::Month => {
+            let per = match unit {
+                Unit::Year => 12,
+                Unit::Quarter => 3,
+                _ => 1,
+            };
+            let p = Parts::of(ms, off);
+            let months = (p.year - 2000) * 12 + (p.month - 1);
+            let width = bin.checked_mul(per).ok_or_else(overflow)?;
+            let t = floor_bin(months, 0, width).ok_or_else(overflow)?;
+            days_from_civil(2000 + t.div_euclid(12), t.rem_euclid(12) + 1, 1)
+                .checked_mul(MS_PER_DAY)
+                .ok_or_else(overflow)?
+        }
+        Unit::Week => {
+            // 1970-01-01 (day 0) was a Thursday: weekday 4 with 0 = Sunday.
+            let ref_weekday = (ref_days + 4).rem_euclid(7);
+            let origin = ref_days - (ref_weekday - sow).rem_euclid(7);
+            let width = bin.checked_mul(7).ok_or_else(overflow)?;
+            floor_bin(local.div_euclid(MS_PER_DAY), origin, width)
+                .and_then(|d| d.checked_mul(MS_PER_DAY))
+                .ok_or_else(overflow)?
+        }
+        other => {
+            let unit_ms = match other {
+                Unit::Day => MS_PER_DAY,
+                Unit::Hour => MS_PER_HOUR,
+                Unit::Minute => MS_PER_MINUTE,
+                Unit::Second => 1000,
+                _ => 1,
+            };
+            let width = bin.checked_mul(unit_ms).ok_or_else(overflow)?;
+            floor_bin(local, ref_days * MS_PER_DAY, width).ok_or_else(overflow)?
+        }
+    };
+    Ok(Some(Bson::DateTime(bson::DateTime::from_millis(
+        tz.to_utc(out_local),
+    ))))
+}
+
+/// `$tsSecond` / `$tsIncrement`: the parts of a BSON timestamp, as longs.
+fn eval_ts(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
+    match present(c.eval_arg(0, ctx)?) {
+        None => Ok(Some(Bson::Null)),
+        Some(Bson::Timestamp(t)) => Ok(Some(Bson::Int64(i64::from(if c.name == "$tsSecond" {
+            t.time
+        } else {
+            t.increment
+        })))),
+        Some(v) => Err(QueryError::location(
+            5687301,
+            format!(
+                "{} requires a timestamp argument, found: {}",
+                c.name,
+                type_name(&v)
+            ),
+        )),
+    }
 }
 
 #[cfg(test)]

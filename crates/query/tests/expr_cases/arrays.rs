@@ -180,6 +180,15 @@ const TABLE: &str = r#"
 {"$setField": {"field": "a", "input": {}}} => !40059
 {"$unsetField": {"field": "a", "input": {"a": 1, "b": 2}}} => {"b": 2}
 {"$unsetField": {"field": "a", "input": "$missing"}} => null
+{"$bsonSize": {"$literal": {"a": 1}}} => 12
+{"$bsonSize": "$$ROOT"} => 5
+{"$bsonSize": null} => null
+{"$bsonSize": "x"} => !31393
+{"$binarySize": "abc"} => 3
+{"$binarySize": "é"} => 2
+{"$binarySize": {"$binary": {"base64": "AAEC", "subType": "00"}}} => 3
+{"$binarySize": "$missing"} => null
+{"$binarySize": 1} => !51276
 # variables
 {"$let": {"vars": {"total": {"$add": ["$price", "$tax"]}, "discounted": {"$cond": {"if": "$applyDiscount", "then": 0.9, "else": 1}}}, "in": {"$multiply": ["$$total", "$$discounted"]}}} @ {"price": 10, "tax": 0.5, "applyDiscount": true} => {"$numberDouble": "9.450000000000001"}
 {"$let": {"vars": {"a": 1}, "in": {"$let": {"vars": {"a": 2, "b": "$$a"}, "in": ["$$a", "$$b"]}}}} => [2, 1]

@@ -227,6 +227,28 @@ const DATES: &str = r#"
 {"$dateDiff": {"startDate": {"$date": "2021-01-01T00:00:00Z"}, "endDate": {"$date": "2021-01-01T10:00:00Z"}, "unit": "day", "timezone": "+15:00"}} => {"$numberLong": "1"}
 {"$dateDiff": {"startDate": {"$date": "2021-01-01T00:00:00Z"}, "endDate": null, "unit": "day"}} => null
 {"$dateDiff": {"startDate": "$$NOW", "endDate": "$$NOW", "unit": "day", "startOfWeek": "someday"}} => !5439015
+{"$dateTrunc": {"date": {"$date": "2020-05-18T14:10:30Z"}, "unit": "month"}} => {"$date": "2020-05-01T00:00:00Z"}
+{"$dateTrunc": {"date": {"$date": "2020-05-18T14:10:30Z"}, "unit": "quarter"}} => {"$date": "2020-04-01T00:00:00Z"}
+{"$dateTrunc": {"date": {"$date": "2020-05-18T14:10:30Z"}, "unit": "year", "binSize": 5}} => {"$date": "2020-01-01T00:00:00Z"}
+{"$dateTrunc": {"date": {"$date": "2023-05-18T14:10:30Z"}, "unit": "year", "binSize": 5}} => {"$date": "2020-01-01T00:00:00Z"}
+{"$dateTrunc": {"date": {"$date": "2020-05-18T14:10:30Z"}, "unit": "week"}} => {"$date": "2020-05-17T00:00:00Z"}
+{"$dateTrunc": {"date": {"$date": "2020-05-18T14:10:30Z"}, "unit": "week", "startOfWeek": "monday"}} => {"$date": "2020-05-18T00:00:00Z"}
+{"$dateTrunc": {"date": {"$date": "2020-05-18T14:10:30Z"}, "unit": "day"}} => {"$date": "2020-05-18T00:00:00Z"}
+{"$dateTrunc": {"date": {"$date": "2020-05-18T14:10:30Z"}, "unit": "hour", "binSize": 2}} => {"$date": "2020-05-18T14:00:00Z"}
+{"$dateTrunc": {"date": {"$date": "2020-05-18T15:10:30Z"}, "unit": "hour", "binSize": 2}} => {"$date": "2020-05-18T14:00:00Z"}
+{"$dateTrunc": {"date": {"$date": "2020-05-18T14:10:30.123Z"}, "unit": "minute", "binSize": 15}} => {"$date": "2020-05-18T14:00:00Z"}
+{"$dateTrunc": {"date": {"$date": "2020-05-18T14:10:30.123Z"}, "unit": "second"}} => {"$date": "2020-05-18T14:10:30Z"}
+{"$dateTrunc": {"date": {"$date": "2020-05-18T23:30:00Z"}, "unit": "day", "timezone": "+02:00"}} => {"$date": "2020-05-18T22:00:00Z"}
+{"$dateTrunc": {"date": {"$date": "2020-05-18T23:30:00Z"}, "unit": "day", "timezone": "Europe/Paris"}} => {"$date": "2020-05-18T22:00:00Z"}
+{"$dateTrunc": {"date": {"$date": "1999-12-31T23:00:00Z"}, "unit": "year"}} => {"$date": "1999-01-01T00:00:00Z"}
+{"$dateTrunc": {"date": null, "unit": "day"}} => null
+{"$dateTrunc": {"date": "$$NOW", "unit": "day", "binSize": 0}} => !5439017
+{"$dateTrunc": {"date": "$$NOW", "unit": "days"}} => !5439014
+{"$dateTrunc": {"date": "$$NOW"}} => !40059
+{"$tsSecond": {"$timestamp": {"t": 1622731060, "i": 7}}} => {"$numberLong": "1622731060"}
+{"$tsIncrement": {"$timestamp": {"t": 1622731060, "i": 7}}} => {"$numberLong": "7"}
+{"$tsSecond": null} => null
+{"$tsSecond": 1} => !5687301
 "#;
 
 #[test]
