@@ -404,13 +404,19 @@ fn errors_have_mongodb_codes_and_messages() {
             r#"{"_id":1}"#,
             r#"{"$set":{"$a":1}}"#,
             DollarPrefixedFieldName,
-            "The dollar ($) prefixed field '$a' in '$a' is not valid for storage.",
+            "The dollar ($) prefixed field '$a' in '$a' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith.",
         ),
         (
             r#"{"_id":1}"#,
-            r#"{"$set":{"a.$b":1}}"#,
+            r#"{"$inc":{"$a.b":1}}"#,
             DollarPrefixedFieldName,
-            "The dollar ($) prefixed field '$b' in 'a.$b' is not valid for storage.",
+            "The dollar ($) prefixed field '$a' in '$a' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith.",
+        ),
+        (
+            r#"{"_id":1,"a":1}"#,
+            r#"{"$rename":{"a":"$z"}}"#,
+            DollarPrefixedFieldName,
+            "The dollar ($) prefixed field '$z' in '$z' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith.",
         ),
         (
             r#"{"_id":1}"#,

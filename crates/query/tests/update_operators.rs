@@ -179,6 +179,22 @@ fn set_cases() {
             r#"{"$set":{"a":null}}"#,
             r#"{"_id":1,"a":null}"#,
         ),
+        // MongoDB 5.0+: `$`-prefixed and dotted names are allowed below the top level.
+        (
+            r#"{"_id":1}"#,
+            r#"{"$set":{"a.$b":1}}"#,
+            r#"{"_id":1,"a":{"$b":1}}"#,
+        ),
+        (
+            r#"{"_id":1,"a":{"$b":1}}"#,
+            r#"{"$inc":{"a.$b":1}}"#,
+            r#"{"_id":1,"a":{"$b":2}}"#,
+        ),
+        (
+            r#"{"_id":1,"$a":1}"#,
+            r#"{"$unset":{"$a":1}}"#,
+            r#"{"_id":1}"#,
+        ),
         (
             r#"{"_id":1}"#,
             r#"{"$set":{"a":{"$x":1,"b.c":2}}}"#,

@@ -93,14 +93,9 @@ impl UpdatePath {
                 Component::AllElements
             } else if let Some(id) = p.strip_prefix("$[").and_then(|r| r.strip_suffix(']')) {
                 Component::Filtered(id.to_string())
-            } else if p.starts_with('$') {
-                return Err(QueryError::new(
-                    MongoCode::DollarPrefixedFieldName,
-                    format!(
-                        "The dollar ($) prefixed field '{p}' in '{dotted}' is not valid for storage."
-                    ),
-                ));
             } else {
+                // Other `$`-prefixed names are ordinary fields below the top level (MongoDB
+                // 5.0+); a top-level one is refused by the operators that create it.
                 Component::Field((*p).to_string())
             };
             if i == 0 && !matches!(c, Component::Field(_)) {
@@ -467,8 +462,11 @@ mod tests {
         assert_eq!(e.code, MongoCode::EmptyFieldName);
         let e = UpdatePath::parse("a.$.b.$", &Limits::default()).expect_err("two $");
         assert_eq!(e.code, MongoCode::BadValue);
-        let e = UpdatePath::parse("a.$x", &Limits::default()).expect_err("$ field");
-        assert_eq!(e.code, MongoCode::DollarPrefixedFieldName);
+        let nested = UpdatePath::parse("a.$x", &Limits::default()).expect("nested $ field");
+        assert_eq!(
+            nested.concrete(),
+            Some(vec!["a".to_string(), "$x".to_string()])
+        );
     }
 
     #[test]
