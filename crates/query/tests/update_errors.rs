@@ -599,6 +599,11 @@ fn oversized_results_are_refused() {
         e.message,
         "Resulting document after update is larger than 64"
     );
+    let e = u
+        .upsert_document(&d(r#"{"k":1}"#), &ctx())
+        .expect_err("upsert too big");
+    assert_eq!(e.code, MongoCode::Location(17420));
+    assert_eq!(e.message, "Document to upsert is larger than 64");
 }
 
 #[test]
