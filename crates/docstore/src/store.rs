@@ -270,6 +270,12 @@ impl Store {
         changefeed::changes_since(snap.as_ref(), token, limit.min(MAX_CHANGES_PER_CALL))
     }
 
+    /// Deletes change events up to and including `upto` (once every follower has consumed
+    /// them); returns how many were deleted.
+    pub fn trim_changes(&self, upto: u64) -> Result<u64> {
+        self.write(move |ctx| changefeed::trim(ctx.kv, upto))
+    }
+
     /// A follower of the change feed starting after `token`.
     pub fn subscribe(&self, token: u64) -> ChangeSubscription {
         ChangeSubscription {

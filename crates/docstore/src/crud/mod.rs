@@ -4,10 +4,14 @@
 //! primitive document writes ([`insert_doc`], [`remove_doc`], [`replace_doc`]) that keep the
 //! stats, the secondary indexes and the change feed in step with the data.
 
+pub mod aggregate;
 pub mod count_distinct;
 pub mod delete;
 pub mod find;
+pub mod find_and_modify;
+pub mod indexes;
 pub mod insert;
+pub mod modify;
 pub mod update;
 
 use bson::{Bson, Document};
@@ -62,14 +66,6 @@ impl Matcher {
         }
     }
 
-    /// Whether `doc` matches.
-    pub(crate) fn matches(&self, doc: &Document) -> bool {
-        match self {
-            Matcher::All => true,
-            Matcher::Filter(f) => f.matches(doc),
-        }
-    }
-
     /// Whether the stored (raw BSON) document matches, without decoding it.
     pub(crate) fn matches_raw(&self, table: &str, raw: &[u8]) -> Result<bool> {
         match self {
@@ -85,12 +81,16 @@ impl Matcher {
         }
     }
 
+    /// The match details of `doc` (`None` when it does not match).
+    pub(crate) fn details(&self, doc: &Document) -> Option<stratus_query::filter::MatchDetails> {
+        match self {
+            Matcher::All => Some(stratus_query::filter::MatchDetails::default()),
+            Matcher::Filter(f) => f.matches_with_details(doc),
+        }
+    }
+
     /// `None` when `doc` does not match; otherwise the array position the positional `$`
     /// operator refers to, if any.
-    #[expect(
-        dead_code,
-        reason = "used by update operations once stratus_query::update lands"
-    )]
     pub(crate) fn match_details(&self, doc: &Document) -> Option<Option<usize>> {
         match self {
             Matcher::All => Some(None),
@@ -196,10 +196,9 @@ pub(crate) fn replace_doc(
     op: ChangeOp,
 ) -> Result<()> {
     let raw = encode(new)?;
-    secondary::on_remove(ctx.kv, meta, old, pk)?;
+    secondary::on_replace(ctx.kv, meta, old, new, pk)?;
     ctx.kv.put(&meta.docs_table(), pk, &raw)?;
     catalog::add_stats(ctx.kv, meta.id, 0, raw.len() as i64 - old_size as i64)?;
-    secondary::on_insert(ctx.kv, meta, new, pk)?;
     let id = new.get("_id").cloned().unwrap_or(Bson::Null);
     ctx.events.push(ChangeEvent::document(
         op,
@@ -211,8 +210,17 @@ pub(crate) fn replace_doc(
     Ok(())
 }
 
-/// All `(pk, raw, doc)` of the collection matching `filter`, in storage order, read through
-/// `kv` (a snapshot or the writer's view). Stops after `limit` matches when given.
+/// The plan the index module chooses for `filter` (and `sort`) on this collection.
+pub(crate) fn plan_for(
+    meta: &CollectionMeta,
+    filter: &Document,
+    sort: Option<&Document>,
+) -> crate::index::Plan {
+    crate::index::plan(filter, sort, &meta.defs)
+}
+
+/// All `(pk, size, doc)` of the collection matching `filter`, read through `kv` (a snapshot
+/// or the writer's view) via the chosen plan, in plan order. Stops after `limit` matches.
 pub(crate) fn matching_docs(
     kv: &dyn KvRead,
     meta: &CollectionMeta,
@@ -224,24 +232,12 @@ pub(crate) fn matching_docs(
     if limit == Some(0) {
         return Ok(out);
     }
-    if let Some(id) = id_point(filter) {
-        let pk = primary_key(id)?;
-        if let Some(raw) = kv.get(&table, &pk)? {
-            let doc = decode(&table, &raw)?;
-            out.push((pk, raw.len(), doc));
-        }
-        return Ok(out);
-    }
     let matcher = Matcher::new(filter)?;
-    for pair in kv.range(
-        &table,
-        std::ops::Bound::Unbounded,
-        std::ops::Bound::Unbounded,
-        false,
-    )? {
-        let (pk, raw) = pair?;
-        let doc = decode(&table, &raw)?;
-        if matcher.matches(&doc) {
+    let plan = plan_for(meta, filter, None);
+    for item in crate::index::execute(&plan, kv, &table)? {
+        let (pk, raw) = item?;
+        if matcher.matches_raw(&table, &raw)? {
+            let doc = decode(&table, &raw)?;
             out.push((pk, raw.len(), doc));
             if limit.is_some_and(|l| out.len() >= l) {
                 break;

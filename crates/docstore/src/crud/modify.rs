@@ -15,7 +15,6 @@ use crate::crud::insert::with_id;
 use crate::crud::update::UpdateResult;
 use crate::crud::{Matcher, decode, insert_doc, replace_doc};
 use crate::error::{DocstoreError, Result};
-use crate::keys::primary_key;
 use crate::kv::KvRead;
 use crate::store::Store;
 use crate::writer::WriteCtx;
@@ -38,35 +37,35 @@ pub(crate) type Matched = (Vec<u8>, usize, Document, Option<usize>);
 /// `limit`.
 pub(crate) fn find_matches(
     kv: &dyn KvRead,
-    table: &str,
+    meta: &catalog::CollectionMeta,
     matcher: &Matcher,
     filter: &Document,
-    sort: Option<&stratus_query::sort::SortSpec>,
+    sort: Option<(&stratus_query::sort::SortSpec, &Document)>,
     limit: Option<usize>,
 ) -> Result<Vec<Matched>> {
+    let table = &meta.docs_table();
+    let sort_doc = sort.map(|(_, d)| d);
+    let sort = sort.map(|(s, _)| s);
     let mut out: Vec<Matched> = Vec::new();
     if limit == Some(0) {
         return Ok(out);
     }
-    if let Some(id) = crate::crud::id_point(filter) {
-        let pk = primary_key(id)?;
-        if let Some(raw) = kv.get(table, &pk)? {
-            let doc = decode(table, &raw)?;
-            out.push((pk, raw.len(), doc, None));
+    let plan = crate::index::plan(filter, sort_doc, &meta.defs);
+    let in_order = sort.is_none() || plan.sort_provided;
+    for item in crate::index::execute(&plan, kv, table)? {
+        let (pk, raw) = item?;
+        if !matcher.matches_raw(table, &raw)? {
+            continue;
         }
-        return Ok(out);
-    }
-    for pair in kv.range(table, std::ops::Bound::Unbounded, std::ops::Bound::Unbounded, false)? {
-        let (pk, raw) = pair?;
         let doc = decode(table, &raw)?;
         if let Some(details) = matcher.match_details(&doc) {
             out.push((pk, raw.len(), doc, details));
-            if sort.is_none() && limit.is_some_and(|l| out.len() >= l) {
+            if in_order && limit.is_some_and(|l| out.len() >= l) {
                 break;
             }
         }
     }
-    if let Some(s) = sort {
+    if let (Some(s), false) = (sort, in_order) {
         out.sort_by(|a, b| s.compare(&a.2, &b.2));
         if let Some(l) = limit {
             out.truncate(l);
@@ -211,6 +210,7 @@ impl Store {
         catalog::validate_coll_name(db, coll)?;
         let (db, coll) = (db.to_string(), coll.to_string());
         let upsert = options.upsert;
+        let sort_doc = options.sort;
         self.write(move |ctx| {
             let now = bson::DateTime::now();
             let meta = match catalog::get(ctx.kv, &db, &coll)? {
@@ -219,8 +219,8 @@ impl Store {
                 None => return Ok(UpdateResult::default()),
             };
             let limit = if multi { None } else { Some(1) };
-            let table = meta.docs_table();
-            let matches = find_matches(ctx.kv, &table, &matcher, &filter, sort.as_ref(), limit)?;
+            let sort_pair = sort.as_ref().zip(sort_doc.as_ref());
+            let matches = find_matches(ctx.kv, &meta, &matcher, &filter, sort_pair, limit)?;
             if matches.is_empty() {
                 if !upsert {
                     return Ok(UpdateResult::default());

@@ -536,8 +536,11 @@ fn add_units(ms: i64, unit: Unit, amount: i64, tz: i64, op: &str) -> Result<i64>
             let total = p.year * 12 + (p.month - 1) + months;
             let (y, m) = (total.div_euclid(12), total.rem_euclid(12) + 1);
             let d = p.day.min(days_in_month(y, m));
-            let time = (ms + tz).rem_euclid(MS_PER_DAY);
-            Ok(days_from_civil(y, m, d) * MS_PER_DAY + time - tz)
+            let time = ms.saturating_add(tz).rem_euclid(MS_PER_DAY);
+            days_from_civil(y, m, d)
+                .checked_mul(MS_PER_DAY)
+                .and_then(|x| x.checked_add(time - tz))
+                .ok_or_else(overflow)
         }
     }
 }
@@ -618,7 +621,9 @@ fn eval_diff(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
     };
     let (a, b) = (date_ms(c.name, &start)?, date_ms(c.name, &end)?);
     let (pa, pb) = (Parts::of(a, tz), Parts::of(b, tz));
-    let floor_diff = |unit_ms: i64| (b + tz).div_euclid(unit_ms) - (a + tz).div_euclid(unit_ms);
+    let floor_diff = |unit_ms: i64| {
+        b.saturating_add(tz).div_euclid(unit_ms) - a.saturating_add(tz).div_euclid(unit_ms)
+    };
     let r = match unit {
         Unit::Year => pb.year - pa.year,
         Unit::Quarter => (pb.year * 4 + (pb.month - 1) / 3) - (pa.year * 4 + (pa.month - 1) / 3),
@@ -632,7 +637,9 @@ fn eval_diff(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
         Unit::Hour => floor_diff(MS_PER_HOUR),
         Unit::Minute => floor_diff(MS_PER_MINUTE),
         Unit::Second => floor_diff(1000),
-        Unit::Millisecond => b - a,
+        Unit::Millisecond => b
+            .checked_sub(a)
+            .ok_or_else(|| QueryError::new(MongoCode::Overflow, "$dateDiff: overflow"))?,
     };
     Ok(Some(Bson::Int64(r)))
 }

@@ -20,6 +20,7 @@ pub mod conditional;
 pub mod cql;
 pub mod date;
 pub mod date_format;
+pub mod decimal;
 pub mod num;
 pub mod object;
 pub mod operators;

@@ -162,7 +162,14 @@ impl ModeTracker {
     }
 }
 
+/// Splits and checks a projection key; a positional `$` component is refused (31324).
 fn validate_key(k: &str) -> Result<Vec<String>> {
+    if k.split('.').any(|c| c == "$") && k != "$" {
+        return Err(QueryError::location(
+            31324,
+            "Invalid $project :: caused by :: Cannot use positional projection in aggregation projection",
+        ));
+    }
     split_field_path(k)
 }
 
@@ -237,7 +244,13 @@ impl ProjectStage {
     pub(crate) fn parse_unset(spec: &Bson) -> Result<ProjectStage> {
         let paths: Vec<&str> = match spec {
             Bson::String(s) => vec![s.as_str()],
-            Bson::Array(items) if !items.is_empty() => {
+            Bson::Array(items) if items.is_empty() => {
+                return Err(QueryError::location(
+                    31119,
+                    "$unset specification must be a string or an array with at least one field",
+                ));
+            }
+            Bson::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for i in items {
                     let Bson::String(s) = i else {
@@ -252,8 +265,8 @@ impl ProjectStage {
             }
             _ => {
                 return Err(QueryError::location(
-                    31119,
-                    "$unset specification must be a string or an array with at least one field",
+                    31002,
+                    "$unset specification must be a string or an array",
                 ));
             }
         };
