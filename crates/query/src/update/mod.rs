@@ -50,6 +50,9 @@ pub struct UpdateOptions<'a> {
     pub array_filters: Option<&'a [Document]>,
     /// Size and depth limits.
     pub limits: Limits,
+    /// The command's `let` option: constants visible as `$$name` in pipeline-style updates
+    /// (operator and replacement updates have no expressions to use them).
+    pub let_vars: Option<&'a Document>,
 }
 
 /// What an update is applied with, besides the document.
@@ -114,7 +117,11 @@ impl Update {
                         "arrayFilters may not be specified for pipeline-style updates",
                     ));
                 }
-                Kind::Pipeline(pipeline::PipelineUpdate::parse(stages, &opts.limits)?)
+                Kind::Pipeline(pipeline::PipelineUpdate::parse(
+                    stages,
+                    &opts.limits,
+                    opts.let_vars,
+                )?)
             }
             other => {
                 return Err(QueryError::failed_to_parse(format!(
