@@ -589,6 +589,17 @@ fn push_cases() {
             r#"{"$push":{"a":2}}"#,
             r#"{"_id":1,"a":[1,2]}"#,
         ),
+        // Extreme modifiers must not overflow.
+        (
+            r#"{"_id":1,"a":[1,2]}"#,
+            r#"{"$push":{"a":{"$each":[3],"$slice":{"$numberLong":"-9223372036854775808"},"$position":{"$numberLong":"-9223372036854775808"}}}}"#,
+            r#"{"_id":1,"a":[3,1,2]}"#,
+        ),
+        (
+            r#"{"_id":1,"a":[1,2]}"#,
+            r#"{"$push":{"a":{"$each":[3],"$slice":{"$numberLong":"9223372036854775807"},"$position":{"$numberLong":"9223372036854775807"}}}}"#,
+            r#"{"_id":1,"a":[1,2,3]}"#,
+        ),
         (
             r#"{"_id":1}"#,
             r#"{"$push":{"a":2}}"#,
