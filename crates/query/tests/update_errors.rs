@@ -350,7 +350,7 @@ fn errors_have_mongodb_codes_and_messages() {
             r#"{"_id":1,"a":1}"#,
             r#"{"$rename":{"a.b":"c"}}"#,
             PathNotViable,
-            "cannot use the part (b of a.b) to traverse the element ({a: 1})",
+            "cannot use the part (a of a.b) to traverse the element ({a: 1})",
         ),
         (
             r#"{"_id":{"x":1}}"#,
@@ -523,8 +523,8 @@ fn errors_have_mongodb_codes_and_messages() {
         (
             r#"{"_id":1,"a":[1]}"#,
             r#"{"$set":{"a.1600000":1}}"#,
-            BadValue,
-            "can't backfill array to larger than 1500000 elements",
+            Location(34),
+            "can't backfill more than 1500000 elements",
         ),
     ];
     let mut failures = Vec::new();

@@ -19,9 +19,12 @@ use super::render;
 use crate::error::{MongoCode, QueryError, Result};
 use crate::limits::Limits;
 
-/// Largest array index an update may create by padding an array with nulls (MongoDB refuses
-/// to backfill arrays beyond 1,500,000 elements).
+/// Most nulls an update may append to pad an array up to a new index (mongod's
+/// `kMaxPaddingAllowed`); beyond it the update fails with CannotBackfillArray (34).
 pub(crate) const MAX_ARRAY_PADDING: usize = 1_500_000;
+
+/// mongod's `CannotBackfillArray` code (no [`MongoCode`] variant: reported as a location code).
+const CANNOT_BACKFILL_ARRAY: u32 = 34;
 
 /// One component of an update path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,10 +274,11 @@ fn set_in_value(v: &mut Bson, name: &str, rest: &[String], value: Bson) -> Resul
                     set_in_value(&mut a[idx], key, tail, value)
                 }
             } else {
-                if idx > MAX_ARRAY_PADDING {
-                    return Err(QueryError::bad_value(format!(
-                        "can't backfill array to larger than {MAX_ARRAY_PADDING} elements"
-                    )));
+                if idx - a.len() > MAX_ARRAY_PADDING {
+                    return Err(QueryError::location(
+                        CANNOT_BACKFILL_ARRAY,
+                        format!("can't backfill more than {MAX_ARRAY_PADDING} elements"),
+                    ));
                 }
                 a.resize(idx, Bson::Null);
                 a.push(if tail.is_empty() {
@@ -419,7 +423,7 @@ pub(crate) fn check_traversable(doc: &Document, path: &[String]) -> Result<()> {
                 return Err(QueryError::new(
                     MongoCode::PathNotViable,
                     format!(
-                        "cannot use the part ({k} of {}) to traverse the element ({{{}}})",
+                        "cannot use the part ({name} of {}) to traverse the element ({{{}}})",
                         path.join("."),
                         render::element(name, cur)
                     ),
@@ -482,7 +486,7 @@ mod tests {
         assert_eq!(e.message, "Cannot create field 'b' in element {a: 1}");
         let mut d = doc! {"a": [1]};
         let e = set(&mut d, &p("a.9999999"), Bson::Int32(1)).expect_err("padding");
-        assert_eq!(e.code, MongoCode::BadValue);
+        assert_eq!(e.code, MongoCode::Location(34));
     }
 
     #[test]
