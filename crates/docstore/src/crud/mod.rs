@@ -17,7 +17,7 @@ pub mod update;
 use bson::{Bson, Document};
 use stratus_query::filter::Filter;
 
-use crate::catalog::{self, CollectionMeta, ID_INDEX_NAME};
+use crate::catalog::{CollectionMeta, ID_INDEX_NAME};
 use crate::changefeed::{ChangeEvent, ChangeOp};
 use crate::error::{DocstoreError, Result};
 use crate::keys::primary_key;
@@ -151,7 +151,7 @@ pub(crate) fn insert_doc(
         });
     }
     ctx.kv.put(&table, &pk, &raw)?;
-    catalog::add_stats(ctx.kv, meta.id, 1, raw.len() as i64)?;
+    ctx.add_stats(meta.id, 1, raw.len() as i64);
     secondary::on_insert(ctx.kv, meta, doc, &pk)?;
     ctx.events.push(ChangeEvent::document(
         op,
@@ -172,7 +172,7 @@ pub(crate) fn remove_doc(
     old_size: usize,
 ) -> Result<()> {
     ctx.kv.delete(&meta.docs_table(), pk)?;
-    catalog::add_stats(ctx.kv, meta.id, -1, -(old_size as i64))?;
+    ctx.add_stats(meta.id, -1, -(old_size as i64));
     secondary::on_remove(ctx.kv, meta, old, pk)?;
     let id = old.get("_id").cloned().unwrap_or(Bson::Null);
     ctx.events.push(ChangeEvent::document(
@@ -198,7 +198,7 @@ pub(crate) fn replace_doc(
     let raw = encode(new)?;
     secondary::on_replace(ctx.kv, meta, old, new, pk)?;
     ctx.kv.put(&meta.docs_table(), pk, &raw)?;
-    catalog::add_stats(ctx.kv, meta.id, 0, raw.len() as i64 - old_size as i64)?;
+    ctx.add_stats(meta.id, 0, raw.len() as i64 - old_size as i64);
     let id = new.get("_id").cloned().unwrap_or(Bson::Null);
     ctx.events.push(ChangeEvent::document(
         op,
