@@ -124,6 +124,15 @@ pub(crate) fn validate_id(id: &Bson) -> Result<()> {
         Bson::Array(_) => Err(DocstoreError::bad_value("can't use an array for _id")),
         Bson::RegularExpression(_) => Err(DocstoreError::bad_value("can't use a regex for _id")),
         Bson::Undefined => Err(DocstoreError::bad_value("can't use a undefined for _id")),
+        Bson::Document(d) => match d.keys().find(|k| k.starts_with('$')) {
+            Some(k) => Err(DocstoreError::mongo(
+                stratus_query::MongoCode::DollarPrefixedFieldName,
+                format!(
+                    "_id fields may not contain '$'-prefixed fields: {k} is not valid for storage."
+                ),
+            )),
+            None => Ok(()),
+        },
         _ => Ok(()),
     }
 }

@@ -181,13 +181,6 @@ impl Store {
         update: &Bson,
         options: UpdateOptions,
     ) -> Result<UpdateResult> {
-        if matches!(update, Bson::Document(d) if !d.keys().next().is_some_and(|k| k.starts_with('$')) && !d.is_empty())
-        {
-            return Err(DocstoreError::mongo(
-                stratus_query::MongoCode::FailedToParse,
-                "multi update is not supported for replacement-style update",
-            ));
-        }
         self.update(db, coll, filter, update, options, true)
     }
 
@@ -200,6 +193,15 @@ impl Store {
         options: UpdateOptions,
         multi: bool,
     ) -> Result<UpdateResult> {
+        // Replacements go through `replace_one` (as in MongoDB's driver API).
+        if let Bson::Document(d) = update
+            && !d.keys().next().is_some_and(|k| k.starts_with('$'))
+        {
+            return Err(DocstoreError::mongo(
+                stratus_query::MongoCode::FailedToParse,
+                "update document requires atomic operators (use replace_one for a replacement)",
+            ));
+        }
         let parsed = parse_update(update, options.array_filters.as_deref())?;
         let matcher = Matcher::new(&filter)?;
         let sort = options
