@@ -16,7 +16,7 @@ use bson::{Bson, Document, doc};
 use stratus_docstore::index::IndexSpec;
 use stratus_docstore::{
     AggregateOptions, DocstoreError, FindAndModifyOptions, FindOptions, ReturnDocument, Store,
-    UpdateOptions,
+    UpdateOptions, WriteModel,
 };
 
 /// Tests that fail for a documented reason (file, description, reason).
@@ -365,7 +365,6 @@ fn unsupported_arg(op: &str, arg: &str, args: &Document) -> Option<String> {
             Some("hint on writes/counts is not supported".into())
         }
         "verboseResults" | "models" => Some("client bulkWrite is a driver API".into()),
-        "requests" if op == "bulkWrite" => None,
         _ => {
             let _ = args;
             None
@@ -596,12 +595,84 @@ fn collection_op(store: &Store, db: &str, coll: &str, name: &str, args: &Documen
                 .and_then(|s| store.create_index(db, coll, s))
                 .map(Bson::String)
         }
+        "bulkWrite" => return bulk_write(store, db, coll, args),
         other => {
             return Err(Unsupported(format!(
                 "operation {other} is not supported by the runner"
             )));
         }
     };
+    Ok(r)
+}
+
+fn bulk_write(store: &Store, db: &str, coll: &str, args: &Document) -> OpResult {
+    let mut models = Vec::new();
+    for req in args.get_array("requests").cloned().unwrap_or_default() {
+        let Bson::Document(req) = req else { continue };
+        let Some((kind, Bson::Document(a))) = req.iter().next() else {
+            continue;
+        };
+        for k in a.keys() {
+            if let Some(reason) = unsupported_arg(kind, k, a) {
+                return Err(Unsupported(format!("bulkWrite {kind}: {reason}")));
+            }
+        }
+        let filter = doc_arg(a, "filter");
+        let options = || UpdateOptions {
+            upsert: a.get_bool("upsert").unwrap_or(false),
+            array_filters: array_filters(a),
+            sort: a.get_document("sort").ok().cloned(),
+        };
+        models.push(match kind.as_str() {
+            "insertOne" => WriteModel::InsertOne {
+                document: doc_arg(a, "document"),
+            },
+            "updateOne" => WriteModel::UpdateOne {
+                filter,
+                update: a.get("update").cloned().unwrap_or(Bson::Null),
+                options: options(),
+            },
+            "updateMany" => WriteModel::UpdateMany {
+                filter,
+                update: a.get("update").cloned().unwrap_or(Bson::Null),
+                options: options(),
+            },
+            "replaceOne" => {
+                if a.contains_key("sort") {
+                    return Err(Unsupported("replaceOne with sort is not supported".into()));
+                }
+                WriteModel::ReplaceOne {
+                    filter,
+                    replacement: doc_arg(a, "replacement"),
+                    upsert: a.get_bool("upsert").unwrap_or(false),
+                }
+            }
+            "deleteOne" => WriteModel::DeleteOne { filter },
+            "deleteMany" => WriteModel::DeleteMany { filter },
+            other => return Err(Unsupported(format!("bulkWrite model {other}"))),
+        });
+    }
+    let ordered = args.get_bool("ordered").unwrap_or(true);
+    let r = store.bulk_write(db, coll, models, ordered).and_then(|r| {
+        if let Some(e) = r.write_errors.first() {
+            return Err(DocstoreError::mongo(
+                stratus_query::MongoCode::Location(e.code as u32),
+                e.message.clone(),
+            ));
+        }
+        let ids = |v: Vec<(usize, Bson)>| -> Document {
+            v.into_iter().map(|(i, id)| (i.to_string(), id)).collect()
+        };
+        Ok(Bson::Document(doc! {
+            "deletedCount": r.deleted_count as i64,
+            "insertedCount": r.inserted_count as i64,
+            "insertedIds": ids(r.inserted_ids),
+            "matchedCount": r.matched_count as i64,
+            "modifiedCount": r.modified_count as i64,
+            "upsertedCount": r.upserted_ids.len() as i64,
+            "upsertedIds": ids(r.upserted_ids),
+        }))
+    });
     Ok(r)
 }
 

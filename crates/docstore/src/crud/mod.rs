@@ -5,6 +5,7 @@
 //! stats, the secondary indexes and the change feed in step with the data.
 
 pub mod aggregate;
+pub mod bulk;
 pub mod count_distinct;
 pub mod delete;
 pub mod find;
