@@ -100,6 +100,23 @@ impl Matcher {
     }
 }
 
+/// A hint must name an existing index (by name or key pattern). The planner still chooses
+/// the access path; the hint is validated, not enforced.
+pub(crate) fn check_hint(meta: &CollectionMeta, hint: &Bson) -> Result<()> {
+    let known = meta.specs().iter().any(|s| match hint {
+        Bson::String(name) => &s.name == name,
+        Bson::Document(key) => &s.key == key,
+        _ => false,
+    });
+    if known || matches!(hint, Bson::Document(d) if d.contains_key("$natural")) {
+        Ok(())
+    } else {
+        Err(crate::error::DocstoreError::bad_value(
+            "hint provided does not correspond to an existing index",
+        ))
+    }
+}
+
 /// Checks that `filter` parses (point lookups by `_id` need no parsing).
 pub(crate) fn validate_filter(filter: &Document) -> Result<()> {
     if id_point(filter).is_none() {

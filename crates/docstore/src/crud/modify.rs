@@ -28,6 +28,9 @@ pub struct UpdateOptions {
     pub array_filters: Option<Vec<Document>>,
     /// For `update_one`: which matching document to update first.
     pub sort: Option<Document>,
+    /// Index hint (name or key pattern); it must name an existing index. The planner still
+    /// chooses the access path.
+    pub hint: Option<Bson>,
 }
 
 /// A matched document: primary key, stored size, document, positional match index.
@@ -208,6 +211,7 @@ pub(crate) struct PreparedUpdate {
     sort: Option<(stratus_query::sort::SortSpec, Document)>,
     upsert: bool,
     multi: bool,
+    hint: Option<Bson>,
 }
 
 impl PreparedUpdate {
@@ -240,6 +244,7 @@ impl PreparedUpdate {
             sort,
             upsert: options.upsert,
             multi,
+            hint: options.hint,
         })
     }
 
@@ -251,6 +256,9 @@ impl PreparedUpdate {
             None if self.upsert => catalog::create(ctx.kv, db, coll)?,
             None => return Ok(UpdateResult::default()),
         };
+        if let Some(h) = &self.hint {
+            crate::crud::check_hint(&meta, h)?;
+        }
         let limit = if self.multi { None } else { Some(1) };
         let sort_pair = self.sort.as_ref().map(|(s, d)| (s, d));
         let matches = find_matches(ctx.kv, &meta, &self.matcher, &self.filter, sort_pair, limit)?;
