@@ -129,7 +129,7 @@ enum Cond {
     /// Equality-like: any of these intervals (points, or the null/undefined pair).
     Points(Vec<Interval>),
     /// A one-sided or two-sided range within one type bracket.
-    Range(Interval),
+    Range(Box<Interval>),
 }
 
 /// The top-level conjunction of a filter: `(path, condition)` pairs.
@@ -229,7 +229,7 @@ fn field_conds(v: &Bson) -> Vec<Cond> {
                         } else {
                             Interval::bracketed(arg, None, Some(incl))
                         };
-                        out.push(Cond::Range(i));
+                        out.push(Cond::Range(Box::new(i)));
                     }
                 }
             }
@@ -270,7 +270,7 @@ fn combine(conds: &[Cond], multikey: bool) -> Option<FieldBounds> {
         Cond::Range(r) => Some(r),
         Cond::Points(_) => None,
     });
-    let first = ranges.next()?.clone();
+    let first = (**ranges.next()?).clone();
     // On a multikey index different elements may satisfy different bounds
     // (`{a: [1, 10]}` matches `{$gt: 3, $lt: 5}`), so only one bound is used there.
     let merged = if multikey {
