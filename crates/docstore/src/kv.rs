@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::{Arc, Mutex};
 
 /// Errors of the key-value layer.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +60,56 @@ pub trait KvWrite: KvRead {
 
     /// Removes a whole table (no error if it does not exist).
     fn drop_table(&mut self, table: &str) -> KvResult<()>;
+}
+
+/// A shareable read snapshot.
+pub type Snapshot = Arc<dyn KvRead + Send + Sync>;
+
+/// A storage engine that hands out read snapshots and runs write transactions.
+///
+/// Contract: [`KvStore::snapshot`] never blocks on a running write; [`KvStore::write`] runs
+/// `f` in one transaction and commits it (durably, when the engine is durable) only if `f`
+/// returns `Ok`; on `Err` nothing of it is kept. Only one write runs at a time.
+pub trait KvStore: Send + Sync {
+    /// A consistent snapshot of everything committed so far.
+    fn snapshot(&self) -> KvResult<Snapshot>;
+
+    /// Runs `f` in one write transaction and commits it when `f` succeeds.
+    fn write(&self, f: &mut dyn FnMut(&mut dyn KvWrite) -> KvResult<()>) -> KvResult<()>;
+}
+
+/// A [`KvStore`] over [`MemoryKv`]: snapshots share the committed map (copy on write).
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    committed: Mutex<Arc<MemoryKv>>,
+}
+
+impl MemoryStore {
+    /// An empty in-memory store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl KvStore for MemoryStore {
+    fn snapshot(&self) -> KvResult<Snapshot> {
+        let guard = self
+            .committed
+            .lock()
+            .map_err(|_| KvError::Engine("memory store lock poisoned".into()))?;
+        Ok(guard.clone())
+    }
+
+    fn write(&self, f: &mut dyn FnMut(&mut dyn KvWrite) -> KvResult<()>) -> KvResult<()> {
+        let mut guard = self
+            .committed
+            .lock()
+            .map_err(|_| KvError::Engine("memory store lock poisoned".into()))?;
+        let mut next: MemoryKv = (**guard).clone();
+        f(&mut next)?;
+        *guard = Arc::new(next);
+        Ok(())
+    }
 }
 
 /// In-memory tables, for tests and as the reference semantics of the trait.
@@ -169,5 +220,26 @@ mod tests {
             .range("t", Bound::Included(b"z"), Bound::Included(b"a"), false)
             .expect("r");
         assert_eq!(empty.count(), 0);
+    }
+
+    #[test]
+    fn memory_store_snapshots_are_isolated_and_failed_writes_vanish() {
+        let store = MemoryStore::new();
+        store
+            .write(&mut |kv| kv.put("t", b"a", b"1"))
+            .expect("write");
+        let snap = store.snapshot().expect("snap");
+        store
+            .write(&mut |kv| kv.put("t", b"b", b"2"))
+            .expect("write");
+        assert_eq!(snap.get("t", b"b").expect("get"), None);
+        let failed = store.write(&mut |kv| {
+            kv.put("t", b"c", b"3")?;
+            Err(KvError::Engine("boom".into()))
+        });
+        assert!(failed.is_err());
+        let now = store.snapshot().expect("snap");
+        assert_eq!(now.get("t", b"b").expect("get"), Some(b"2".to_vec()));
+        assert_eq!(now.get("t", b"c").expect("get"), None);
     }
 }

@@ -59,6 +59,8 @@ pub enum MongoCode {
     DuplicateKey,
     /// 31254: a projection mixes inclusion and exclusion.
     ProjectionMixed,
+    /// 241: a `$convert`/`$toX` conversion failed.
+    ConversionFailure,
     /// 15998 etc.: a code MongoDB only knows by number (`Location<N>`).
     Location(u32),
     /// 67: an index cannot be created (bad key pattern, bad options, too many indexes).
@@ -98,6 +100,7 @@ impl MongoCode {
             MongoCode::OperationFailed => 96,
             MongoCode::DuplicateKey => 11000,
             MongoCode::ProjectionMixed => 31254,
+            MongoCode::ConversionFailure => 241,
             MongoCode::Location(n) => n as i32,
             MongoCode::CannotCreateIndex => 67,
             MongoCode::CannotIndexParallelArrays => 171,
@@ -133,6 +136,7 @@ impl MongoCode {
             MongoCode::OperationFailed => "OperationFailed",
             MongoCode::DuplicateKey => "DuplicateKey",
             MongoCode::ProjectionMixed => "Location31254",
+            MongoCode::ConversionFailure => "ConversionFailure",
             MongoCode::Location(n) => return format!("Location{n}"),
             MongoCode::CannotCreateIndex => "CannotCreateIndex",
             MongoCode::CannotIndexParallelArrays => "CannotIndexParallelArrays",
@@ -212,7 +216,8 @@ impl ErrorCode for QueryError {
             | MongoCode::Location(_)
             | MongoCode::CannotCreateIndex
             | MongoCode::CannotIndexParallelArrays
-            | MongoCode::InvalidIndexSpecificationOption => Code::BadQuery,
+            | MongoCode::InvalidIndexSpecificationOption
+            | MongoCode::ConversionFailure => Code::BadQuery,
         }
     }
 }

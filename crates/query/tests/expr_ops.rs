@@ -11,7 +11,11 @@ mod accumulator;
 mod arithmetic;
 #[path = "expr_cases/arrays.rs"]
 mod arrays;
+#[path = "expr_cases/dialects.rs"]
+mod dialects;
 #[path = "expr_cases/logic.rs"]
 mod logic;
 #[path = "expr_cases/strings.rs"]
 mod strings;
+#[path = "expr_cases/types_dates.rs"]
+mod types_dates;

@@ -82,11 +82,10 @@ pub(crate) fn parse(
                 &["input", "sortBy"],
                 eval_sort,
             )?;
-            // sortBy is a constant specification, not an expression.
-            call.args.truncate(1);
+            // sortBy is a constant specification, not an expression: keep it as a literal.
             let spec = d.get("sortBy").cloned().unwrap_or(Bson::Null);
             check_sort_spec(&spec)?;
-            call.names.push(spec.into_relaxed_extjson().to_string());
+            call.args[1] = Some(super::Expr::Literal(spec));
             call
         }
         _ => return Ok(None),
@@ -592,8 +591,10 @@ fn eval_sort(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
             ));
         }
     };
-    let spec: serde_json::Value = serde_json::from_str(&c.names[0]).unwrap_or_default();
-    let spec = Bson::try_from(spec).unwrap_or(Bson::Int32(1));
+    let spec = match c.args.get(1) {
+        Some(Some(super::Expr::Literal(spec))) => spec.clone(),
+        _ => Bson::Int32(1),
+    };
     match spec {
         Bson::Document(d) => {
             let keys: Vec<(Vec<String>, bool)> = d

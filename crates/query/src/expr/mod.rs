@@ -19,6 +19,8 @@ pub mod comparison;
 pub mod conditional;
 pub mod cql;
 pub mod date;
+pub mod date_format;
+pub mod decimal;
 pub mod num;
 pub mod object;
 pub mod operators;

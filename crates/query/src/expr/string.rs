@@ -7,6 +7,9 @@
 //! mapping is ASCII-only, as in MongoDB. Regular expressions use the `regex` crate (close to
 //! PCRE for common patterns; look-around and back-references are refused with error 51111).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use bson::Bson;
 use regex::Regex;
 
@@ -17,6 +20,31 @@ use crate::error::{QueryError, Result};
 
 /// Maximum length of a regular expression pattern (MongoDB's PCRE limit is 16 KiB).
 pub const MAX_REGEX_LENGTH: usize = 16 * 1024;
+/// Compiled regular expressions kept per thread (the cache is emptied when full), so a
+/// constant pattern is compiled once per pipeline rather than once per document.
+pub const REGEX_CACHE_SIZE: usize = 64;
+
+thread_local! {
+    static REGEX_CACHE: RefCell<HashMap<(String, String), Regex>> =
+        RefCell::new(HashMap::new());
+}
+
+/// [`compile_regex`] through the per-thread cache.
+pub(crate) fn cached_regex(op: &str, pattern: &str, options: &str) -> Result<Regex> {
+    let key = (pattern.to_string(), options.to_string());
+    if let Some(r) = REGEX_CACHE.with(|c| c.borrow().get(&key).cloned()) {
+        return Ok(r);
+    }
+    let re = compile_regex(op, pattern, options)?;
+    REGEX_CACHE.with(|c| {
+        let mut m = c.borrow_mut();
+        if m.len() >= REGEX_CACHE_SIZE {
+            m.clear();
+        }
+        m.insert(key, re.clone());
+    });
+    Ok(re)
+}
 
 /// Parses a string operator; `Ok(None)` when `name` is not one.
 pub(crate) fn parse(
@@ -147,7 +175,7 @@ pub(crate) fn number_to_string(n: Num) -> String {
         Num::Int(i) => i.to_string(),
         Num::Long(i) => i.to_string(),
         Num::Double(d) => double_to_string(d),
-        Num::Dec(d) => super::num::dec_from_f64(d).to_string(),
+        Num::Dec(d) => d.to_decimal128().to_string(),
     }
 }
 
@@ -593,7 +621,7 @@ fn eval_regex(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
     let Some(pattern) = pattern else {
         return Ok(Some(empty()));
     };
-    let re = compile_regex(c.name, &pattern, &flags)?;
+    let re = cached_regex(c.name, &pattern, &flags)?;
     let result = match c.name {
         "$regexMatch" => Bson::Boolean(re.is_match(&input)),
         "$regexFind" => re

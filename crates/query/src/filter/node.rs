@@ -11,6 +11,7 @@ use std::cmp::Ordering;
 
 use bson::Bson;
 
+use super::bits::BitsTest;
 use super::regex::FilterRegex;
 use super::types::TypeSet;
 use crate::compare::{Number, compare, type_rank};
@@ -115,6 +116,8 @@ pub(crate) enum Pred {
     Mod(i64, i64),
     /// `$size`.
     Size(i64),
+    /// `$bitsAllSet`, `$bitsAllClear`, `$bitsAnySet`, `$bitsAnyClear`.
+    Bits(BitsTest),
     /// `$elemMatch` object form: some element (a document) matches the sub-filter.
     ElemMatchObject(Box<Node>),
     /// `$elemMatch` value form: some element satisfies all the path-less sub-nodes.
@@ -169,6 +172,22 @@ impl Pred {
         )
     }
 
+    /// Whether an array value itself could satisfy the predicate (used to skip decoding a
+    /// whole raw array); `false` only when [`Pred::test`] is certainly false for every array.
+    pub(crate) fn may_match_array(&self) -> bool {
+        match self {
+            Pred::Eq(rhs) => matches!(rhs, Bson::Array(_)),
+            Pred::Cmp(_, rhs) => matches!(rhs, Bson::Array(_) | Bson::MinKey | Bson::MaxKey),
+            Pred::In(set) => set.values.iter().any(|v| matches!(v, Bson::Array(_))),
+            Pred::Regex(_) | Pred::Mod(..) | Pred::Bits(_) => false,
+            Pred::Exists
+            | Pred::Type(_)
+            | Pred::Size(_)
+            | Pred::ElemMatchObject(_)
+            | Pred::ElemMatchValue(_) => true,
+        }
+    }
+
     /// Tests one candidate value.
     pub(crate) fn test(&self, v: Option<&Bson>, key: &mut Option<usize>) -> bool {
         match self {
@@ -179,6 +198,7 @@ impl Pred {
             Pred::Type(t) => v.is_some_and(|v| t.matches(v)),
             Pred::Regex(r) => v.is_some_and(|v| r.test(v)),
             Pred::Mod(d, r) => v.is_some_and(|v| mod_match(v, *d, *r)),
+            Pred::Bits(b) => v.is_some_and(|v| b.test(v)),
             Pred::Size(n) => match v {
                 Some(Bson::Array(a)) => i64::try_from(a.len()).is_ok_and(|l| l == *n),
                 _ => false,

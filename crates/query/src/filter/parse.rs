@@ -8,6 +8,7 @@
 
 use bson::{Bson, Document};
 
+use super::bits::{BitsOp, BitsTest};
 use super::node::{CmpOp, FieldPath, InSet, Node, Pred};
 use super::regex::FilterRegex;
 use super::types::TypeSet;
@@ -41,10 +42,6 @@ const UNSUPPORTED_OPERATORS: &[&str] = &[
     "$geoWithin",
     "$geoIntersects",
     "$within",
-    "$bitsAllSet",
-    "$bitsAllClear",
-    "$bitsAnySet",
-    "$bitsAnyClear",
 ];
 
 /// Whether a field's value is an operator document (`{$gt: 1}`) rather than a literal.
@@ -195,6 +192,16 @@ impl Parser {
                     out.push(path_node(fp, Pred::Mod(d, r)));
                 }
                 "$size" => out.push(path_node(fp, Pred::Size(parse_size(arg)?))),
+                "$bitsAllSet" | "$bitsAllClear" | "$bitsAnySet" | "$bitsAnyClear" => {
+                    let kind = match op.as_str() {
+                        "$bitsAllSet" => BitsOp::AllSet,
+                        "$bitsAllClear" => BitsOp::AllClear,
+                        "$bitsAnySet" => BitsOp::AnySet,
+                        _ => BitsOp::AnyClear,
+                    };
+                    let test = BitsTest::parse(op, kind, arg)?;
+                    out.push(path_node(fp, Pred::Bits(test)));
+                }
                 "$all" => out.push(self.parse_all(fp, arg, depth)?),
                 "$elemMatch" => out.push(self.parse_elem_match(fp, arg, depth)?),
                 "$not" => out.push(self.parse_not(fp, arg, depth)?),

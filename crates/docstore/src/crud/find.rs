@@ -1,0 +1,181 @@
+//! `find`: filter, sort, skip, limit, projection, batching.
+//!
+//! The index module's planner picks the access path (`_id` lookups, index scans, or a
+//! collection scan). Collection scans are lazy, batch by batch, over one snapshot; index plans
+//! collect their (few) matches. The full filter is always applied to every candidate.
+
+use bson::{Bson, Document};
+
+use crate::catalog;
+use stratus_query::projection::Projection;
+use stratus_query::sort::SortSpec;
+
+use crate::crud::{Matcher, decode, plan_for};
+use crate::cursor::Cursor;
+use crate::error::Result;
+use crate::index::Access;
+use crate::kv::Snapshot;
+use crate::store::Store;
+
+/// Options of [`Store::find`] (MongoDB's `find` command fields).
+#[derive(Debug, Clone, Default)]
+pub struct FindOptions {
+    /// The query filter (`{}` = everything).
+    pub filter: Document,
+    /// Projection document.
+    pub projection: Option<Document>,
+    /// Sort specification.
+    pub sort: Option<Document>,
+    /// Documents to skip.
+    pub skip: u64,
+    /// Maximum documents to return; 0 = no limit; negative = its absolute value.
+    pub limit: i64,
+    /// Documents per batch (0/None = default).
+    pub batch_size: Option<usize>,
+    /// Index hint (name or key pattern).
+    pub hint: Option<Bson>,
+}
+
+impl FindOptions {
+    /// Options with only a filter.
+    pub fn filter(filter: Document) -> Self {
+        FindOptions {
+            filter,
+            ..Default::default()
+        }
+    }
+}
+
+impl Store {
+    /// Runs a query; the cursor reads from a snapshot taken now.
+    pub fn find(&self, db: &str, coll: &str, options: FindOptions) -> Result<Cursor> {
+        // Parse everything first: bad input fails even on a missing collection.
+        let matcher = Matcher::new(&options.filter)?;
+        let sort = match &options.sort {
+            Some(s) if !s.is_empty() => Some(SortSpec::parse(s)?),
+            _ => None,
+        };
+        let projection = match &options.projection {
+            Some(p) => Some(Projection::parse(p)?),
+            None => None,
+        };
+        let snapshot = self.snapshot()?;
+        let limit = match options.limit {
+            0 => None,
+            l => Some(l.unsigned_abs()),
+        };
+        let Some(meta) = catalog::get(snapshot.as_ref(), db, coll)? else {
+            return Ok(Cursor::from_documents(Vec::new(), options.batch_size));
+        };
+        if let Some(hint) = &options.hint {
+            check_hint(&meta, hint)?;
+        }
+        let table = meta.docs_table();
+        let sort_doc = sort.as_ref().and(options.sort.as_ref());
+        let plan = plan_for(&meta, &options.filter, sort_doc);
+        let cursor = if matches!(plan.access, Access::CollScan) && sort.is_none() {
+            // Lazy, batch by batch, over the snapshot.
+            Cursor::scan(
+                snapshot,
+                table,
+                matcher.clone(),
+                options.skip,
+                limit,
+                options.batch_size,
+            )
+        } else {
+            let docs = collect_sorted(
+                &snapshot,
+                &table,
+                &matcher,
+                &plan,
+                sort.as_ref(),
+                options.skip,
+                limit,
+            )?;
+            Cursor::from_documents(docs, options.batch_size)
+        };
+        Ok(match projection {
+            Some(p) if !p.is_identity() => cursor.with_transform(Box::new(move |doc| {
+                let details = matcher.details(&doc);
+                Ok(p.apply(&doc, details.as_ref())?)
+            })),
+            _ => cursor,
+        })
+    }
+
+    /// The first document matching `filter`, if any.
+    pub fn find_one(&self, db: &str, coll: &str, filter: Document) -> Result<Option<Document>> {
+        let mut c = self.find(
+            db,
+            coll,
+            FindOptions {
+                filter,
+                limit: 1,
+                ..Default::default()
+            },
+        )?;
+        c.next().transpose()
+    }
+}
+
+/// A hint must name an existing index (by name or key pattern). The planner still chooses
+/// the access path; the hint is validated, not enforced.
+fn check_hint(meta: &crate::catalog::CollectionMeta, hint: &Bson) -> Result<()> {
+    let known = meta.specs().iter().any(|s| match hint {
+        Bson::String(name) => &s.name == name,
+        Bson::Document(key) => &s.key == key,
+        _ => false,
+    });
+    if known || matches!(hint, Bson::Document(d) if d.contains_key("$natural")) {
+        Ok(())
+    } else {
+        Err(crate::error::DocstoreError::bad_value(
+            "hint provided does not correspond to an existing index",
+        ))
+    }
+}
+
+/// Runs an index plan (or a sorted scan): matching documents, sorted unless the plan already
+/// provides the order, then skip/limit.
+fn collect_sorted(
+    snapshot: &Snapshot,
+    table: &str,
+    matcher: &Matcher,
+    plan: &crate::index::Plan,
+    sort: Option<&SortSpec>,
+    skip: u64,
+    limit: Option<u64>,
+) -> Result<Vec<Document>> {
+    let in_order = sort.is_none() || plan.sort_provided;
+    let mut docs = Vec::new();
+    let mut to_skip = skip;
+    for item in crate::index::execute(plan, snapshot.as_ref(), table)? {
+        let (_, raw) = item?;
+        if !matcher.matches_raw(table, &raw)? {
+            continue;
+        }
+        if in_order {
+            // Candidates arrive in the final order: skip and stop early.
+            if to_skip > 0 {
+                to_skip -= 1;
+                continue;
+            }
+            if limit.is_some_and(|l| docs.len() as u64 >= l) {
+                break;
+            }
+        }
+        docs.push(decode(table, &raw)?);
+    }
+    if !in_order {
+        if let Some(s) = sort {
+            docs.sort_by(|a, b| s.compare(a, b));
+        }
+        let start = (skip as usize).min(docs.len());
+        docs.drain(..start);
+        if let Some(l) = limit {
+            docs.truncate(l as usize);
+        }
+    }
+    Ok(docs)
+}

@@ -1,0 +1,248 @@
+//! Document operations of the [`crate::Store`], one file per operation family.
+//!
+//! Shared helpers: decoding stored documents, compiling filters ([`Matcher`]) and the
+//! primitive document writes ([`insert_doc`], [`remove_doc`], [`replace_doc`]) that keep the
+//! stats, the secondary indexes and the change feed in step with the data.
+
+pub mod aggregate;
+pub mod count_distinct;
+pub mod delete;
+pub mod find;
+pub mod find_and_modify;
+pub mod indexes;
+pub mod insert;
+pub mod modify;
+pub mod update;
+
+use bson::{Bson, Document};
+use stratus_query::filter::Filter;
+
+use crate::catalog::{self, CollectionMeta, ID_INDEX_NAME};
+use crate::changefeed::{ChangeEvent, ChangeOp};
+use crate::error::{DocstoreError, Result};
+use crate::keys::primary_key;
+use crate::kv::KvRead;
+use crate::limits::MAX_DOCUMENT_SIZE;
+use crate::secondary;
+use crate::store::dup_key_display;
+use crate::writer::WriteCtx;
+
+/// Decodes a stored document.
+pub(crate) fn decode(table: &str, raw: &[u8]) -> Result<Document> {
+    Document::from_reader(raw).map_err(|e| DocstoreError::Corrupt {
+        table: table.to_string(),
+        detail: e.to_string(),
+    })
+}
+
+/// Encodes a document for storage, enforcing [`MAX_DOCUMENT_SIZE`].
+pub(crate) fn encode(doc: &Document) -> Result<Vec<u8>> {
+    let raw = doc.to_vec()?;
+    if raw.len() > MAX_DOCUMENT_SIZE {
+        return Err(DocstoreError::DocumentTooLarge {
+            size: raw.len(),
+            max: MAX_DOCUMENT_SIZE,
+        });
+    }
+    Ok(raw)
+}
+
+/// A compiled filter.
+#[derive(Debug, Clone)]
+pub(crate) enum Matcher {
+    /// `{}`: everything.
+    All,
+    /// Anything else.
+    Filter(Box<Filter>),
+}
+
+impl Matcher {
+    /// Compiles `filter`.
+    pub(crate) fn new(filter: &Document) -> Result<Matcher> {
+        if filter.is_empty() {
+            Ok(Matcher::All)
+        } else {
+            Ok(Matcher::Filter(Box::new(Filter::parse(filter)?)))
+        }
+    }
+
+    /// Whether the stored (raw BSON) document matches, without decoding it.
+    pub(crate) fn matches_raw(&self, table: &str, raw: &[u8]) -> Result<bool> {
+        match self {
+            Matcher::All => Ok(true),
+            Matcher::Filter(f) => {
+                let doc =
+                    bson::RawDocument::from_bytes(raw).map_err(|e| DocstoreError::Corrupt {
+                        table: table.to_string(),
+                        detail: e.to_string(),
+                    })?;
+                Ok(f.matches_raw(doc))
+            }
+        }
+    }
+
+    /// The match details of `doc` (`None` when it does not match).
+    pub(crate) fn details(&self, doc: &Document) -> Option<stratus_query::filter::MatchDetails> {
+        match self {
+            Matcher::All => Some(stratus_query::filter::MatchDetails::default()),
+            Matcher::Filter(f) => f.matches_with_details(doc),
+        }
+    }
+
+    /// `None` when `doc` does not match; otherwise the array position the positional `$`
+    /// operator refers to, if any.
+    pub(crate) fn match_details(&self, doc: &Document) -> Option<Option<usize>> {
+        match self {
+            Matcher::All => Some(None),
+            Matcher::Filter(f) => f.matches_with_details(doc).map(|d| d.elem_match_index),
+        }
+    }
+}
+
+/// Checks that `filter` parses (point lookups by `_id` need no parsing).
+pub(crate) fn validate_filter(filter: &Document) -> Result<()> {
+    if id_point(filter).is_none() {
+        Matcher::new(filter)?;
+    }
+    Ok(())
+}
+
+/// The `_id` value when `filter` is exactly `{_id: <scalar>}` (a point lookup).
+pub(crate) fn id_point(filter: &Document) -> Option<&Bson> {
+    if filter.len() != 1 {
+        return None;
+    }
+    match filter.get("_id")? {
+        Bson::Document(_) | Bson::Array(_) | Bson::RegularExpression(_) => None,
+        v => Some(v),
+    }
+}
+
+/// Checks that `id` may be an `_id` (MongoDB refuses arrays, regexes and undefined).
+pub(crate) fn validate_id(id: &Bson) -> Result<()> {
+    match id {
+        Bson::Array(_) => Err(DocstoreError::bad_value("can't use an array for _id")),
+        Bson::RegularExpression(_) => Err(DocstoreError::bad_value("can't use a regex for _id")),
+        Bson::Undefined => Err(DocstoreError::bad_value("can't use a undefined for _id")),
+        _ => Ok(()),
+    }
+}
+
+/// Inserts a new document (with its `_id`) into the collection: unique `_id` check, size
+/// limit, stats, secondary indexes and the change event.
+pub(crate) fn insert_doc(
+    ctx: &mut WriteCtx<'_>,
+    meta: &CollectionMeta,
+    doc: &Document,
+    op: ChangeOp,
+) -> Result<()> {
+    let id = doc
+        .get("_id")
+        .ok_or_else(|| DocstoreError::bad_value("document has no _id"))?;
+    validate_id(id)?;
+    let raw = encode(doc)?;
+    let pk = primary_key(id)?;
+    let table = meta.docs_table();
+    if ctx.kv.get(&table, &pk)?.is_some() {
+        return Err(DocstoreError::DuplicateKey {
+            ns: meta.ns(),
+            index: ID_INDEX_NAME.to_string(),
+            key: dup_key_display(&[("_id", id)]),
+        });
+    }
+    ctx.kv.put(&table, &pk, &raw)?;
+    catalog::add_stats(ctx.kv, meta.id, 1, raw.len() as i64)?;
+    secondary::on_insert(ctx.kv, meta, doc, &pk)?;
+    ctx.events.push(ChangeEvent::document(
+        op,
+        &meta.db,
+        &meta.name,
+        id,
+        Some(doc.clone()),
+    ));
+    Ok(())
+}
+
+/// Deletes the stored document `old` (stored under `pk`, `old_size` bytes).
+pub(crate) fn remove_doc(
+    ctx: &mut WriteCtx<'_>,
+    meta: &CollectionMeta,
+    old: &Document,
+    pk: &[u8],
+    old_size: usize,
+) -> Result<()> {
+    ctx.kv.delete(&meta.docs_table(), pk)?;
+    catalog::add_stats(ctx.kv, meta.id, -1, -(old_size as i64))?;
+    secondary::on_remove(ctx.kv, meta, old, pk)?;
+    let id = old.get("_id").cloned().unwrap_or(Bson::Null);
+    ctx.events.push(ChangeEvent::document(
+        ChangeOp::Delete,
+        &meta.db,
+        &meta.name,
+        &id,
+        None,
+    ));
+    Ok(())
+}
+
+/// Replaces the stored document `old` (under `pk`, `old_size` bytes) by `new` (same `_id`).
+pub(crate) fn replace_doc(
+    ctx: &mut WriteCtx<'_>,
+    meta: &CollectionMeta,
+    old: &Document,
+    pk: &[u8],
+    old_size: usize,
+    new: &Document,
+    op: ChangeOp,
+) -> Result<()> {
+    let raw = encode(new)?;
+    secondary::on_replace(ctx.kv, meta, old, new, pk)?;
+    ctx.kv.put(&meta.docs_table(), pk, &raw)?;
+    catalog::add_stats(ctx.kv, meta.id, 0, raw.len() as i64 - old_size as i64)?;
+    let id = new.get("_id").cloned().unwrap_or(Bson::Null);
+    ctx.events.push(ChangeEvent::document(
+        op,
+        &meta.db,
+        &meta.name,
+        &id,
+        Some(new.clone()),
+    ));
+    Ok(())
+}
+
+/// The plan the index module chooses for `filter` (and `sort`) on this collection.
+pub(crate) fn plan_for(
+    meta: &CollectionMeta,
+    filter: &Document,
+    sort: Option<&Document>,
+) -> crate::index::Plan {
+    crate::index::plan(filter, sort, &meta.defs)
+}
+
+/// All `(pk, size, doc)` of the collection matching `filter`, read through `kv` (a snapshot
+/// or the writer's view) via the chosen plan, in plan order. Stops after `limit` matches.
+pub(crate) fn matching_docs(
+    kv: &dyn KvRead,
+    meta: &CollectionMeta,
+    filter: &Document,
+    limit: Option<usize>,
+) -> Result<Vec<(Vec<u8>, usize, Document)>> {
+    let table = meta.docs_table();
+    let mut out = Vec::new();
+    if limit == Some(0) {
+        return Ok(out);
+    }
+    let matcher = Matcher::new(filter)?;
+    let plan = plan_for(meta, filter, None);
+    for item in crate::index::execute(&plan, kv, &table)? {
+        let (pk, raw) = item?;
+        if matcher.matches_raw(&table, &raw)? {
+            let doc = decode(&table, &raw)?;
+            out.push((pk, raw.len(), doc));
+            if limit.is_some_and(|l| out.len() >= l) {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}

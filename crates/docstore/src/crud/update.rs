@@ -1,0 +1,130 @@
+//! `update_one` / `update_many` / `replace_one`.
+//!
+//! Every call is one atomic writer operation: all matched documents are updated or none
+//! (e.g. when one update would violate a unique index or the size limit). Upserts insert the
+//! document built from the filter's equality fields and the update.
+
+use bson::{Bson, Document};
+
+use crate::catalog;
+use crate::changefeed::ChangeOp;
+use crate::crud::insert::with_id;
+use crate::crud::{insert_doc, matching_docs, replace_doc, validate_filter};
+use crate::error::{DocstoreError, Result};
+use crate::store::Store;
+
+/// Result of an update or replace.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpdateResult {
+    /// Documents that matched the filter.
+    pub matched: u64,
+    /// Documents actually changed.
+    pub modified: u64,
+    /// `_id` of the inserted document when an upsert inserted.
+    pub upserted_id: Option<Bson>,
+}
+
+/// Checks a replacement document: no update operators, and the `_id` (when given) unchanged.
+pub(crate) fn check_replacement(replacement: &Document) -> Result<()> {
+    if let Some(k) = replacement.keys().find(|k| k.starts_with('$')) {
+        return Err(DocstoreError::mongo(
+            stratus_query::MongoCode::DollarPrefixedFieldName,
+            format!(
+                "The dollar ($) prefixed field '{k}' in '{k}' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The replacement stored for `old`: `_id` first (kept from `old`), then the new fields.
+pub(crate) fn replaced(old: &Document, replacement: &Document) -> Result<Document> {
+    let id = old.get("_id").cloned().unwrap_or(Bson::Null);
+    if let Some(new_id) = replacement.get("_id")
+        && !stratus_query::compare::values_equal(new_id, &id)
+    {
+        return Err(DocstoreError::mongo(
+            stratus_query::MongoCode::ImmutableField,
+            format!(
+                "After applying the update, the (immutable) field '_id' was found to have been altered to _id: {new_id}"
+            ),
+        ));
+    }
+    let mut out = Document::new();
+    out.insert("_id", id);
+    for (k, v) in replacement {
+        if k != "_id" {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// The document an upsert inserts for a replacement: filter equality `_id` (if any) + the
+/// replacement.
+fn upsert_replacement(filter: &Document, replacement: &Document) -> Document {
+    let mut d = Document::new();
+    if let Some(id) = replacement.get("_id") {
+        d.insert("_id", id.clone());
+    } else if let Some(id) = filter.get("_id").filter(|v| !is_operator_doc(v)) {
+        d.insert("_id", id.clone());
+    }
+    for (k, v) in replacement {
+        if k != "_id" {
+            d.insert(k.clone(), v.clone());
+        }
+    }
+    with_id(d)
+}
+
+fn is_operator_doc(v: &Bson) -> bool {
+    matches!(v, Bson::Document(d) if d.keys().next().is_some_and(|k| k.starts_with('$')))
+}
+
+impl Store {
+    /// Replaces the first document matching `filter` by `replacement` (its `_id` is kept).
+    pub fn replace_one(
+        &self,
+        db: &str,
+        coll: &str,
+        filter: Document,
+        replacement: Document,
+        upsert: bool,
+    ) -> Result<UpdateResult> {
+        check_replacement(&replacement)?;
+        validate_filter(&filter)?;
+        catalog::validate_coll_name(db, coll)?;
+        let (db, coll) = (db.to_string(), coll.to_string());
+        self.write(move |ctx| {
+            let meta = match (catalog::get(ctx.kv, &db, &coll)?, upsert) {
+                (Some(m), _) => m,
+                (None, true) => catalog::create(ctx.kv, &db, &coll)?,
+                (None, false) => return Ok(UpdateResult::default()),
+            };
+            let found = matching_docs(ctx.kv, &meta, &filter, Some(1))?;
+            let Some((pk, size, old)) = found.into_iter().next() else {
+                if !upsert {
+                    return Ok(UpdateResult::default());
+                }
+                let doc = upsert_replacement(&filter, &replacement);
+                let id = doc.get("_id").cloned();
+                insert_doc(ctx, &meta, &doc, ChangeOp::Insert)?;
+                return Ok(UpdateResult {
+                    matched: 0,
+                    modified: 0,
+                    upserted_id: id,
+                });
+            };
+            let new = replaced(&old, &replacement)?;
+            let modified = new != old;
+            if modified {
+                replace_doc(ctx, &meta, &old, &pk, size, &new, ChangeOp::Replace)?;
+            }
+            Ok(UpdateResult {
+                matched: 1,
+                modified: u64::from(modified),
+                upserted_id: None,
+            })
+        })
+    }
+}

@@ -1,0 +1,233 @@
+//! Cursors: batches of query results read from one snapshot.
+//!
+//! A cursor keeps the read snapshot it was opened on, so it never sees writes committed after
+//! it was opened (snapshot isolation) and never blocks the writer. Unsorted scans are lazy:
+//! each [`Cursor::next_batch`] resumes the key range after the last key it returned and reads
+//! only until the batch is full, so a huge result is never materialised. Results that must be
+//! materialised anyway (sorted results, aggregation output) are held as a buffer.
+
+use std::collections::VecDeque;
+use std::ops::Bound;
+
+use bson::Document;
+
+use crate::crud::{Matcher, decode};
+use crate::error::Result;
+use crate::kv::Snapshot;
+use crate::limits::DEFAULT_BATCH_SIZE;
+
+/// A per-document transformation applied to results (e.g. a projection).
+pub type Transform = Box<dyn Fn(Document) -> Result<Document> + Send + Sync>;
+
+enum Source {
+    /// A lazy scan of a collection table.
+    Scan {
+        table: String,
+        /// Resume after this key.
+        after: Option<Vec<u8>>,
+        matcher: Matcher,
+        /// Matches still to skip.
+        skip: u64,
+        /// Matches still to return (`None` = unlimited).
+        remaining: Option<u64>,
+        done: bool,
+    },
+    /// Already computed results.
+    Buffered(VecDeque<Document>),
+}
+
+/// A cursor over query results.
+pub struct Cursor {
+    snapshot: Option<Snapshot>,
+    source: Source,
+    batch_size: usize,
+    transform: Option<Transform>,
+    /// Documents of the current batch not yet handed out by the `Iterator` impl.
+    pending: VecDeque<Document>,
+}
+
+impl std::fmt::Debug for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cursor")
+            .field("batch_size", &self.batch_size)
+            .field("exhausted", &self.is_exhausted())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cursor {
+    /// A lazy scan of `table` in `snapshot`, keeping documents that match.
+    pub(crate) fn scan(
+        snapshot: Snapshot,
+        table: String,
+        matcher: Matcher,
+        skip: u64,
+        limit: Option<u64>,
+        batch_size: Option<usize>,
+    ) -> Cursor {
+        Cursor {
+            snapshot: Some(snapshot),
+            source: Source::Scan {
+                table,
+                after: None,
+                matcher,
+                skip,
+                remaining: limit,
+                done: limit == Some(0),
+            },
+            batch_size: normalize_batch(batch_size),
+            transform: None,
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// A cursor over already computed documents.
+    pub fn from_documents(docs: Vec<Document>, batch_size: Option<usize>) -> Cursor {
+        Cursor {
+            snapshot: None,
+            source: Source::Buffered(docs.into()),
+            batch_size: normalize_batch(batch_size),
+            transform: None,
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// Applies `t` to every document this cursor returns.
+    pub fn with_transform(mut self, t: Transform) -> Cursor {
+        self.transform = Some(t);
+        self
+    }
+
+    /// Documents per batch.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// Whether no more documents can come.
+    pub fn is_exhausted(&self) -> bool {
+        self.pending.is_empty()
+            && match &self.source {
+                Source::Scan { done, .. } => *done,
+                Source::Buffered(b) => b.is_empty(),
+            }
+    }
+
+    /// The next batch of up to `batch_size` documents (empty when exhausted).
+    pub fn next_batch(&mut self) -> Result<Vec<Document>> {
+        let n = self.batch_size;
+        let mut out: Vec<Document> = Vec::with_capacity(n.min(1024));
+        while out.len() < n {
+            match self.pending.pop_front() {
+                Some(d) => out.push(d),
+                None => break,
+            }
+        }
+        let raw = self.fill(n - out.len())?;
+        for d in raw {
+            out.push(match &self.transform {
+                Some(t) => t(d)?,
+                None => d,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Reads up to `n` more documents from the source (before the transform).
+    fn fill(&mut self, n: usize) -> Result<Vec<Document>> {
+        let mut out = Vec::new();
+        if n == 0 {
+            return Ok(out);
+        }
+        match &mut self.source {
+            Source::Buffered(b) => {
+                let take = n.min(b.len());
+                out.extend(b.drain(..take));
+            }
+            Source::Scan {
+                table,
+                after,
+                matcher,
+                skip,
+                remaining,
+                done,
+            } => {
+                if *done {
+                    return Ok(out);
+                }
+                let Some(snapshot) = &self.snapshot else {
+                    *done = true;
+                    return Ok(out);
+                };
+                let lo = match after {
+                    Some(k) => Bound::Excluded(k.as_slice()),
+                    None => Bound::Unbounded,
+                };
+                let mut last: Option<Vec<u8>> = None;
+                let mut finished = true;
+                for pair in snapshot.range(table, lo, Bound::Unbounded, false)? {
+                    let (k, v) = pair?;
+                    last = Some(k);
+                    if !matcher.matches_raw(table, &v)? {
+                        continue;
+                    }
+                    if *skip > 0 {
+                        *skip -= 1;
+                        continue;
+                    }
+                    out.push(decode(table, &v)?);
+                    if let Some(r) = remaining {
+                        *r -= 1;
+                        if *r == 0 {
+                            break;
+                        }
+                    }
+                    if out.len() >= n {
+                        finished = false;
+                        break;
+                    }
+                }
+                if remaining == &Some(0) {
+                    finished = true;
+                }
+                if last.is_some() {
+                    *after = last;
+                }
+                *done = finished;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads everything that is left.
+    pub fn to_vec(mut self) -> Result<Vec<Document>> {
+        let mut all = Vec::new();
+        loop {
+            let batch = self.next_batch()?;
+            if batch.is_empty() {
+                return Ok(all);
+            }
+            all.extend(batch);
+        }
+    }
+}
+
+impl Iterator for Cursor {
+    type Item = Result<Document>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pending.is_empty() {
+            match self.next_batch() {
+                Ok(b) => self.pending.extend(b),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        self.pending.pop_front().map(Ok)
+    }
+}
+
+fn normalize_batch(b: Option<usize>) -> usize {
+    match b {
+        Some(0) | None => DEFAULT_BATCH_SIZE,
+        Some(n) => n,
+    }
+}

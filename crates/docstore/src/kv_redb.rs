@@ -1,0 +1,408 @@
+//! The redb backend of the key-value layer.
+//!
+//! Every logical table is a redb table of `&[u8] -> &[u8]` with the same name. Read snapshots
+//! are redb read transactions (MVCC: they never block the writer and never see later commits).
+//! Writes run in one redb write transaction committed with [`redb::Durability::Immediate`], so
+//! a successful [`KvStore::write`] has been fsynced.
+//!
+//! Invariant: iterators over a write transaction read in chunks of [`WRITE_SCAN_CHUNK`] pairs
+//! and reopen the table between chunks, because a redb `Table` borrows the transaction and
+//! cannot be returned from a `&self` method.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::Arc;
+
+use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableError, TableHandle};
+
+use crate::kv::{KvError, KvIter, KvPair, KvRead, KvResult, KvStore, KvWrite, Snapshot};
+
+/// Number of pairs read per table reopening when iterating inside a write transaction.
+pub const WRITE_SCAN_CHUNK: usize = 256;
+
+fn engine<E: std::fmt::Display>(e: E) -> KvError {
+    KvError::Engine(e.to_string())
+}
+
+/// One item of a redb range iterator.
+type RangeItem<'a> = Result<
+    (
+        redb::AccessGuard<'a, &'static [u8]>,
+        redb::AccessGuard<'a, &'static [u8]>,
+    ),
+    redb::StorageError,
+>;
+
+fn def(name: &str) -> TableDefinition<'_, &'static [u8], &'static [u8]> {
+    TableDefinition::new(name)
+}
+
+/// A redb database file.
+pub struct RedbStore {
+    db: redb::Database,
+}
+
+impl std::fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbStore").finish_non_exhaustive()
+    }
+}
+
+impl RedbStore {
+    /// Opens the database file at `path`, creating it when absent.
+    pub fn open(path: &Path) -> KvResult<RedbStore> {
+        let db = redb::Database::create(path).map_err(engine)?;
+        Ok(RedbStore { db })
+    }
+
+    /// Names of all tables in the committed state.
+    pub fn table_names(&self) -> KvResult<Vec<String>> {
+        let txn = self.db.begin_read().map_err(engine)?;
+        let names = txn
+            .list_tables()
+            .map_err(engine)?
+            .map(|h| h.name().to_string())
+            .collect();
+        Ok(names)
+    }
+}
+
+/// A read snapshot: one redb read transaction.
+struct RedbSnapshot {
+    txn: redb::ReadTransaction,
+}
+
+impl KvRead for RedbSnapshot {
+    fn get(&self, table: &str, key: &[u8]) -> KvResult<Option<Vec<u8>>> {
+        let t = match self.txn.open_table(def(table)) {
+            Ok(t) => t,
+            Err(TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(engine(e)),
+        };
+        Ok(t.get(key).map_err(engine)?.map(|g| g.value().to_vec()))
+    }
+
+    fn range<'a>(
+        &'a self,
+        table: &str,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+    ) -> KvResult<KvIter<'a>> {
+        if inverted(lo, hi) {
+            return Ok(Box::new(std::iter::empty()));
+        }
+        let t = match self.txn.open_table(def(table)) {
+            Ok(t) => t,
+            Err(TableError::TableDoesNotExist(_)) => return Ok(Box::new(std::iter::empty())),
+            Err(e) => return Err(engine(e)),
+        };
+        let r = t.range::<&[u8]>((lo, hi)).map_err(engine)?;
+        let map = |item: RangeItem<'_>| {
+            item.map(|(k, v)| (k.value().to_vec(), v.value().to_vec()))
+                .map_err(engine)
+        };
+        if reverse {
+            Ok(Box::new(r.rev().map(map)))
+        } else {
+            Ok(Box::new(r.map(map)))
+        }
+    }
+}
+
+/// Whether `(lo, hi)` is an empty range that redb would reject.
+fn inverted(lo: Bound<&[u8]>, hi: Bound<&[u8]>) -> bool {
+    match (lo, hi) {
+        (Bound::Included(l), Bound::Included(h)) => l > h,
+        (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) => {
+            l >= h
+        }
+        _ => false,
+    }
+}
+
+/// A write transaction.
+struct RedbWrite {
+    txn: redb::WriteTransaction,
+    /// Names of the tables that exist in this transaction (loaded on first need).
+    tables: RefCell<Option<HashSet<String>>>,
+}
+
+impl RedbWrite {
+    fn read_chunk(
+        &self,
+        table: &str,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+    ) -> KvResult<Vec<KvPair>> {
+        if inverted(lo, hi) || !self.table_exists(table)? {
+            return Ok(Vec::new());
+        }
+        let t = self.txn.open_table(def(table)).map_err(engine)?;
+        let r = t.range::<&[u8]>((lo, hi)).map_err(engine)?;
+        let mut out = Vec::new();
+        let mut push = |item: RangeItem<'_>| -> KvResult<bool> {
+            let (k, v) = item.map_err(engine)?;
+            out.push((k.value().to_vec(), v.value().to_vec()));
+            Ok(out.len() < WRITE_SCAN_CHUNK)
+        };
+        if reverse {
+            for item in r.rev() {
+                if !push(item)? {
+                    break;
+                }
+            }
+        } else {
+            for item in r {
+                if !push(item)? {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn table_exists(&self, table: &str) -> KvResult<bool> {
+        // Opening a missing table inside a write transaction would create it; reads must not.
+        let mut cache = self.tables.borrow_mut();
+        if cache.is_none() {
+            let names = self
+                .txn
+                .list_tables()
+                .map_err(engine)?
+                .map(|h| h.name().to_string())
+                .collect();
+            *cache = Some(names);
+        }
+        Ok(cache.as_ref().is_some_and(|c| c.contains(table)))
+    }
+
+    fn note_table(&self, table: &str, exists: bool) {
+        if let Some(c) = self.tables.borrow_mut().as_mut() {
+            if exists {
+                c.insert(table.to_string());
+            } else {
+                c.remove(table);
+            }
+        }
+    }
+}
+
+impl KvRead for RedbWrite {
+    fn get(&self, table: &str, key: &[u8]) -> KvResult<Option<Vec<u8>>> {
+        if !self.table_exists(table)? {
+            return Ok(None);
+        }
+        let t = self.txn.open_table(def(table)).map_err(engine)?;
+        Ok(t.get(key).map_err(engine)?.map(|g| g.value().to_vec()))
+    }
+
+    fn range<'a>(
+        &'a self,
+        table: &str,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+    ) -> KvResult<KvIter<'a>> {
+        Ok(Box::new(ChunkedRange {
+            txn: self,
+            table: table.to_string(),
+            lo: own(lo),
+            hi: own(hi),
+            reverse,
+            buf: std::collections::VecDeque::new(),
+            done: false,
+        }))
+    }
+}
+
+fn own(b: Bound<&[u8]>) -> Bound<Vec<u8>> {
+    match b {
+        Bound::Included(k) => Bound::Included(k.to_vec()),
+        Bound::Excluded(k) => Bound::Excluded(k.to_vec()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// Lazy range over a write transaction, refilled chunk by chunk.
+struct ChunkedRange<'a> {
+    txn: &'a RedbWrite,
+    table: String,
+    lo: Bound<Vec<u8>>,
+    hi: Bound<Vec<u8>>,
+    reverse: bool,
+    buf: std::collections::VecDeque<KvPair>,
+    done: bool,
+}
+
+impl Iterator for ChunkedRange<'_> {
+    type Item = KvResult<KvPair>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.buf.is_empty() && !self.done {
+            match self.txn.read_chunk(
+                &self.table,
+                as_ref(&self.lo),
+                as_ref(&self.hi),
+                self.reverse,
+            ) {
+                Ok(chunk) => {
+                    if chunk.len() < WRITE_SCAN_CHUNK {
+                        self.done = true;
+                    }
+                    if let Some((last, _)) = chunk.last() {
+                        if self.reverse {
+                            self.hi = Bound::Excluded(last.clone());
+                        } else {
+                            self.lo = Bound::Excluded(last.clone());
+                        }
+                    }
+                    self.buf.extend(chunk);
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        self.buf.pop_front().map(Ok)
+    }
+}
+
+impl KvWrite for RedbWrite {
+    fn put(&mut self, table: &str, key: &[u8], value: &[u8]) -> KvResult<()> {
+        let mut t = self.txn.open_table(def(table)).map_err(engine)?;
+        t.insert(key, value).map_err(engine)?;
+        drop(t);
+        self.note_table(table, true);
+        Ok(())
+    }
+
+    fn delete(&mut self, table: &str, key: &[u8]) -> KvResult<bool> {
+        if !self.table_exists(table)? {
+            return Ok(false);
+        }
+        let mut t = self.txn.open_table(def(table)).map_err(engine)?;
+        let removed = t.remove(key).map_err(engine)?.is_some();
+        Ok(removed)
+    }
+
+    fn drop_table(&mut self, table: &str) -> KvResult<()> {
+        self.txn.delete_table(def(table)).map_err(engine)?;
+        self.note_table(table, false);
+        Ok(())
+    }
+}
+
+impl KvStore for RedbStore {
+    fn snapshot(&self) -> KvResult<Snapshot> {
+        let txn = self.db.begin_read().map_err(engine)?;
+        Ok(Arc::new(RedbSnapshot { txn }))
+    }
+
+    fn write(&self, f: &mut dyn FnMut(&mut dyn KvWrite) -> KvResult<()>) -> KvResult<()> {
+        let mut txn = self.db.begin_write().map_err(engine)?;
+        txn.set_durability(redb::Durability::Immediate)
+            .map_err(engine)?;
+        let mut w = RedbWrite {
+            txn,
+            tables: RefCell::new(None),
+        };
+        match f(&mut w) {
+            Ok(()) => w.txn.commit().map_err(engine),
+            Err(e) => {
+                w.txn.abort().map_err(engine)?;
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(it: KvIter<'_>) -> Vec<Vec<u8>> {
+        it.map(|r| r.expect("pair").0).collect()
+    }
+
+    #[test]
+    fn write_read_range_and_snapshot_isolation() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = RedbStore::open(&dir.path().join("db.redb")).expect("open");
+        let n = WRITE_SCAN_CHUNK as u32 * 2 + 7;
+        store
+            .write(&mut |kv| {
+                for i in 0..n {
+                    kv.put("t", &i.to_be_bytes(), b"v")?;
+                }
+                // Chunked iteration inside the write transaction sees every pair, in order.
+                let all = keys(kv.range("t", Bound::Unbounded, Bound::Unbounded, false)?);
+                assert_eq!(all.len(), n as usize);
+                assert!(all.windows(2).all(|w| w[0] < w[1]));
+                let rev = keys(kv.range("t", Bound::Unbounded, Bound::Unbounded, true)?);
+                assert_eq!(rev.first(), Some(&(n - 1).to_be_bytes().to_vec()));
+                assert_eq!(rev.len(), n as usize);
+                assert_eq!(kv.get("missing", b"x")?, None);
+                assert!(!kv.delete("missing", b"x")?);
+                Ok(())
+            })
+            .expect("write");
+        let snap = store.snapshot().expect("snap");
+        store
+            .write(&mut |kv| {
+                kv.delete("t", &0u32.to_be_bytes())?;
+                kv.drop_table("never-existed")
+            })
+            .expect("write");
+        assert!(snap.get("t", &0u32.to_be_bytes()).expect("get").is_some());
+        let now = store.snapshot().expect("snap");
+        assert!(now.get("t", &0u32.to_be_bytes()).expect("get").is_none());
+        let some = keys(
+            now.range(
+                "t",
+                Bound::Included(&1u32.to_be_bytes()),
+                Bound::Excluded(&4u32.to_be_bytes()),
+                false,
+            )
+            .expect("range"),
+        );
+        assert_eq!(some.len(), 3);
+        let inverted_range = now
+            .range("t", Bound::Included(b"z"), Bound::Included(b"a"), false)
+            .expect("range");
+        assert_eq!(inverted_range.count(), 0);
+        assert!(
+            !store
+                .table_names()
+                .expect("names")
+                .contains(&"missing".to_string())
+        );
+    }
+
+    #[test]
+    fn failed_write_is_rolled_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = RedbStore::open(&dir.path().join("db.redb")).expect("open");
+        let r = store.write(&mut |kv| {
+            kv.put("t", b"a", b"1")?;
+            Err(KvError::Engine("boom".into()))
+        });
+        assert!(r.is_err());
+        assert_eq!(
+            store.snapshot().expect("s").get("t", b"a").expect("g"),
+            None
+        );
+    }
+}

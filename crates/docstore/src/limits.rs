@@ -1,0 +1,23 @@
+//! Named limits of the document store. Each is documented with the MongoDB behaviour it mirrors.
+
+/// Maximum encoded size of one stored document (MongoDB's 16 MiB `maxBsonObjectSize`).
+pub const MAX_DOCUMENT_SIZE: usize = stratus_query::limits::MAX_DOCUMENT_SIZE;
+
+/// Maximum number of queued write operations the writer folds into one transaction (one
+/// fsync). Larger groups amortise the fsync further but delay the first caller's ack.
+pub const MAX_GROUP_SIZE: usize = 512;
+
+/// Capacity of the writer's submission queue; callers block when it is full (back-pressure).
+pub const WRITE_QUEUE_CAPACITY: usize = 4096;
+
+/// Default number of documents per cursor batch (MongoDB's default first batch is 101).
+pub const DEFAULT_BATCH_SIZE: usize = 101;
+
+/// Maximum number of change events returned by one `changes_since` call.
+pub const MAX_CHANGES_PER_CALL: usize = 10_000;
+
+/// Maximum length of a database name in bytes (MongoDB: 64).
+pub const MAX_DATABASE_NAME_LEN: usize = 64;
+
+/// Maximum length of a `db.collection` namespace in bytes (MongoDB: 255).
+pub const MAX_NAMESPACE_LEN: usize = 255;

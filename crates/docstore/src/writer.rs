@@ -1,0 +1,308 @@
+//! The single writer thread with group commit.
+//!
+//! Callers hand closures to [`Writer::submit`]; they queue on a bounded channel. The writer
+//! thread takes the first queued job, drains whatever else is queued (up to
+//! [`MAX_GROUP_SIZE`]), and runs them all in ONE storage write transaction committed with
+//! immediate durability (one fsync). Only after the commit returns does it answer each caller,
+//! so a caller is acknowledged only once its data is durable.
+//!
+//! Isolation inside a group: every job writes into its own [`Overlay`]; a job that fails is
+//! discarded without touching the transaction, so it cannot poison the other jobs of its group.
+//! Jobs of a group see the effects of the jobs before them (they are serialised). If the commit
+//! itself fails, every job of the group gets the storage error and nothing of the group exists.
+//!
+//! Change events produced by a job get their sequence numbers only when the job succeeds, and
+//! are written in the same transaction; followers are notified after the commit.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+
+use crate::changefeed::{self, ChangeEvent, Notifier};
+use crate::error::{DocstoreError, Result};
+use crate::kv::{KvError, KvStore, KvWrite};
+use crate::limits::{MAX_GROUP_SIZE, WRITE_QUEUE_CAPACITY};
+use crate::overlay::Overlay;
+
+/// What a write operation sees: its private write buffer and its pending change events.
+pub struct WriteCtx<'a> {
+    /// Reads see committed data, earlier jobs of the group and this job's own writes.
+    pub kv: &'a mut dyn KvWrite,
+    /// Change events to append if (and only if) the operation succeeds.
+    pub events: Vec<ChangeEvent>,
+}
+
+impl WriteCtx<'_> {
+    /// Runs `f` atomically inside this operation: its writes and events are kept only when it
+    /// returns `Ok` (used e.g. per document of an unordered `insert_many`).
+    pub fn nested<R>(&mut self, f: impl FnOnce(&mut WriteCtx<'_>) -> Result<R>) -> Result<R> {
+        let mut overlay = Overlay::new(&mut *self.kv);
+        let mut child = WriteCtx {
+            kv: &mut overlay,
+            events: Vec::new(),
+        };
+        let r = f(&mut child)?;
+        let events = std::mem::take(&mut child.events);
+        overlay.apply()?;
+        self.events.extend(events);
+        Ok(r)
+    }
+}
+
+/// Answer to a caller, called with the group's commit result.
+type Completion = Box<dyn FnOnce(Result<()>) + Send>;
+/// A queued operation: runs, says whether it succeeded, and returns how to answer its caller.
+type Job = Box<dyn FnOnce(&mut WriteCtx<'_>) -> (bool, Completion) + Send>;
+
+/// Counters of the writer (for tests and metrics).
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Write transactions committed (= fsyncs on a durable engine).
+    pub commits: AtomicU64,
+    /// Operations executed (successful or not).
+    pub operations: AtomicU64,
+}
+
+/// A snapshot of [`WriterStats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterStatsSnapshot {
+    /// Write transactions committed.
+    pub commits: u64,
+    /// Operations executed.
+    pub operations: u64,
+}
+
+/// Handle to the writer thread; dropping it stops the thread after the queue drains.
+pub struct Writer {
+    tx: Option<SyncSender<Job>>,
+    thread: Option<JoinHandle<()>>,
+    stats: Arc<WriterStats>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl Writer {
+    /// Starts the writer thread over `kv`; committed change sequence numbers go to `notifier`.
+    pub fn start(kv: Arc<dyn KvStore>, notifier: Arc<Notifier>) -> Result<Writer> {
+        let next_seq = changefeed::last_seq(kv.snapshot()?.as_ref())? + 1;
+        let (tx, rx) = sync_channel::<Job>(WRITE_QUEUE_CAPACITY);
+        let stats = Arc::new(WriterStats::default());
+        let thread_stats = stats.clone();
+        let thread = std::thread::Builder::new()
+            .name("docstore-writer".to_string())
+            .spawn(move || run(kv.as_ref(), &rx, &notifier, &thread_stats, next_seq))
+            .map_err(|e| DocstoreError::Storage(format!("cannot start writer thread: {e}")))?;
+        Ok(Writer {
+            tx: Some(tx),
+            thread: Some(thread),
+            stats,
+        })
+    }
+
+    /// Runs `op` in the writer (atomically, in a group-committed transaction) and returns its
+    /// result once the transaction is durable.
+    pub fn submit<R, F>(&self, op: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<R> + Send + 'static,
+    {
+        let (reply_tx, reply_rx) = sync_channel::<Result<R>>(1);
+        let job: Job = Box::new(move |ctx| {
+            let r = op(ctx);
+            let ok = r.is_ok();
+            let completion: Completion = Box::new(move |commit: Result<()>| {
+                let out = match r {
+                    Err(e) => Err(e),
+                    Ok(v) => commit.map(|()| v),
+                };
+                // The caller may have given up waiting; nothing to do then.
+                if reply_tx.send(out).is_err() {
+                    // Dropped receiver: the result is simply not delivered.
+                }
+            });
+            (ok, completion)
+        });
+        let tx = self.tx.as_ref().ok_or(DocstoreError::WriterStopped)?;
+        match tx.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(job)) => {
+                tx.send(job).map_err(|_| DocstoreError::WriterStopped)?
+            }
+            Err(TrySendError::Disconnected(_)) => return Err(DocstoreError::WriterStopped),
+        }
+        reply_rx.recv().map_err(|_| DocstoreError::WriterStopped)?
+    }
+
+    /// Current counters.
+    pub fn stats(&self) -> WriterStatsSnapshot {
+        WriterStatsSnapshot {
+            commits: self.stats.commits.load(Ordering::Relaxed),
+            operations: self.stats.operations.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            // A panicking writer already failed its callers; nothing more to report here.
+            if t.join().is_err() {
+                // The thread panicked; its callers saw WriterStopped.
+            }
+        }
+    }
+}
+
+fn run(
+    kv: &dyn KvStore,
+    rx: &Receiver<Job>,
+    notifier: &Notifier,
+    stats: &WriterStats,
+    mut next_seq: u64,
+) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP_SIZE {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let mut completions: Vec<Completion> = Vec::with_capacity(jobs.len());
+        let mut seq = next_seq;
+        let group_start_seq = next_seq;
+        let result = kv.write(&mut |txn| {
+            seq = group_start_seq;
+            for job in jobs.drain(..) {
+                stats.operations.fetch_add(1, Ordering::Relaxed);
+                let mut overlay = Overlay::new(&mut *txn);
+                let mut ctx = WriteCtx {
+                    kv: &mut overlay,
+                    events: Vec::new(),
+                };
+                let (ok, completion) = job(&mut ctx);
+                let events = std::mem::take(&mut ctx.events);
+                completions.push(completion);
+                if !ok {
+                    continue;
+                }
+                overlay.apply()?;
+                for mut e in events {
+                    e.seq = seq;
+                    seq += 1;
+                    changefeed::append(txn, &e).map_err(|e| KvError::Engine(e.to_string()))?;
+                }
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => {
+                stats.commits.fetch_add(1, Ordering::Relaxed);
+                next_seq = seq;
+                if seq > group_start_seq {
+                    notifier.publish(seq - 1);
+                }
+                for c in completions {
+                    c(Ok(()));
+                }
+            }
+            Err(e) => {
+                let err = DocstoreError::from(e);
+                for c in completions {
+                    c(Err(err.clone()));
+                }
+                // Jobs that never ran (the engine failed before) still get an answer.
+                for job in jobs.drain(..) {
+                    drop(job);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::MemoryStore;
+
+    #[test]
+    fn failing_job_does_not_poison_the_group_and_events_get_seqs() {
+        let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
+        let notifier = Arc::new(Notifier::new(0));
+        let writer = Arc::new(Writer::start(kv.clone(), notifier.clone()).expect("start"));
+        let mut handles = Vec::new();
+        for i in 0..40u32 {
+            let w = writer.clone();
+            handles.push(std::thread::spawn(move || {
+                w.submit(move |ctx| {
+                    ctx.kv.put("t", &i.to_be_bytes(), b"v")?;
+                    ctx.events.push(ChangeEvent::namespace(
+                        changefeed::ChangeOp::Drop,
+                        "db",
+                        &i.to_string(),
+                        None,
+                    ));
+                    if i % 4 == 0 {
+                        return Err(DocstoreError::bad_value("refused"));
+                    }
+                    Ok(i)
+                })
+            }));
+        }
+        let mut ok = 0;
+        for h in handles {
+            match h.join().expect("join") {
+                Ok(_) => ok += 1,
+                Err(e) => assert_eq!(e.mongo_code(), 2),
+            }
+        }
+        assert_eq!(ok, 30);
+        let snap = kv.snapshot().expect("snap");
+        for i in 0..40u32 {
+            let present = snap.get("t", &i.to_be_bytes()).expect("get").is_some();
+            assert_eq!(present, i % 4 != 0, "key {i}");
+        }
+        let events = changefeed::changes_since(snap.as_ref(), 0, 1000).expect("changes");
+        assert_eq!(events.len(), 30);
+        assert!(
+            events
+                .iter()
+                .enumerate()
+                .all(|(i, e)| e.seq == i as u64 + 1)
+        );
+        assert_eq!(notifier.committed(), 30);
+        let s = writer.stats();
+        assert_eq!(s.operations, 40);
+        assert!(s.commits >= 1 && s.commits <= 40);
+    }
+
+    #[test]
+    fn nested_failure_discards_only_the_nested_part() {
+        let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
+        let writer = Writer::start(kv.clone(), Arc::new(Notifier::new(0))).expect("start");
+        writer
+            .submit(|ctx| {
+                ctx.kv.put("t", b"outer", b"1")?;
+                let r: Result<()> = ctx.nested(|c| {
+                    c.kv.put("t", b"inner", b"1")?;
+                    Err(DocstoreError::bad_value("no"))
+                });
+                assert!(r.is_err());
+                ctx.nested(|c| Ok(c.kv.put("t", b"kept", b"1")?))?;
+                Ok(())
+            })
+            .expect("submit");
+        let snap = kv.snapshot().expect("snap");
+        assert!(snap.get("t", b"outer").expect("g").is_some());
+        assert!(snap.get("t", b"kept").expect("g").is_some());
+        assert!(snap.get("t", b"inner").expect("g").is_none());
+    }
+}

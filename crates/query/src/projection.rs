@@ -1,2 +1,0 @@
-//! Projections of `find` (inclusion, exclusion, `_id` rules, nested paths, `$slice`,
-//! `$elemMatch`, positional `$`, aggregation expressions).
