@@ -124,7 +124,7 @@ impl Authenticator {
             .and_then(|c| c.get("iss").and_then(Value::as_str).map(str::to_string));
         let selected = self.providers.iter().filter(|p| match selection {
             ProviderSelection::Any => true,
-            ProviderSelection::Named(names) => names.iter().any(|n| *n == p.name),
+            ProviderSelection::Named(names) => names.contains(&p.name),
         });
         let mut same_family = 0usize;
         let mut candidates = Vec::new();

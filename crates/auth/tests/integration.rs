@@ -1,7 +1,7 @@
 //! The crate's integration test binary (house style habit 15): one binary, modules by topic.
 
 mod integration {
-    pub mod common;
+    pub(crate) mod common;
     mod jwks_cache;
     mod jwt_refusals;
     mod jwt_valid;

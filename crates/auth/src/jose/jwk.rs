@@ -10,7 +10,7 @@
 //!   `kty`/`crv`/`alg`, RSA moduli outside [`MIN_RSA_BITS`, `MAX_RSA_BITS`], bad exponents,
 //!   EC points not on the curve, HMAC secrets shorter than the hash, and (in provider sets)
 //!   any symmetric key or any JWK carrying private members;
-//! - a `kid` shared by two usable keys is ambiguous: neither is ever selected.
+//! - a `kid` shared by two entries of a set is ambiguous: no key with it is ever selected.
 
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
@@ -370,7 +370,22 @@ impl KeySet {
             .and_then(Value::as_array)
             .ok_or_else(|| AuthError::InvalidConfig("the key set has no 'keys' array".into()))?;
         let mut set = KeySet::default();
-        for jwk in keys.iter().take(MAX_KEYS_PER_SET) {
+        let entries: Vec<&Value> = keys.iter().take(MAX_KEYS_PER_SET).collect();
+        // A kid on two entries is ambiguous even if one of them is unusable (RFC 7517 §4.5).
+        let mut seen: Vec<&str> = Vec::new();
+        for kid in entries
+            .iter()
+            .filter_map(|j| j.get("kid").and_then(Value::as_str))
+        {
+            if seen.contains(&kid) {
+                if !set.ambiguous.iter().any(|a| a == kid) {
+                    set.ambiguous.push(kid.to_string());
+                }
+            } else {
+                seen.push(kid);
+            }
+        }
+        for jwk in entries {
             match jwk
                 .as_object()
                 .map(|o| VerifyingKey::from_jwk(o, allow_symmetric))

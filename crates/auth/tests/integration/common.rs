@@ -15,20 +15,20 @@ use stratus_auth::jwks::{JwksCache, JwksPolicy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-pub fn b64(bytes: &[u8]) -> String {
+pub(crate) fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// A signing key and its public JWK.
 #[derive(Clone)]
-pub struct TestKey {
-    pub kid: String,
-    pub alg: Algorithm,
-    pub enc: EncodingKey,
-    pub jwk: Value,
+pub(crate) struct TestKey {
+    pub(crate) kid: String,
+    pub(crate) alg: Algorithm,
+    pub(crate) enc: EncodingKey,
+    pub(crate) jwk: Value,
     /// Public key bytes (DER of the public key for RSA: what an attacker would use as an
     /// HMAC secret in a confusion attack).
-    pub public_bytes: Vec<u8>,
+    pub(crate) public_bytes: Vec<u8>,
 }
 
 fn rsa_private(slot: usize) -> &'static rsa::PrivateKey {
@@ -40,7 +40,7 @@ fn rsa_private(slot: usize) -> &'static rsa::PrivateKey {
 }
 
 /// An RSA key (slot 0 or 1: two distinct 2048-bit keys per test binary).
-pub fn rsa_key(slot: usize, kid: &str, alg: Algorithm, jwk_alg: bool) -> TestKey {
+pub(crate) fn rsa_key(slot: usize, kid: &str, alg: Algorithm, jwk_alg: bool) -> TestKey {
     let private = rsa_private(slot);
     let public = private.to_public_key();
     let der = private.to_pkcs1_der().expect("pkcs1");
@@ -67,7 +67,7 @@ pub fn rsa_key(slot: usize, kid: &str, alg: Algorithm, jwk_alg: bool) -> TestKey
 }
 
 /// A fresh P-256 key.
-pub fn ec256_key(kid: &str) -> TestKey {
+pub(crate) fn ec256_key(kid: &str) -> TestKey {
     use p256::pkcs8::EncodePrivateKey;
     use rsa::Generate as _;
     let sk = p256::ecdsa::SigningKey::generate_from_rng(&mut rand::rng());
@@ -84,7 +84,7 @@ pub fn ec256_key(kid: &str) -> TestKey {
 }
 
 /// A fresh P-384 key.
-pub fn ec384_key(kid: &str) -> TestKey {
+pub(crate) fn ec384_key(kid: &str) -> TestKey {
     use p384::pkcs8::EncodePrivateKey;
     use rsa::Generate as _;
     let sk = p384::ecdsa::SigningKey::generate_from_rng(&mut rand::rng());
@@ -101,10 +101,9 @@ pub fn ec384_key(kid: &str) -> TestKey {
 }
 
 /// A fresh Ed25519 key.
-pub fn ed_key(kid: &str) -> TestKey {
+pub(crate) fn ed_key(kid: &str) -> TestKey {
     use ed25519_dalek::pkcs8::EncodePrivateKey;
-    use rsa::Generate as _;
-    let sk = ed25519_dalek::SigningKey::generate_from_rng(&mut rand::rng());
+    let sk = ed25519_dalek::SigningKey::from_bytes(&rand::random::<[u8; 32]>());
     let x = sk.verifying_key().to_bytes().to_vec();
     TestKey {
         kid: kid.into(),
@@ -115,12 +114,12 @@ pub fn ed_key(kid: &str) -> TestKey {
     }
 }
 
-pub fn jwks(keys: &[&TestKey]) -> Value {
+pub(crate) fn jwks(keys: &[&TestKey]) -> Value {
     json!({"keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>()})
 }
 
 /// Signs `claims` with `key`, header `{"alg", "kid", "typ": "JWT"}`.
-pub fn sign(key: &TestKey, claims: &Value) -> String {
+pub(crate) fn sign(key: &TestKey, claims: &Value) -> String {
     sign_with_header(
         key,
         &json!({"alg": format!("{:?}", key.alg), "kid": key.kid, "typ": "JWT"}),
@@ -129,7 +128,7 @@ pub fn sign(key: &TestKey, claims: &Value) -> String {
 }
 
 /// Signs with an arbitrary header (the signature uses `key.alg`).
-pub fn sign_with_header(key: &TestKey, header: &Value, claims: &Value) -> String {
+pub(crate) fn sign_with_header(key: &TestKey, header: &Value, claims: &Value) -> String {
     let input = format!(
         "{}.{}",
         b64(header.to_string().as_bytes()),
@@ -140,11 +139,11 @@ pub fn sign_with_header(key: &TestKey, header: &Value, claims: &Value) -> String
 }
 
 /// HMAC-signs with raw secret bytes (for HMAC providers and confusion attacks).
-pub fn sign_hmac(secret: &[u8], alg: Algorithm, header: &Value, claims: &Value) -> String {
+pub(crate) fn sign_hmac(secret: &[u8], alg: Algorithm, header: &Value, claims: &Value) -> String {
     let key = TestKey {
         kid: String::new(),
         alg,
-        enc: EncodingKey::from_secret(secret),
+        enc: EncodingKey::from_secret(secret).expect("non-empty secret"),
         jwk: Value::Null,
         public_bytes: vec![],
     };
@@ -152,7 +151,7 @@ pub fn sign_hmac(secret: &[u8], alg: Algorithm, header: &Value, claims: &Value) 
 }
 
 /// A clock at the current time and a cache using it with a test policy.
-pub fn clock_and_cache(policy: JwksPolicy) -> (Arc<ManualClock>, Arc<JwksCache>) {
+pub(crate) fn clock_and_cache(policy: JwksPolicy) -> (Arc<ManualClock>, Arc<JwksCache>) {
     let clock = Arc::new(ManualClock::at_system_now());
     let dyn_clock: Arc<dyn Clock> = clock.clone();
     let cache = Arc::new(JwksCache::new(policy, dyn_clock).expect("cache"));
@@ -160,7 +159,7 @@ pub fn clock_and_cache(policy: JwksPolicy) -> (Arc<ManualClock>, Arc<JwksCache>)
 }
 
 /// Standard claims valid for an hour from the clock's now.
-pub fn claims_at(clock: &ManualClock, extra: Value) -> Value {
+pub(crate) fn claims_at(clock: &ManualClock, extra: Value) -> Value {
     let now = clock.now_secs();
     let mut c = json!({"sub": "user-1", "iat": now, "exp": now + 3600});
     if let (Some(m), Some(e)) = (c.as_object_mut(), extra.as_object()) {
@@ -181,13 +180,13 @@ struct ServerState {
 
 /// A real HTTP server on 127.0.0.1 serving JSON documents by path.
 #[derive(Clone)]
-pub struct JwksServer {
-    pub base: String,
+pub(crate) struct JwksServer {
+    pub(crate) base: String,
     state: Arc<Mutex<ServerState>>,
 }
 
 impl JwksServer {
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let state = Arc::new(Mutex::new(ServerState::default()));
@@ -238,11 +237,11 @@ impl JwksServer {
         JwksServer { base, state }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    pub fn set(&self, path: &str, doc: Value) {
+    pub(crate) fn set(&self, path: &str, doc: Value) {
         self.state
             .lock()
             .expect("state")
@@ -250,15 +249,15 @@ impl JwksServer {
             .insert(path.into(), doc);
     }
 
-    pub fn set_cache_control(&self, cc: Option<&str>) {
+    pub(crate) fn set_cache_control(&self, cc: Option<&str>) {
         self.state.lock().expect("state").cache_control = cc.map(str::to_string);
     }
 
-    pub fn set_down(&self, down: bool) {
+    pub(crate) fn set_down(&self, down: bool) {
         self.state.lock().expect("state").down = down;
     }
 
-    pub fn hits(&self, path: &str) -> usize {
+    pub(crate) fn hits(&self, path: &str) -> usize {
         self.state
             .lock()
             .expect("state")

