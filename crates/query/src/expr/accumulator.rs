@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use bson::{Bson, Document};
 
+use super::accumulator_n::{self, NState, SortSpec};
 use super::arithmetic::NumFold;
 use super::decimal::Dec;
 use super::num::{Num, NumKind};
@@ -51,6 +52,22 @@ pub enum AccumulatorOp {
     StdDevSamp,
     /// `$mergeObjects`.
     MergeObjects,
+    /// `$firstN` (`{input, n}`).
+    FirstN,
+    /// `$lastN` (`{input, n}`).
+    LastN,
+    /// `$maxN` (`{input, n}`).
+    MaxN,
+    /// `$minN` (`{input, n}`).
+    MinN,
+    /// `$top` (`{sortBy, output}`).
+    Top,
+    /// `$bottom` (`{sortBy, output}`).
+    Bottom,
+    /// `$topN` (`{n, sortBy, output}`).
+    TopN,
+    /// `$bottomN` (`{n, sortBy, output}`).
+    BottomN,
 }
 
 impl AccumulatorOp {
@@ -69,6 +86,14 @@ impl AccumulatorOp {
             "$stdDevPop" => AccumulatorOp::StdDevPop,
             "$stdDevSamp" => AccumulatorOp::StdDevSamp,
             "$mergeObjects" => AccumulatorOp::MergeObjects,
+            "$firstN" => AccumulatorOp::FirstN,
+            "$lastN" => AccumulatorOp::LastN,
+            "$maxN" => AccumulatorOp::MaxN,
+            "$minN" => AccumulatorOp::MinN,
+            "$top" => AccumulatorOp::Top,
+            "$bottom" => AccumulatorOp::Bottom,
+            "$topN" => AccumulatorOp::TopN,
+            "$bottomN" => AccumulatorOp::BottomN,
             _ => return None,
         })
     }
@@ -88,7 +113,30 @@ impl AccumulatorOp {
             AccumulatorOp::StdDevPop => "$stdDevPop",
             AccumulatorOp::StdDevSamp => "$stdDevSamp",
             AccumulatorOp::MergeObjects => "$mergeObjects",
+            AccumulatorOp::FirstN => "$firstN",
+            AccumulatorOp::LastN => "$lastN",
+            AccumulatorOp::MaxN => "$maxN",
+            AccumulatorOp::MinN => "$minN",
+            AccumulatorOp::Top => "$top",
+            AccumulatorOp::Bottom => "$bottom",
+            AccumulatorOp::TopN => "$topN",
+            AccumulatorOp::BottomN => "$bottomN",
         }
+    }
+
+    /// Whether this is one of the N accumulators (`$firstN` … `$bottomN`, `$top`, `$bottom`).
+    pub fn is_n(self) -> bool {
+        matches!(
+            self,
+            AccumulatorOp::FirstN
+                | AccumulatorOp::LastN
+                | AccumulatorOp::MaxN
+                | AccumulatorOp::MinN
+                | AccumulatorOp::Top
+                | AccumulatorOp::Bottom
+                | AccumulatorOp::TopN
+                | AccumulatorOp::BottomN
+        )
     }
 }
 
@@ -97,8 +145,13 @@ impl AccumulatorOp {
 pub struct AccumulatorSpec {
     /// The accumulator.
     pub op: AccumulatorOp,
-    /// Its argument expression (evaluated once per input document).
+    /// Its argument expression (evaluated once per input document; `input`/`output` of the
+    /// N accumulators).
     pub arg: Arc<Expr>,
+    /// `n` of the N accumulators (evaluated against the group's first document).
+    pub n: Option<Arc<Expr>>,
+    /// `sortBy` of `$top`/`$bottom`/`$topN`/`$bottomN` (empty otherwise).
+    pub sort_by: Arc<SortSpec>,
 }
 
 impl AccumulatorSpec {
@@ -120,6 +173,15 @@ impl AccumulatorSpec {
         let op = AccumulatorOp::from_name(name).ok_or_else(|| {
             QueryError::location(15952, format!("unknown group operator '{name}'"))
         })?;
+        if op.is_n() {
+            let (arg, n, sort_by) = accumulator_n::parse_spec(op, arg, opts)?;
+            return Ok(AccumulatorSpec {
+                op,
+                arg: Arc::new(arg),
+                n: n.map(Arc::new),
+                sort_by: Arc::new(sort_by),
+            });
+        }
         let arg = match op {
             AccumulatorOp::Count => {
                 if !matches!(arg, Bson::Document(a) if a.is_empty()) {
@@ -143,6 +205,8 @@ impl AccumulatorSpec {
         Ok(AccumulatorSpec {
             op,
             arg: Arc::new(arg),
+            n: None,
+            sort_by: Arc::new(SortSpec::new()),
         })
     }
 
@@ -151,6 +215,8 @@ impl AccumulatorSpec {
         AccumulatorState {
             op: self.op,
             arg: Arc::clone(&self.arg),
+            n: self.n.clone(),
+            sort_by: Arc::clone(&self.sort_by),
             acc: Acc::new(self.op),
         }
     }
@@ -161,6 +227,8 @@ impl AccumulatorSpec {
 pub struct AccumulatorState {
     op: AccumulatorOp,
     arg: Arc<Expr>,
+    n: Option<Arc<Expr>>,
+    sort_by: Arc<SortSpec>,
     acc: Acc,
 }
 
@@ -168,11 +236,37 @@ impl AccumulatorState {
     /// Evaluates the argument against `ctx` and folds the value in.
     pub fn add(&mut self, ctx: &mut EvalContext<'_>) -> Result<()> {
         let v = self.arg.eval(ctx)?;
+        if let Acc::N(state) = &mut self.acc {
+            if state.n.is_none()
+                && let Some(n) = &self.n
+            {
+                state.n = Some(accumulator_n::check_n(
+                    self.op.name(),
+                    n.eval(ctx)?.as_ref(),
+                )?);
+            }
+            let keys = accumulator_n::sort_keys(ctx.current, &self.sort_by);
+            state.add(keys, v, &self.sort_by);
+            return Ok(());
+        }
         self.add_value(v)
     }
 
-    /// Folds in an already evaluated value (`None` = missing).
+    /// Folds in an already evaluated value (`None` = missing). For the N accumulators `n`
+    /// must then be a constant, and `$top`/`$bottom` see every value with null sort keys.
     pub fn add_value(&mut self, v: Option<Bson>) -> Result<()> {
+        if let Acc::N(state) = &mut self.acc {
+            if state.n.is_none() {
+                let n = match self.n.as_deref() {
+                    Some(Expr::Literal(b)) => Some(b),
+                    _ => None,
+                };
+                state.n = Some(accumulator_n::check_n(self.op.name(), n)?);
+            }
+            let keys = vec![Bson::Null; self.sort_by.len()];
+            state.add(keys, v, &self.sort_by);
+            return Ok(());
+        }
         self.acc.add(self.op, v)
     }
 
@@ -202,6 +296,8 @@ enum Acc {
         m2: f64,
     },
     Merge(Document),
+    /// The N accumulators.
+    N(NState),
 }
 
 impl Acc {
@@ -222,6 +318,7 @@ impl Acc {
                 m2: 0.0,
             },
             AccumulatorOp::MergeObjects => Acc::Merge(Document::new()),
+            _ => Acc::N(NState::new(op)),
         }
     }
 
@@ -286,6 +383,8 @@ impl Acc {
                 }
             }
             Acc::Merge(out) => merge_into(out, v, 0)?,
+            // Fed through `AccumulatorState`, which knows the sort keys.
+            Acc::N(state) => state.add(Vec::new(), v, &SortSpec::new()),
         }
         Ok(())
     }
@@ -319,6 +418,7 @@ impl Acc {
                 }
             }
             Acc::Merge(d) => Bson::Document(d),
+            Acc::N(state) => state.finish(),
         }
     }
 }

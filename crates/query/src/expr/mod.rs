@@ -20,6 +20,7 @@
 //! argument count).
 
 pub mod accumulator;
+pub mod accumulator_n;
 pub mod arithmetic;
 pub mod array;
 pub mod boolean;
