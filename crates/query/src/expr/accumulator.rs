@@ -21,6 +21,7 @@ use super::arithmetic::NumFold;
 use super::decimal::Dec;
 use super::num::{Num, NumKind};
 use super::operators::{Call, parse_list, type_name};
+use super::percentile::{self, Percentile};
 use super::{EvalContext, Expr, ParseOptions, parse_at_depth};
 use crate::compare::{Number, compare, type_rank};
 use crate::error::{QueryError, Result};
@@ -68,6 +69,10 @@ pub enum AccumulatorOp {
     TopN,
     /// `$bottomN` (`{n, sortBy, output}`).
     BottomN,
+    /// `$percentile` (`{input, p, method}`).
+    Percentile,
+    /// `$median` (`{input, method}`).
+    Median,
 }
 
 impl AccumulatorOp {
@@ -94,6 +99,8 @@ impl AccumulatorOp {
             "$bottom" => AccumulatorOp::Bottom,
             "$topN" => AccumulatorOp::TopN,
             "$bottomN" => AccumulatorOp::BottomN,
+            "$percentile" => AccumulatorOp::Percentile,
+            "$median" => AccumulatorOp::Median,
             _ => return None,
         })
     }
@@ -121,7 +128,23 @@ impl AccumulatorOp {
             AccumulatorOp::Bottom => "$bottom",
             AccumulatorOp::TopN => "$topN",
             AccumulatorOp::BottomN => "$bottomN",
+            AccumulatorOp::Percentile => "$percentile",
+            AccumulatorOp::Median => "$median",
         }
+    }
+
+    /// Whether the state keeps a share of every input value (`$push`, `$addToSet`,
+    /// `$mergeObjects`, `$percentile`, `$median`), so its memory grows with the group; the
+    /// others hold a fixed-size summary (the N accumulators at most `n` values).
+    pub fn grows_with_input(self) -> bool {
+        matches!(
+            self,
+            AccumulatorOp::Push
+                | AccumulatorOp::AddToSet
+                | AccumulatorOp::MergeObjects
+                | AccumulatorOp::Percentile
+                | AccumulatorOp::Median
+        )
     }
 
     /// Whether this is one of the N accumulators (`$firstN` … `$bottomN`, `$top`, `$bottom`).
@@ -152,6 +175,8 @@ pub struct AccumulatorSpec {
     pub n: Option<Arc<Expr>>,
     /// `sortBy` of `$top`/`$bottom`/`$topN`/`$bottomN` (empty otherwise).
     pub sort_by: Arc<SortSpec>,
+    /// `p` and `method` of `$percentile`/`$median`.
+    pub percentile: Option<Arc<Percentile>>,
 }
 
 impl AccumulatorSpec {
@@ -180,6 +205,17 @@ impl AccumulatorSpec {
                 arg: Arc::new(arg),
                 n: n.map(Arc::new),
                 sort_by: Arc::new(sort_by),
+                percentile: None,
+            });
+        }
+        if matches!(op, AccumulatorOp::Percentile | AccumulatorOp::Median) {
+            let (arg, spec) = percentile::parse_spec(name, arg, opts, 1)?;
+            return Ok(AccumulatorSpec {
+                op,
+                arg: Arc::new(arg),
+                n: None,
+                sort_by: Arc::new(SortSpec::new()),
+                percentile: Some(Arc::new(spec)),
             });
         }
         let arg = match op {
@@ -207,6 +243,7 @@ impl AccumulatorSpec {
             arg: Arc::new(arg),
             n: None,
             sort_by: Arc::new(SortSpec::new()),
+            percentile: None,
         })
     }
 
@@ -217,6 +254,7 @@ impl AccumulatorSpec {
             arg: Arc::clone(&self.arg),
             n: self.n.clone(),
             sort_by: Arc::clone(&self.sort_by),
+            percentile: self.percentile.clone(),
             acc: Acc::new(self.op),
         }
     }
@@ -229,6 +267,7 @@ pub struct AccumulatorState {
     arg: Arc<Expr>,
     n: Option<Arc<Expr>>,
     sort_by: Arc<SortSpec>,
+    percentile: Option<Arc<Percentile>>,
     acc: Acc,
 }
 
@@ -272,7 +311,10 @@ impl AccumulatorState {
 
     /// The accumulated result.
     pub fn finish(self) -> Bson {
-        self.acc.finish(self.op)
+        match (self.acc, &self.percentile) {
+            (Acc::Values(values), Some(spec)) => spec.compute(values),
+            (acc, _) => acc.finish(self.op),
+        }
     }
 }
 
@@ -298,6 +340,8 @@ enum Acc {
     Merge(Document),
     /// The N accumulators.
     N(NState),
+    /// `$percentile`/`$median`: every numeric input.
+    Values(Vec<f64>),
 }
 
 impl Acc {
@@ -318,6 +362,7 @@ impl Acc {
                 m2: 0.0,
             },
             AccumulatorOp::MergeObjects => Acc::Merge(Document::new()),
+            AccumulatorOp::Percentile | AccumulatorOp::Median => Acc::Values(Vec::new()),
             _ => Acc::N(NState::new(op)),
         }
     }
@@ -385,6 +430,11 @@ impl Acc {
             Acc::Merge(out) => merge_into(out, v, 0)?,
             // Fed through `AccumulatorState`, which knows the sort keys.
             Acc::N(state) => state.add(Vec::new(), v, &SortSpec::new()),
+            Acc::Values(values) => {
+                if let Some(n) = v.as_ref().and_then(Num::of) {
+                    values.push(n.f64());
+                }
+            }
         }
         Ok(())
     }
@@ -419,6 +469,13 @@ impl Acc {
             }
             Acc::Merge(d) => Bson::Document(d),
             Acc::N(state) => state.finish(),
+            // Finished by `AccumulatorState::finish`, which has the specification.
+            Acc::Values(values) => Percentile {
+                ps: vec![0.5],
+                continuous: false,
+                single: op == AccumulatorOp::Median,
+            }
+            .compute(values),
         }
     }
 }

@@ -34,6 +34,7 @@ pub mod num;
 pub mod object;
 pub mod operators;
 pub mod path;
+pub mod percentile;
 pub mod set;
 pub mod string;
 pub mod types;

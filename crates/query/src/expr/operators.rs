@@ -175,6 +175,7 @@ pub fn parse_operator(
         super::conditional::parse,
         super::accumulator::parse_expression,
         super::accumulator_n::parse_expression,
+        super::percentile::parse_expression,
         super::string::parse,
         super::array::parse,
         super::set::parse,

@@ -215,6 +215,46 @@ fn group_accumulators() {
             "!5788604",
         ),
         (r#"{"$topN": 5}"#, "[]", "!5787801"),
+        (
+            r#"{"$percentile": {"input": "$q", "p": [0.5, 0.9], "method": "approximate"}}"#,
+            r#"[{"q": 50}, {"q": 10}, {"q": 30}, {"q": 20}, {"q": 40}]"#,
+            "[30.0, 50.0]",
+        ),
+        (
+            r#"{"$median": {"input": "$q", "method": "approximate"}}"#,
+            r#"[{"q": 50}, {"q": 10}, {"q": 30}, {"q": "x"}, {"q": 40}]"#,
+            "30.0",
+        ),
+        (
+            r#"{"$median": {"input": "$q", "method": "continuous"}}"#,
+            r#"[{"q": 10}, {"q": 20}, {"q": 30}, {"q": 40}]"#,
+            "25.0",
+        ),
+        (
+            r#"{"$median": {"input": "$q", "method": "approximate"}}"#,
+            "[{}]",
+            "null",
+        ),
+        (
+            r#"{"$percentile": {"input": "$q", "p": [1.5], "method": "approximate"}}"#,
+            "[]",
+            "!7750301",
+        ),
+        (
+            r#"{"$percentile": {"input": "$q", "p": [0.5]}}"#,
+            "[]",
+            "!7436203",
+        ),
+        (
+            r#"{"$median": {"input": "$q", "method": "exact"}}"#,
+            "[]",
+            "!7436104",
+        ),
+        (
+            r#"{"$median": {"input": "$q", "p": [0.5], "method": "approximate"}}"#,
+            "[]",
+            "!7436201",
+        ),
         (r#"{"$foo": 1}"#, "[]", "!15952"),
         (r#"{"$sum": [1, 2]}"#, "[]", "!40237"),
         (r#"{"$count": 1}"#, "[]", "!40237"),
@@ -265,6 +305,12 @@ const TABLE: &str = r#"
 {"$firstN": {"n": 2, "input": 5}} => !5788200
 {"$firstN": {"n": 0, "input": [1]}} => !5787908
 {"$firstN": {"input": [1]}} => !40059
+{"$median": {"input": [3, 1, 2], "method": "approximate"}} => 2.0
+{"$percentile": {"input": [1, 2, 3, 4], "p": [0.25, 1], "method": "continuous"}} => [1.75, 4.0]
+{"$percentile": {"input": [4, 1, 3, 2], "p": [0.25, 0.5, 0.75], "method": "discrete"}} => [1.0, 2.0, 3.0]
+{"$median": {"input": "$x", "method": "approximate"}} @ {"x": 7} => 7.0
+{"$median": {"input": "$missing", "method": "approximate"}} => null
+{"$percentile": {"input": [1], "p": 0.5, "method": "approximate"}} => !7750301
 "#;
 
 #[test]
