@@ -15,7 +15,7 @@
 //!   fixed for the whole run.
 //!
 //! Supported stages: `$match $project $addFields $set $unset $group $sort $limit $skip $count
-//! $unwind $lookup $graphLookup $facet $replaceRoot $replaceWith $sortByCount $sample $bucket $bucketAuto $unionWith
+//! $unwind $lookup $graphLookup $facet $replaceRoot $replaceWith $sortByCount $sample $bucket $bucketAuto $setWindowFields $unionWith
 //! $out $merge $documents $redact`.
 
 pub mod env;
@@ -35,6 +35,7 @@ mod project;
 mod redact;
 mod replace_root;
 mod sample;
+mod set_window_fields;
 mod sort;
 mod sort_by_count;
 mod stream;
@@ -109,6 +110,8 @@ pub enum Stage {
     Bucket(bucket::BucketStage),
     /// `$bucketAuto`.
     BucketAuto(bucket_auto::BucketAutoStage),
+    /// `$setWindowFields`.
+    SetWindowFields(Box<set_window_fields::SetWindowFieldsStage>),
     /// `$unionWith`.
     UnionWith(Box<union_with::UnionWithStage>),
     /// `$out`.
@@ -141,6 +144,7 @@ impl Stage {
             Stage::Sample(_) => "$sample",
             Stage::Bucket(_) => "$bucket",
             Stage::BucketAuto(_) => "$bucketAuto",
+            Stage::SetWindowFields(_) => "$setWindowFields",
             Stage::UnionWith(_) => "$unionWith",
             Stage::Out(_) => "$out",
             Stage::Merge(_) => "$merge",
@@ -619,6 +623,9 @@ fn parse_stage(d: &Document, pc: &ParseCtx, first: bool) -> Result<Stage> {
         "$bucketAuto" => Ok(Stage::BucketAuto(bucket_auto::BucketAutoStage::parse(
             spec, pc,
         )?)),
+        "$setWindowFields" => Ok(Stage::SetWindowFields(Box::new(
+            set_window_fields::SetWindowFieldsStage::parse(spec, pc)?,
+        ))),
         "$unionWith" => Ok(Stage::UnionWith(Box::new(
             union_with::UnionWithStage::parse(spec, pc)?,
         ))),
@@ -677,6 +684,7 @@ fn run_stage(stage: &Stage, docs: Vec<Document>, rc: &RunCtx<'_>) -> Result<Vec<
         Stage::Sample(n) => Ok(sample::apply_sample(docs, *n, rc.seed)),
         Stage::Bucket(b) => b.apply(docs, rc),
         Stage::BucketAuto(b) => b.apply(docs, rc),
+        Stage::SetWindowFields(w) => w.apply(docs, rc),
         Stage::UnionWith(u) => u.apply(docs, rc),
         Stage::Out(o) => o.apply(docs, rc),
         Stage::Merge(m) => m.apply(docs, rc),
