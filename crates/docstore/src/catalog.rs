@@ -13,10 +13,14 @@
 //! Collections are addressed through their id, so renaming is a catalog-only change and ids
 //! are never reused (a dropped collection's stale tables can never be mistaken for a new one).
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
 use bson::{Bson, Document, doc};
 
 use crate::error::{DocstoreError, Result};
 use crate::format::META_TABLE;
+use crate::index::{IndexDef, IndexSpec};
 use crate::kv::{KvRead, KvWrite};
 use crate::limits::{MAX_DATABASE_NAME_LEN, MAX_NAMESPACE_LEN};
 
@@ -27,10 +31,10 @@ pub const STATS_TABLE: &str = "coll_stats";
 /// Key of the next collection id in the `meta` table.
 const NEXT_ID_KEY: &[u8] = b"next_collection_id";
 /// Name of the always-present primary index.
-pub const ID_INDEX_NAME: &str = "_id_";
+pub const ID_INDEX_NAME: &str = crate::index::spec::ID_INDEX_NAME;
 
 /// Metadata of one collection.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct CollectionMeta {
     /// Database name.
     pub db: String,
@@ -41,9 +45,38 @@ pub struct CollectionMeta {
     /// Secondary index specs in `listIndexes` form (`{v, key, name, unique?, …}`); `_id_` is
     /// implicit and not stored here.
     pub indexes: Vec<Document>,
+    /// The compiled secondary indexes with their table names (derived from `indexes`).
+    pub defs: Vec<(String, IndexDef)>,
+}
+
+impl PartialEq for CollectionMeta {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.db, &self.name, self.id, &self.indexes)
+            == (&other.db, &other.name, other.id, &other.indexes)
+    }
 }
 
 impl CollectionMeta {
+    /// Replaces the index specs and recompiles [`CollectionMeta::defs`].
+    pub fn set_indexes(&mut self, indexes: Vec<Document>) -> Result<()> {
+        let mut defs = Vec::with_capacity(indexes.len());
+        for d in &indexes {
+            let spec = IndexSpec::parse(d)?;
+            let table = index_table(self.id, &spec.name);
+            defs.push((table, IndexDef::compile(&spec)?));
+        }
+        self.indexes = indexes;
+        self.defs = defs;
+        Ok(())
+    }
+
+    /// The specs of all indexes, `_id_` first.
+    pub fn specs(&self) -> Vec<IndexSpec> {
+        let mut out = vec![IndexSpec::id_index()];
+        out.extend(self.defs.iter().map(|(_, d)| d.spec.clone()));
+        out
+    }
+
     /// `db.collection`.
     pub fn ns(&self) -> String {
         format!("{}.{}", self.db, self.name)
@@ -83,7 +116,7 @@ impl CollectionMeta {
                 .collect::<Result<Vec<_>>>()?,
             _ => return Err(corrupt("missing indexes")),
         };
-        Ok(CollectionMeta {
+        let mut meta = CollectionMeta {
             db: d
                 .get_str("db")
                 .map_err(|_| corrupt("missing db"))?
@@ -93,8 +126,12 @@ impl CollectionMeta {
                 .map_err(|_| corrupt("missing name"))?
                 .to_string(),
             id: d.get_i64("id").map_err(|_| corrupt("missing id"))? as u64,
-            indexes,
-        })
+            indexes: Vec::new(),
+            defs: Vec::new(),
+        };
+        meta.set_indexes(indexes)
+            .map_err(|e| corrupt(&format!("stored index spec is invalid: {e}")))?;
+        Ok(meta)
     }
 }
 
@@ -163,13 +200,35 @@ pub fn validate_coll_name(db: &str, coll: &str) -> Result<()> {
     Ok(())
 }
 
+/// Decoded catalog entries by their exact stored bytes, so the hot write path does not parse
+/// and compile index specs on every operation. Keyed by content, it can never be stale.
+static META_CACHE: LazyLock<Mutex<HashMap<Vec<u8>, CollectionMeta>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Entries kept in [`META_CACHE`] before it is cleared.
+pub const META_CACHE_CAPACITY: usize = 1024;
+
+fn decode_meta(raw: &[u8]) -> Result<CollectionMeta> {
+    if let Ok(cache) = META_CACHE.lock()
+        && let Some(m) = cache.get(raw)
+    {
+        return Ok(m.clone());
+    }
+    let meta = CollectionMeta::from_doc(&Document::from_reader(raw)?)?;
+    if let Ok(mut cache) = META_CACHE.lock() {
+        if cache.len() >= META_CACHE_CAPACITY {
+            cache.clear();
+        }
+        cache.insert(raw.to_vec(), meta.clone());
+    }
+    Ok(meta)
+}
+
 /// The metadata of `db.coll`, if it exists.
 pub fn get(kv: &dyn KvRead, db: &str, coll: &str) -> Result<Option<CollectionMeta>> {
     match kv.get(CATALOG_TABLE, &catalog_key(db, coll))? {
         None => Ok(None),
-        Some(raw) => Ok(Some(CollectionMeta::from_doc(&Document::from_reader(
-            raw.as_slice(),
-        )?)?)),
+        Some(raw) => Ok(Some(decode_meta(&raw)?)),
     }
 }
 
@@ -221,9 +280,7 @@ pub fn list(kv: &dyn KvRead, db: Option<&str>) -> Result<Vec<CollectionMeta>> {
     let mut out = Vec::new();
     for pair in it {
         let (_, v) = pair?;
-        out.push(CollectionMeta::from_doc(&Document::from_reader(
-            v.as_slice(),
-        )?)?);
+        out.push(decode_meta(&v)?);
     }
     Ok(out)
 }
@@ -252,6 +309,7 @@ pub fn create(kv: &mut dyn KvWrite, db: &str, coll: &str) -> Result<CollectionMe
         name: coll.to_string(),
         id,
         indexes: Vec::new(),
+        defs: Vec::new(),
     };
     put(kv, &meta)?;
     Ok(meta)

@@ -199,8 +199,55 @@ pub fn append(kv: &mut dyn KvWrite, event: &ChangeEvent) -> Result<()> {
     Ok(())
 }
 
-/// Up to `limit` events with `seq > after`, in order.
+/// The sequence number of the oldest retained event, if any.
+pub fn first_seq(kv: &dyn KvRead) -> Result<Option<u64>> {
+    let mut it = kv.range(CHANGES_TABLE, Bound::Unbounded, Bound::Unbounded, false)?;
+    match it.next() {
+        None => Ok(None),
+        Some(pair) => {
+            let (k, _) = pair?;
+            let b: [u8; 8] = k
+                .as_slice()
+                .try_into()
+                .map_err(|_| DocstoreError::Corrupt {
+                    table: CHANGES_TABLE.to_string(),
+                    detail: "change key is not 8 bytes".to_string(),
+                })?;
+            Ok(Some(u64::from_be_bytes(b)))
+        }
+    }
+}
+
+/// Deletes the events with `seq <= upto` (followers have consumed them); returns how many.
+/// The newest event is always kept: it anchors the sequence (numbers are never reused after a
+/// restart) and lets [`changes_since`] detect tokens from before the trim.
+pub fn trim(kv: &mut dyn KvWrite, upto: u64) -> Result<u64> {
+    let upto = upto.min(last_seq(kv)?.saturating_sub(1));
+    if upto == 0 {
+        return Ok(0);
+    }
+    let hi = upto.to_be_bytes();
+    let keys: Vec<Vec<u8>> = kv
+        .range(CHANGES_TABLE, Bound::Unbounded, Bound::Included(&hi), false)?
+        .map(|p| p.map(|(k, _)| k))
+        .collect::<std::result::Result<_, _>>()?;
+    for k in &keys {
+        kv.delete(CHANGES_TABLE, k)?;
+    }
+    Ok(keys.len() as u64)
+}
+
+/// Up to `limit` events with `seq > after`, in order. Fails with
+/// [`DocstoreError::ChangeHistoryLost`] when events after `after` were already trimmed.
 pub fn changes_since(kv: &dyn KvRead, after: u64, limit: usize) -> Result<Vec<ChangeEvent>> {
+    if let Some(first) = first_seq(kv)?
+        && first > after + 1
+    {
+        return Err(DocstoreError::ChangeHistoryLost {
+            token: after,
+            oldest: first,
+        });
+    }
     let lo = after.to_be_bytes();
     let mut out = Vec::new();
     for pair in kv.range(CHANGES_TABLE, Bound::Excluded(&lo), Bound::Unbounded, false)? {
@@ -292,6 +339,20 @@ mod tests {
         );
         assert_eq!(rest[3], r);
         assert_eq!(rest[0].full_document, Some(doc! {"_id": 1}));
+        assert_eq!(trim(&mut kv, 3).expect("trim"), 3);
+        // The newest event survives any trim.
+        let mut copy = kv.clone();
+        assert_eq!(trim(&mut copy, 100).expect("trim"), 2);
+        assert_eq!(first_seq(&copy).expect("first"), Some(6));
+        assert_eq!(first_seq(&kv).expect("first"), Some(4));
+        assert_eq!(changes_since(&kv, 3, 10).expect("since").len(), 3);
+        assert!(matches!(
+            changes_since(&kv, 1, 10),
+            Err(DocstoreError::ChangeHistoryLost {
+                token: 1,
+                oldest: 4
+            })
+        ));
     }
 
     #[test]

@@ -94,6 +94,16 @@ pub enum DocstoreError {
     /// The writer thread has stopped (the store is shutting down or crashed).
     #[error("the document store writer has stopped")]
     WriterStopped,
+    /// A change-feed token points before the oldest retained event (trimmed history).
+    #[error(
+        "resume token {token} is no longer in the change feed (oldest retained event: {oldest})"
+    )]
+    ChangeHistoryLost {
+        /// The token asked for.
+        token: u64,
+        /// The oldest retained sequence number.
+        oldest: u64,
+    },
     /// A cursor id is not known (expired or exhausted).
     #[error("cursor id {id} not found")]
     CursorNotFound {
@@ -144,6 +154,7 @@ impl DocstoreError {
             DocstoreError::CannotCreateIndex { .. } => 67,
             DocstoreError::WriterStopped => 91,
             DocstoreError::CursorNotFound { .. } => 43,
+            DocstoreError::ChangeHistoryLost { .. } => 286,
         }
     }
 
@@ -164,6 +175,7 @@ impl DocstoreError {
             DocstoreError::CannotCreateIndex { .. } => "CannotCreateIndex".to_string(),
             DocstoreError::WriterStopped => "ShutdownInProgress".to_string(),
             DocstoreError::CursorNotFound { .. } => "CursorNotFound".to_string(),
+            DocstoreError::ChangeHistoryLost { .. } => "ChangeStreamHistoryLost".to_string(),
         }
     }
 }
@@ -179,7 +191,8 @@ impl ErrorCode for DocstoreError {
             DocstoreError::DocumentTooLarge { .. } => Code::PayloadTooLarge,
             DocstoreError::NamespaceNotFound { .. }
             | DocstoreError::IndexNotFound { .. }
-            | DocstoreError::CursorNotFound { .. } => Code::NotFound,
+            | DocstoreError::CursorNotFound { .. }
+            | DocstoreError::ChangeHistoryLost { .. } => Code::NotFound,
             DocstoreError::NamespaceExists { .. } => Code::AlreadyExists,
             DocstoreError::InvalidNamespace { .. } | DocstoreError::CannotCreateIndex { .. } => {
                 Code::BadQuery

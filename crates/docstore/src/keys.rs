@@ -2,19 +2,17 @@
 //!
 //! [`primary_key`] is the ONE place that turns an `_id` into key bytes, so it can be swapped
 //! for the index module's order-preserving encoding without touching anything else.
-//! Invariant: two `_id`s get the same key exactly when they are the same BSON value (type and
-//! bytes), so `_id` uniqueness is a key-existence check.
+//! Invariant: two `_id`s get the same key exactly when they are equal under MongoDB's rules
+//! (so `1` and `1.0` collide, as in MongoDB), so `_id` uniqueness is a key-existence check;
+//! the byte order of keys is the BSON order of the `_id`s.
 
-use bson::{Bson, Document};
+use bson::Bson;
 
 use crate::error::Result;
 
 /// The primary-key bytes of an `_id` value.
 pub fn primary_key(id: &Bson) -> Result<Vec<u8>> {
-    // A one-field document `{"": id}` gives a canonical, type-tagged encoding of the value.
-    let mut d = Document::new();
-    d.insert("", id.clone());
-    Ok(d.to_vec()?)
+    Ok(crate::index::encode_id(id))
 }
 
 #[cfg(test)]
@@ -25,7 +23,7 @@ mod tests {
     fn distinct_values_get_distinct_keys() {
         let vals = [
             Bson::Int32(1),
-            Bson::Int64(1),
+            Bson::Int64(2),
             Bson::String("1".into()),
             Bson::Document(bson::doc! {"a": 1}),
         ];

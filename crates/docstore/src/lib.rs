@@ -22,8 +22,12 @@ pub mod store;
 pub mod writer;
 
 pub use changefeed::{ChangeEvent, ChangeOp};
+pub use crud::aggregate::AggregateOptions;
+pub use crud::bulk::{BulkWriteResult, WriteModel};
 pub use crud::find::FindOptions;
+pub use crud::find_and_modify::{FindAndModifyOptions, ReturnDocument};
 pub use crud::insert::{InsertManyResult, WriteError};
+pub use crud::modify::UpdateOptions;
 pub use crud::update::UpdateResult;
 pub use cursor::Cursor;
 pub use error::{DocstoreError, Result};

@@ -270,6 +270,12 @@ impl Store {
         changefeed::changes_since(snap.as_ref(), token, limit.min(MAX_CHANGES_PER_CALL))
     }
 
+    /// Deletes change events up to and including `upto` (once every follower has consumed
+    /// them); returns how many were deleted.
+    pub fn trim_changes(&self, upto: u64) -> Result<u64> {
+        self.write(move |ctx| changefeed::trim(ctx.kv, upto))
+    }
+
     /// A follower of the change feed starting after `token`.
     pub fn subscribe(&self, token: u64) -> ChangeSubscription {
         ChangeSubscription {
@@ -334,6 +340,7 @@ pub(crate) fn drop_collection_in(ctx: &mut WriteCtx<'_>, meta: &CollectionMeta) 
         }
     }
     catalog::remove_stats(ctx.kv, meta.id)?;
+    ctx.stats.remove(&meta.id);
     catalog::remove(ctx.kv, &meta.db, &meta.name)?;
     ctx.events.push(ChangeEvent::namespace(
         ChangeOp::Drop,

@@ -13,6 +13,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bson::{Bson, doc};
+use stratus_docstore::index::IndexSpec;
 use stratus_docstore::{Store, StoreOptions};
 
 /// Kill rounds (the issue asks for at least 20).
@@ -59,6 +60,10 @@ fn durability_child() {
         StoreOptions::default(),
     )
     .expect("child open");
+    // A secondary unique index that every write must maintain (idempotent across rounds).
+    let spec = IndexSpec::parse(&doc! {"key": {"k": 1}, "name": "k_1", "unique": true})
+        .expect("index spec");
+    store.create_index("db", "c", spec).expect("create index");
     let out = std::sync::Arc::new(std::sync::Mutex::new(std::io::stdout()));
     let mut handles = Vec::new();
     for t in 0..CHILD_THREADS {
@@ -232,6 +237,20 @@ fn acknowledged_writes_survive_sigkill() {
             );
         }
         assert_eq!(report.documents as usize, docs.len());
+        // Every document has exactly one entry in the unique index on `k`.
+        assert_eq!(report.index_entries as usize, docs.len(), "round {round}");
+        let via_index = store
+            .find(
+                "db",
+                "c",
+                stratus_docstore::FindOptions::filter(
+                    doc! {"k": format!("key-{}", docs[0].get_str("_id").expect("id"))},
+                ),
+            )
+            .expect("indexed find")
+            .to_vec()
+            .expect("read");
+        assert_eq!(via_index.len(), 1);
         let stats = store.collection_stats("db", "c").expect("stats");
         assert_eq!(stats.count as usize, docs.len());
         assert!(matches!(

@@ -471,3 +471,323 @@ fn filters_select_documents_for_find_count_delete_distinct() {
             .is_empty()
     );
 }
+
+fn index(spec: Document) -> stratus_docstore::index::IndexSpec {
+    stratus_docstore::index::IndexSpec::parse(&spec).expect("spec")
+}
+
+#[test]
+fn secondary_unique_index_is_built_enforced_maintained_and_dropped() {
+    let (_d, store) = redb_store();
+    store
+        .insert_many(
+            "db",
+            "c",
+            vec![
+                doc! {"_id": 1, "email": "a"},
+                doc! {"_id": 2, "email": "a"},
+                doc! {"_id": 3, "email": "b"},
+            ],
+            true,
+        )
+        .expect("insert");
+    // A unique build over duplicates fails and leaves no index behind.
+    let err = store
+        .create_index("db", "c", index(doc! {"key": {"email": 1}, "unique": true}))
+        .expect_err("duplicates");
+    assert_eq!(err.mongo_code(), 11000);
+    assert!(
+        err.to_string().contains("dup key: { email: \"a\" }"),
+        "{err}"
+    );
+    assert_eq!(store.list_indexes("db", "c").expect("list").len(), 1);
+    store
+        .delete_one("db", "c", doc! {"_id": 2})
+        .expect("delete");
+    let name = store
+        .create_index("db", "c", index(doc! {"key": {"email": 1}, "unique": true}))
+        .expect("create");
+    assert_eq!(name, "email_1");
+    // Creating the same index again is a no-op; a conflicting one is refused.
+    store
+        .create_index("db", "c", index(doc! {"key": {"email": 1}, "unique": true}))
+        .expect("again");
+    assert_eq!(
+        store
+            .create_index(
+                "db",
+                "c",
+                index(doc! {"key": {"email": 1}, "name": "email_1", "unique": false})
+            )
+            .expect_err("conflict")
+            .mongo_code(),
+        85
+    );
+    let names: Vec<String> = store
+        .list_indexes("db", "c")
+        .expect("list")
+        .iter()
+        .map(|d| d.get_str("name").expect("name").to_string())
+        .collect();
+    assert_eq!(names, vec!["_id_", "email_1"]);
+    assert_eq!(
+        store
+            .collection_stats("db", "c")
+            .expect("stats")
+            .index_count,
+        2
+    );
+
+    // Inserting a duplicate fails with nothing written (document nor entries).
+    let err = store
+        .insert_one("db", "c", doc! {"_id": 9, "email": "b"})
+        .expect_err("dup");
+    assert_eq!(err.mongo_code(), 11000);
+    assert_eq!(
+        store.find_one("db", "c", doc! {"_id": 9}).expect("find"),
+        None
+    );
+    // Unordered insert_many: the violating document alone fails.
+    let r = store
+        .insert_many(
+            "db",
+            "c",
+            vec![
+                doc! {"_id": 10, "email": "c"},
+                doc! {"_id": 11, "email": "c"},
+                doc! {"_id": 12, "email": "d"},
+            ],
+            false,
+        )
+        .expect("insert many");
+    assert_eq!(
+        r.write_errors
+            .iter()
+            .map(|e| (e.index, e.code))
+            .collect::<Vec<_>>(),
+        vec![(1, 11000)]
+    );
+
+    // Replacing moves the entries: the old key becomes free, the new one taken.
+    store
+        .replace_one("db", "c", doc! {"_id": 3}, doc! {"email": "z"}, false)
+        .expect("replace");
+    store
+        .insert_one("db", "c", doc! {"_id": 20, "email": "b"})
+        .expect("b is free again");
+    let err = store
+        .replace_one("db", "c", doc! {"_id": 1}, doc! {"email": "z"}, false)
+        .expect_err("z taken");
+    assert_eq!(err.mongo_code(), 11000);
+    assert_eq!(
+        store.find_one("db", "c", doc! {"_id": 1}).expect("find"),
+        Some(doc! {"_id": 1, "email": "a"})
+    );
+
+    // Queries on the indexed field use the index and see the right documents.
+    let explain = store
+        .explain("db", "c", &doc! {"email": "z"}, None)
+        .expect("explain");
+    assert!(format!("{explain}").contains("email_1"), "{explain}");
+    let found = store
+        .find(
+            "db",
+            "c",
+            FindOptions::filter(doc! {"email": {"$in": ["z", "b"]}}),
+        )
+        .expect("find")
+        .to_vec()
+        .expect("read");
+    let mut ids: Vec<i32> = found
+        .iter()
+        .map(|d| d.get_i32("_id").expect("id"))
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, vec![3, 20]);
+    let report = store.verify_integrity().expect("verify");
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.index_entries, report.documents);
+
+    assert_eq!(
+        store
+            .drop_index("db", "c", "_id_")
+            .expect_err("id")
+            .mongo_code(),
+        72
+    );
+    assert_eq!(
+        store
+            .drop_index("db", "c", "nope")
+            .expect_err("missing")
+            .mongo_code(),
+        27
+    );
+    store.drop_index("db", "c", "email_1").expect("drop");
+    store
+        .insert_one("db", "c", doc! {"_id": 30, "email": "z"})
+        .expect("no longer unique");
+    assert!(
+        store
+            .verify_integrity()
+            .expect("verify")
+            .problems
+            .is_empty()
+    );
+}
+
+#[test]
+fn multi_document_delete_maintains_every_index_atomically() {
+    let store = Store::open_in_memory().expect("mem");
+    store
+        .create_index("db", "c", index(doc! {"key": {"tags": 1}}))
+        .expect("multikey index");
+    store
+        .create_index("db", "c", index(doc! {"key": {"n": -1, "s": 1}}))
+        .expect("compound");
+    store
+        .insert_many(
+            "db",
+            "c",
+            (0..30)
+                .map(|i| doc! {"_id": i, "n": i % 7, "s": format!("s{i}"), "tags": [i % 3, "t"]})
+                .collect(),
+            true,
+        )
+        .expect("insert");
+    assert_eq!(
+        store
+            .count_documents("db", "c", &doc! {"tags": 2}, 0, 0)
+            .expect("count"),
+        10
+    );
+    assert_eq!(
+        store
+            .delete_many("db", "c", doc! {"tags": 0})
+            .expect("delete"),
+        10
+    );
+    assert_eq!(
+        store
+            .count_documents("db", "c", &doc! {"tags": "t"}, 0, 0)
+            .expect("count"),
+        20
+    );
+    let report = store.verify_integrity().expect("verify");
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.documents, 20);
+    store
+        .rename_collection("db", "c", "d", false)
+        .expect("rename");
+    assert_eq!(store.list_indexes("db", "d").expect("list").len(), 3);
+    assert_eq!(
+        store
+            .count_documents("db", "d", &doc! {"n": 3}, 0, 0)
+            .expect("count"),
+        2
+    );
+    assert!(
+        store
+            .verify_integrity()
+            .expect("verify")
+            .problems
+            .is_empty()
+    );
+}
+
+#[test]
+fn id_is_stored_first_and_hints_must_name_an_index() {
+    let store = Store::open_in_memory().expect("mem");
+    store
+        .insert_one("db", "c", doc! {"a": 1, "_id": 5, "b": 2})
+        .expect("insert");
+    let stored = store
+        .find_one("db", "c", doc! {"_id": 5})
+        .expect("find")
+        .expect("present");
+    assert_eq!(stored.keys().collect::<Vec<_>>(), vec!["_id", "a", "b"]);
+    // 5 and 5.0 are the same _id for MongoDB.
+    assert_eq!(
+        store
+            .insert_one("db", "c", doc! {"_id": 5.0})
+            .expect_err("dup")
+            .mongo_code(),
+        11000
+    );
+    let ok = store.find(
+        "db",
+        "c",
+        FindOptions {
+            hint: Some(Bson::String("_id_".into())),
+            ..Default::default()
+        },
+    );
+    assert!(ok.is_ok());
+    let err = store
+        .find(
+            "db",
+            "c",
+            FindOptions {
+                hint: Some(Bson::String("nope".into())),
+                ..Default::default()
+            },
+        )
+        .expect_err("unknown hint");
+    assert_eq!(err.mongo_code(), 2);
+}
+
+#[test]
+fn failing_writes_in_a_commit_group_do_not_poison_the_others() {
+    let (_d, store) = redb_store();
+    store
+        .insert_one("db", "c", doc! {"_id": "taken"})
+        .expect("seed");
+    let start_seq = store.last_change_seq();
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            let s = store.clone();
+            std::thread::spawn(move || {
+                let mut ok = 0;
+                for i in 0..20 {
+                    // Every other write is a duplicate that must fail alone.
+                    let id = if i % 2 == 0 {
+                        format!("t{t}-{i}")
+                    } else {
+                        "taken".to_string()
+                    };
+                    match s.insert_one("db", "c", doc! {"_id": id}) {
+                        Ok(_) => ok += 1,
+                        Err(e) => assert_eq!(e.mongo_code(), 11000),
+                    }
+                }
+                ok
+            })
+        })
+        .collect();
+    let ok: usize = handles.into_iter().map(|h| h.join().expect("join")).sum();
+    assert_eq!(ok, 80);
+    assert_eq!(store.estimated_count("db", "c").expect("count"), 81);
+    let events = store.changes_since(start_seq, 1000).expect("since");
+    assert_eq!(events.len(), 80);
+    assert!(events.windows(2).all(|w| w[1].seq == w[0].seq + 1));
+    // Trimming consumed history: old tokens are refused, new ones keep working.
+    let last = store.last_change_seq();
+    assert_eq!(store.trim_changes(last - 10).expect("trim"), last - 10);
+    assert_eq!(
+        store.changes_since(last - 10, 100).expect("since").len(),
+        10
+    );
+    assert_eq!(
+        store
+            .changes_since(0, 10)
+            .expect_err("trimmed")
+            .mongo_code(),
+        286
+    );
+    assert!(
+        store
+            .verify_integrity()
+            .expect("verify")
+            .problems
+            .is_empty()
+    );
+}

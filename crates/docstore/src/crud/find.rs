@@ -1,16 +1,20 @@
 //! `find`: filter, sort, skip, limit, projection, batching.
 //!
-//! An exact `{_id: value}` filter is a point lookup; everything else is a collection scan of
-//! one snapshot (until the index planner lands), lazily batched by the [`Cursor`] unless a
-//! sort forces materialisation.
+//! The index module's planner picks the access path (`_id` lookups, index scans, or a
+//! collection scan). Collection scans are lazy, batch by batch, over one snapshot; index plans
+//! collect their (few) matches. The full filter is always applied to every candidate.
 
 use bson::{Bson, Document};
 
 use crate::catalog;
-use crate::crud::{Matcher, decode, id_point};
+use stratus_query::projection::Projection;
+use stratus_query::sort::SortSpec;
+
+use crate::crud::{Matcher, decode, plan_for};
 use crate::cursor::Cursor;
-use crate::error::{DocstoreError, Result};
-use crate::keys::primary_key;
+use crate::error::Result;
+use crate::index::Access;
+use crate::kv::Snapshot;
 use crate::store::Store;
 
 /// Options of [`Store::find`] (MongoDB's `find` command fields).
@@ -45,41 +49,59 @@ impl FindOptions {
 impl Store {
     /// Runs a query; the cursor reads from a snapshot taken now.
     pub fn find(&self, db: &str, coll: &str, options: FindOptions) -> Result<Cursor> {
+        // Parse everything first: bad input fails even on a missing collection.
+        let matcher = Matcher::new(&options.filter)?;
+        let sort = match &options.sort {
+            Some(s) if !s.is_empty() => Some(SortSpec::parse(s)?),
+            _ => None,
+        };
+        let projection = match &options.projection {
+            Some(p) => Some(Projection::parse(p)?),
+            None => None,
+        };
         let snapshot = self.snapshot()?;
         let limit = match options.limit {
             0 => None,
             l => Some(l.unsigned_abs()),
         };
         let Some(meta) = catalog::get(snapshot.as_ref(), db, coll)? else {
-            // Validate the filter even when the collection does not exist, as MongoDB does.
-            Matcher::new(&options.filter)?;
             return Ok(Cursor::from_documents(Vec::new(), options.batch_size));
         };
-        if options.sort.is_some() || options.projection.is_some() {
-            return Err(DocstoreError::bad_value(
-                "sort and projection need the query crate's sort/projection modules",
-            ));
+        if let Some(hint) = &options.hint {
+            crate::crud::check_hint(&meta, hint)?;
         }
         let table = meta.docs_table();
-        if let Some(id) = id_point(&options.filter) {
-            let mut docs = Vec::new();
-            if options.skip == 0
-                && limit != Some(0)
-                && let Some(raw) = snapshot.get(&table, &primary_key(id)?)?
-            {
-                docs.push(decode(&table, &raw)?);
-            }
-            return Ok(Cursor::from_documents(docs, options.batch_size));
-        }
-        let matcher = Matcher::new(&options.filter)?;
-        Ok(Cursor::scan(
-            snapshot,
-            table,
-            matcher,
-            options.skip,
-            limit,
-            options.batch_size,
-        ))
+        let sort_doc = sort.as_ref().and(options.sort.as_ref());
+        let plan = plan_for(&meta, &options.filter, sort_doc);
+        let cursor = if matches!(plan.access, Access::CollScan) && sort.is_none() {
+            // Lazy, batch by batch, over the snapshot.
+            Cursor::scan(
+                snapshot,
+                table,
+                matcher.clone(),
+                options.skip,
+                limit,
+                options.batch_size,
+            )
+        } else {
+            let docs = collect_sorted(
+                &snapshot,
+                &table,
+                &matcher,
+                &plan,
+                sort.as_ref(),
+                options.skip,
+                limit,
+            )?;
+            Cursor::from_documents(docs, options.batch_size)
+        };
+        Ok(match projection {
+            Some(p) if !p.is_identity() => cursor.with_transform(Box::new(move |doc| {
+                let details = matcher.details(&doc);
+                Ok(p.apply(&doc, details.as_ref())?)
+            })),
+            _ => cursor,
+        })
     }
 
     /// The first document matching `filter`, if any.
@@ -95,4 +117,48 @@ impl Store {
         )?;
         c.next().transpose()
     }
+}
+
+/// Runs an index plan (or a sorted scan): matching documents, sorted unless the plan already
+/// provides the order, then skip/limit.
+fn collect_sorted(
+    snapshot: &Snapshot,
+    table: &str,
+    matcher: &Matcher,
+    plan: &crate::index::Plan,
+    sort: Option<&SortSpec>,
+    skip: u64,
+    limit: Option<u64>,
+) -> Result<Vec<Document>> {
+    let in_order = sort.is_none() || plan.sort_provided;
+    let mut docs = Vec::new();
+    let mut to_skip = skip;
+    for item in crate::index::execute(plan, snapshot.as_ref(), table)? {
+        let (_, raw) = item?;
+        if !matcher.matches_raw(table, &raw)? {
+            continue;
+        }
+        if in_order {
+            // Candidates arrive in the final order: skip and stop early.
+            if to_skip > 0 {
+                to_skip -= 1;
+                continue;
+            }
+            if limit.is_some_and(|l| docs.len() as u64 >= l) {
+                break;
+            }
+        }
+        docs.push(decode(table, &raw)?);
+    }
+    if !in_order {
+        if let Some(s) = sort {
+            docs.sort_by(|a, b| s.compare(a, b));
+        }
+        let start = (skip as usize).min(docs.len());
+        docs.drain(..start);
+        if let Some(l) = limit {
+            docs.truncate(l as usize);
+        }
+    }
+    Ok(docs)
 }

@@ -36,19 +36,30 @@ pub struct FindAndModifyOptions {
     pub return_document: ReturnDocument,
     /// `arrayFilters` (update only).
     pub array_filters: Option<Vec<Document>>,
+    /// Index hint; it must name an existing index (validated, not enforced).
+    pub hint: Option<Bson>,
 }
 
 struct Prepared {
+    hint: Option<Bson>,
     matcher: Matcher,
-    sort: Option<SortSpec>,
+    sort: Option<(SortSpec, Document)>,
     projection: Option<Projection>,
 }
 
 fn prepare(filter: &Document, options: &FindAndModifyOptions) -> Result<Prepared> {
     Ok(Prepared {
+        hint: options.hint.clone(),
         matcher: Matcher::new(filter)?,
-        sort: options.sort.as_ref().map(SortSpec::parse).transpose()?,
-        projection: options.projection.as_ref().map(Projection::parse).transpose()?,
+        sort: match &options.sort {
+            Some(s) if !s.is_empty() => Some((SortSpec::parse(s)?, s.clone())),
+            _ => None,
+        },
+        projection: options
+            .projection
+            .as_ref()
+            .map(Projection::parse)
+            .transpose()?,
     })
 }
 
@@ -107,8 +118,11 @@ impl Store {
                 None if upsert => catalog::create(ctx.kv, &db, &coll)?,
                 None => return Ok(None),
             };
-            let table = meta.docs_table();
-            let found = find_matches(ctx.kv, &table, &p.matcher, &filter, p.sort.as_ref(), Some(1))?;
+            if let Some(h) = &p.hint {
+                crate::crud::check_hint(&meta, h)?;
+            }
+            let sort = p.sort.as_ref().map(|(s, d)| (s, d));
+            let found = find_matches(ctx.kv, &meta, &p.matcher, &filter, sort, Some(1))?;
             let Some(m) = found.into_iter().next() else {
                 if !upsert {
                     return Ok(None);
@@ -136,8 +150,11 @@ impl Store {
             let Some(meta) = catalog::get(ctx.kv, &db, &coll)? else {
                 return Ok(None);
             };
-            let table = meta.docs_table();
-            let found = find_matches(ctx.kv, &table, &p.matcher, &filter, p.sort.as_ref(), Some(1))?;
+            if let Some(h) = &p.hint {
+                crate::crud::check_hint(&meta, h)?;
+            }
+            let sort = p.sort.as_ref().map(|(s, d)| (s, d));
+            let found = find_matches(ctx.kv, &meta, &p.matcher, &filter, sort, Some(1))?;
             let Some((pk, size, doc, _)) = found.into_iter().next() else {
                 return Ok(None);
             };

@@ -47,13 +47,16 @@ pub struct InsertManyResult {
     pub write_errors: Vec<WriteError>,
 }
 
-/// Puts an ObjectId `_id` first when the document has none.
-pub(crate) fn with_id(doc: Document) -> Document {
-    if doc.contains_key("_id") {
+/// Puts the `_id` first (as MongoDB stores it), generating an ObjectId when there is none.
+pub(crate) fn with_id(mut doc: Document) -> Document {
+    if doc.keys().next().is_some_and(|k| k == "_id") {
         return doc;
     }
+    let id = doc
+        .remove("_id")
+        .unwrap_or_else(|| Bson::ObjectId(ObjectId::new()));
     let mut out = Document::new();
-    out.insert("_id", ObjectId::new());
+    out.insert("_id", id);
     out.extend(doc);
     out
 }

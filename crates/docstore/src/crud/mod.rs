@@ -4,16 +4,21 @@
 //! primitive document writes ([`insert_doc`], [`remove_doc`], [`replace_doc`]) that keep the
 //! stats, the secondary indexes and the change feed in step with the data.
 
+pub mod aggregate;
+pub mod bulk;
 pub mod count_distinct;
 pub mod delete;
 pub mod find;
+pub mod find_and_modify;
+pub mod indexes;
 pub mod insert;
+pub mod modify;
 pub mod update;
 
 use bson::{Bson, Document};
 use stratus_query::filter::Filter;
 
-use crate::catalog::{self, CollectionMeta, ID_INDEX_NAME};
+use crate::catalog::{CollectionMeta, ID_INDEX_NAME};
 use crate::changefeed::{ChangeEvent, ChangeOp};
 use crate::error::{DocstoreError, Result};
 use crate::keys::primary_key;
@@ -62,14 +67,6 @@ impl Matcher {
         }
     }
 
-    /// Whether `doc` matches.
-    pub(crate) fn matches(&self, doc: &Document) -> bool {
-        match self {
-            Matcher::All => true,
-            Matcher::Filter(f) => f.matches(doc),
-        }
-    }
-
     /// Whether the stored (raw BSON) document matches, without decoding it.
     pub(crate) fn matches_raw(&self, table: &str, raw: &[u8]) -> Result<bool> {
         match self {
@@ -85,17 +82,38 @@ impl Matcher {
         }
     }
 
+    /// The match details of `doc` (`None` when it does not match).
+    pub(crate) fn details(&self, doc: &Document) -> Option<stratus_query::filter::MatchDetails> {
+        match self {
+            Matcher::All => Some(stratus_query::filter::MatchDetails::default()),
+            Matcher::Filter(f) => f.matches_with_details(doc),
+        }
+    }
+
     /// `None` when `doc` does not match; otherwise the array position the positional `$`
     /// operator refers to, if any.
-    #[expect(
-        dead_code,
-        reason = "used by update operations once stratus_query::update lands"
-    )]
     pub(crate) fn match_details(&self, doc: &Document) -> Option<Option<usize>> {
         match self {
             Matcher::All => Some(None),
             Matcher::Filter(f) => f.matches_with_details(doc).map(|d| d.elem_match_index),
         }
+    }
+}
+
+/// A hint must name an existing index (by name or key pattern). The planner still chooses
+/// the access path; the hint is validated, not enforced.
+pub(crate) fn check_hint(meta: &CollectionMeta, hint: &Bson) -> Result<()> {
+    let known = meta.specs().iter().any(|s| match hint {
+        Bson::String(name) => &s.name == name,
+        Bson::Document(key) => &s.key == key,
+        _ => false,
+    });
+    if known || matches!(hint, Bson::Document(d) if d.contains_key("$natural")) {
+        Ok(())
+    } else {
+        Err(crate::error::DocstoreError::bad_value(
+            "hint provided does not correspond to an existing index",
+        ))
     }
 }
 
@@ -124,6 +142,15 @@ pub(crate) fn validate_id(id: &Bson) -> Result<()> {
         Bson::Array(_) => Err(DocstoreError::bad_value("can't use an array for _id")),
         Bson::RegularExpression(_) => Err(DocstoreError::bad_value("can't use a regex for _id")),
         Bson::Undefined => Err(DocstoreError::bad_value("can't use a undefined for _id")),
+        Bson::Document(d) => match d.keys().find(|k| k.starts_with('$')) {
+            Some(k) => Err(DocstoreError::mongo(
+                stratus_query::MongoCode::DollarPrefixedFieldName,
+                format!(
+                    "_id fields may not contain '$'-prefixed fields: {k} is not valid for storage."
+                ),
+            )),
+            None => Ok(()),
+        },
         _ => Ok(()),
     }
 }
@@ -151,7 +178,7 @@ pub(crate) fn insert_doc(
         });
     }
     ctx.kv.put(&table, &pk, &raw)?;
-    catalog::add_stats(ctx.kv, meta.id, 1, raw.len() as i64)?;
+    ctx.add_stats(meta.id, 1, raw.len() as i64);
     secondary::on_insert(ctx.kv, meta, doc, &pk)?;
     ctx.events.push(ChangeEvent::document(
         op,
@@ -172,7 +199,7 @@ pub(crate) fn remove_doc(
     old_size: usize,
 ) -> Result<()> {
     ctx.kv.delete(&meta.docs_table(), pk)?;
-    catalog::add_stats(ctx.kv, meta.id, -1, -(old_size as i64))?;
+    ctx.add_stats(meta.id, -1, -(old_size as i64));
     secondary::on_remove(ctx.kv, meta, old, pk)?;
     let id = old.get("_id").cloned().unwrap_or(Bson::Null);
     ctx.events.push(ChangeEvent::document(
@@ -196,10 +223,9 @@ pub(crate) fn replace_doc(
     op: ChangeOp,
 ) -> Result<()> {
     let raw = encode(new)?;
-    secondary::on_remove(ctx.kv, meta, old, pk)?;
+    secondary::on_replace(ctx.kv, meta, old, new, pk)?;
     ctx.kv.put(&meta.docs_table(), pk, &raw)?;
-    catalog::add_stats(ctx.kv, meta.id, 0, raw.len() as i64 - old_size as i64)?;
-    secondary::on_insert(ctx.kv, meta, new, pk)?;
+    ctx.add_stats(meta.id, 0, raw.len() as i64 - old_size as i64);
     let id = new.get("_id").cloned().unwrap_or(Bson::Null);
     ctx.events.push(ChangeEvent::document(
         op,
@@ -211,8 +237,17 @@ pub(crate) fn replace_doc(
     Ok(())
 }
 
-/// All `(pk, raw, doc)` of the collection matching `filter`, in storage order, read through
-/// `kv` (a snapshot or the writer's view). Stops after `limit` matches when given.
+/// The plan the index module chooses for `filter` (and `sort`) on this collection.
+pub(crate) fn plan_for(
+    meta: &CollectionMeta,
+    filter: &Document,
+    sort: Option<&Document>,
+) -> crate::index::Plan {
+    crate::index::plan(filter, sort, &meta.defs)
+}
+
+/// All `(pk, size, doc)` of the collection matching `filter`, read through `kv` (a snapshot
+/// or the writer's view) via the chosen plan, in plan order. Stops after `limit` matches.
 pub(crate) fn matching_docs(
     kv: &dyn KvRead,
     meta: &CollectionMeta,
@@ -224,24 +259,12 @@ pub(crate) fn matching_docs(
     if limit == Some(0) {
         return Ok(out);
     }
-    if let Some(id) = id_point(filter) {
-        let pk = primary_key(id)?;
-        if let Some(raw) = kv.get(&table, &pk)? {
-            let doc = decode(&table, &raw)?;
-            out.push((pk, raw.len(), doc));
-        }
-        return Ok(out);
-    }
     let matcher = Matcher::new(filter)?;
-    for pair in kv.range(
-        &table,
-        std::ops::Bound::Unbounded,
-        std::ops::Bound::Unbounded,
-        false,
-    )? {
-        let (pk, raw) = pair?;
-        let doc = decode(&table, &raw)?;
-        if matcher.matches(&doc) {
+    let plan = plan_for(meta, filter, None);
+    for item in crate::index::execute(&plan, kv, &table)? {
+        let (pk, raw) = item?;
+        if matcher.matches_raw(&table, &raw)? {
+            let doc = decode(&table, &raw)?;
             out.push((pk, raw.len(), doc));
             if limit.is_some_and(|l| out.len() >= l) {
                 break;
