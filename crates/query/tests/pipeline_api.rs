@@ -372,3 +372,10 @@ fn streamed_skip_and_limit_compose_like_materialised_ones() {
         assert_eq!(got, want, "{stages:?}");
     }
 }
+
+#[test]
+fn pipelines_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Pipeline>();
+    assert_send_sync::<MemoryCollections>();
+}

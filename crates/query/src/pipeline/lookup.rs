@@ -303,7 +303,8 @@ fn equality_filter(local: &[String], foreign: &str, doc: &Bson) -> Document {
     f
 }
 
-/// All values at `path`, expanding arrays on the way and at the end.
+/// All values at `path`, expanding arrays on the way and at the end; missing fields add
+/// nothing (the caller turns "no value at all" into null).
 fn collect_values(v: &Bson, path: &[String], out: &mut Vec<Bson>) {
     match path.split_first() {
         None => match v {
@@ -311,10 +312,11 @@ fn collect_values(v: &Bson, path: &[String], out: &mut Vec<Bson>) {
             other => out.push(other.clone()),
         },
         Some((first, rest)) => match v {
-            Bson::Document(d) => match d.get(first) {
-                Some(x) => collect_values(x, rest, out),
-                None => out.push(Bson::Null),
-            },
+            Bson::Document(d) => {
+                if let Some(x) = d.get(first) {
+                    collect_values(x, rest, out);
+                }
+            }
             Bson::Array(items) => {
                 for i in items {
                     if let Bson::Document(_) = i {
