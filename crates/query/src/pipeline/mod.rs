@@ -14,9 +14,25 @@
 //! - Expressions see the pipeline's `let` variables, `$lookup`'s `let` variables and one `$$NOW`
 //!   fixed for the whole run.
 //!
-//! Supported stages: `$match $project $addFields $set $unset $group $sort $limit $skip $count
-//! $unwind $lookup $graphLookup $facet $replaceRoot $replaceWith $sortByCount $sample $bucket $bucketAuto $setWindowFields $unionWith
-//! $out $merge $documents $redact`.
+//! Supported stages: `$match $project $addFields $set $unset $group $sort $limit $skip
+//! $count $unwind $lookup $graphLookup $facet $replaceRoot $replaceWith $sortByCount $sample
+//! $bucket $bucketAuto $setWindowFields $unionWith $out $merge $documents $redact`, plus
+//! caller-run leading stages such as `$search` ([`PipelineOptions::external_stages`]).
+//!
+//! Known deviations from MongoDB (each documented in its stage's module):
+//! - No collation (strings compare by bytes) and no spilling to disk: `$group` (and
+//!   `$graphLookup`) fail with 292/40099 past [`crate::limits::Limits::max_group_memory`],
+//!   measured approximately.
+//! - `$group`/`$sortByCount` output groups in first-seen order (MongoDB: unspecified).
+//! - `$merge` cannot check for a unique index on non-`_id` `on` fields (it refuses a result
+//!   matching several targets instead).
+//! - `$bucketAuto` has no `granularity`; `$setWindowFields` has `documents` windows only and
+//!   the accumulator, rank, `$documentNumber` and `$shift` functions.
+//! - `$match` inside a `$lookup` sub-pipeline sees `let` variables by literal substitution into
+//!   `$expr`; a `$let`/`$map` there that rebinds the same name sees the outer value.
+//! - Server-only stages (`$geoNear`, `$changeStream`, `$collStats`, `$indexStats`,
+//!   `$currentOp`, `$listSessions`, `$planCacheStats`, `$densify`, `$fill`, …) are unknown
+//!   stages (40324).
 
 pub mod env;
 
