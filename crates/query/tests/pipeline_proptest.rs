@@ -154,3 +154,69 @@ proptest! {
         }
     }
 }
+
+/// A small value for join keys: ints, null, arrays of them, or (as `None`) missing.
+fn join_value() -> impl Strategy<Value = Option<Bson>> {
+    let scalar = prop_oneof![
+        (0i32..4).prop_map(Bson::Int32),
+        Just(Bson::Null),
+        Just(Bson::Double(1.0)),
+    ];
+    prop_oneof![
+        Just(None),
+        scalar.clone().prop_map(Some),
+        prop::collection::vec(scalar, 0..3).prop_map(|v| Some(Bson::Array(v))),
+    ]
+}
+
+fn keyed_docs(field: &'static str) -> impl Strategy<Value = Vec<Document>> {
+    prop::collection::vec(join_value(), 0..8).prop_map(move |vals| {
+        vals.into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let mut d = Document::new();
+                d.insert("_id", i as i32);
+                if let Some(v) = v {
+                    d.insert(field, v);
+                }
+                d
+            })
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The batched equality join gives, for every input document, exactly the foreign
+    /// documents the query `{f: {$in: <local values, or null>}}` selects, in natural order.
+    #[test]
+    fn equality_lookup_matches_the_in_query(
+        local in keyed_docs("l"),
+        foreign in keyed_docs("f"),
+    ) {
+        let env = MemoryCollections::new();
+        env.insert_collection("db", "f", foreign.clone());
+        let stage = bson::doc! {"$lookup": {"from": "f", "localField": "l", "foreignField": "f", "as": "m"}};
+        let p = Pipeline::parse(&[Bson::Document(stage)], &PipelineOptions::default()).unwrap();
+        let out = p.run(local.clone().into_iter(), &env, "db").unwrap();
+        prop_assert_eq!(out.len(), local.len());
+        for (input, joined) in local.iter().zip(&out) {
+            let values = match input.get("l") {
+                None => vec![Bson::Null],
+                Some(Bson::Array(a)) if a.is_empty() => vec![Bson::Null],
+                Some(Bson::Array(a)) => a.clone(),
+                Some(v) => vec![v.clone()],
+            };
+            let filter = bson::doc! {"f": {"$in": values}};
+            let f = stratus_query::filter::Filter::parse(&filter).unwrap();
+            let want: Vec<Bson> = foreign
+                .iter()
+                .filter(|d| f.matches(d))
+                .cloned()
+                .map(Bson::Document)
+                .collect();
+            prop_assert_eq!(joined.get("m"), Some(&Bson::Array(want)), "input {}", input);
+        }
+    }
+}

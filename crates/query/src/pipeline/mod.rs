@@ -66,6 +66,7 @@ use crate::expr::{Dialect, Expr, ParseOptions};
 use crate::limits::Limits;
 
 pub use env::{CollectionSource, MemoryCollections, MergeWrite};
+pub use lookup::LOOKUP_BATCH_SIZE;
 
 /// Maximum nesting of sub-pipelines (`$lookup`, `$facet`, `$unionWith` inside each other);
 /// MongoDB's limit is also 20. Keeps parsing and running far from the thread's stack limit.
