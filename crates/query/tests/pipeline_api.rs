@@ -447,3 +447,29 @@ fn equality_lookup_fetches_once_per_batch() {
     p.run((0..50).map(|i| doc! {"_id": i}), &env, "db").unwrap();
     assert_eq!(env.finds.get(), 1);
 }
+
+#[test]
+fn input_errors_stop_the_run() {
+    let env = MemoryCollections::new();
+    let p = parse(vec![doc! {"$match": {}}, doc! {"$sort": {"_id": 1}}]).unwrap();
+    let input = vec![
+        Ok(doc! {"_id": 2}),
+        Err(stratus_query::QueryError::new(
+            MongoCode::InternalError,
+            "disk",
+        )),
+        Ok(doc! {"_id": 1}),
+    ];
+    let err = p.try_run(input.into_iter(), &env, "db").unwrap_err();
+    assert_eq!(err.code, MongoCode::InternalError);
+    let p = parse(vec![doc! {"$group": {"_id": null}}]).unwrap();
+    let input = vec![Err(stratus_query::QueryError::new(
+        MongoCode::InternalError,
+        "disk",
+    ))];
+    assert!(p.try_run(input.into_iter(), &env, "db").is_err());
+    let ok = p
+        .try_run(vec![Ok(doc! {"a": 1})].into_iter(), &env, "db")
+        .unwrap();
+    assert_eq!(ok, vec![doc! {"_id": null}]);
+}

@@ -396,6 +396,17 @@ impl Pipeline {
         env: &dyn CollectionSource,
         db: &str,
     ) -> Result<Vec<Document>> {
+        self.try_run(input.map(Ok), env, db)
+    }
+
+    /// Like [`Pipeline::run`] over an input that can fail (a storage scan): the first input
+    /// error ends the run with that error, and no further input is read.
+    pub fn try_run(
+        &self,
+        input: impl Iterator<Item = Result<Document>>,
+        env: &dyn CollectionSource,
+        db: &str,
+    ) -> Result<Vec<Document>> {
         let mut rc = RunCtx {
             env,
             db,
