@@ -220,3 +220,48 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// `$sort` + `$skip` + `$limit` (computed as a top-k selection) equals a full stable sort
+    /// followed by skip and limit.
+    #[test]
+    fn sort_top_k_equals_full_sort(
+        vals in prop::collection::vec((join_value(), 0i32..3), 0..30),
+        skip in 0u64..5,
+        limit in 1u64..12,
+    ) {
+        let docs: Vec<Document> = vals
+            .into_iter()
+            .enumerate()
+            .map(|(i, (a, b))| {
+                let mut d = Document::new();
+                d.insert("_id", i as i32);
+                if let Some(a) = a {
+                    d.insert("a", a);
+                }
+                d.insert("b", b);
+                d
+            })
+            .collect();
+        let env = MemoryCollections::new();
+        let sort = Bson::Document(bson::doc! {"$sort": {"a": 1, "b": -1}});
+        let tail = [
+            Bson::Document(bson::doc! {"$skip": skip as i64}),
+            Bson::Document(bson::doc! {"$limit": limit as i64}),
+        ];
+        let fast: Vec<Bson> = std::iter::once(sort.clone()).chain(tail.iter().cloned()).collect();
+        let full: Vec<Bson> = [sort, Bson::Document(bson::doc! {"$addFields": {}})]
+            .into_iter()
+            .chain(tail.iter().cloned())
+            .collect();
+        let run = |stages: &[Bson]| {
+            Pipeline::parse(stages, &PipelineOptions::default())
+                .unwrap()
+                .run(docs.clone().into_iter(), &env, "db")
+                .unwrap()
+        };
+        prop_assert_eq!(run(&fast), run(&full));
+    }
+}

@@ -687,10 +687,28 @@ pub(crate) fn run_stages(
     rc: &RunCtx<'_>,
 ) -> Result<Vec<Document>> {
     let mut docs = docs;
-    for stage in stages {
-        docs = run_stage(stage, docs, rc)?;
+    for (i, stage) in stages.iter().enumerate() {
+        docs = match (stage, top_k(&stages[i + 1..])) {
+            // `$sort` followed by `$limit` (maybe after `$skip`) only needs the first k.
+            (Stage::Sort(s), Some(k)) => s.apply_top(docs, k)?,
+            _ => run_stage(stage, docs, rc)?,
+        };
     }
     Ok(docs)
+}
+
+/// How many leading documents the stages after a `$sort` can use: `skip + limit` when they
+/// start with `$skip`s and then a `$limit`.
+fn top_k(after: &[Stage]) -> Option<usize> {
+    let mut skipped: u64 = 0;
+    for s in after {
+        match s {
+            Stage::Skip(n) => skipped = skipped.saturating_add(*n),
+            Stage::Limit(n) => return usize::try_from(skipped.saturating_add(*n)).ok(),
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// Runs one stage.
