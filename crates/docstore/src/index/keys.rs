@@ -76,7 +76,9 @@ impl IndexDef {
             .map(|(path, dir)| KeyField {
                 path: path.clone(),
                 parts: path.split('.').map(str::to_string).collect(),
-                direction: if matches!(dir, Bson::Int32(d) if *d < 0) {
+                direction: if stratus_query::compare::Number::of(dir)
+                    .is_some_and(|n| n.as_f64() < 0.0)
+                {
                     Direction::Descending
                 } else {
                     Direction::Ascending
