@@ -407,7 +407,10 @@ fn condition() -> impl Strategy<Value = (String, String, Bson)> {
             Just("$lt"),
             Just("$lte")
         ],
-        scalar(),
+        prop_oneof![
+            4 => scalar(),
+            1 => prop::collection::vec(scalar(), 0..3).prop_map(Bson::Array),
+        ],
         prop::collection::vec(scalar(), 0..3),
     )
         .prop_map(|(f, op, v, list)| {
@@ -529,6 +532,73 @@ proptest! {
                     ord = ord.then(o);
                 }
                 prop_assert!(ord != Ordering::Greater, "order {} then {} ({:?})", w[0], w[1], p);
+            }
+        }
+    }
+}
+
+/// Array equality, empty arrays, null-vs-missing and nested paths: the planner's special
+/// cases, checked against the query crate's `Filter` on a fixed dataset.
+#[test]
+fn special_equalities_find_every_match() {
+    let docs = vec![
+        doc! {"_id": 1, "a": [1, 2], "x": {"y": 1}},
+        doc! {"_id": 2, "a": [], "x": [{"y": null}]},
+        doc! {"_id": 3, "a": [[1, 2], 3], "x": [{"z": 1}]},
+        doc! {"_id": 4, "a": null, "x": 5},
+        doc! {"_id": 5, "x": [1, {"y": 2}]},
+        doc! {"_id": 6, "a": [null, 7], "x": {}},
+        doc! {"_id": 7, "a": 1.0, "x": {"y": [1, 2]}},
+    ];
+    let mut kv = MemoryKv::new();
+    let mut defs = vec![def(doc! {"a": 1}), def(doc! {"x.y": -1})];
+    let tables: Vec<String> = defs.iter().map(|d| format!("ix.{}", d.name())).collect();
+    for d in &docs {
+        let pk = encode_id(d.get("_id").expect("has _id"));
+        kv.put(DOCS, &pk, &d.to_vec().expect("serialises"))
+            .expect("put");
+        for (def, table) in defs.iter().zip(&tables) {
+            insert_entries(&mut kv, table, "db.c", def, d, &pk).expect("indexable");
+        }
+    }
+    for (def, table) in defs.iter_mut().zip(&tables) {
+        def.multikey = is_multikey(&kv, table).expect("marker");
+    }
+    let indexes: Vec<(String, IndexDef)> = tables.into_iter().zip(defs).collect();
+    let filters = [
+        doc! {"a": [1, 2]},
+        doc! {"a": []},
+        doc! {"a": null},
+        doc! {"a": {"$in": [[1, 2], 7]}},
+        doc! {"a": {"$in": [[], null]}},
+        doc! {"a": 1},
+        doc! {"a": {"$gte": 1, "$lte": 2}},
+        doc! {"x.y": null},
+        doc! {"x.y": 2},
+        doc! {"x.y": [1, 2]},
+        doc! {"x.y": {"$gt": 0}},
+        doc! {"a": 1, "x.y": {"$gte": 1}},
+        doc! {"a": {"$gte": null}},
+    ];
+    for filter in filters {
+        let real = stratus_query::filter::Filter::parse(&filter).expect("parses");
+        let p = plan(&filter, None, &indexes);
+        assert!(
+            matches!(p.access, Access::IndexScan(_)),
+            "{filter} should use an index: {p:?}"
+        );
+        let got: BTreeSet<i32> = execute(&p, &kv, DOCS)
+            .expect("executes")
+            .map(|r| {
+                let (_, raw) = r.expect("candidate");
+                let d = Document::from_reader(raw.as_slice()).expect("bson");
+                d.get_i32("_id").expect("id")
+            })
+            .collect();
+        for d in &docs {
+            if real.matches(d) {
+                let id = d.get_i32("_id").expect("id");
+                assert!(got.contains(&id), "{filter}: {d} missed by {p:?}");
             }
         }
     }
