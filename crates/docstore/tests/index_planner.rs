@@ -480,7 +480,7 @@ proptest! {
         refresh_multikey in any::<bool>(),
     ) {
         let mut kv = MemoryKv::new();
-        let mut defs = vec![
+        let defs = vec![
             def(doc! {"a": 1}),
             def(doc! {"b": -1}),
             def(doc! {"c": 1, "b": -1}),
@@ -495,12 +495,10 @@ proptest! {
                 insert_entries(&mut kv, table, "db.c", def, d, &pk).expect("indexable");
             }
         }
+        let mut indexes: Vec<(String, IndexDef)> = tables.into_iter().zip(defs).collect();
         if refresh_multikey {
-            for (def, table) in defs.iter_mut().zip(&tables) {
-                def.multikey = is_multikey(&kv, table).expect("marker");
-            }
+            stratus_docstore::index::refresh_multikey(&kv, &mut indexes).expect("markers");
         }
-        let indexes: Vec<(String, IndexDef)> = tables.into_iter().zip(defs).collect();
         let filter = filter_doc(&conds, wrap_and);
         let p = plan(&filter, sort.as_ref(), &indexes);
         let got: Vec<Document> = execute(&p, &kv, DOCS)
