@@ -104,7 +104,28 @@ fn plan_choices() {
         ),
         (doc! {"a": {"$eq": 3}}, None, "IXSCAN", Some("a_1"), true),
         (doc! {"a": {"$ne": 3}}, None, "COLLSCAN", None, true),
-        (doc! {"a": {"$regex": "^x"}}, None, "COLLSCAN", None, true),
+        (
+            doc! {"a": {"$regex": "^x"}},
+            None,
+            "IXSCAN",
+            Some("a_1"),
+            true,
+        ),
+        (
+            doc! {"a": {"$regex": "^x", "$options": "i"}},
+            None,
+            "COLLSCAN",
+            None,
+            true,
+        ),
+        (doc! {"a": {"$regex": "x"}}, None, "COLLSCAN", None, true),
+        (
+            doc! {"a": {"$regex": "^x|^y"}},
+            None,
+            "COLLSCAN",
+            None,
+            true,
+        ),
         (
             doc! {"$or": [{"a": 1}, {"b": 1}]},
             None,
@@ -259,6 +280,12 @@ fn explain_shapes() {
     assert_eq!(
         scan.get_document("indexBounds").expect("bounds"),
         &doc! {"c": ["[1, 1]", "[2, 2]"], "d": ["[inf.0, 3]"]}
+    );
+    let e = explain(&plan(&doc! {"a": {"$regex": "^ab"}}, None, &ix));
+    let scan = e.get_document("inputStage").expect("ixscan");
+    assert_eq!(
+        scan.get_document("indexBounds").expect("bounds"),
+        &doc! {"a": ["[\"ab\", \"ac\")", "[/^ab/, /^ab/]"]}
     );
     let e = explain(&plan(&doc! {"a": null}, None, &ix));
     let scan = e.get_document("inputStage").expect("ixscan");
@@ -547,6 +574,14 @@ fn special_equalities_find_every_match() {
         doc! {"_id": 5, "x": [1, {"y": 2}]},
         doc! {"_id": 6, "a": [null, 7], "x": {}},
         doc! {"_id": 7, "a": 1.0, "x": {"y": [1, 2]}},
+        doc! {"_id": 8, "a": "abc", "x": {"y": "ab"}},
+        doc! {"_id": 9, "a": ["zz", "abd"], "x": {"y": "a"}},
+        doc! {"_id": 10, "a": Bson::RegularExpression(bson::Regex {
+            pattern: "^ab".to_string().try_into().expect("no NUL"),
+            options: String::new().try_into().expect("no NUL"),
+        })},
+        doc! {"_id": 11, "a": "ab\u{0}c", "x": {"y": "b"}},
+        doc! {"_id": 12, "a": "b"},
     ];
     let mut kv = MemoryKv::new();
     let mut defs = vec![def(doc! {"a": 1}), def(doc! {"x.y": -1})];
@@ -577,6 +612,16 @@ fn special_equalities_find_every_match() {
         doc! {"x.y": {"$gt": 0}},
         doc! {"a": 1, "x.y": {"$gte": 1}},
         doc! {"a": {"$gte": null}},
+        doc! {"a": {"$regex": "^ab"}},
+        doc! {"a": {"$regex": "^abc*"}},
+        doc! {"a": {"$regex": "^ab\\u0000"}},
+        doc! {"a": {"$regex": "^a.c", "$options": "s"}},
+        doc! {"a": {"$regex": "^"}},
+        doc! {"x.y": {"$regex": "^a"}},
+        doc! {"a": Bson::RegularExpression(bson::Regex {
+            pattern: "^ab".to_string().try_into().expect("no NUL"),
+            options: String::new().try_into().expect("no NUL"),
+        })},
     ];
     for filter in filters {
         let real = stratus_query::filter::Filter::parse(&filter).expect("parses");
