@@ -23,6 +23,7 @@ pub mod writer;
 
 pub use changefeed::{ChangeEvent, ChangeOp};
 pub use crud::aggregate::AggregateOptions;
+pub use crud::bulk::{BulkWriteResult, WriteModel};
 pub use crud::find::FindOptions;
 pub use crud::find_and_modify::{FindAndModifyOptions, ReturnDocument};
 pub use crud::insert::{InsertManyResult, WriteError};

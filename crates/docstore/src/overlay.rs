@@ -57,6 +57,16 @@ impl<'a> Overlay<'a> {
         Ok(())
     }
 
+    fn table_mut(&mut self, table: &str) -> &mut TableWrites {
+        if !self.tables.contains_key(table) {
+            self.tables
+                .insert(table.to_string(), TableWrites::default());
+        }
+        self.tables
+            .get_mut(table)
+            .expect("invariant: the table entry was just inserted")
+    }
+
     /// Whether nothing is buffered.
     pub fn is_empty(&self) -> bool {
         self.tables.is_empty()
@@ -164,9 +174,7 @@ impl Iterator for Merge<'_> {
 
 impl KvWrite for Overlay<'_> {
     fn put(&mut self, table: &str, key: &[u8], value: &[u8]) -> KvResult<()> {
-        self.tables
-            .entry(table.to_string())
-            .or_default()
+        self.table_mut(table)
             .entries
             .insert(key.to_vec(), Some(value.to_vec()));
         Ok(())
@@ -174,11 +182,7 @@ impl KvWrite for Overlay<'_> {
 
     fn delete(&mut self, table: &str, key: &[u8]) -> KvResult<bool> {
         let existed = self.get(table, key)?.is_some();
-        self.tables
-            .entry(table.to_string())
-            .or_default()
-            .entries
-            .insert(key.to_vec(), None);
+        self.table_mut(table).entries.insert(key.to_vec(), None);
         Ok(existed)
     }
 

@@ -14,6 +14,7 @@
 //! Change events produced by a job get their sequence numbers only when the job succeeds, and
 //! are written in the same transaction; followers are notified after the commit.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
@@ -31,21 +32,48 @@ pub struct WriteCtx<'a> {
     pub kv: &'a mut dyn KvWrite,
     /// Change events to append if (and only if) the operation succeeds.
     pub events: Vec<ChangeEvent>,
+    /// Pending per-collection `(count, size)` deltas, written once when the operation
+    /// succeeds (one stats update per operation instead of one per document).
+    pub stats: BTreeMap<u64, (i64, i64)>,
 }
 
-impl WriteCtx<'_> {
+impl<'a> WriteCtx<'a> {
+    /// A context writing into `kv`.
+    pub fn new(kv: &'a mut dyn KvWrite) -> Self {
+        WriteCtx {
+            kv,
+            events: Vec::new(),
+            stats: BTreeMap::new(),
+        }
+    }
+
+    /// Records a change of `count` documents and `size` bytes in collection `id`.
+    pub fn add_stats(&mut self, id: u64, count: i64, size: i64) {
+        let e = self.stats.entry(id).or_insert((0, 0));
+        e.0 += count;
+        e.1 += size;
+    }
+
+    /// Writes the pending stats deltas into the buffer.
+    fn flush_stats(&mut self) -> Result<()> {
+        for (id, (count, size)) in std::mem::take(&mut self.stats) {
+            crate::catalog::add_stats(self.kv, id, count, size)?;
+        }
+        Ok(())
+    }
     /// Runs `f` atomically inside this operation: its writes and events are kept only when it
     /// returns `Ok` (used e.g. per document of an unordered `insert_many`).
     pub fn nested<R>(&mut self, f: impl FnOnce(&mut WriteCtx<'_>) -> Result<R>) -> Result<R> {
         let mut overlay = Overlay::new(&mut *self.kv);
-        let mut child = WriteCtx {
-            kv: &mut overlay,
-            events: Vec::new(),
-        };
+        let mut child = WriteCtx::new(&mut overlay);
         let r = f(&mut child)?;
         let events = std::mem::take(&mut child.events);
+        let stats = std::mem::take(&mut child.stats);
         overlay.apply()?;
         self.events.extend(events);
+        for (id, (c, s)) in stats {
+            self.add_stats(id, c, s);
+        }
         Ok(r)
     }
 }
@@ -184,16 +212,15 @@ fn run(
             for job in jobs.drain(..) {
                 stats.operations.fetch_add(1, Ordering::Relaxed);
                 let mut overlay = Overlay::new(&mut *txn);
-                let mut ctx = WriteCtx {
-                    kv: &mut overlay,
-                    events: Vec::new(),
-                };
+                let mut ctx = WriteCtx::new(&mut overlay);
                 let (ok, completion) = job(&mut ctx);
                 let events = std::mem::take(&mut ctx.events);
+                let flushed = if ok { ctx.flush_stats() } else { Ok(()) };
                 completions.push(completion);
                 if !ok {
                     continue;
                 }
+                flushed.map_err(|e| KvError::Engine(e.to_string()))?;
                 overlay.apply()?;
                 for mut e in events {
                     e.seq = seq;

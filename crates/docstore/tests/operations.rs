@@ -415,3 +415,80 @@ fn aggregate_groups_looks_up_and_outputs() {
             .is_empty()
     );
 }
+
+#[test]
+fn bulk_write_ordered_and_unordered() {
+    use stratus_docstore::WriteModel;
+    let store = store_with(people());
+    let models = || {
+        vec![
+            WriteModel::InsertOne {
+                document: doc! {"_id": 5, "name": "eve"},
+            },
+            WriteModel::InsertOne {
+                document: doc! {"_id": 1},
+            },
+            WriteModel::UpdateMany {
+                filter: doc! {"age": 25},
+                update: bson!({"$set": {"young": true}}),
+                options: UpdateOptions::default(),
+            },
+            WriteModel::ReplaceOne {
+                filter: doc! {"_id": 42},
+                replacement: doc! {"name": "up"},
+                upsert: true,
+            },
+            WriteModel::DeleteOne {
+                filter: doc! {"_id": 3},
+            },
+        ]
+    };
+    let r = store
+        .bulk_write("db", "c", models(), true)
+        .expect("ordered");
+    assert_eq!(
+        (r.inserted_count, r.matched_count, r.deleted_count),
+        (1, 0, 0)
+    );
+    assert_eq!(
+        r.write_errors
+            .iter()
+            .map(|e| (e.index, e.code))
+            .collect::<Vec<_>>(),
+        vec![(1, 11000)]
+    );
+    let store = store_with(people());
+    let r = store
+        .bulk_write("db", "c", models(), false)
+        .expect("unordered");
+    assert_eq!(
+        (
+            r.inserted_count,
+            r.matched_count,
+            r.modified_count,
+            r.deleted_count
+        ),
+        (1, 2, 2, 1)
+    );
+    assert_eq!(r.upserted_ids, vec![(3, bson!(42))]);
+    assert_eq!(r.write_errors.len(), 1);
+    assert_eq!(store.estimated_count("db", "c").expect("count"), 5);
+    // A malformed model fails the whole call before anything is written.
+    let err = store
+        .bulk_write(
+            "db",
+            "c",
+            vec![
+                WriteModel::DeleteMany { filter: doc! {} },
+                WriteModel::UpdateOne {
+                    filter: doc! {},
+                    update: bson!({"$bad": 1}),
+                    options: UpdateOptions::default(),
+                },
+            ],
+            true,
+        )
+        .expect_err("parse error");
+    assert!(err.mongo_code() > 0);
+    assert_eq!(store.estimated_count("db", "c").expect("count"), 5);
+}

@@ -128,6 +128,12 @@ const OPERATORS: &[&str] = &[
     "$max",
     "$stdDevPop",
     "$stdDevSamp",
+    "$rand",
+    "$bsonSize",
+    "$binarySize",
+    "$dateTrunc",
+    "$tsSecond",
+    "$tsIncrement",
     "$foo",
 ];
 
@@ -175,6 +181,7 @@ const KEYS: &[&str] = &[
     "defaults",
     "sortBy",
     "iso8601",
+    "binSize",
     "a",
     "x",
 ];

@@ -68,7 +68,7 @@ impl Store {
             return Ok(Cursor::from_documents(Vec::new(), options.batch_size));
         };
         if let Some(hint) = &options.hint {
-            check_hint(&meta, hint)?;
+            crate::crud::check_hint(&meta, hint)?;
         }
         let table = meta.docs_table();
         let sort_doc = sort.as_ref().and(options.sort.as_ref());
@@ -116,23 +116,6 @@ impl Store {
             },
         )?;
         c.next().transpose()
-    }
-}
-
-/// A hint must name an existing index (by name or key pattern). The planner still chooses
-/// the access path; the hint is validated, not enforced.
-fn check_hint(meta: &crate::catalog::CollectionMeta, hint: &Bson) -> Result<()> {
-    let known = meta.specs().iter().any(|s| match hint {
-        Bson::String(name) => &s.name == name,
-        Bson::Document(key) => &s.key == key,
-        _ => false,
-    });
-    if known || matches!(hint, Bson::Document(d) if d.contains_key("$natural")) {
-        Ok(())
-    } else {
-        Err(crate::error::DocstoreError::bad_value(
-            "hint provided does not correspond to an existing index",
-        ))
     }
 }
 

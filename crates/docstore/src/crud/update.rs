@@ -12,6 +12,7 @@ use crate::crud::insert::with_id;
 use crate::crud::{insert_doc, matching_docs, replace_doc, validate_filter};
 use crate::error::{DocstoreError, Result};
 use crate::store::Store;
+use crate::writer::WriteCtx;
 
 /// Result of an update or replace.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -91,40 +92,62 @@ impl Store {
         replacement: Document,
         upsert: bool,
     ) -> Result<UpdateResult> {
-        check_replacement(&replacement)?;
-        validate_filter(&filter)?;
+        let prepared = PreparedReplace::new(filter, replacement, upsert)?;
         catalog::validate_coll_name(db, coll)?;
         let (db, coll) = (db.to_string(), coll.to_string());
-        self.write(move |ctx| {
-            let meta = match (catalog::get(ctx.kv, &db, &coll)?, upsert) {
-                (Some(m), _) => m,
-                (None, true) => catalog::create(ctx.kv, &db, &coll)?,
-                (None, false) => return Ok(UpdateResult::default()),
-            };
-            let found = matching_docs(ctx.kv, &meta, &filter, Some(1))?;
-            let Some((pk, size, old)) = found.into_iter().next() else {
-                if !upsert {
-                    return Ok(UpdateResult::default());
-                }
-                let doc = upsert_replacement(&filter, &replacement);
-                let id = doc.get("_id").cloned();
-                insert_doc(ctx, &meta, &doc, ChangeOp::Insert)?;
-                return Ok(UpdateResult {
-                    matched: 0,
-                    modified: 0,
-                    upserted_id: id,
-                });
-            };
-            let new = replaced(&old, &replacement)?;
-            let modified = new != old;
-            if modified {
-                replace_doc(ctx, &meta, &old, &pk, size, &new, ChangeOp::Replace)?;
+        self.write(move |ctx| prepared.run(ctx, &db, &coll))
+    }
+}
+
+/// A validated replacement, ready to run inside a write.
+pub(crate) struct PreparedReplace {
+    filter: Document,
+    replacement: Document,
+    upsert: bool,
+}
+
+impl PreparedReplace {
+    /// Checks the replacement and the filter.
+    pub(crate) fn new(filter: Document, replacement: Document, upsert: bool) -> Result<Self> {
+        check_replacement(&replacement)?;
+        validate_filter(&filter)?;
+        Ok(PreparedReplace {
+            filter,
+            replacement,
+            upsert,
+        })
+    }
+
+    /// Runs the replacement inside a write operation.
+    pub(crate) fn run(&self, ctx: &mut WriteCtx<'_>, db: &str, coll: &str) -> Result<UpdateResult> {
+        let meta = match (catalog::get(ctx.kv, db, coll)?, self.upsert) {
+            (Some(m), _) => m,
+            (None, true) => catalog::create(ctx.kv, db, coll)?,
+            (None, false) => return Ok(UpdateResult::default()),
+        };
+        let found = matching_docs(ctx.kv, &meta, &self.filter, Some(1))?;
+        let Some((pk, size, old)) = found.into_iter().next() else {
+            if !self.upsert {
+                return Ok(UpdateResult::default());
             }
-            Ok(UpdateResult {
-                matched: 1,
-                modified: u64::from(modified),
-                upserted_id: None,
-            })
+            let doc = upsert_replacement(&self.filter, &self.replacement);
+            let id = doc.get("_id").cloned();
+            insert_doc(ctx, &meta, &doc, ChangeOp::Insert)?;
+            return Ok(UpdateResult {
+                matched: 0,
+                modified: 0,
+                upserted_id: id,
+            });
+        };
+        let new = replaced(&old, &self.replacement)?;
+        let modified = new != old;
+        if modified {
+            replace_doc(ctx, &meta, &old, &pk, size, &new, ChangeOp::Replace)?;
+        }
+        Ok(UpdateResult {
+            matched: 1,
+            modified: u64::from(modified),
+            upserted_id: None,
         })
     }
 }

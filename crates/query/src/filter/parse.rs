@@ -13,7 +13,8 @@ use super::node::{CmpOp, FieldPath, InSet, Node, Pred};
 use super::regex::FilterRegex;
 use super::types::TypeSet;
 use crate::error::{QueryError, Result};
-use crate::expr::{Expr, ParseOptions};
+use crate::expr::{Dialect, Expr, ParseOptions};
+use crate::limits::Limits;
 
 /// Parse state: the nesting limit.
 pub(crate) struct Parser {
@@ -72,7 +73,14 @@ impl Parser {
                 match op {
                     "and" | "or" | "nor" => out.push(self.parse_logical(k, v, depth)?),
                     "expr" => {
-                        let e = Expr::parse(v, &ParseOptions::default())?;
+                        let opts = ParseOptions {
+                            dialect: Dialect::Mql,
+                            limits: Limits {
+                                max_nesting_depth: self.max_depth,
+                                ..Limits::default()
+                            },
+                        };
+                        let e = Expr::parse(v, &opts)?;
                         out.push(Node::Expr(Box::new(e)));
                     }
                     "comment" => {}
