@@ -582,9 +582,15 @@ fn special_equalities_find_every_match() {
         })},
         doc! {"_id": 11, "a": "ab\u{0}c", "x": {"y": "b"}},
         doc! {"_id": 12, "a": "b"},
+        doc! {"_id": 13, "a": [{"0": 5}, 6]},
+        doc! {"_id": 14, "a": [5, {"0": 6}]},
     ];
     let mut kv = MemoryKv::new();
-    let mut defs = vec![def(doc! {"a": 1}), def(doc! {"x.y": -1})];
+    let mut defs = vec![
+        def(doc! {"a": 1}),
+        def(doc! {"x.y": -1}),
+        def(doc! {"a.0": 1}),
+    ];
     let tables: Vec<String> = defs.iter().map(|d| format!("ix.{}", d.name())).collect();
     for d in &docs {
         let pk = encode_id(d.get("_id").expect("has _id"));
@@ -618,6 +624,9 @@ fn special_equalities_find_every_match() {
         doc! {"a": {"$regex": "^a.c", "$options": "s"}},
         doc! {"a": {"$regex": "^"}},
         doc! {"x.y": {"$regex": "^a"}},
+        doc! {"a.0": 5},
+        doc! {"a.0": 6},
+        doc! {"a.0": {"$gt": 4}},
         doc! {"a": Bson::RegularExpression(bson::Regex {
             pattern: "^ab".to_string().try_into().expect("no NUL"),
             options: String::new().try_into().expect("no NUL"),
