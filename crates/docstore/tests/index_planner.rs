@@ -584,6 +584,7 @@ fn special_equalities_find_every_match() {
         doc! {"_id": 12, "a": "b"},
         doc! {"_id": 13, "a": [{"0": 5}, 6]},
         doc! {"_id": 14, "a": [5, {"0": 6}]},
+        doc! {"_id": 15, "x": [[{"y": 1}], {"y": [[3]]}]},
     ];
     let mut kv = MemoryKv::new();
     let mut defs = vec![
@@ -624,6 +625,9 @@ fn special_equalities_find_every_match() {
         doc! {"a": {"$regex": "^a.c", "$options": "s"}},
         doc! {"a": {"$regex": "^"}},
         doc! {"x.y": {"$regex": "^a"}},
+        doc! {"x.y": 1},
+        doc! {"x.y": [3]},
+        doc! {"x.y": [[3]]},
         doc! {"a.0": 5},
         doc! {"a.0": 6},
         doc! {"a.0": {"$gt": 4}},
