@@ -83,7 +83,7 @@ pub struct BulkWriteResult {
 
 enum Prepared {
     Insert(Document),
-    Update(PreparedUpdate),
+    Update(Box<PreparedUpdate>),
     Replace(PreparedReplace),
     Delete(Document, Option<usize>),
 }
@@ -106,12 +106,16 @@ impl Store {
                     filter,
                     update,
                     options,
-                } => Prepared::Update(PreparedUpdate::new(filter, &update, options, false)?),
+                } => Prepared::Update(Box::new(PreparedUpdate::new(
+                    filter, &update, options, false,
+                )?)),
                 WriteModel::UpdateMany {
                     filter,
                     update,
                     options,
-                } => Prepared::Update(PreparedUpdate::new(filter, &update, options, true)?),
+                } => Prepared::Update(Box::new(PreparedUpdate::new(
+                    filter, &update, options, true,
+                )?)),
                 WriteModel::ReplaceOne {
                     filter,
                     replacement,
