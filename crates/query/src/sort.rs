@@ -117,55 +117,78 @@ impl SortSpec {
 
 /// The sort key of `doc` for one path.
 fn key_for<'a>(doc: &'a Document, path: &[String], ascending: bool) -> &'a Bson {
-    let mut candidates: Vec<&'a Bson> = Vec::new();
+    let mut best = Best {
+        value: None,
+        ascending,
+    };
     match path.split_first() {
         Some((head, _)) => match doc.get(head) {
-            Some(v) => collect(v, path, 1, &mut candidates),
-            None => candidates.push(&NULL),
+            Some(v) => collect(v, path, 1, &mut best),
+            None => best.offer(&NULL),
         },
-        None => candidates.push(&NULL),
+        None => best.offer(&NULL),
     }
-    let pick = if ascending {
-        candidates.into_iter().min_by(|x, y| compare(x, y))
-    } else {
-        candidates.into_iter().max_by(|x, y| compare(x, y))
-    };
-    pick.unwrap_or(&NULL)
+    best.value.unwrap_or(&NULL)
 }
 
-/// Collects the candidates below `v`, which was reached at component `at - 1`.
-fn collect<'a>(v: &'a Bson, path: &[String], at: usize, out: &mut Vec<&'a Bson>) {
+/// The smallest (ascending) or largest (descending) candidate seen so far; no allocation.
+struct Best<'a> {
+    value: Option<&'a Bson>,
+    ascending: bool,
+}
+
+impl<'a> Best<'a> {
+    fn offer(&mut self, v: &'a Bson) {
+        let better = match self.value {
+            None => true,
+            Some(cur) => {
+                let o = compare(v, cur);
+                if self.ascending {
+                    o == Ordering::Less
+                } else {
+                    o == Ordering::Greater
+                }
+            }
+        };
+        if better {
+            self.value = Some(v);
+        }
+    }
+}
+
+/// Offers the candidates below `v`, which was reached at component `at - 1`.
+fn collect<'a>(v: &'a Bson, path: &[String], at: usize, best: &mut Best<'a>) {
     let Some(part) = path.get(at) else {
         match v {
-            Bson::Array(items) if items.is_empty() => out.push(&UNDEFINED),
-            Bson::Array(items) => out.extend(items.iter()),
-            other => out.push(other),
+            Bson::Array(items) if items.is_empty() => best.offer(&UNDEFINED),
+            Bson::Array(items) => items.iter().for_each(|e| best.offer(e)),
+            other => best.offer(other),
         }
         return;
     };
     match v {
         Bson::Document(d) => match d.get(part) {
-            Some(x) => collect(x, path, at + 1, out),
-            None => out.push(&NULL),
+            Some(x) => collect(x, path, at + 1, best),
+            None => best.offer(&NULL),
         },
         Bson::Array(items) => {
             if let Some(i) = positional(part)
                 && let Some(e) = items.get(i)
             {
-                collect(e, path, at + 1, out);
+                collect(e, path, at + 1, best);
                 return;
             }
             if items.is_empty() {
-                out.push(&UNDEFINED);
+                best.offer(&UNDEFINED);
             }
             for e in items {
                 match e {
-                    Bson::Document(_) => collect(e, path, at, out),
-                    _ => out.push(&NULL),
+                    Bson::Document(_) => collect(e, path, at, best),
+                    _ => best.offer(&NULL),
                 }
             }
         }
-        _ => out.push(&NULL),
+        _ => best.offer(&NULL),
     }
 }
 

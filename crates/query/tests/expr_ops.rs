@@ -11,6 +11,8 @@ mod accumulator;
 mod arithmetic;
 #[path = "expr_cases/arrays.rs"]
 mod arrays;
+#[path = "expr_cases/dialects.rs"]
+mod dialects;
 #[path = "expr_cases/logic.rs"]
 mod logic;
 #[path = "expr_cases/strings.rs"]

@@ -387,6 +387,24 @@ fn element_operators() {
             Only(&[1, 6, 7, 13, 21, 24, 30]),
         ),
         (r#"{"a": {"$mod": [-3, 2]}}"#, Only(&[2, 6, 21, 25])),
+        (
+            r#"{"a": {"$bitsAllSet": [0]}}"#,
+            Only(&[1, 6, 7, 13, 21, 24, 30]),
+        ),
+        (
+            r#"{"a": {"$bitsAllSet": 1}}"#,
+            Only(&[1, 6, 7, 13, 21, 24, 30]),
+        ),
+        (r#"{"a": {"$bitsAllClear": [0]}}"#, Only(&[6, 12])),
+        (
+            r#"{"a": {"$bitsAnySet": [0, 2]}}"#,
+            Only(&[1, 6, 7, 12, 13, 21, 24, 30]),
+        ),
+        (
+            r#"{"a": {"$bitsAnyClear": 5}}"#,
+            Only(&[1, 6, 7, 12, 13, 24, 30]),
+        ),
+        (r#"{"a": {"$bitsAllSet": [0, 3]}}"#, Only(&[30])),
         (r#"{"a": {"$elemMatch": {"b": 1}}}"#, Only(&[9, 24])),
         (r#"{"a": {"$elemMatch": {"$gt": 1, "$lt": 3}}}"#, Only(&[6])),
         (
@@ -476,6 +494,21 @@ fn expr_uses_truthiness() {
         (r#"{"$expr": {"$literal": false}}"#, Only(&[])),
         (r#"{"$expr": {"$literal": 1}}"#, Except(&[])),
         (r#"{"$expr": "$_id", "a": 1}"#, Only(&[1, 6, 13, 24])),
+        // Aggregation comparisons use the full BSON order (no type brackets).
+        (
+            r#"{"$expr": {"$gt": ["$a", 2]}}"#,
+            Except(&[1, 4, 5, 13, 17, 19]),
+        ),
+        (
+            r#"{"$expr": {"$eq": ["$_id", {"$add": [1, 1]}]}}"#,
+            Only(&[2]),
+        ),
+        (
+            r#"{"$expr": {"$and": [{"$isArray": "$a"}, {"$gt": [{"$size": "$a"}, 2]}]}}"#,
+            Only(&[6, 24]),
+        ),
+        // An evaluation error makes the document not match.
+        (r#"{"$expr": {"$divide": [1, 0]}}"#, Only(&[])),
     ]);
 }
 

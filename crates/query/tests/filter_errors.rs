@@ -135,6 +135,17 @@ fn parse_errors_carry_mongodb_codes() {
         ),
         (r#"{"$where": "this.a == 1"}"#, 2, "$where is not supported"),
         (r#"{"a": {"$near": [0, 0]}}"#, 2, "$near is not supported"),
+        (r#"{"a": {"$bitsAllSet": -1}}"#, 2, "non-negative"),
+        (
+            r#"{"a": {"$bitsAnySet": [1.5]}}"#,
+            2,
+            "bit positions must be an integer",
+        ),
+        (
+            r#"{"a": {"$bitsAllClear": "x"}}"#,
+            2,
+            "takes an Array, a number, or a BinData",
+        ),
         (
             r#"{"$expr": {"$noSuchOp": 1}}"#,
             31325,

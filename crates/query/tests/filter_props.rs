@@ -166,6 +166,8 @@ fn junk() -> impl Strategy<Value = Bson> {
         Just("$eq"),
         Just("$gt"),
         Just("$expr"),
+        Just("$bitsAllSet"),
+        Just("$bitsAnyClear"),
         Just("$literal"),
         Just("$comment"),
         Just("$alwaysTrue"),

@@ -253,3 +253,122 @@ fn out_generates_missing_ids() {
     );
     assert_eq!(t[0].keys().next().map(String::as_str), Some("_id"));
 }
+
+#[test]
+fn external_first_stage_is_kept_aside() {
+    let opts = PipelineOptions {
+        external_stages: vec!["$search".to_string()],
+        ..PipelineOptions::default()
+    };
+    let stages = vec![
+        Bson::Document(doc! {"$search": {"text": {"query": "x", "path": "a"}}}),
+        Bson::Document(doc! {"$match": {"a": 1}}),
+        Bson::Document(doc! {"$project": {"_id": 0}}),
+    ];
+    let p = Pipeline::parse(&stages, &opts).unwrap();
+    let (name, spec) = p.leading_external().unwrap();
+    assert_eq!(name, "$search");
+    assert_eq!(
+        spec,
+        &Bson::Document(doc! {"text": {"query": "x", "path": "a"}})
+    );
+    assert_eq!(p.leading_match(), None, "the input is the search output");
+    assert_eq!(p.stages().len(), 2);
+    let env = MemoryCollections::new();
+    let out = p
+        .run(
+            vec![doc! {"_id": 1, "a": 1}, doc! {"_id": 2, "a": 2}].into_iter(),
+            &env,
+            "db",
+        )
+        .unwrap();
+    assert_eq!(out, vec![doc! {"a": 1}]);
+
+    // Elsewhere it is refused; without the option it is an unknown stage.
+    let late = vec![stages[1].clone(), stages[0].clone()];
+    assert_eq!(code(Pipeline::parse(&late, &opts)), 40602);
+    assert_eq!(code(parse(vec![doc! {"$search": {}}])), 40324);
+}
+
+#[test]
+fn lookup_result_is_bounded_by_the_document_size_limit() {
+    let opts = PipelineOptions {
+        limits: Limits {
+            max_document_size: 1000,
+            ..Limits::default()
+        },
+        ..PipelineOptions::default()
+    };
+    let env = MemoryCollections::new();
+    env.insert_collection(
+        "db",
+        "big",
+        (0..50)
+            .map(|i| doc! {"_id": i, "k": 1, "pad": "y".repeat(50)})
+            .collect(),
+    );
+    let p = Pipeline::parse(
+        &[Bson::Document(
+            doc! {"$lookup": {"from": "big", "localField": "k", "foreignField": "k", "as": "all"}},
+        )],
+        &opts,
+    )
+    .unwrap();
+    let err = p
+        .run(vec![doc! {"k": 1}].into_iter(), &env, "db")
+        .unwrap_err();
+    assert_eq!(err.code.code(), 4568);
+    let ok = p.run(vec![doc! {"k": 2}].into_iter(), &env, "db").unwrap();
+    assert_eq!(ok, vec![doc! {"k": 2, "all": []}]);
+}
+
+#[test]
+fn leading_per_document_stages_stop_reading_at_the_limit() {
+    use std::cell::Cell;
+    let pulled = Cell::new(0usize);
+    let input = (0..1000).map(|i| {
+        pulled.set(pulled.get() + 1);
+        doc! {"_id": i, "even": i % 2 == 0}
+    });
+    let p = parse(vec![
+        doc! {"$match": {"even": true}},
+        doc! {"$project": {"even": 0}},
+        doc! {"$skip": 1},
+        doc! {"$limit": 2},
+        doc! {"$sort": {"_id": -1}},
+    ])
+    .unwrap();
+    let env = MemoryCollections::new();
+    let out = p.run(input, &env, "db").unwrap();
+    assert_eq!(out, vec![doc! {"_id": 4}, doc! {"_id": 2}]);
+    assert_eq!(pulled.get(), 5, "input read only up to the fifth document");
+}
+
+#[test]
+fn streamed_skip_and_limit_compose_like_materialised_ones() {
+    let env = MemoryCollections::new();
+    let input = || (1..=6).map(|i| doc! {"_id": i});
+    let cases: Vec<(Vec<Document>, Vec<i32>)> = vec![
+        (
+            vec![doc! {"$skip": 1}, doc! {"$limit": 3}, doc! {"$skip": 1}],
+            vec![3, 4],
+        ),
+        (
+            vec![doc! {"$limit": 3}, doc! {"$skip": 1}, doc! {"$limit": 1}],
+            vec![2],
+        ),
+        (vec![doc! {"$limit": 10}, doc! {"$skip": 5}], vec![6]),
+        (vec![doc! {"$skip": 10}], vec![]),
+        (vec![doc! {"$unwind": "$x"}, doc! {"$limit": 2}], vec![]),
+    ];
+    for (stages, want) in cases {
+        let p = parse(stages.clone()).unwrap();
+        let got: Vec<i32> = p
+            .run(input(), &env, "db")
+            .unwrap()
+            .iter()
+            .map(|d| d.get_i32("_id").unwrap())
+            .collect();
+        assert_eq!(got, want, "{stages:?}");
+    }
+}

@@ -243,6 +243,12 @@ fn computed_fields() {
         (doc! {"a": "$s"}, doc! {"_id": 1, "a": "x"}),
         (doc! {"_id": "$s"}, doc! {"_id": "x"}),
         (doc! {"x": {"k": "$a"}}, doc! {"_id": 1, "x": {"k": 1}}),
+        (doc! {"x": {"$add": ["$a", 1]}}, doc! {"_id": 1, "x": 2}),
+        (doc! {"x": {"$size": "$h"}, "_id": 0}, doc! {"x": 5}),
+        (
+            doc! {"b.sum": {"$add": ["$b.c", "$b.d"]}},
+            doc! {"_id": 1, "b": {"sum": 5}},
+        ),
     ];
     for (spec, want) in cases {
         assert_same(&project(spec.clone()), &want, &spec);

@@ -12,8 +12,8 @@
 //! replacements must not) are reproduced here, since they belong to the caller of
 //! `Update::parse`. Tests needing features outside the update engine (collation, `let`
 //! variables, other operations, servers older than 5.0) are skipped with their reason
-//! counted. Documents are selected with [`Filter`]; while filters are not implemented in this
-//! build, only `{}` and top-level equality filters are evaluated and the rest are skipped.
+//! counted. Documents are selected with [`Filter`], whose match details feed the positional
+//! `$` operator.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -54,46 +54,8 @@ fn canon(d: &Document) -> String {
 /// Why a test cannot run here.
 struct Skip(String);
 
-/// A selector of documents: the real filter, or the equality-only stand-in.
-enum Selector {
-    Real(Filter),
-    Equality(Document),
-}
-
-impl Selector {
-    fn new(filter: &Document) -> Result<Selector, Skip> {
-        match Filter::parse(filter) {
-            Ok(f) => Ok(Selector::Real(f)),
-            Err(_) if filter_engine_missing() => {
-                let plain = filter.iter().all(|(k, v)| {
-                    !k.starts_with('$')
-                        && !matches!(v, Bson::Document(d) if d.keys().any(|k| k.starts_with('$')))
-                        && !matches!(v, Bson::RegularExpression(_) | Bson::Array(_))
-                });
-                if plain {
-                    Ok(Selector::Equality(filter.clone()))
-                } else {
-                    Err(Skip(
-                        "filter needs crate::filter (not implemented in this build)".into(),
-                    ))
-                }
-            }
-            Err(e) => Err(Skip(format!("filter refused: {e}"))),
-        }
-    }
-
-    fn matches(&self, doc: &Document) -> bool {
-        match self {
-            Selector::Real(f) => f.matches(doc),
-            Selector::Equality(eq) => eq
-                .iter()
-                .all(|(k, v)| doc.get(k).is_some_and(|x| values_equal(x, v))),
-        }
-    }
-}
-
-fn filter_engine_missing() -> bool {
-    Filter::parse(&Document::new()).is_err()
+fn selector(filter: &Document) -> Result<Filter, Skip> {
+    Filter::parse(filter).map_err(|e| Skip(format!("filter refused: {e}")))
 }
 
 #[derive(Default, Debug)]
@@ -150,7 +112,7 @@ fn run_update(
         }
     }
     let filter = args.get("filter").map(to_doc).unwrap_or_default();
-    let selector = Selector::new(&filter)?;
+    let selector = selector(&filter)?;
     let update = args.get(arg_name).map(to_bson).unwrap_or(Bson::Null);
     // Client-side validation every driver performs (CRUD spec "Update vs. Replace Validation").
     let first_key_dollar = match &update {
@@ -174,11 +136,6 @@ fn run_update(
             }
             _ => {}
         }
-    }
-    if args.contains_key("arrayFilters") && filter_engine_missing() {
-        return Err(Skip(
-            "arrayFilters need crate::filter (not implemented in this build)".into(),
-        ));
     }
     let filters: Option<Vec<Document>> = args
         .get("arrayFilters")
@@ -220,11 +177,15 @@ fn run_update(
     }
     let mut counts = Counts::default();
     for i in order {
-        if !selector.matches(&coll[i]) {
+        let Some(details) = selector.matches_with_details(&coll[i]) else {
             continue;
-        }
+        };
         counts.matched += 1;
-        match u.apply(&coll[i], &ctx()) {
+        let ctx = ApplyContext {
+            positional: details.elem_match_index,
+            ..ctx()
+        };
+        match u.apply(&coll[i], &ctx) {
             Ok(out) => {
                 if out.modified {
                     counts.modified += 1;
@@ -301,7 +262,7 @@ fn run_bulk(
                     return Err(Skip(format!("argument {name}.{k}")));
                 }
                 let filter = body.get("filter").map(to_doc).unwrap_or_default();
-                let sel = Selector::new(&filter)?;
+                let sel = selector(&filter)?;
                 let mut removed = false;
                 coll.retain(|d| {
                     if (name == "deleteMany" || !removed) && sel.matches(d) {
@@ -335,26 +296,36 @@ fn run_bulk(
     })
 }
 
-fn version_below_5(v: &Value) -> bool {
-    v.as_str()
-        .and_then(|s| s.split('.').next())
-        .and_then(|m| m.parse::<u32>().ok())
-        .is_some_and(|major| major < 5)
+/// The server version this engine stands in for: MongoDB 8.0 (updateOne `sort`, dots and
+/// dollars, pipeline updates).
+const EMULATED_VERSION: (u32, u32) = (8, 0);
+
+fn parse_version(v: &Value) -> Option<(u32, u32)> {
+    let s = v.as_str()?;
+    let mut parts = s.split('.').map(|p| p.parse::<u32>().ok());
+    Some((parts.next()??, parts.next().flatten().unwrap_or(0)))
 }
 
 fn requirements_skip(reqs: Option<&Value>) -> Option<String> {
     let reqs = reqs?.as_array()?;
-    // Runs if any requirement set allows a 5.0+ server.
+    // Runs if any requirement set admits the emulated server version.
     let runnable = reqs.iter().any(|r| {
-        !r.get("maxServerVersion").is_some_and(version_below_5)
-            && !r.get("minServerVersion").is_some_and(|v| {
-                v.as_str()
-                    .and_then(|s| s.split('.').next())
-                    .and_then(|m| m.parse::<u32>().ok())
-                    .is_some_and(|major| major > 8)
-            })
+        let max_ok = r
+            .get("maxServerVersion")
+            .and_then(parse_version)
+            .is_none_or(|max| max >= EMULATED_VERSION);
+        let min_ok = r
+            .get("minServerVersion")
+            .and_then(parse_version)
+            .is_none_or(|min| min <= EMULATED_VERSION);
+        max_ok && min_ok
     });
-    (!runnable).then(|| "server version requirements exclude 5.0+".to_string())
+    (!runnable).then(|| {
+        format!(
+            "server version requirements exclude {}.{}",
+            EMULATED_VERSION.0, EMULATED_VERSION.1
+        )
+    })
 }
 
 fn check_counts(expect: &Value, got: &Counts) -> Result<(), String> {

@@ -108,18 +108,6 @@ fn errors_have_mongodb_codes_and_messages() {
         ),
         (
             r#"{"_id":1}"#,
-            r#"{"$set":{}}"#,
-            FailedToParse,
-            "'$set' is empty. You must specify a field like so: {$set: {<field>: ...}}",
-        ),
-        (
-            r#"{"_id":1}"#,
-            r#"{"$inc":{}}"#,
-            FailedToParse,
-            "'$inc' is empty. You must specify a field like so: {$inc: {<field>: ...}}",
-        ),
-        (
-            r#"{"_id":1}"#,
             r#"{"$foo":{"a":1}}"#,
             FailedToParse,
             "Unknown modifier: $foo. Expected a valid update modifier or pipeline-style update specified as an array",
@@ -216,6 +204,18 @@ fn errors_have_mongodb_codes_and_messages() {
         ),
         (
             r#"{"_id":1}"#,
+            r#"{"$set":{"_id":1.0}}"#,
+            ImmutableField,
+            "Performing an update on the path '_id' would modify the immutable field '_id'",
+        ),
+        (
+            r#"{"_id":{"a":1,"b":2}}"#,
+            r#"{"$set":{"_id":{"b":2,"a":1}}}"#,
+            ImmutableField,
+            "Performing an update on the path '_id' would modify the immutable field '_id'",
+        ),
+        (
+            r#"{"_id":1}"#,
             r#"{"$unset":{"_id":1}}"#,
             ImmutableField,
             "Performing an update on the path '_id' would modify the immutable field '_id'",
@@ -255,6 +255,12 @@ fn errors_have_mongodb_codes_and_messages() {
             r#"{"$pop":{"a":"x"}}"#,
             FailedToParse,
             "Expected a number in: a: \"x\"",
+        ),
+        (
+            r#"{"_id":1,"a":{"b":1}}"#,
+            r#"{"$pop":{"a.b.c":1}}"#,
+            PathNotViable,
+            "Cannot use the part (c) of (a.b.c) to traverse the element ({b: 1})",
         ),
         (
             r#"{"_id":1,"a":1}"#,
@@ -344,7 +350,7 @@ fn errors_have_mongodb_codes_and_messages() {
             r#"{"_id":1,"a":1}"#,
             r#"{"$rename":{"a.b":"c"}}"#,
             PathNotViable,
-            "cannot use the part (b of a.b) to traverse the element ({a: 1})",
+            "cannot use the part (a of a.b) to traverse the element ({a: 1})",
         ),
         (
             r#"{"_id":{"x":1}}"#,
@@ -398,31 +404,37 @@ fn errors_have_mongodb_codes_and_messages() {
             r#"{"_id":1}"#,
             r#"{"$set":{"$a":1}}"#,
             DollarPrefixedFieldName,
-            "The dollar ($) prefixed field '$a' in '$a' is not valid for storage.",
+            "The dollar ($) prefixed field '$a' in '$a' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith.",
         ),
         (
             r#"{"_id":1}"#,
-            r#"{"$set":{"a.$b":1}}"#,
+            r#"{"$inc":{"$a.b":1}}"#,
             DollarPrefixedFieldName,
-            "The dollar ($) prefixed field '$b' in 'a.$b' is not valid for storage.",
+            "The dollar ($) prefixed field '$a' in '$a' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith.",
+        ),
+        (
+            r#"{"_id":1,"a":1}"#,
+            r#"{"$rename":{"a":"$z"}}"#,
+            DollarPrefixedFieldName,
+            "The dollar ($) prefixed field '$z' in '$z' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith.",
         ),
         (
             r#"{"_id":1}"#,
             r#"{"$currentDate":{"a":1}}"#,
             BadValue,
-            "a: 1 is not valid type for $currentDate. Please use a boolean ('true') or a $type expression ({$type: 'timestamp/date'}).",
+            "int is not valid type for $currentDate. Please use a boolean ('true') or a $type expression ({$type: 'timestamp/date'}).",
         ),
         (
             r#"{"_id":1}"#,
             r#"{"$currentDate":{"a":{"$type":"x"}}}"#,
             BadValue,
-            "The '$type' string field is required to be 'date' or 'timestamp': a: { $type: \"x\" }",
+            "The '$type' string field is required to be 'date' or 'timestamp': {$currentDate: {field : {$type: 'date'}}}",
         ),
         (
             r#"{"_id":1}"#,
             r#"{"$currentDate":{"a":{"$foo":"date"}}}"#,
             BadValue,
-            "The only valid field of the option is '$type': a: { $foo: \"date\" }",
+            "Unrecognized $currentDate option: $foo",
         ),
         (
             r#"{"_id":1}"#,
@@ -476,7 +488,7 @@ fn errors_have_mongodb_codes_and_messages() {
             r#"{"_id":1,"a":1.5}"#,
             r#"{"$bit":{"a":{"and":1}}}"#,
             BadValue,
-            "Cannot apply $bit to a value of non-integral type.{_id: 1} has the field a of non-integer type double",
+            "Cannot apply $bit to a value of non-integral type._id: 1 has the field a of non-integer type double",
         ),
         (
             r#"{"_id":1}"#,
@@ -492,6 +504,18 @@ fn errors_have_mongodb_codes_and_messages() {
         ),
         (
             r#"{"_id":1}"#,
+            r#"{"$bit":{"a":1}}"#,
+            BadValue,
+            "The $bit modifier is not compatible with a int. You must pass in an embedded document: {$bit: {field: {and/or/xor: #}}",
+        ),
+        (
+            r#"{"_id":1}"#,
+            r#"{"$bit":{"a":{}}}"#,
+            BadValue,
+            "You must pass in at least one bitwise operation. The format is: {$bit: {field: {and/or/xor: #}}",
+        ),
+        (
+            r#"{"_id":1}"#,
             r#"{"a":1,"$set":{"b":1}}"#,
             DollarPrefixedFieldName,
             "The dollar ($) prefixed field '$set' in '$set' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith.",
@@ -499,8 +523,8 @@ fn errors_have_mongodb_codes_and_messages() {
         (
             r#"{"_id":1,"a":[1]}"#,
             r#"{"$set":{"a.1600000":1}}"#,
-            BadValue,
-            "can't backfill array to larger than 1500000 elements",
+            Location(34),
+            "can't backfill more than 1500000 elements",
         ),
     ];
     let mut failures = Vec::new();
@@ -575,6 +599,11 @@ fn oversized_results_are_refused() {
         e.message,
         "Resulting document after update is larger than 64"
     );
+    let e = u
+        .upsert_document(&d(r#"{"k":1}"#), &ctx())
+        .expect_err("upsert too big");
+    assert_eq!(e.code, MongoCode::Location(17420));
+    assert_eq!(e.message, "Document to upsert is larger than 64");
 }
 
 #[test]

@@ -139,8 +139,20 @@ fn set_cases() {
         ),
         (
             r#"{"_id":1}"#,
-            r#"{"$set":{"f.9":1,"f.10":1}}"#,
-            r#"{"_id":1,"f":{"10":1,"9":1}}"#,
+            r#"{"$set":{"f.10":1,"f.9":1}}"#,
+            r#"{"_id":1,"f":{"9":1,"10":1}}"#,
+        ),
+        // MongoDB 5.0+ applies numeric names in numeric order (SERVER-33687): "a.2" before
+        // "a.10", so the $inc of a.2 meets a missing element, not a null padding.
+        (
+            r#"{"_id":1,"a":[]}"#,
+            r#"{"$inc":{"a.10":1,"a.2":1}}"#,
+            r#"{"_id":1,"a":[null,null,1,null,null,null,null,null,null,null,1]}"#,
+        ),
+        (
+            r#"{"_id":1,"a":[]}"#,
+            r#"{"$bit":{"a.10":{"or":1},"a.9":{"or":1}}}"#,
+            r#"{"_id":1,"a":[null,null,null,null,null,null,null,null,null,1,1]}"#,
         ),
         (
             r#"{"_id":1}"#,
@@ -166,6 +178,22 @@ fn set_cases() {
             r#"{"_id":1}"#,
             r#"{"$set":{"a":null}}"#,
             r#"{"_id":1,"a":null}"#,
+        ),
+        // MongoDB 5.0+: `$`-prefixed and dotted names are allowed below the top level.
+        (
+            r#"{"_id":1}"#,
+            r#"{"$set":{"a.$b":1}}"#,
+            r#"{"_id":1,"a":{"$b":1}}"#,
+        ),
+        (
+            r#"{"_id":1,"a":{"$b":1}}"#,
+            r#"{"$inc":{"a.$b":1}}"#,
+            r#"{"_id":1,"a":{"$b":2}}"#,
+        ),
+        (
+            r#"{"_id":1,"$a":1}"#,
+            r#"{"$unset":{"$a":1}}"#,
+            r#"{"_id":1}"#,
         ),
         (
             r#"{"_id":1}"#,
@@ -561,6 +589,17 @@ fn push_cases() {
             r#"{"$push":{"a":2}}"#,
             r#"{"_id":1,"a":[1,2]}"#,
         ),
+        // Extreme modifiers must not overflow.
+        (
+            r#"{"_id":1,"a":[1,2]}"#,
+            r#"{"$push":{"a":{"$each":[3],"$slice":{"$numberLong":"-9223372036854775808"},"$position":{"$numberLong":"-9223372036854775808"}}}}"#,
+            r#"{"_id":1,"a":[3,1,2]}"#,
+        ),
+        (
+            r#"{"_id":1,"a":[1,2]}"#,
+            r#"{"$push":{"a":{"$each":[3],"$slice":{"$numberLong":"9223372036854775807"},"$position":{"$numberLong":"9223372036854775807"}}}}"#,
+            r#"{"_id":1,"a":[1,2,3]}"#,
+        ),
         (
             r#"{"_id":1}"#,
             r#"{"$push":{"a":2}}"#,
@@ -759,6 +798,16 @@ fn add_to_set_pop_pull_cases() {
         ),
         (r#"{"_id":1}"#, r#"{"$pop":{"a":1}}"#, r#"{"_id":1}"#),
         (
+            r#"{"_id":1,"a":{"b":{}}}"#,
+            r#"{"$pop":{"a.b.c":1}}"#,
+            r#"{"_id":1,"a":{"b":{}}}"#,
+        ),
+        (
+            r#"{"_id":1,"a":[{"b":0},{"b":1}]}"#,
+            r#"{"$pop":{"a.2.b":1}}"#,
+            r#"{"_id":1,"a":[{"b":0},{"b":1}]}"#,
+        ),
+        (
             r#"{"_id":1,"a":[1]}"#,
             r#"{"$pop":{"a":1.0}}"#,
             r#"{"_id":1,"a":[]}"#,
@@ -866,6 +915,10 @@ fn modified_reports_real_changes_only() {
         ),
         (r#"{"_id":1}"#, r#"{"$rename":{"a":"b"}}"#, false),
         (r#"{"_id":1}"#, r#"{"$setOnInsert":{"a":1}}"#, false),
+        // MongoDB 5.0+: an empty operand is a no-op ("$set" manual page).
+        (r#"{"_id":1,"a":1}"#, r#"{"$set":{}}"#, false),
+        (r#"{"_id":1,"a":1}"#, r#"{"$set":{},"$unset":{}}"#, false),
+        (r#"{"_id":1,"a":1}"#, r#"{"$set":{},"$inc":{"a":1}}"#, true),
         (r#"{"_id":1}"#, r#"{"$set":{"_id":1}}"#, false),
         (
             r#"{"_id":1,"a":{"b":1,"c":2}}"#,

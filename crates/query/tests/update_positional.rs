@@ -1,7 +1,7 @@
 //! Positional updates (`$`, `$[]`, `$[<id>]` with `arrayFilters`) and `$pull` conditions.
 //!
-//! Cases using `arrayFilters` or `$pull` conditions match with [`stratus_query::filter::Filter`];
-//! while filters are not implemented in this build those tests print why they skip.
+//! `arrayFilters`, `$pull` conditions and the query match behind `$` all use
+//! [`stratus_query::filter::Filter`].
 
 use bson::{Bson, Document};
 use stratus_query::MongoCode;
@@ -25,14 +25,6 @@ fn canon(doc: &Document) -> String {
     Bson::Document(doc.clone())
         .into_canonical_extjson()
         .to_string()
-}
-
-fn filters_available() -> bool {
-    let ok = Filter::parse(&d(r#"{"a":1}"#)).is_ok();
-    if !ok {
-        eprintln!("skipped: crate::filter::Filter::parse is not implemented in this build");
-    }
-    ok
 }
 
 /// Applies `update` with `arrayFilters` (JSON array or "") and the positional index.
@@ -265,9 +257,6 @@ fn positional_errors() {
 
 #[test]
 fn array_filters_from_mongodb_docs() {
-    if !filters_available() {
-        return;
-    }
     check(&[
         (
             r#"{"_id":1,"grades":[95,102,90]}"#,
@@ -359,9 +348,6 @@ fn array_filters_from_mongodb_docs() {
 
 #[test]
 fn array_filter_errors() {
-    if !filters_available() {
-        return;
-    }
     let cases: &[(&str, &str, MongoCode)] = &[
         (
             r#"{"$set":{"a.$[i]":1}}"#,
@@ -413,9 +399,6 @@ fn array_filter_errors() {
 
 #[test]
 fn pull_conditions() {
-    if !filters_available() {
-        return;
-    }
     check(&[
         (
             r#"{"_id":1,"a":[1,5,6,7]}"#,
@@ -488,4 +471,57 @@ fn pull_conditions() {
             r#"{"_id":1,"a":[2]}"#,
         ),
     ]);
+}
+
+/// The positional `$` takes its index from the query match (`Filter::matches_with_details`).
+#[test]
+fn positional_index_comes_from_the_query() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        // MongoDB manual, "$ (update)" examples.
+        (
+            r#"{"_id":1,"grades":[85,80,80]}"#,
+            r#"{"_id":1,"grades":80}"#,
+            r#"{"$set":{"grades.$":82}}"#,
+            r#"{"_id":1,"grades":[85,82,80]}"#,
+        ),
+        (
+            r#"{"_id":4,"grades":[{"grade":80,"mean":75,"std":8},{"grade":85,"mean":90,"std":5},{"grade":85,"mean":85,"std":8}]}"#,
+            r#"{"_id":4,"grades.grade":85}"#,
+            r#"{"$set":{"grades.$.std":6}}"#,
+            r#"{"_id":4,"grades":[{"grade":80,"mean":75,"std":8},{"grade":85,"mean":90,"std":6},{"grade":85,"mean":85,"std":8}]}"#,
+        ),
+        (
+            r#"{"_id":5,"grades":[{"grade":80,"mean":75,"std":8},{"grade":85,"mean":90,"std":5},{"grade":90,"mean":85,"std":3}]}"#,
+            r#"{"_id":5,"grades":{"$elemMatch":{"grade":{"$lte":90},"mean":{"$gt":80}}}}"#,
+            r#"{"$set":{"grades.$.std":6}}"#,
+            r#"{"_id":5,"grades":[{"grade":80,"mean":75,"std":8},{"grade":85,"mean":90,"std":6},{"grade":90,"mean":85,"std":3}]}"#,
+        ),
+        (
+            r#"{"_id":1,"a":[{"b":[1,2]},{"b":[3,4]}]}"#,
+            r#"{"a.b":3}"#,
+            r#"{"$set":{"a.$.c":1}}"#,
+            r#"{"_id":1,"a":[{"b":[1,2]},{"b":[3,4],"c":1}]}"#,
+        ),
+        (
+            r#"{"_id":1,"a":[5,6,7]}"#,
+            r#"{"a":{"$gt":5}}"#,
+            r#"{"$inc":{"a.$":10}}"#,
+            r#"{"_id":1,"a":[5,16,7]}"#,
+        ),
+        (
+            r#"{"_id":1,"a":[{"x":1},{"x":2}]}"#,
+            r#"{"a.x":2}"#,
+            r#"{"$unset":{"a.$":1}}"#,
+            r#"{"_id":1,"a":[{"x":1},null]}"#,
+        ),
+    ];
+    for (doc, filter, update, want) in cases {
+        let f = Filter::parse(&d(filter)).expect("filter parses");
+        let details = f
+            .matches_with_details(&d(doc))
+            .unwrap_or_else(|| panic!("{filter} must match {doc}"));
+        let got = apply(doc, update, "", details.elem_match_index)
+            .unwrap_or_else(|e| panic!("{doc} + {update}: {e}"));
+        assert_eq!(canon(&got), canon(&d(want)), "{filter} / {update}");
+    }
 }

@@ -11,15 +11,17 @@
 //! elements; with one non-array argument, that single value; with several arguments, their
 //! values. `$first`/`$last` as expressions are array operators (see `array.rs`).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use bson::{Bson, Document};
 
 use super::arithmetic::NumFold;
+use super::decimal::Dec;
 use super::num::{Num, NumKind};
 use super::operators::{Call, parse_list, type_name};
 use super::{EvalContext, Expr, ParseOptions, parse_at_depth};
-use crate::compare::{compare, values_equal};
+use crate::compare::{Number, compare, type_rank};
 use crate::error::{QueryError, Result};
 
 /// Which accumulator.
@@ -190,6 +192,8 @@ enum Acc {
     },
     Extreme(Option<Bson>),
     List(Vec<Bson>),
+    /// `$addToSet`: the distinct values in arrival order and their [`equality_key`]s.
+    Set(Vec<Bson>, HashSet<String>),
     Edge(Option<Bson>),
     /// Welford's online variance.
     StdDev {
@@ -203,13 +207,14 @@ enum Acc {
 impl Acc {
     fn new(op: AccumulatorOp) -> Acc {
         match op {
-            AccumulatorOp::Sum | AccumulatorOp::Count => Acc::Sum(NumFold::sum()),
+            AccumulatorOp::Sum | AccumulatorOp::Count => Acc::Sum(NumFold::compensated_sum()),
             AccumulatorOp::Avg => Acc::Avg {
-                sum: NumFold::sum(),
+                sum: NumFold::compensated_sum(),
                 count: 0,
             },
             AccumulatorOp::Min | AccumulatorOp::Max => Acc::Extreme(None),
-            AccumulatorOp::Push | AccumulatorOp::AddToSet => Acc::List(Vec::new()),
+            AccumulatorOp::Push => Acc::List(Vec::new()),
+            AccumulatorOp::AddToSet => Acc::Set(Vec::new(), HashSet::new()),
             AccumulatorOp::First | AccumulatorOp::Last => Acc::Edge(None),
             AccumulatorOp::StdDevPop | AccumulatorOp::StdDevSamp => Acc::StdDev {
                 n: 0,
@@ -254,11 +259,16 @@ impl Acc {
                 }
             }
             Acc::List(items) => {
-                let Some(v) = v else { return Ok(()) };
-                if op == AccumulatorOp::AddToSet && items.iter().any(|x| values_equal(x, &v)) {
-                    return Ok(());
+                if let Some(v) = v {
+                    items.push(v);
                 }
-                items.push(v);
+            }
+            Acc::Set(items, seen) => {
+                if let Some(v) = v
+                    && seen.insert(equality_key(&v))
+                {
+                    items.push(v);
+                }
             }
             Acc::Edge(slot) => {
                 let v = v.unwrap_or(Bson::Null);
@@ -288,15 +298,14 @@ impl Acc {
                     return Bson::Null;
                 }
                 let total = sum.result();
-                let kind = if total.kind() == NumKind::Dec {
-                    NumKind::Dec
-                } else {
-                    NumKind::Double
-                };
-                Num::float(kind, total.f64() / count as f64).to_bson()
+                if total.kind() == NumKind::Dec {
+                    let n = i64::try_from(count).unwrap_or(i64::MAX);
+                    return Num::Dec(total.dec().quotient(Dec::from_i64(n))).to_bson();
+                }
+                Bson::Double(total.f64() / count as f64)
             }
             Acc::Extreme(best) | Acc::Edge(best) => best.unwrap_or(Bson::Null),
-            Acc::List(items) => Bson::Array(items),
+            Acc::List(items) | Acc::Set(items, _) => Bson::Array(items),
             Acc::StdDev { n, m2, .. } => {
                 let denom = if op == AccumulatorOp::StdDevSamp {
                     n.saturating_sub(1)
@@ -311,6 +320,55 @@ impl Acc {
             }
             Acc::Merge(d) => Bson::Document(d),
         }
+    }
+}
+
+/// A string equal for two values exactly when [`crate::compare::values_equal`] holds: numbers
+/// of every type map to their value (integral values as integers, NaNs to one key), strings
+/// and symbols share a key, documents and arrays recurse.
+pub fn equality_key(v: &Bson) -> String {
+    let mut out = String::new();
+    write_key(v, &mut out);
+    out
+}
+
+fn write_key(v: &Bson, out: &mut String) {
+    match v {
+        Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_) | Bson::Decimal128(_) => {
+            let key = match Number::of(v) {
+                Some(Number::Int(i)) => format!("n{i};"),
+                Some(Number::Double(d) | Number::Decimal(d)) => {
+                    match super::num::f64_to_i64_exact(d) {
+                        Some(i) => format!("n{i};"),
+                        None if d.is_nan() => "nNaN;".to_string(),
+                        None => format!("f{:x};", d.to_bits()),
+                    }
+                }
+                None => "n?;".to_string(),
+            };
+            out.push_str(&key);
+        }
+        Bson::String(s) | Bson::Symbol(s) => out.push_str(&format!("s{}:{s};", s.len())),
+        Bson::Document(d) => {
+            out.push_str(&format!("o{}{{", d.len()));
+            for (k, x) in d {
+                out.push_str(&format!("{}:{k}=", k.len()));
+                write_key(x, out);
+            }
+            out.push('}');
+        }
+        Bson::Array(items) => {
+            out.push_str(&format!("a{}[", items.len()));
+            for x in items {
+                write_key(x, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&format!(
+            "t{}:{};",
+            type_rank(other),
+            other.clone().into_canonical_extjson()
+        )),
     }
 }
 

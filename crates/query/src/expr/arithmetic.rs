@@ -1,5 +1,5 @@
 //! Arithmetic operators: `$abs $add $subtract $multiply $divide $mod $pow $sqrt $exp $ln $log
-//! $log10 $ceil $floor $round $trunc`.
+//! $log10 $ceil $floor $round $trunc $rand`.
 //!
 //! Rules (MongoDB's): a null, undefined or missing argument makes the result null; any other
 //! non-number is an error naming the operator and the type; integer results keep the narrowest
@@ -9,6 +9,7 @@
 
 use bson::Bson;
 
+use super::decimal::{Dec, Rounding};
 use super::num::{self, Num, NumKind, f64_to_i64_exact};
 use super::operators::{Call, fixed, is_nullish, type_name, type_name_opt};
 use super::{EvalContext, ParseOptions};
@@ -39,6 +40,15 @@ pub(crate) fn parse(
         "$log10" => fixed("$log10", arg, opts, depth, 1, 1, eval_unary)?,
         "$round" => fixed("$round", arg, opts, depth, 1, 2, eval_round)?,
         "$trunc" => fixed("$trunc", arg, opts, depth, 1, 2, eval_round)?,
+        "$rand" => {
+            if !matches!(arg, Bson::Document(d) if d.is_empty()) {
+                return Err(QueryError::location(
+                    3040501,
+                    "$rand does not currently accept arguments",
+                ));
+            }
+            Call::positional("$rand", Vec::new(), eval_rand)
+        }
         _ => return Ok(None),
     };
     Ok(Some(call))
@@ -53,6 +63,13 @@ pub(crate) struct NumFold {
     int: Option<i64>,
     /// The same fold in double arithmetic.
     float: f64,
+    /// Neumaier compensation term of `float` (compensated sums only).
+    compensation: f64,
+    /// Whether `float` uses compensated summation (the `$sum`/`$avg` accumulators do, as
+    /// MongoDB's do, so ten 0.1s sum to exactly 1).
+    compensated: bool,
+    /// The exact decimal fold, from the first Decimal128 input on.
+    dec: Option<Dec>,
     product: bool,
 }
 
@@ -63,7 +80,18 @@ impl NumFold {
             kind: NumKind::Int,
             int: Some(0),
             float: 0.0,
+            compensation: 0.0,
+            compensated: false,
+            dec: None,
             product: false,
+        }
+    }
+
+    /// A sum with compensated (Neumaier) double summation, for the accumulators.
+    pub(crate) fn compensated_sum() -> Self {
+        NumFold {
+            compensated: true,
+            ..NumFold::sum()
         }
     }
 
@@ -73,12 +101,24 @@ impl NumFold {
             kind: NumKind::Int,
             int: Some(1),
             float: 1.0,
+            compensation: 0.0,
+            compensated: false,
+            dec: None,
             product: true,
         }
     }
 
     /// Folds in one number.
     pub(crate) fn push(&mut self, n: Num) {
+        if n.kind() == NumKind::Dec || self.dec.is_some() {
+            // Decimal arithmetic starts from the exact value folded so far.
+            let base = self.dec.unwrap_or_else(|| self.result().dec());
+            self.dec = Some(if self.product {
+                base.times(n.dec())
+            } else {
+                base.plus(n.dec())
+            });
+        }
         self.kind = self.kind.max(n.kind());
         self.int = match (self.int, n.int()) {
             (Some(acc), Some(x)) if self.product => acc.checked_mul(x),
@@ -88,7 +128,16 @@ impl NumFold {
         if self.product {
             self.float *= n.f64();
         } else {
-            self.float += n.f64();
+            let x = n.f64();
+            let t = self.float + x;
+            if self.compensated && t.is_finite() {
+                self.compensation += if self.float.abs() >= x.abs() {
+                    (self.float - t) + x
+                } else {
+                    (x - t) + self.float
+                };
+            }
+            self.float = t;
         }
     }
 
@@ -97,10 +146,21 @@ impl NumFold {
         match (self.kind, self.int) {
             (NumKind::Int, Some(i)) => Num::narrow(i),
             (NumKind::Long, Some(i)) => Num::Long(i),
-            (NumKind::Int | NumKind::Long | NumKind::Double, _) => Num::Double(self.float),
-            (NumKind::Dec, _) => Num::Dec(self.float),
+            (NumKind::Int | NumKind::Long | NumKind::Double, _) => {
+                if self.compensated && self.float.is_finite() {
+                    Num::Double(self.float + self.compensation)
+                } else {
+                    Num::Double(self.float)
+                }
+            }
+            (NumKind::Dec, _) => Num::Dec(self.dec.unwrap_or(Dec::ZERO)),
         }
     }
+}
+
+/// `$rand`: a double uniformly drawn from [0, 1).
+fn eval_rand(_c: &Call, _ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
+    Ok(Some(Bson::Double(rand::random::<f64>())))
 }
 
 fn null() -> Result<Option<Bson>> {
@@ -244,8 +304,10 @@ fn eval_divide(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
     if b.is_zero() {
         return Err(QueryError::bad_value("can't $divide by zero"));
     }
-    let kind = a.kind().max(b.kind());
-    Ok(Some(Num::float(kind, a.f64() / b.f64()).to_bson()))
+    if a.kind().max(b.kind()) == NumKind::Dec {
+        return Ok(Some(Num::Dec(a.dec().quotient(b.dec())).to_bson()));
+    }
+    Ok(Some(Bson::Double(a.f64() / b.f64())))
 }
 
 fn eval_mod(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
@@ -266,7 +328,11 @@ fn eval_mod(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
                 Num::Long(m)
             }
         }
-        _ => Num::float(kind, a.f64() % b.f64()),
+        _ if kind == NumKind::Dec => {
+            let (x, y) = (a.dec(), b.dec());
+            Num::Dec(x.minus(y.times(x.quotient(y).round_to(0, Rounding::Trunc))))
+        }
+        _ => Num::Double(a.f64() % b.f64()),
     };
     Ok(Some(r.to_bson()))
 }
@@ -418,14 +484,19 @@ fn eval_unary(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
             },
             "$ceil" | "$floor" => match n {
                 Num::Int(_) | Num::Long(_) => n,
-                Num::Double(d) | Num::Dec(d) => Num::float(
-                    n.kind(),
+                Num::Double(d) => Num::Double(if c.name == "$ceil" {
+                    d.ceil()
+                } else {
+                    d.floor()
+                }),
+                Num::Dec(d) => Num::Dec(d.round_to(
+                    0,
                     if c.name == "$ceil" {
-                        d.ceil()
+                        Rounding::Ceil
                     } else {
-                        d.floor()
+                        Rounding::Floor
                     },
-                ),
+                )),
             },
             "$sqrt" => {
                 if x < 0.0 {
@@ -517,7 +588,14 @@ fn eval_round(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
             }
         }
         Num::Double(d) => Num::Double(round_f64(d, place, half_even)),
-        Num::Dec(d) => Num::Dec(round_f64(d, place, half_even)),
+        Num::Dec(d) => Num::Dec(d.round_to(
+            i32::try_from(place).unwrap_or(0),
+            if half_even {
+                Rounding::HalfEven
+            } else {
+                Rounding::Trunc
+            },
+        )),
     };
     Ok(Some(r.to_bson()))
 }

@@ -11,15 +11,12 @@ use bson::{Bson, Document};
 
 use super::num::Num;
 use super::operators::{
-    Call, check_var_name, fixed, named, named_slots, present, show, type_name, type_name_opt,
-    with_vars,
+    Call, check_array_len, check_var_name, fixed, named, named_slots, present, show, type_name,
+    type_name_opt, with_vars,
 };
 use super::{EvalContext, ParseOptions};
 use crate::compare::{compare, values_equal};
 use crate::error::{QueryError, Result};
-
-/// Maximum number of elements `$range` may produce (MongoDB caps it by memory, 64 MiB).
-pub const MAX_RANGE_ELEMENTS: usize = 10_000_000;
 
 /// Parses an array operator; `Ok(None)` when `name` is not one.
 pub(crate) fn parse(
@@ -82,11 +79,10 @@ pub(crate) fn parse(
                 &["input", "sortBy"],
                 eval_sort,
             )?;
-            // sortBy is a constant specification, not an expression.
-            call.args.truncate(1);
+            // sortBy is a constant specification, not an expression: keep it as a literal.
             let spec = d.get("sortBy").cloned().unwrap_or(Bson::Null);
             check_sort_spec(&spec)?;
-            call.names.push(spec.into_relaxed_extjson().to_string());
+            call.args[1] = Some(super::Expr::Literal(spec));
             call
         }
         _ => return Ok(None),
@@ -318,7 +314,10 @@ fn eval_concat(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
     for i in 0..c.len() {
         match array_arg(c, i, ctx, 28664, "$concatArrays only supports arrays, not ")? {
             None => return Ok(Some(Bson::Null)),
-            Some(a) => out.extend(a),
+            Some(a) => {
+                check_array_len("$concatArrays", out.len() + a.len())?;
+                out.extend(a);
+            }
         }
     }
     Ok(Some(Bson::Array(out)))
@@ -388,14 +387,7 @@ fn eval_range(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
     } else {
         0
     };
-    if usize::try_from(count).unwrap_or(usize::MAX) > MAX_RANGE_ELEMENTS {
-        return Err(QueryError::location(
-            5767200,
-            format!(
-                "$range would produce {count} elements, more than the limit of {MAX_RANGE_ELEMENTS}"
-            ),
-        ));
-    }
+    check_array_len("$range", usize::try_from(count).unwrap_or(usize::MAX))?;
     Ok(Some(Bson::Array(
         (0..count)
             .map(|k| Num::narrow(start + k * step).to_bson())
@@ -592,8 +584,10 @@ fn eval_sort(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
             ));
         }
     };
-    let spec: serde_json::Value = serde_json::from_str(&c.names[0]).unwrap_or_default();
-    let spec = Bson::try_from(spec).unwrap_or(Bson::Int32(1));
+    let spec = match c.args.get(1) {
+        Some(Some(super::Expr::Literal(spec))) => spec.clone(),
+        _ => Bson::Int32(1),
+    };
     match spec {
         Bson::Document(d) => {
             let keys: Vec<(Vec<String>, bool)> = d

@@ -10,6 +10,14 @@
 //!
 //! Evaluation yields `Option<Bson>`: `None` is a *missing* value, distinct from `Null`
 //! (MongoDB omits missing fields from `$project` output; most operators treat missing as null).
+//!
+//! Operators (see [`operators`] for the dispatcher and how to add one): [`arithmetic`],
+//! [`comparison`], [`boolean`], [`conditional`], [`string`](mod@string), [`array`](mod@array), [`set`], [`object`],
+//! [`types`] (`$type`/`$convert`), [`variables`] (`$let`), [`date`] and [`date_format`], and
+//! the `$group` accumulators in [`accumulator`]. Numbers promote int32 → int64 → double →
+//! decimal ([`num`]); Decimal128 arithmetic is exact ([`decimal`]). Errors carry MongoDB's
+//! codes (e.g. 16554 for `$add` on a string, 31325 for an unknown operator, 16020 for a wrong
+//! argument count).
 
 pub mod accumulator;
 pub mod arithmetic;
@@ -20,6 +28,7 @@ pub mod conditional;
 pub mod cql;
 pub mod date;
 pub mod date_format;
+pub mod decimal;
 pub mod num;
 pub mod object;
 pub mod operators;
@@ -28,6 +37,7 @@ pub mod set;
 pub mod string;
 pub mod types;
 pub mod variables;
+pub mod zone;
 
 use bson::{Bson, Document};
 

@@ -2,13 +2,14 @@
 //! decimal) and checked integer arithmetic (an int32 overflow widens to int64, an int64 overflow
 //! to double).
 //!
-//! Known deviation: Decimal128 arithmetic goes through the nearest `f64` and back (the result
-//! is still typed Decimal128, formatted with the shortest round-trip digits), so decimal results
-//! carry at most ~16 significant digits instead of 34.
+//! Decimal128 operands use exact decimal arithmetic (`decimal.rs`) for `+ - * /` and rounding;
+//! transcendental functions (`$sqrt`, `$ln`, `$pow` …) on decimals go through `f64` (a
+//! documented deviation: ~16 significant digits), and a double mixed with a decimal enters
+//! as its shortest round-trip decimal digits.
 
 use bson::{Bson, Decimal128};
 
-use crate::compare::decimal_to_f64;
+use super::decimal::Dec;
 
 /// A numeric expression value.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -19,8 +20,8 @@ pub enum Num {
     Long(i64),
     /// double.
     Double(f64),
-    /// Decimal128 (held as its nearest double; see the module docs).
-    Dec(f64),
+    /// Decimal128.
+    Dec(Dec),
 }
 
 /// The widest type among the operands decides the result type.
@@ -43,7 +44,7 @@ impl Num {
             Bson::Int32(i) => Some(Num::Int(*i)),
             Bson::Int64(i) => Some(Num::Long(*i)),
             Bson::Double(d) => Some(Num::Double(*d)),
-            Bson::Decimal128(d) => Some(Num::Dec(decimal_to_f64(d))),
+            Bson::Decimal128(d) => Some(Num::Dec(Dec::from_decimal128(d))),
             _ => None,
         }
     }
@@ -63,7 +64,18 @@ impl Num {
         match self {
             Num::Int(i) => f64::from(i),
             Num::Long(i) => i as f64,
-            Num::Double(d) | Num::Dec(d) => d,
+            Num::Double(d) => d,
+            Num::Dec(d) => d.to_f64(),
+        }
+    }
+
+    /// As a decimal (exact for integers and decimals).
+    pub fn dec(self) -> Dec {
+        match self {
+            Num::Int(i) => Dec::from_i64(i64::from(i)),
+            Num::Long(i) => Dec::from_i64(i),
+            Num::Double(d) => Dec::from_f64(d),
+            Num::Dec(d) => d,
         }
     }
 
@@ -81,13 +93,17 @@ impl Num {
         match self {
             Num::Int(i) => Some(i64::from(i)),
             Num::Long(i) => Some(i),
-            Num::Double(d) | Num::Dec(d) => f64_to_i64_exact(d),
+            Num::Double(d) => f64_to_i64_exact(d),
+            Num::Dec(d) => f64_to_i64_exact(d.to_f64()),
         }
     }
 
     /// Whether the value is zero.
     pub fn is_zero(self) -> bool {
-        self.f64() == 0.0
+        match self {
+            Num::Dec(d) => d.is_zero(),
+            _ => self.f64() == 0.0,
+        }
     }
 
     /// The BSON value.
@@ -98,7 +114,7 @@ impl Num {
             // One NaN: the sign of a NaN is not observable in MongoDB.
             Num::Double(d) if d.is_nan() => Bson::Double(f64::NAN),
             Num::Double(d) => Bson::Double(d),
-            Num::Dec(d) => Bson::Decimal128(dec_from_f64(d)),
+            Num::Dec(d) => Bson::Decimal128(d.to_decimal128()),
         }
     }
 
@@ -113,7 +129,7 @@ impl Num {
     /// A float result of kind `k` (double unless `k` is decimal).
     pub fn float(k: NumKind, d: f64) -> Num {
         if k == NumKind::Dec {
-            Num::Dec(d)
+            Num::Dec(Dec::from_f64(d))
         } else {
             Num::Double(d)
         }
@@ -163,6 +179,7 @@ pub fn binary(
     b: Num,
     int_op: fn(i64, i64) -> Option<i64>,
     float_op: fn(f64, f64) -> f64,
+    dec_op: fn(Dec, Dec) -> Dec,
 ) -> Num {
     let kind = a.kind().max(b.kind());
     match kind {
@@ -178,23 +195,23 @@ pub fn binary(
             }
         }
         NumKind::Double => Num::Double(float_op(a.f64(), b.f64())),
-        NumKind::Dec => Num::Dec(float_op(a.f64(), b.f64())),
+        NumKind::Dec => Num::Dec(dec_op(a.dec(), b.dec())),
     }
 }
 
 /// `a + b` with promotion.
 pub fn add(a: Num, b: Num) -> Num {
-    binary(a, b, i64::checked_add, |x, y| x + y)
+    binary(a, b, i64::checked_add, |x, y| x + y, Dec::plus)
 }
 
 /// `a - b` with promotion.
 pub fn sub(a: Num, b: Num) -> Num {
-    binary(a, b, i64::checked_sub, |x, y| x - y)
+    binary(a, b, i64::checked_sub, |x, y| x - y, Dec::minus)
 }
 
 /// `a * b` with promotion.
 pub fn mul(a: Num, b: Num) -> Num {
-    binary(a, b, i64::checked_mul, |x, y| x * y)
+    binary(a, b, i64::checked_mul, |x, y| x * y, Dec::times)
 }
 
 #[cfg(test)]
@@ -211,7 +228,10 @@ mod tests {
             Num::Double(9_223_372_036_854_775_808.0)
         );
         assert_eq!(mul(Num::Int(2), Num::Double(1.5)), Num::Double(3.0));
-        assert_eq!(sub(Num::Dec(2.5), Num::Int(1)), Num::Dec(1.5));
+        assert_eq!(
+            sub(Num::Dec(Dec::from_f64(2.5)), Num::Int(1)).to_bson(),
+            Bson::Decimal128("1.5".parse().expect("decimal"))
+        );
     }
 
     #[test]

@@ -7,16 +7,46 @@
 //! mapping is ASCII-only, as in MongoDB. Regular expressions use the `regex` crate (close to
 //! PCRE for common patterns; look-around and back-references are refused with error 51111).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use bson::Bson;
 use regex::Regex;
 
 use super::num::Num;
-use super::operators::{Call, fixed, named, present, show, type_name, type_name_opt};
+use super::operators::{
+    Call, check_array_len, check_string_len, fixed, named, present, show, type_name, type_name_opt,
+};
 use super::{EvalContext, ParseOptions};
 use crate::error::{QueryError, Result};
 
 /// Maximum length of a regular expression pattern (MongoDB's PCRE limit is 16 KiB).
 pub const MAX_REGEX_LENGTH: usize = 16 * 1024;
+/// Compiled regular expressions kept per thread (the cache is emptied when full), so a
+/// constant pattern is compiled once per pipeline rather than once per document.
+pub const REGEX_CACHE_SIZE: usize = 64;
+
+thread_local! {
+    static REGEX_CACHE: RefCell<HashMap<(String, String), Regex>> =
+        RefCell::new(HashMap::new());
+}
+
+/// [`compile_regex`] through the per-thread cache.
+pub(crate) fn cached_regex(op: &str, pattern: &str, options: &str) -> Result<Regex> {
+    let key = (pattern.to_string(), options.to_string());
+    if let Some(r) = REGEX_CACHE.with(|c| c.borrow().get(&key).cloned()) {
+        return Ok(r);
+    }
+    let re = compile_regex(op, pattern, options)?;
+    REGEX_CACHE.with(|c| {
+        let mut m = c.borrow_mut();
+        if m.len() >= REGEX_CACHE_SIZE {
+            m.clear();
+        }
+        m.insert(key, re.clone());
+    });
+    Ok(re)
+}
 
 /// Parses a string operator; `Ok(None)` when `name` is not one.
 pub(crate) fn parse(
@@ -147,7 +177,7 @@ pub(crate) fn number_to_string(n: Num) -> String {
         Num::Int(i) => i.to_string(),
         Num::Long(i) => i.to_string(),
         Num::Double(d) => double_to_string(d),
-        Num::Dec(d) => super::num::dec_from_f64(d).to_string(),
+        Num::Dec(d) => d.to_decimal128().to_string(),
     }
 }
 
@@ -193,7 +223,10 @@ fn eval_concat(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
     for i in 0..c.len() {
         match present(c.eval_arg(i, ctx)?) {
             None => return Ok(Some(Bson::Null)),
-            Some(Bson::String(s)) => out.push_str(&s),
+            Some(Bson::String(s)) => {
+                check_string_len("$concat", out.len() + s.len())?;
+                out.push_str(&s);
+            }
             Some(v) => {
                 return Err(QueryError::location(
                     16702,
@@ -593,17 +626,20 @@ fn eval_regex(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
     let Some(pattern) = pattern else {
         return Ok(Some(empty()));
     };
-    let re = compile_regex(c.name, &pattern, &flags)?;
+    let re = cached_regex(c.name, &pattern, &flags)?;
     let result = match c.name {
         "$regexMatch" => Bson::Boolean(re.is_match(&input)),
         "$regexFind" => re
             .captures(&input)
             .map_or(Bson::Null, |caps| match_doc(&input, &caps)),
-        _ => Bson::Array(
-            re.captures_iter(&input)
-                .map(|caps| match_doc(&input, &caps))
-                .collect(),
-        ),
+        _ => {
+            let mut out = Vec::new();
+            for caps in re.captures_iter(&input) {
+                check_array_len(c.name, out.len() + 1)?;
+                out.push(match_doc(&input, &caps));
+            }
+            Bson::Array(out)
+        }
     };
     Ok(Some(result))
 }
@@ -652,6 +688,15 @@ fn eval_replace(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
     let [input, find, repl]: [String; 3] = parts
         .try_into()
         .map_err(|_| QueryError::new(crate::error::MongoCode::InternalError, "replace args"))?;
+    let hits = if c.name == "$replaceOne" {
+        usize::from(input.contains(find.as_str()))
+    } else if find.is_empty() {
+        input.chars().count() + 1
+    } else {
+        input.matches(find.as_str()).count()
+    };
+    let len = input.len() - hits * find.len() + hits.saturating_mul(repl.len());
+    check_string_len(c.name, len)?;
     let out = if c.name == "$replaceOne" {
         input.replacen(&find, &repl, 1)
     } else {

@@ -9,9 +9,20 @@
 //!
 //! Invariant: `matches_raw(raw) == matches(doc)` whenever `raw` encodes `doc` (property-tested).
 //!
-//! Layout: [`parse`](self) (grammar and errors), `node` (tree and single-value tests), `path`
-//! (traversal), `regex`, `types` (`$type`).
+//! Layout: `parse` (grammar and errors), `node` (tree and single-value tests), `path`
+//! (traversal), `regex`, `types` (`$type`), `bits` (bitwise operators).
+//!
+//! Supported operators: `$eq $ne $gt $gte $lt $lte $in $nin $exists $type $regex/$options
+//! $mod $all $elemMatch $size $not $bitsAllSet $bitsAllClear $bitsAnySet $bitsAnyClear` on
+//! fields; `$and $or $nor $expr $comment $alwaysTrue $alwaysFalse` at the top level. Refused
+//! with `BadValue`: `$where`, `$text`, `$jsonSchema`, geospatial operators.
+//!
+//! Deviations from MongoDB: `$expr` evaluation errors make the document not match (MongoDB
+//! fails the query); regexes use the `regex` crate's syntax (no look-around or
+//! backreferences); a missing field satisfies `$gt/$gte: MinKey` and `$lt/$lte: MaxKey`
+//! (MinKey/MaxKey bound every value, and missing compares as null).
 
+mod bits;
 mod node;
 mod parse;
 mod path;
@@ -24,6 +35,7 @@ use crate::error::Result;
 use crate::expr::{EvalContext, Expr};
 use crate::limits::MAX_NESTING_DEPTH;
 
+pub use self::bits::MAX_BIT_POSITION;
 pub use self::regex::{MAX_REGEX_COMPILED_SIZE, MAX_REGEX_LENGTH};
 pub use self::types::{type_alias, type_code};
 use node::{FieldPath, Node, Pred};
@@ -262,6 +274,14 @@ mod tests {
         assert!(expr_truthy(Some(&bson!(""))));
         assert!(expr_truthy(Some(&bson!([]))));
         assert!(expr_truthy(Some(&bson!(-1))));
+    }
+
+    #[test]
+    fn parsed_forms_are_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Filter>();
+        assert_send_sync::<crate::projection::Projection>();
+        assert_send_sync::<crate::sort::SortSpec>();
     }
 
     #[test]

@@ -8,11 +8,13 @@
 
 use bson::{Bson, Document};
 
+use super::bits::{BitsOp, BitsTest};
 use super::node::{CmpOp, FieldPath, InSet, Node, Pred};
 use super::regex::FilterRegex;
 use super::types::TypeSet;
 use crate::error::{QueryError, Result};
-use crate::expr::{Expr, ParseOptions};
+use crate::expr::{Dialect, Expr, ParseOptions};
+use crate::limits::Limits;
 
 /// Parse state: the nesting limit.
 pub(crate) struct Parser {
@@ -41,10 +43,6 @@ const UNSUPPORTED_OPERATORS: &[&str] = &[
     "$geoWithin",
     "$geoIntersects",
     "$within",
-    "$bitsAllSet",
-    "$bitsAllClear",
-    "$bitsAnySet",
-    "$bitsAnyClear",
 ];
 
 /// Whether a field's value is an operator document (`{$gt: 1}`) rather than a literal.
@@ -75,7 +73,14 @@ impl Parser {
                 match op {
                     "and" | "or" | "nor" => out.push(self.parse_logical(k, v, depth)?),
                     "expr" => {
-                        let e = Expr::parse(v, &ParseOptions::default())?;
+                        let opts = ParseOptions {
+                            dialect: Dialect::Mql,
+                            limits: Limits {
+                                max_nesting_depth: self.max_depth,
+                                ..Limits::default()
+                            },
+                        };
+                        let e = Expr::parse(v, &opts)?;
                         out.push(Node::Expr(Box::new(e)));
                     }
                     "comment" => {}
@@ -195,6 +200,16 @@ impl Parser {
                     out.push(path_node(fp, Pred::Mod(d, r)));
                 }
                 "$size" => out.push(path_node(fp, Pred::Size(parse_size(arg)?))),
+                "$bitsAllSet" | "$bitsAllClear" | "$bitsAnySet" | "$bitsAnyClear" => {
+                    let kind = match op.as_str() {
+                        "$bitsAllSet" => BitsOp::AllSet,
+                        "$bitsAllClear" => BitsOp::AllClear,
+                        "$bitsAnySet" => BitsOp::AnySet,
+                        _ => BitsOp::AnyClear,
+                    };
+                    let test = BitsTest::parse(op, kind, arg)?;
+                    out.push(path_node(fp, Pred::Bits(test)));
+                }
                 "$all" => out.push(self.parse_all(fp, arg, depth)?),
                 "$elemMatch" => out.push(self.parse_elem_match(fp, arg, depth)?),
                 "$not" => out.push(self.parse_not(fp, arg, depth)?),

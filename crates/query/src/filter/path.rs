@@ -95,7 +95,8 @@ fn leaf(v: Option<&Bson>, pred: &Pred, key: &mut Option<usize>) -> bool {
     pred.test(v, key)
 }
 
-/// [`walk_doc`] on raw BSON. A malformed document reads as missing fields.
+/// [`walk_doc`] on raw BSON. A malformed document reads as missing fields; with duplicate
+/// field names the first occurrence counts.
 pub(crate) fn walk_raw(
     doc: &RawDocument,
     path: &FieldPath,
@@ -115,16 +116,80 @@ fn walk_raw_from(
     let Some(head) = path.parts.get(at) else {
         return pred.test(None, key);
     };
-    let v = doc.get(head).ok().flatten();
-    let next = at + 1;
+    walk_raw_value(doc.get(head).ok().flatten(), path, at + 1, pred, key)
+}
+
+/// [`walk_value`] on raw BSON: documents and arrays are descended in place.
+fn walk_raw_value(
+    v: Option<RawBsonRef<'_>>,
+    path: &FieldPath,
+    at: usize,
+    pred: &Pred,
+    key: &mut Option<usize>,
+) -> bool {
+    if at >= path.parts.len() {
+        return leaf_raw(v, pred, key);
+    }
     match v {
-        None => walk_value(None, path, next, pred, key),
-        Some(RawBsonRef::Document(d)) if next < path.parts.len() => {
-            walk_raw_from(d, path, next, pred, key)
+        Some(RawBsonRef::Document(d)) => walk_raw_from(d, path, at, pred, key),
+        Some(RawBsonRef::Array(items)) => {
+            if let Some(i) = path.index[at]
+                && let Some(e) = items.get(i).ok().flatten()
+            {
+                let mut inner = None;
+                if walk_raw_value(Some(e), path, at + 1, pred, &mut inner) {
+                    *key = inner;
+                    return true;
+                }
+            }
+            for (i, e) in items.into_iter().enumerate() {
+                if let Ok(RawBsonRef::Document(d)) = e
+                    && walk_raw_from(d, path, at, pred, &mut None)
+                {
+                    *key = Some(i);
+                    return true;
+                }
+            }
+            false
         }
-        Some(raw) => match Bson::try_from(raw) {
-            Ok(owned) => walk_value(Some(&owned), path, next, pred, key),
-            Err(_) => walk_value(None, path, next, pred, key),
-        },
+        Some(_) | None => pred.test(None, key),
+    }
+}
+
+/// [`leaf`] on raw BSON: leaf-array elements are decoded one at a time, and the whole array
+/// only when the predicate could match an array at all.
+fn leaf_raw(v: Option<RawBsonRef<'_>>, pred: &Pred, key: &mut Option<usize>) -> bool {
+    let Some(raw) = v else {
+        return pred.test(None, key);
+    };
+    if let RawBsonRef::Array(items) = raw {
+        if pred.expands_arrays() {
+            for (i, e) in items.into_iter().enumerate() {
+                let Ok(e) = e else {
+                    continue;
+                };
+                if test_raw(pred, e, &mut None) {
+                    *key = Some(i);
+                    return true;
+                }
+            }
+        }
+        if !pred.may_match_array() {
+            return false;
+        }
+    }
+    test_raw(pred, raw, key)
+}
+
+/// [`Pred::test`] of a raw value; strings are tested in place when possible.
+fn test_raw(pred: &Pred, raw: RawBsonRef<'_>, key: &mut Option<usize>) -> bool {
+    if let RawBsonRef::String(s) = raw
+        && let Some(answer) = pred.test_str(s)
+    {
+        return answer;
+    }
+    match Bson::try_from(raw) {
+        Ok(owned) => pred.test(Some(&owned), key),
+        Err(_) => pred.test(None, key),
     }
 }

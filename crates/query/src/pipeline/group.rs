@@ -100,7 +100,7 @@ pub(crate) fn parse_accumulators<'a>(
                 format!("The field name '{name}' cannot contain '.'"),
             ));
         }
-        if !matches!(v, Bson::Document(_)) {
+        if !matches!(v, Bson::Document(d) if !d.is_empty()) {
             return Err(QueryError::location(
                 40234,
                 format!(
@@ -129,15 +129,22 @@ impl GroupStage {
                 "a group's fields must be specified in an object",
             ));
         };
-        let Some(id_spec) = d.get("_id") else {
+        // Fields are checked in order (as MongoDB does), the missing `_id` last.
+        let mut id = None;
+        let mut accumulators = Vec::new();
+        for (k, v) in d {
+            if k == "_id" {
+                id = Some(GroupId::parse(v, pc)?);
+            } else {
+                accumulators.extend(parse_accumulators(std::iter::once((k, v)), pc, "$group")?);
+            }
+        }
+        let Some(id) = id else {
             return Err(QueryError::location(
                 15955,
                 "a group specification must specify an _id",
             ));
         };
-        let id = GroupId::parse(id_spec, pc)?;
-        let accumulators =
-            parse_accumulators(d.iter().filter(|(k, _)| k.as_str() != "_id"), pc, "$group")?;
         Ok(GroupStage { id, accumulators })
     }
 

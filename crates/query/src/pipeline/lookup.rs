@@ -10,11 +10,15 @@
 //! equals any local value. The match runs as a `find` with `{foreignField: {$in: [...]}}`, so
 //! the document store can use an index on `foreignField`.
 //!
+//! The joined array may not exceed the document size limit (4568).
+//!
 //! An uncorrelated pipeline (no `let`, no equality) runs once per stage run, not per document.
 
 use bson::{Bson, Document};
 
-use super::util::{eval_on, set_nested, split_field_path, type_name, validate_variable_name};
+use super::util::{
+    approx_doc_size, eval_on, set_nested, split_field_path, type_name, validate_variable_name,
+};
 use super::{Nesting, ParseCtx, RunCtx, Stage, parse_stages, run_stages};
 use crate::error::{QueryError, Result};
 use crate::expr::Expr;
@@ -207,6 +211,17 @@ impl LookupStage {
             let Bson::Document(mut d) = b else {
                 unreachable!("invariant: wrapped a document")
             };
+            let size: usize = matches.iter().map(approx_doc_size).sum();
+            if size > rc.limits.max_document_size {
+                return Err(QueryError::location(
+                    4568,
+                    format!(
+                        "Total size of documents in {} matching pipeline's $lookup stage exceeds {} bytes",
+                        self.from.as_ref().map_or("$documents", |(_, c)| c.as_str()),
+                        rc.limits.max_document_size
+                    ),
+                ));
+            }
             set_nested(
                 &mut d,
                 &self.as_path,

@@ -55,7 +55,9 @@ impl MatchStage {
         }
     }
 
-    fn filter_for(&self, rc: &RunCtx<'_>) -> Result<Option<Filter>> {
+    /// The filter to use in this run: `Some` re-parsed one when variables were substituted,
+    /// `None` to use [`MatchStage::compiled`].
+    pub(crate) fn filter_for(&self, rc: &RunCtx<'_>) -> Result<Option<Filter>> {
         if self.uses_variables {
             Ok(Some(Filter::parse(&substitute_filter_variables(
                 &self.raw, rc,
@@ -63,6 +65,11 @@ impl MatchStage {
         } else {
             Ok(None)
         }
+    }
+
+    /// The filter parsed at pipeline parse time.
+    pub(crate) fn compiled(&self) -> &Filter {
+        &self.filter
     }
 
     /// Keeps the matching documents.

@@ -9,20 +9,23 @@
 //! - Parsing never panics on any input; every mistake is a [`QueryError`] with MongoDB's code.
 //! - `$out` and `$merge` can only be the last stage (40601), never inside `$lookup`, `$facet`
 //!   or `$unionWith` sub-pipelines.
-//! - Stages run in order over a materialised `Vec<Document>`; `$sort` is stable.
+//! - Stages run in order; the leading per-document stages stream over the input (see
+//!   `stream`), the rest run over a materialised `Vec<Document>`; `$sort` is stable.
 //! - Expressions see the pipeline's `let` variables, `$lookup`'s `let` variables and one `$$NOW`
 //!   fixed for the whole run.
 //!
 //! Supported stages: `$match $project $addFields $set $unset $group $sort $limit $skip $count
-//! $unwind $lookup $facet $replaceRoot $replaceWith $sortByCount $sample $bucket $unionWith
+//! $unwind $lookup $graphLookup $facet $replaceRoot $replaceWith $sortByCount $sample $bucket $bucketAuto $unionWith
 //! $out $merge $documents $redact`.
 
 pub mod env;
 
 mod bucket;
+mod bucket_auto;
 mod count;
 mod documents;
 mod facet;
+mod graph_lookup;
 mod group;
 mod limit_skip;
 mod lookup;
@@ -34,6 +37,7 @@ mod replace_root;
 mod sample;
 mod sort;
 mod sort_by_count;
+mod stream;
 mod union_with;
 mod unwind;
 mod util;
@@ -64,6 +68,10 @@ pub struct PipelineOptions {
     /// Seed for `$sample`'s random choice; `None` draws from the thread's generator. Tests set
     /// it to get reproducible samples.
     pub seed: Option<u64>,
+    /// Names of stages another component runs (e.g. `"$search"`, `"$vectorSearch"` by the
+    /// search engine). Allowed only as the first stage: [`Pipeline::parse`] keeps it aside
+    /// ([`Pipeline::leading_external`]) and [`Pipeline::run`] expects its output as input.
+    pub external_stages: Vec<String>,
 }
 
 /// One parsed stage.
@@ -87,6 +95,8 @@ pub enum Stage {
     Unwind(unwind::UnwindStage),
     /// `$lookup`.
     Lookup(Box<lookup::LookupStage>),
+    /// `$graphLookup`.
+    GraphLookup(Box<graph_lookup::GraphLookupStage>),
     /// `$facet`.
     Facet(facet::FacetStage),
     /// `$replaceRoot` / `$replaceWith`.
@@ -97,6 +107,8 @@ pub enum Stage {
     Sample(u64),
     /// `$bucket`.
     Bucket(bucket::BucketStage),
+    /// `$bucketAuto`.
+    BucketAuto(bucket_auto::BucketAutoStage),
     /// `$unionWith`.
     UnionWith(Box<union_with::UnionWithStage>),
     /// `$out`.
@@ -122,11 +134,13 @@ impl Stage {
             Stage::Count(_) => "$count",
             Stage::Unwind(_) => "$unwind",
             Stage::Lookup(_) => "$lookup",
+            Stage::GraphLookup(_) => "$graphLookup",
             Stage::Facet(_) => "$facet",
             Stage::ReplaceRoot(r) => r.stage_name(),
             Stage::SortByCount(_) => "$sortByCount",
             Stage::Sample(_) => "$sample",
             Stage::Bucket(_) => "$bucket",
+            Stage::BucketAuto(_) => "$bucketAuto",
             Stage::UnionWith(_) => "$unionWith",
             Stage::Out(_) => "$out",
             Stage::Merge(_) => "$merge",
@@ -150,6 +164,7 @@ impl Stage {
 /// A parsed aggregation pipeline.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
+    external: Option<(String, Bson)>,
     stages: Vec<Stage>,
     let_vars: Vec<(String, Expr)>,
     limits: Limits,
@@ -250,18 +265,41 @@ impl Pipeline {
             depth: 0,
             nesting: Nesting::Top,
         };
-        let parsed = parse_stages(stages, &pc)?;
+        let external = leading_external(stages, opts)?;
+        let rest = if external.is_some() {
+            &stages[1..]
+        } else {
+            stages
+        };
+        if external.is_some() && rest.len() + 1 > opts.limits.max_pipeline_length {
+            return Err(QueryError::location(
+                7749501,
+                format!(
+                    "Pipeline length must be no longer than {} stages.",
+                    opts.limits.max_pipeline_length
+                ),
+            ));
+        }
+        let parsed = parse_stages(rest, &pc)?;
         let mut let_vars = Vec::with_capacity(opts.let_vars.len());
         for (name, value) in &opts.let_vars {
             util::validate_variable_name(name)?;
             let_vars.push((name.clone(), Expr::parse(value, &pc.expr_opts())?));
         }
         Ok(Pipeline {
+            external,
             stages: parsed,
             let_vars,
             limits: opts.limits,
             seed: opts.seed,
         })
+    }
+
+    /// The leading stage run by another component (see [`PipelineOptions::external_stages`]):
+    /// its name and specification. The caller runs it and passes its output to
+    /// [`Pipeline::run`] as the input.
+    pub fn leading_external(&self) -> Option<(&str, &Bson)> {
+        self.external.as_ref().map(|(n, s)| (n.as_str(), s))
     }
 
     /// Parses the stages of a pipeline-style update (`updateOne(filter, [stages])`): only
@@ -280,6 +318,7 @@ impl Pipeline {
             let_vars.push((name.clone(), Expr::parse(value, &pc.expr_opts())?));
         }
         Ok(Pipeline {
+            external: None,
             stages: parsed,
             let_vars,
             limits: opts.limits,
@@ -299,6 +338,10 @@ impl Pipeline {
     /// passes a superset is still correct. `None` when the first stage is not `$match`, or when
     /// its filter refers to `let` variables (which only the pipeline can resolve).
     pub fn leading_match(&self) -> Option<&Document> {
+        if self.external.is_some() {
+            // The input is the external stage's output, not the collection.
+            return None;
+        }
         match self.stages.first() {
             Some(Stage::Match(m)) if !m.uses_variables() => Some(m.filter()),
             _ => None,
@@ -341,12 +384,7 @@ impl Pipeline {
             seed: self.seed,
         };
         rc.vars = self.eval_let_vars(rc.now)?;
-        // A leading $match filters while collecting, so the unmatched input is never held.
-        let (docs, skip) = match self.stages.first() {
-            Some(Stage::Match(m)) => (m.filter_iter(input, &rc)?, 1),
-            _ => (input.collect(), 0),
-        };
-        run_stages(&self.stages[skip..], docs, &rc)
+        stream::run_streaming(&self.stages, input, &rc)
     }
 
     /// Runs a pipeline-style update on one document (see [`Pipeline::parse_update`]);
@@ -391,6 +429,7 @@ fn collect_foreign(stages: &[Stage], db: &str, out: &mut Vec<(String, String)>) 
         let (own, subs): (Option<(String, String)>, Vec<&[Stage]>) = match stage {
             Stage::Lookup(l) => (l.foreign(db), l.sub_pipeline().into_iter().collect()),
             Stage::UnionWith(u) => (u.foreign(db), vec![u.sub_pipeline()]),
+            Stage::GraphLookup(g) => (Some(g.foreign(db)), Vec::new()),
             Stage::Facet(f) => (None, f.sub_pipelines()),
             _ => (None, Vec::new()),
         };
@@ -403,6 +442,30 @@ fn collect_foreign(stages: &[Stage], db: &str, out: &mut Vec<(String, String)>) 
             collect_foreign(sub, db, out);
         }
     }
+}
+
+/// Splits off a leading external stage; an external stage anywhere else is refused (40602).
+fn leading_external(stages: &[Bson], opts: &PipelineOptions) -> Result<Option<(String, Bson)>> {
+    if opts.external_stages.is_empty() {
+        return Ok(None);
+    }
+    let mut found = None;
+    for (i, s) in stages.iter().enumerate() {
+        let Bson::Document(d) = s else { continue };
+        let Some((name, spec)) = d.iter().next() else {
+            continue;
+        };
+        if d.len() == 1 && opts.external_stages.iter().any(|e| e == name) {
+            if i != 0 {
+                return Err(QueryError::location(
+                    40602,
+                    format!("{name} is only valid as the first stage in a pipeline"),
+                ));
+            }
+            found = Some((name.clone(), spec.clone()));
+        }
+    }
+    Ok(found)
 }
 
 /// Runs update-style stages on one document.
@@ -538,6 +601,9 @@ fn parse_stage(d: &Document, pc: &ParseCtx, first: bool) -> Result<Stage> {
         "$lookup" => Ok(Stage::Lookup(Box::new(lookup::LookupStage::parse(
             spec, pc,
         )?))),
+        "$graphLookup" => Ok(Stage::GraphLookup(Box::new(
+            graph_lookup::GraphLookupStage::parse(spec, pc)?,
+        ))),
         "$facet" => Ok(Stage::Facet(facet::FacetStage::parse(spec, pc)?)),
         "$replaceRoot" => Ok(Stage::ReplaceRoot(
             replace_root::ReplaceRootStage::parse_replace_root(spec, pc)?,
@@ -550,6 +616,9 @@ fn parse_stage(d: &Document, pc: &ParseCtx, first: bool) -> Result<Stage> {
         )?)),
         "$sample" => Ok(Stage::Sample(sample::parse_sample(spec)?)),
         "$bucket" => Ok(Stage::Bucket(bucket::BucketStage::parse(spec, pc)?)),
+        "$bucketAuto" => Ok(Stage::BucketAuto(bucket_auto::BucketAutoStage::parse(
+            spec, pc,
+        )?)),
         "$unionWith" => Ok(Stage::UnionWith(Box::new(
             union_with::UnionWithStage::parse(spec, pc)?,
         ))),
@@ -601,11 +670,13 @@ fn run_stage(stage: &Stage, docs: Vec<Document>, rc: &RunCtx<'_>) -> Result<Vec<
         Stage::Count(field) => Ok(count::apply_count(docs, field)),
         Stage::Unwind(u) => Ok(u.apply(docs)),
         Stage::Lookup(l) => l.apply(docs, rc),
+        Stage::GraphLookup(g) => g.apply(docs, rc),
         Stage::Facet(f) => f.apply(docs, rc),
         Stage::ReplaceRoot(r) => docs.into_iter().map(|d| r.apply_one(d, rc)).collect(),
         Stage::SortByCount(s) => s.apply(docs, rc),
         Stage::Sample(n) => Ok(sample::apply_sample(docs, *n, rc.seed)),
         Stage::Bucket(b) => b.apply(docs, rc),
+        Stage::BucketAuto(b) => b.apply(docs, rc),
         Stage::UnionWith(u) => u.apply(docs, rc),
         Stage::Out(o) => o.apply(docs, rc),
         Stage::Merge(m) => m.apply(docs, rc),

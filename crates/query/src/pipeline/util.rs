@@ -104,28 +104,25 @@ pub(crate) fn eval_doc(
 
 /// Checks a user variable name (`let` of the command, `$lookup`, `$merge`): it must start
 /// with a lowercase ASCII letter or a non-ASCII character and contain only letters, digits and
-/// `_` (MongoDB's rule; 16866/16867/16868).
+/// `_` (MongoDB's rule; FailedToParse 9 otherwise).
 pub(crate) fn validate_variable_name(name: &str) -> Result<()> {
     let Some(first) = name.chars().next() else {
-        return Err(QueryError::location(
-            16866,
+        return Err(QueryError::failed_to_parse(
             "empty variable names are not allowed",
         ));
     };
     if !first.is_ascii_lowercase() && first.is_ascii() {
-        return Err(QueryError::location(
-            16867,
-            format!("'{name}' starts with an invalid character for a user variable name"),
-        ));
+        return Err(QueryError::failed_to_parse(format!(
+            "'{name}' starts with an invalid character for a user variable name"
+        )));
     }
     if let Some(c) = name
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || !c.is_ascii()))
     {
-        return Err(QueryError::location(
-            16868,
-            format!("'{name}' contains an invalid character for a variable name: '{c}'"),
-        ));
+        return Err(QueryError::failed_to_parse(format!(
+            "'{name}' contains an invalid character for a variable name: '{c}'"
+        )));
     }
     Ok(())
 }
@@ -317,15 +314,18 @@ impl Ord for OrdBson {
     }
 }
 
+/// Approximate BSON size of a document.
+pub(crate) fn approx_doc_size(d: &Document) -> usize {
+    d.iter()
+        .map(|(k, v)| k.len() + 2 + approx_size(v))
+        .sum::<usize>()
+        + 5
+}
+
 /// Approximate memory held by a value: its BSON size (used for `$group`'s memory bound).
 pub(crate) fn approx_size(v: &Bson) -> usize {
     match v {
-        Bson::Document(d) => {
-            d.iter()
-                .map(|(k, v)| k.len() + 2 + approx_size(v))
-                .sum::<usize>()
-                + 5
-        }
+        Bson::Document(d) => approx_doc_size(d),
         Bson::Array(items) => items.iter().map(|v| 8 + approx_size(v)).sum::<usize>() + 5,
         Bson::String(s) => s.len() + 5,
         Bson::Binary(b) => b.bytes.len() + 5,
@@ -373,12 +373,12 @@ mod tests {
             assert!(validate_variable_name(ok).is_ok(), "{ok}");
         }
         for (bad, code) in [
-            ("", 16866),
-            ("A", 16867),
-            ("_a", 16867),
-            ("1a", 16867),
-            ("a-b", 16868),
-            ("a.b", 16868),
+            ("", 9),
+            ("A", 9),
+            ("_a", 9),
+            ("1a", 9),
+            ("a-b", 9),
+            ("a.b", 9),
         ] {
             assert_eq!(
                 validate_variable_name(bad).unwrap_err().code.code(),

@@ -1,7 +1,7 @@
 //! Projections of `find` (inclusion, exclusion, `_id` rules, nested paths, `$slice`,
 //! `$elemMatch`, positional `$`, aggregation expressions).
 //!
-//! A projection is parsed once into a tree keyed by path component ([`ProjNode`]); `{"a.b": 1}`
+//! A projection is parsed once into a tree keyed by path component (`ProjNode`); `{"a.b": 1}`
 //! and `{a: {b: 1}}` build the same tree. Its mode is *inclusion* when any field is included,
 //! computed, `$elemMatch`-ed or positional, otherwise *exclusion*; `$slice` alone does not fix
 //! the mode. `_id` is included unless excluded explicitly, in either mode.

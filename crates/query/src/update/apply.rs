@@ -18,7 +18,6 @@ use super::fields;
 use super::parse::{Op, OperatorUpdate};
 use super::path::{self, ConcretePath};
 use super::positional::{self, ExpandCtx};
-use crate::compare::values_equal;
 use crate::error::{MongoCode, QueryError, Result};
 
 /// What a single modification sees besides the document it changes.
@@ -113,7 +112,9 @@ pub(crate) fn check_immutable_id(before: &Document, after: &Document, path: &str
         return Ok(());
     };
     match after.get("_id") {
-        Some(new) if values_equal(old, new) => Ok(()),
+        // Any real change counts, even to an equal value of another type (1 → 1.0), as
+        // mongod refuses every non-no-op modification of a path inside `_id`.
+        Some(new) if identical(old, new) => Ok(()),
         _ => Err(QueryError::new(
             MongoCode::ImmutableField,
             format!(

@@ -68,7 +68,7 @@ pub(crate) fn parse_arith(kind: ArithKind, field: &str, v: &Bson) -> Result<Bson
 }
 
 /// Parses `$bit: {field: {and|or|xor: <int>}}`.
-pub(crate) fn parse_bit(field: &str, v: &Bson) -> Result<Vec<(BitOp, Bson)>> {
+pub(crate) fn parse_bit(v: &Bson) -> Result<Vec<(BitOp, Bson)>> {
     let Bson::Document(d) = v else {
         return Err(QueryError::bad_value(format!(
             "The $bit modifier is not compatible with a {}. You must pass in an embedded document: {{$bit: {{field: {{and/or/xor: #}}}}",
@@ -76,9 +76,9 @@ pub(crate) fn parse_bit(field: &str, v: &Bson) -> Result<Vec<(BitOp, Bson)>> {
         )));
     };
     if d.is_empty() {
-        return Err(QueryError::bad_value(format!(
-            "You must pass in at least one bitwise operation. The format is: {{$bit: {{field: {{and/or/xor: #}}}}}} for field '{field}'"
-        )));
+        return Err(QueryError::bad_value(
+            "You must pass in at least one bitwise operation. The format is: {$bit: {field: {and/or/xor: #}}",
+        ));
     }
     let mut ops = Vec::with_capacity(d.len());
     for (k, x) in d {
@@ -178,7 +178,10 @@ pub(crate) fn apply_bit(
         Some(other) => {
             return Err(QueryError::bad_value(format!(
                 "Cannot apply $bit to a value of non-integral type.{} has the field {} of non-integer type {}",
-                render::id_of(lc.original),
+                lc.original
+                    .get("_id")
+                    .map(|id| render::element("_id", id))
+                    .unwrap_or_default(),
                 p.last().map(String::as_str).unwrap_or_default(),
                 render::type_name(other)
             )));

@@ -168,25 +168,28 @@ fn parse_sort(v: &Bson) -> Result<PushSort> {
 
 /// Parses an `$addToSet` value into the values to add.
 pub(crate) fn parse_add_to_set(v: &Bson) -> Result<Vec<Bson>> {
-    if let Bson::Document(d) = v
-        && d.keys().next().map(String::as_str) == Some("$each")
-    {
-        if d.len() > 1 {
-            return Err(QueryError::bad_value(format!(
-                "Found unexpected fields after $each in $addToSet: {}",
-                render::value(v)
-            )));
-        }
-        return match d.get("$each") {
-            Some(Bson::Array(a)) => Ok(a.clone()),
-            Some(other) => Err(QueryError::type_mismatch(format!(
-                "The argument to $each in $addToSet must be an array but it was of type {}",
-                render::type_name(other)
-            ))),
-            None => Ok(Vec::new()),
-        };
+    let Bson::Document(d) = v else {
+        return Ok(vec![v.clone()]);
+    };
+    let Some((first, each)) = d.iter().next() else {
+        return Ok(vec![v.clone()]);
+    };
+    if first != "$each" {
+        return Ok(vec![v.clone()]);
     }
-    Ok(vec![v.clone()])
+    let Bson::Array(items) = each else {
+        return Err(QueryError::type_mismatch(format!(
+            "The argument to $each in $addToSet must be an array but it was of type {}",
+            render::type_name(each)
+        )));
+    };
+    if d.len() > 1 {
+        return Err(QueryError::bad_value(format!(
+            "Found unexpected fields after $each in $addToSet: {}",
+            render::value(v)
+        )));
+    }
+    Ok(items.clone())
 }
 
 /// Parses a `$pop` value: `true` for the first element (`-1`), `false` for the last (`1`).
@@ -225,23 +228,29 @@ const NON_PATH_OPERATORS: &[&str] = &[
     "$alwaysFalse",
 ];
 
-/// Parses a `$pull` value.
-pub(crate) fn parse_pull(v: &Bson) -> Result<PullCond> {
+/// Parses a `$pull` value; conditions nest at most `max_depth` levels.
+pub(crate) fn parse_pull(v: &Bson, max_depth: usize) -> Result<PullCond> {
     match v {
         Bson::Document(d) => {
             let first = d.keys().next().map(String::as_str).unwrap_or_default();
             if first.starts_with('$') && !NON_PATH_OPERATORS.contains(&first) {
                 let mut wrapped = Document::new();
                 wrapped.insert(PULL_WRAP_FIELD, v.clone());
-                Ok(PullCond::Value(Box::new(Filter::parse(&wrapped)?)))
+                Ok(PullCond::Value(Box::new(Filter::parse_with_depth(
+                    &wrapped, max_depth,
+                )?)))
             } else {
-                Ok(PullCond::Document(Box::new(Filter::parse(d)?)))
+                Ok(PullCond::Document(Box::new(Filter::parse_with_depth(
+                    d, max_depth,
+                )?)))
             }
         }
         Bson::RegularExpression(_) => {
             let mut wrapped = Document::new();
             wrapped.insert(PULL_WRAP_FIELD, v.clone());
-            Ok(PullCond::Value(Box::new(Filter::parse(&wrapped)?)))
+            Ok(PullCond::Value(Box::new(Filter::parse_with_depth(
+                &wrapped, max_depth,
+            )?)))
         }
         other => Ok(PullCond::Equals(other.clone())),
     }
@@ -294,7 +303,7 @@ pub(crate) fn apply_push(
         if n >= 0 {
             arr.truncate(n.min(len) as usize);
         } else {
-            let keep = (-n).min(len) as usize;
+            let keep = n.checked_neg().unwrap_or(i64::MAX).min(len) as usize;
             arr.drain(..arr.len() - keep);
         }
     }
@@ -361,6 +370,21 @@ pub(crate) fn apply_add_to_set(doc: &mut Document, p: &[String], values: &[Bson]
 
 /// `$pop` at a concrete path.
 pub(crate) fn apply_pop(doc: &mut Document, p: &[String], first: bool) -> Result<()> {
+    if path::get(doc, p).is_none() {
+        // Missing is a no-op, but a scalar blocking the path is an error (as on mongod).
+        return match path::blocking_element(doc, p) {
+            Some((taken, name, value)) => Err(QueryError::new(
+                MongoCode::PathNotViable,
+                format!(
+                    "Cannot use the part ({}) of ({}) to traverse the element ({{{}}})",
+                    p[taken],
+                    p.join("."),
+                    render::element(name, value)
+                ),
+            )),
+            None => Ok(()),
+        };
+    }
     match path::get_mut(doc, p) {
         None => Ok(()),
         Some(Bson::Array(a)) => {

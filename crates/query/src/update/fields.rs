@@ -23,8 +23,10 @@ pub(crate) enum DateKind {
     Timestamp,
 }
 
-/// Parses the value of one `$currentDate` field: `true`/`false` or `{$type: "date"|"timestamp"}`.
-pub(crate) fn parse_current_date(field: &str, v: &Bson) -> Result<DateKind> {
+/// Parses the value of one `$currentDate` field: `true`/`false` or `{$type: "date"|"timestamp"}`
+/// (mongod's messages, including its literal example in the `$type` error).
+pub(crate) fn parse_current_date(v: &Bson) -> Result<DateKind> {
+    const TYPE_REQUIRED: &str = "The '$type' string field is required to be 'date' or 'timestamp': {$currentDate: {field : {$type: 'date'}}}";
     match v {
         Bson::Boolean(_) => Ok(DateKind::Date),
         Bson::Document(d) => {
@@ -32,31 +34,20 @@ pub(crate) fn parse_current_date(field: &str, v: &Bson) -> Result<DateKind> {
             for (k, x) in d {
                 if k != "$type" {
                     return Err(QueryError::bad_value(format!(
-                        "The only valid field of the option is '$type': {}",
-                        render::element(field, v)
+                        "Unrecognized $currentDate option: {k}"
                     )));
                 }
-                kind = match x {
-                    Bson::String(s) if s == "date" => Some(DateKind::Date),
-                    Bson::String(s) if s == "timestamp" => Some(DateKind::Timestamp),
-                    _ => {
-                        return Err(QueryError::bad_value(format!(
-                            "The '$type' string field is required to be 'date' or 'timestamp': {}",
-                            render::element(field, v)
-                        )));
-                    }
-                };
+                match x {
+                    Bson::String(s) if s == "date" => kind = Some(DateKind::Date),
+                    Bson::String(s) if s == "timestamp" => kind = Some(DateKind::Timestamp),
+                    _ => {}
+                }
             }
-            kind.ok_or_else(|| {
-                QueryError::bad_value(format!(
-                    "The '$type' string field is required to be 'date' or 'timestamp': {}",
-                    render::element(field, v)
-                ))
-            })
+            kind.ok_or_else(|| QueryError::bad_value(TYPE_REQUIRED))
         }
         _ => Err(QueryError::bad_value(format!(
             "{} is not valid type for $currentDate. Please use a boolean ('true') or a $type expression ({{$type: 'timestamp/date'}}).",
-            render::element(field, v)
+            render::type_name(v)
         ))),
     }
 }
@@ -80,6 +71,7 @@ pub(crate) fn parse_rename(
         )));
     }
     let to_path = UpdatePath::parse(to_s, limits)?;
+    super::parse::check_top_level_name(&to_path)?;
     if to_path.is_dynamic() {
         return Err(QueryError::bad_value(format!(
             "The destination field for $rename may not be dynamic: {to_s}"

@@ -1,7 +1,8 @@
 //! Parsing operator-style updates (`{$set: {...}, $inc: {...}}`) into a list of modifications.
 //!
-//! Checks done here, with MongoDB's codes: unknown modifiers and non-document or empty
-//! operator arguments (`FailedToParse` 9), invalid paths, operator-specific argument errors,
+//! Checks done here, with MongoDB's codes: unknown modifiers and non-document operator
+//! arguments (`FailedToParse` 9; an empty operand such as `{$set: {}}` is a no-op since
+//! MongoDB 5.0), invalid paths, operator-specific argument errors,
 //! paths that overlap (`ConflictingUpdateOperators` 40, "Updating the path 'a.b' would create
 //! a conflict at 'a'"), `$[<id>]` without an array filter and array filters no path uses.
 //!
@@ -14,7 +15,7 @@ use bson::{Bson, Document};
 use super::arithmetic::{self, ArithKind, BitOp};
 use super::arrays::{self, PullCond, PushSpec};
 use super::fields::{self, DateKind};
-use super::path::{self, ConcretePath, UpdatePath};
+use super::path::{self, Component, ConcretePath, UpdatePath};
 use super::positional::{self, ArrayFilters};
 use super::render;
 use crate::error::{QueryError, Result};
@@ -86,7 +87,7 @@ pub(crate) fn parse_operator_update(
     array_filters: Option<&[Document]>,
     limits: &Limits,
 ) -> Result<OperatorUpdate> {
-    let filters = positional::parse_array_filters(array_filters.unwrap_or_default())?;
+    let filters = positional::parse_array_filters(array_filters.unwrap_or_default(), limits)?;
     let mut mods = Vec::new();
     for (name, arg) in update {
         let Bson::Document(fields) = arg else {
@@ -102,11 +103,7 @@ pub(crate) fn parse_operator_update(
         if !is_modifier(name) {
             return Err(unknown_modifier(name));
         }
-        if fields.is_empty() {
-            return Err(QueryError::failed_to_parse(format!(
-                "'{name}' is empty. You must specify a field like so: {{{name}: {{<field>: ...}}}}"
-            )));
-        }
+        // Since MongoDB 5.0 an empty operand (`{$set: {}}`) is a no-op, not an error.
         for (field, value) in fields {
             mods.push(parse_mod(name, field, value, limits)?);
         }
@@ -147,6 +144,12 @@ fn unknown_modifier(name: &str) -> QueryError {
 
 fn parse_mod(op: &str, field: &str, v: &Bson, limits: &Limits) -> Result<Mod> {
     let p = UpdatePath::parse(field, limits)?;
+    // Storage validation: operators that may create a field refuse a `$`-prefixed top-level
+    // name (nested ones are allowed since MongoDB 5.0).
+    let creates = !matches!(op, "$unset" | "$pop" | "$pull" | "$pullAll" | "$rename");
+    if creates {
+        check_top_level_name(&p)?;
+    }
     let op = match op {
         "$set" => Op::Set(v.clone()),
         "$setOnInsert" => Op::SetOnInsert(v.clone()),
@@ -158,7 +161,7 @@ fn parse_mod(op: &str, field: &str, v: &Bson, limits: &Limits) -> Result<Mod> {
                 op: Op::Rename { from },
             });
         }
-        "$currentDate" => Op::CurrentDate(fields::parse_current_date(field, v)?),
+        "$currentDate" => Op::CurrentDate(fields::parse_current_date(v)?),
         "$inc" => Op::Arith(
             ArithKind::Inc,
             arithmetic::parse_arith(ArithKind::Inc, field, v)?,
@@ -171,17 +174,33 @@ fn parse_mod(op: &str, field: &str, v: &Bson, limits: &Limits) -> Result<Mod> {
             is_min: op == "$min",
             value: v.clone(),
         },
-        "$bit" => Op::Bit(arithmetic::parse_bit(field, v)?),
+        "$bit" => Op::Bit(arithmetic::parse_bit(v)?),
         "$push" => Op::Push(arrays::parse_push(v)?),
         "$addToSet" => Op::AddToSet(arrays::parse_add_to_set(v)?),
         "$pop" => Op::Pop {
             first: arrays::parse_pop(field, v)?,
         },
-        "$pull" => Op::Pull(arrays::parse_pull(v)?),
+        "$pull" => Op::Pull(arrays::parse_pull(v, limits.max_nesting_depth)?),
         "$pullAll" => Op::PullAll(arrays::parse_pull_all(v)?),
         other => return Err(unknown_modifier(other)),
     };
     Ok(Mod { path: p, op })
+}
+
+/// `DollarPrefixedFieldName` for a `$`-prefixed top-level field name (mongod's storage
+/// validation message).
+pub(crate) fn check_top_level_name(p: &UpdatePath) -> Result<()> {
+    if let Some(Component::Field(first)) = p.parts.first()
+        && first.starts_with('$')
+    {
+        return Err(QueryError::new(
+            crate::error::MongoCode::DollarPrefixedFieldName,
+            format!(
+                "The dollar ($) prefixed field '{first}' in '{first}' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith."
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses overlapping paths (see the module invariant).
@@ -266,11 +285,8 @@ mod tests {
 
     #[test]
     fn operator_shapes() {
-        let e = parse(doc! {"$set": {}}).expect_err("empty");
-        assert_eq!(
-            e.message,
-            "'$set' is empty. You must specify a field like so: {$set: {<field>: ...}}"
-        );
+        let empty = parse(doc! {"$set": {}, "$inc": {}}).expect("empty operands are no-ops");
+        assert!(empty.mods.is_empty());
         let e = parse(doc! {"$foo": {"a": 1}}).expect_err("unknown");
         assert_eq!(e.code, MongoCode::FailedToParse);
         assert!(e.message.starts_with("Unknown modifier: $foo."));

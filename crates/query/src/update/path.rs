@@ -19,9 +19,12 @@ use super::render;
 use crate::error::{MongoCode, QueryError, Result};
 use crate::limits::Limits;
 
-/// Largest array index an update may create by padding an array with nulls (MongoDB refuses
-/// to backfill arrays beyond 1,500,000 elements).
+/// Most nulls an update may append to pad an array up to a new index (mongod's
+/// `kMaxPaddingAllowed`); beyond it the update fails with CannotBackfillArray (34).
 pub(crate) const MAX_ARRAY_PADDING: usize = 1_500_000;
+
+/// mongod's `CannotBackfillArray` code (no [`MongoCode`] variant: reported as a location code).
+const CANNOT_BACKFILL_ARRAY: u32 = 34;
 
 /// One component of an update path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,14 +96,9 @@ impl UpdatePath {
                 Component::AllElements
             } else if let Some(id) = p.strip_prefix("$[").and_then(|r| r.strip_suffix(']')) {
                 Component::Filtered(id.to_string())
-            } else if p.starts_with('$') {
-                return Err(QueryError::new(
-                    MongoCode::DollarPrefixedFieldName,
-                    format!(
-                        "The dollar ($) prefixed field '{p}' in '{dotted}' is not valid for storage."
-                    ),
-                ));
             } else {
+                // Other `$`-prefixed names are ordinary fields below the top level (MongoDB
+                // 5.0+); a top-level one is refused by the operators that create it.
                 Component::Field((*p).to_string())
             };
             if i == 0 && !matches!(c, Component::Field(_)) {
@@ -148,16 +146,38 @@ impl UpdatePath {
     }
 }
 
-/// Component-wise byte order of paths: the order MongoDB 5.0+ applies updates in, and an
-/// order in which a path is immediately followed by the paths it is a prefix of.
+/// The order MongoDB 5.0+ applies updates in, component by component: numeric names in
+/// numeric order (`a.2` before `a.10`), other names in byte order. A path is immediately
+/// followed by the paths it is a prefix of, which conflict detection relies on.
+///
+/// Numeric names sort before the others so that the order is total (mongod's documentation
+/// only defines numeric-vs-numeric and string-vs-string).
 pub(crate) fn compare_paths(a: &[String], b: &[String]) -> Ordering {
     for (x, y) in a.iter().zip(b.iter()) {
-        let o = x.as_bytes().cmp(y.as_bytes());
+        let o = compare_names(x, y);
         if o != Ordering::Equal {
             return o;
         }
     }
     a.len().cmp(&b.len())
+}
+
+fn compare_names(x: &str, y: &str) -> Ordering {
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match (numeric(x), numeric(y)) {
+        (true, true) => {
+            // Compare digit strings by value without parsing: strip leading zeros, then the
+            // longer is larger, then byte order; ties broken by the raw bytes.
+            let (tx, ty) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
+            tx.len()
+                .cmp(&ty.len())
+                .then_with(|| tx.cmp(ty))
+                .then_with(|| x.cmp(y))
+        }
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+        (false, false) => x.as_bytes().cmp(y.as_bytes()),
+    }
 }
 
 /// Whether `a` is a prefix of `b` (or equal to it).
@@ -254,10 +274,11 @@ fn set_in_value(v: &mut Bson, name: &str, rest: &[String], value: Bson) -> Resul
                     set_in_value(&mut a[idx], key, tail, value)
                 }
             } else {
-                if idx > MAX_ARRAY_PADDING {
-                    return Err(QueryError::bad_value(format!(
-                        "can't backfill array to larger than {MAX_ARRAY_PADDING} elements"
-                    )));
+                if idx - a.len() > MAX_ARRAY_PADDING {
+                    return Err(QueryError::location(
+                        CANNOT_BACKFILL_ARRAY,
+                        format!("can't backfill more than {MAX_ARRAY_PADDING} elements"),
+                    ));
                 }
                 a.resize(idx, Bson::Null);
                 a.push(if tail.is_empty() {
@@ -359,6 +380,31 @@ pub(crate) fn array_on_path(doc: &Document, path: &[String]) -> Option<String> {
     None
 }
 
+/// The scalar (or array indexed by a non-numeric name) that stops `path` from being read:
+/// `(index in path of the part that cannot be taken, name of the element, the element)`.
+/// `None` when the path exists or merely ends early in a document or past an array's end.
+pub(crate) fn blocking_element<'a>(
+    doc: &'a Document,
+    path: &'a [String],
+) -> Option<(usize, &'a str, &'a Bson)> {
+    let (first, rest) = path.split_first()?;
+    let mut cur = doc.get(first)?;
+    let mut name = first.as_str();
+    for (i, k) in rest.iter().enumerate() {
+        let next = match cur {
+            Bson::Document(d) => d.get(k),
+            Bson::Array(a) => match array_index(k) {
+                Some(idx) => a.get(idx),
+                None => return Some((i + 1, name, cur)),
+            },
+            _ => return Some((i + 1, name, cur)),
+        };
+        cur = next?;
+        name = k;
+    }
+    None
+}
+
 /// `PathNotViable` when reading `path` would have to traverse a scalar (or an array with a
 /// non-numeric key): "cannot use the part (b of a.b) to traverse the element ({a: 1})".
 pub(crate) fn check_traversable(doc: &Document, path: &[String]) -> Result<()> {
@@ -377,7 +423,7 @@ pub(crate) fn check_traversable(doc: &Document, path: &[String]) -> Result<()> {
                 return Err(QueryError::new(
                     MongoCode::PathNotViable,
                     format!(
-                        "cannot use the part ({k} of {}) to traverse the element ({{{}}})",
+                        "cannot use the part ({name} of {}) to traverse the element ({{{}}})",
                         path.join("."),
                         render::element(name, cur)
                     ),
@@ -420,8 +466,11 @@ mod tests {
         assert_eq!(e.code, MongoCode::EmptyFieldName);
         let e = UpdatePath::parse("a.$.b.$", &Limits::default()).expect_err("two $");
         assert_eq!(e.code, MongoCode::BadValue);
-        let e = UpdatePath::parse("a.$x", &Limits::default()).expect_err("$ field");
-        assert_eq!(e.code, MongoCode::DollarPrefixedFieldName);
+        let nested = UpdatePath::parse("a.$x", &Limits::default()).expect("nested $ field");
+        assert_eq!(
+            nested.concrete(),
+            Some(vec!["a".to_string(), "$x".to_string()])
+        );
     }
 
     #[test]
@@ -437,7 +486,7 @@ mod tests {
         assert_eq!(e.message, "Cannot create field 'b' in element {a: 1}");
         let mut d = doc! {"a": [1]};
         let e = set(&mut d, &p("a.9999999"), Bson::Int32(1)).expect_err("padding");
-        assert_eq!(e.code, MongoCode::BadValue);
+        assert_eq!(e.code, MongoCode::Location(34));
     }
 
     #[test]
@@ -447,6 +496,17 @@ mod tests {
         assert!(unset(&mut d, &p("b.c")));
         assert!(!unset(&mut d, &p("b.zz")));
         assert_eq!(d, doc! {"a": [null, 2], "b": {}});
+    }
+
+    #[test]
+    fn numeric_names_apply_in_numeric_order() {
+        let mut paths: Vec<ConcretePath> = ["a.10", "a.2", "a.b", "a", "a.02", "b", "a.2.x"]
+            .iter()
+            .map(|s| p(s))
+            .collect();
+        paths.sort_by(|x, y| compare_paths(x, y));
+        let got: Vec<String> = paths.iter().map(|x| x.join(".")).collect();
+        assert_eq!(got, ["a", "a.02", "a.2", "a.2.x", "a.10", "a.b", "b"]);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use super::path::{self, Component, ConcretePath, UpdatePath};
 use super::render;
 use crate::error::{QueryError, Result};
 use crate::filter::Filter;
+use crate::limits::Limits;
 
 /// Parsed `arrayFilters`: identifier → filter.
 pub(crate) type ArrayFilters = HashMap<String, Filter>;
@@ -25,7 +26,7 @@ pub(crate) type ArrayFilters = HashMap<String, Filter>;
 const LOGICAL: &[&str] = &["$and", "$or", "$nor"];
 
 /// Parses `arrayFilters`, checking each has exactly one identifier and identifiers are unique.
-pub(crate) fn parse_array_filters(filters: &[Document]) -> Result<ArrayFilters> {
+pub(crate) fn parse_array_filters(filters: &[Document], limits: &Limits) -> Result<ArrayFilters> {
     let mut out = ArrayFilters::new();
     for f in filters {
         let mut ids = Vec::new();
@@ -50,7 +51,7 @@ pub(crate) fn parse_array_filters(filters: &[Document]) -> Result<ArrayFilters> 
                 "Found multiple array filters with the same top-level field name {id}"
             )));
         }
-        let filter = Filter::parse(f).map_err(|e| {
+        let filter = Filter::parse_with_depth(f, limits.max_nesting_depth).map_err(|e| {
             QueryError::new(
                 e.code,
                 format!("Error parsing array filter :: caused by :: {}", e.message),
@@ -213,7 +214,6 @@ pub(crate) fn identifiers(p: &UpdatePath) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limits::Limits;
     use bson::doc;
 
     #[test]

@@ -48,25 +48,6 @@ pub(crate) fn element(name: &str, v: &Bson) -> String {
     truncate(format!("{name}: {}", value(v)))
 }
 
-/// A document as MongoDB prints it at the top of a message: `{a: 1, b: "x"}` (no inner
-/// padding at the outer level, as in `{_id: 1}`).
-pub(crate) fn document(d: &Document) -> String {
-    let mut out = String::from("{");
-    for (i, (k, v)) in d.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        out.push_str(k);
-        out.push_str(": ");
-        write_value(v, &mut out);
-        if out.len() > MAX_RENDERED_CHARS {
-            break;
-        }
-    }
-    out.push('}');
-    truncate(out)
-}
-
 /// `{_id: <value>}` of a document, or `{}` when it has no `_id` (used by messages that name
 /// the document being updated).
 pub(crate) fn id_of(d: &Document) -> String {
@@ -176,7 +157,6 @@ mod tests {
             "{ a: 1, b: [ 1, 2 ] }"
         );
         assert_eq!(element("a", &bson!([])), "a: []");
-        assert_eq!(document(&doc! {"_id": 1, "a": {}}), "{_id: 1, a: {}}");
         assert_eq!(id_of(&doc! {"_id": "k"}), "{_id: \"k\"}");
         assert_eq!(id_of(&doc! {}), "{}");
         assert_eq!(type_name(&bson!(1_i64)), "long");

@@ -142,6 +142,30 @@ const TABLE: &str = r#"
 {"$trunc": 7.9} => 7.0
 {"$trunc": 7} => 7
 {"$trunc": "$none"} => null
+# $rand
+{"$type": {"$rand": {}}} => "double"
+{"$and": [{"$gte": [{"$rand": {}}, 0]}, {"$lt": [{"$rand": {}}, 1]}]} => true
+{"$rand": 1} => !3040501
+# exact Decimal128 arithmetic
+{"$add": [{"$numberDecimal": "0.1"}, {"$numberDecimal": "0.2"}]} => {"$numberDecimal": "0.3"}
+{"$add": [{"$numberDecimal": "1"}, 0.1]} => {"$numberDecimal": "1.1"}
+{"$add": [{"$numberDecimal": "9999999999999999999999999999999999"}, 1]} => {"$numberDecimal": "1.000000000000000000000000000000000E+34"}
+{"$subtract": [{"$numberDecimal": "10.00"}, {"$numberDecimal": "0.01"}]} => {"$numberDecimal": "9.99"}
+{"$multiply": [{"$numberDecimal": "1.10"}, 3]} => {"$numberDecimal": "3.30"}
+{"$divide": [{"$numberDecimal": "1"}, 3]} => {"$numberDecimal": "0.3333333333333333333333333333333333"}
+{"$divide": [{"$numberDecimal": "10"}, {"$numberDecimal": "4"}]} => {"$numberDecimal": "2.5"}
+{"$divide": [{"$numberDecimal": "1"}, {"$numberDecimal": "0"}]} => !2
+{"$mod": [{"$numberDecimal": "10.5"}, 3]} => {"$numberDecimal": "1.5"}
+{"$round": [{"$numberDecimal": "2.345"}, 2]} => {"$numberDecimal": "2.34"}
+{"$round": [{"$numberDecimal": "2.355"}, 2]} => {"$numberDecimal": "2.36"}
+{"$trunc": [{"$numberDecimal": "-2.349"}, 2]} => {"$numberDecimal": "-2.34"}
+{"$ceil": {"$numberDecimal": "1.2"}} => {"$numberDecimal": "2"}
+{"$floor": {"$numberDecimal": "-1.2"}} => {"$numberDecimal": "-2"}
+{"$abs": {"$numberDecimal": "-0.10"}} => {"$numberDecimal": "0.10"}
+{"$sum": [{"$numberDecimal": "0.1"}, {"$numberDecimal": "0.1"}, {"$numberDecimal": "0.1"}]} => {"$numberDecimal": "0.3"}
+{"$sum": [1, 2.5, {"$numberDecimal": "0.1"}]} => {"$numberDecimal": "3.6"}
+{"$avg": [{"$numberDecimal": "1"}, {"$numberDecimal": "2"}]} => {"$numberDecimal": "1.5"}
+{"$subtract": [{"$date": "2021-01-01T00:00:01Z"}, {"$numberDecimal": "1000"}]} => {"$date": "2021-01-01T00:00:00Z"}
 "#;
 
 #[test]
