@@ -28,7 +28,7 @@ pub use crud::find::FindOptions;
 pub use crud::find_and_modify::{FindAndModifyOptions, ReturnDocument};
 pub use crud::insert::{InsertManyResult, WriteError};
 pub use crud::modify::UpdateOptions;
-pub use crud::update::UpdateResult;
+pub use crud::update::{ReplaceOptions, UpdateResult};
 pub use cursor::Cursor;
 pub use error::{DocstoreError, Result};
 pub use store::{

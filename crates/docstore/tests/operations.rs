@@ -436,7 +436,10 @@ fn bulk_write_ordered_and_unordered() {
             WriteModel::ReplaceOne {
                 filter: doc! {"_id": 42},
                 replacement: doc! {"name": "up"},
-                upsert: true,
+                options: stratus_docstore::ReplaceOptions {
+                    upsert: true,
+                    ..Default::default()
+                },
             },
             WriteModel::DeleteOne {
                 filter: doc! {"_id": 3},

@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use bson::{Bson, Document, doc};
 use stratus_docstore::crud::aggregate::AggregateOptions;
 use stratus_docstore::crud::find_and_modify::{FindAndModifyOptions, ReturnDocument};
+use stratus_docstore::crud::let_vars;
 use stratus_docstore::crud::modify::UpdateOptions;
 use stratus_docstore::index::IndexSpec;
-use stratus_docstore::{DocstoreError, FindOptions, Store};
+use stratus_docstore::{DocstoreError, FindOptions, ReplaceOptions, Store};
 
 use crate::matcher::matches;
 
@@ -377,7 +378,8 @@ fn run_op_acknowledged(store: &Store, entities: &Entities, op: &Document) -> OpR
     let args = arg_doc(op, "arguments");
     driver_validation(name, &args)?;
     let (db, coll) = target(entities, op)?;
-    let filter = arg_doc(&args, "filter");
+    let let_vars = args.get_document("let").cloned().unwrap_or_default();
+    let filter = let_vars::bind_filter(&arg_doc(&args, "filter"), &let_vars);
     match name {
         "insertOne" => {
             let id = store.insert_one(db, coll, arg_doc(&args, "document"))?;
@@ -433,7 +435,10 @@ fn run_op_acknowledged(store: &Store, entities: &Entities, op: &Document) -> OpR
             )))
         }
         "updateOne" | "updateMany" => {
-            let update = args.get("update").cloned().unwrap_or(Bson::Null);
+            let update = let_vars::bind_update(
+                &args.get("update").cloned().unwrap_or(Bson::Null),
+                &let_vars,
+            );
             let options = UpdateOptions {
                 upsert: args.get_bool("upsert").unwrap_or(false),
                 array_filters: array_filters(&args),
@@ -448,12 +453,16 @@ fn run_op_acknowledged(store: &Store, entities: &Entities, op: &Document) -> OpR
             Ok(Some(update_result(r)))
         }
         "replaceOne" => {
-            let r = store.replace_one(
+            let r = store.replace_one_with(
                 db,
                 coll,
                 filter,
                 arg_doc(&args, "replacement"),
-                args.get_bool("upsert").unwrap_or(false),
+                ReplaceOptions {
+                    upsert: args.get_bool("upsert").unwrap_or(false),
+                    sort: args.get_document("sort").ok().cloned(),
+                    hint: args.get("hint").cloned(),
+                },
             )?;
             Ok(Some(update_result(r)))
         }
@@ -493,7 +502,10 @@ fn run_op_acknowledged(store: &Store, entities: &Entities, op: &Document) -> OpR
             };
             let found = match name {
                 "findOneAndUpdate" => {
-                    let update = args.get("update").cloned().unwrap_or(Bson::Null);
+                    let update = let_vars::bind_update(
+                        &args.get("update").cloned().unwrap_or(Bson::Null),
+                        &let_vars,
+                    );
                     store.find_one_and_update(db, coll, filter, &update, options)?
                 }
                 "findOneAndReplace" => store.find_one_and_replace(
@@ -557,6 +569,7 @@ fn array_filters(args: &Document) -> Option<Vec<Document>> {
 }
 
 fn bulk_write(store: &Store, db: &str, coll: &str, args: &Document) -> OpResult {
+    let bulk_vars = args.get_document("let").cloned().unwrap_or_default();
     let ordered = args.get_bool("ordered").unwrap_or(true);
     let mut totals = doc! {
         "deletedCount": 0i64, "insertedCount": 0i64, "matchedCount": 0i64,
@@ -577,7 +590,7 @@ fn bulk_write(store: &Store, db: &str, coll: &str, args: &Document) -> OpResult 
             continue;
         };
         let body = body.as_document().cloned().unwrap_or_default();
-        let filter = arg_doc(&body, "filter");
+        let filter = let_vars::bind_filter(&arg_doc(&body, "filter"), &bulk_vars);
         let r: Result<(), OpError> = (|| {
             driver_validation(kind, &body)?;
             match kind.as_str() {
@@ -589,15 +602,22 @@ fn bulk_write(store: &Store, db: &str, coll: &str, args: &Document) -> OpResult 
                 "updateOne" | "updateMany" | "replaceOne" => {
                     let upsert = body.get_bool("upsert").unwrap_or(false);
                     let r = if kind == "replaceOne" {
-                        store.replace_one(
+                        store.replace_one_with(
                             db,
                             coll,
                             filter,
                             arg_doc(&body, "replacement"),
-                            upsert,
+                            ReplaceOptions {
+                                upsert,
+                                sort: body.get_document("sort").ok().cloned(),
+                                hint: body.get("hint").cloned(),
+                            },
                         )?
                     } else {
-                        let update = body.get("update").cloned().unwrap_or(Bson::Null);
+                        let update = let_vars::bind_update(
+                            &body.get("update").cloned().unwrap_or(Bson::Null),
+                            &bulk_vars,
+                        );
                         let options = UpdateOptions {
                             upsert,
                             array_filters: array_filters(&body),
