@@ -510,8 +510,11 @@ proptest! {
         let ids: Vec<i32> = got.iter().map(|d| d.get_i32("_id").expect("id")).collect();
         let unique: BTreeSet<i32> = ids.iter().copied().collect();
         prop_assert_eq!(unique.len(), ids.len(), "duplicate candidates for {}", filter);
+        let real = stratus_query::filter::Filter::parse(&filter).expect("generated filters parse");
         for d in &docs {
-            let matches = conds.iter().all(|(f, op, arg)| cond_matches(d, f, op, arg));
+            // Both the reference matcher above and the query crate's Filter must be covered.
+            let matches = conds.iter().all(|(f, op, arg)| cond_matches(d, f, op, arg))
+                || real.matches(d);
             let id = d.get_i32("_id").expect("id");
             if matches {
                 prop_assert!(unique.contains(&id), "{} missed by {:?} for {}", d, p, filter);
