@@ -232,7 +232,7 @@ fn run(
                 for mut e in events {
                     e.seq = seq;
                     seq += 1;
-                    changefeed::append(txn, &e).map_err(|e| KvError::Engine(e.to_string()))?;
+                    changefeed::append_owned(txn, e).map_err(|e| KvError::Engine(e.to_string()))?;
                 }
             }
             Ok(())
