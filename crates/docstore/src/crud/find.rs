@@ -83,6 +83,10 @@ impl Store {
                 limit,
                 options.batch_size,
             )
+        } else if sort.is_none() || plan.sort_provided {
+            // Results come in their final order: select the keys now, read documents lazily.
+            let pks = collect_keys(&snapshot, &table, &matcher, &plan, options.skip, limit)?;
+            Cursor::keys(snapshot, table, pks, options.batch_size)
         } else {
             let docs = collect_sorted(
                 &snapshot,
@@ -117,6 +121,34 @@ impl Store {
         )?;
         c.next().transpose()
     }
+}
+
+/// The primary keys of the matches of an index plan whose order is final, after skip/limit.
+fn collect_keys(
+    snapshot: &Snapshot,
+    table: &str,
+    matcher: &Matcher,
+    plan: &crate::index::Plan,
+    skip: u64,
+    limit: Option<u64>,
+) -> Result<Vec<Vec<u8>>> {
+    let mut pks = Vec::new();
+    let mut to_skip = skip;
+    for item in crate::index::execute(plan, snapshot.as_ref(), table)? {
+        let (pk, raw) = item?;
+        if !matcher.matches_raw(table, &raw)? {
+            continue;
+        }
+        if to_skip > 0 {
+            to_skip -= 1;
+            continue;
+        }
+        if limit.is_some_and(|l| pks.len() as u64 >= l) {
+            break;
+        }
+        pks.push(pk);
+    }
+    Ok(pks)
 }
 
 /// Runs an index plan (or a sorted scan): matching documents, sorted unless the plan already
