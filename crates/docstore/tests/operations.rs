@@ -495,3 +495,47 @@ fn bulk_write_ordered_and_unordered() {
     assert!(err.mongo_code() > 0);
     assert_eq!(store.estimated_count("db", "c").expect("count"), 5);
 }
+
+#[test]
+fn sorted_find_with_limit_equals_full_sort_prefix() {
+    let store = store_with(
+        (0..500)
+            .map(|i| doc! {"_id": i, "g": (i * 37) % 11, "h": (i * 13) % 7})
+            .collect(),
+    );
+    let full = store
+        .find(
+            "db",
+            "c",
+            FindOptions {
+                sort: Some(doc! {"g": -1, "h": 1}),
+                ..Default::default()
+            },
+        )
+        .expect("find")
+        .to_vec()
+        .expect("read");
+    for (skip, limit) in [(0u64, 1i64), (3, 7), (40, 100), (490, 50)] {
+        let part = store
+            .find(
+                "db",
+                "c",
+                FindOptions {
+                    sort: Some(doc! {"g": -1, "h": 1}),
+                    skip,
+                    limit,
+                    ..Default::default()
+                },
+            )
+            .expect("find")
+            .to_vec()
+            .expect("read");
+        let start = (skip as usize).min(full.len());
+        let end = (start + limit as usize).min(full.len());
+        assert_eq!(
+            ids(&part),
+            ids(&full[start..end]),
+            "skip {skip} limit {limit}"
+        );
+    }
+}
