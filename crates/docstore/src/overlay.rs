@@ -45,16 +45,20 @@ impl<'a> Overlay<'a> {
             if t.cleared {
                 self.base.drop_table(&name)?;
             }
-            for (k, v) in t.entries {
-                match v {
-                    Some(v) => self.base.put(&name, &k, &v)?,
-                    None => {
-                        self.base.delete(&name, &k)?;
-                    }
-                }
-            }
+            let mut batch = t.entries.iter().map(|(k, v)| (k.as_slice(), v.as_deref()));
+            self.base.write_batch(&name, &mut batch)?;
         }
         Ok(())
+    }
+
+    fn table_mut(&mut self, table: &str) -> &mut TableWrites {
+        if !self.tables.contains_key(table) {
+            self.tables
+                .insert(table.to_string(), TableWrites::default());
+        }
+        self.tables
+            .get_mut(table)
+            .expect("invariant: the table entry was just inserted")
     }
 
     /// Whether nothing is buffered.
@@ -164,9 +168,7 @@ impl Iterator for Merge<'_> {
 
 impl KvWrite for Overlay<'_> {
     fn put(&mut self, table: &str, key: &[u8], value: &[u8]) -> KvResult<()> {
-        self.tables
-            .entry(table.to_string())
-            .or_default()
+        self.table_mut(table)
             .entries
             .insert(key.to_vec(), Some(value.to_vec()));
         Ok(())
@@ -174,12 +176,20 @@ impl KvWrite for Overlay<'_> {
 
     fn delete(&mut self, table: &str, key: &[u8]) -> KvResult<bool> {
         let existed = self.get(table, key)?.is_some();
-        self.tables
-            .entry(table.to_string())
-            .or_default()
-            .entries
-            .insert(key.to_vec(), None);
+        self.table_mut(table).entries.insert(key.to_vec(), None);
         Ok(existed)
+    }
+
+    fn write_batch(
+        &mut self,
+        table: &str,
+        batch: &mut dyn Iterator<Item = crate::kv::BatchEntry<'_>>,
+    ) -> KvResult<()> {
+        let t = self.table_mut(table);
+        for (k, v) in batch {
+            t.entries.insert(k.to_vec(), v.map(<[u8]>::to_vec));
+        }
+        Ok(())
     }
 
     fn drop_table(&mut self, table: &str) -> KvResult<()> {

@@ -340,6 +340,7 @@ pub(crate) fn drop_collection_in(ctx: &mut WriteCtx<'_>, meta: &CollectionMeta) 
         }
     }
     catalog::remove_stats(ctx.kv, meta.id)?;
+    ctx.stats.remove(&meta.id);
     catalog::remove(ctx.kv, &meta.db, &meta.name)?;
     ctx.events.push(ChangeEvent::namespace(
         ChangeOp::Drop,

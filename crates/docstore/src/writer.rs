@@ -14,6 +14,7 @@
 //! Change events produced by a job get their sequence numbers only when the job succeeds, and
 //! are written in the same transaction; followers are notified after the commit.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
@@ -31,21 +32,48 @@ pub struct WriteCtx<'a> {
     pub kv: &'a mut dyn KvWrite,
     /// Change events to append if (and only if) the operation succeeds.
     pub events: Vec<ChangeEvent>,
+    /// Pending per-collection `(count, size)` deltas, written once when the operation
+    /// succeeds (one stats update per operation instead of one per document).
+    pub stats: BTreeMap<u64, (i64, i64)>,
 }
 
-impl WriteCtx<'_> {
+impl<'a> WriteCtx<'a> {
+    /// A context writing into `kv`.
+    pub fn new(kv: &'a mut dyn KvWrite) -> Self {
+        WriteCtx {
+            kv,
+            events: Vec::new(),
+            stats: BTreeMap::new(),
+        }
+    }
+
+    /// Records a change of `count` documents and `size` bytes in collection `id`.
+    pub fn add_stats(&mut self, id: u64, count: i64, size: i64) {
+        let e = self.stats.entry(id).or_insert((0, 0));
+        e.0 += count;
+        e.1 += size;
+    }
+
+    /// Writes the pending stats deltas into the buffer.
+    fn flush_stats(&mut self) -> Result<()> {
+        for (id, (count, size)) in std::mem::take(&mut self.stats) {
+            crate::catalog::add_stats(self.kv, id, count, size)?;
+        }
+        Ok(())
+    }
     /// Runs `f` atomically inside this operation: its writes and events are kept only when it
     /// returns `Ok` (used e.g. per document of an unordered `insert_many`).
     pub fn nested<R>(&mut self, f: impl FnOnce(&mut WriteCtx<'_>) -> Result<R>) -> Result<R> {
         let mut overlay = Overlay::new(&mut *self.kv);
-        let mut child = WriteCtx {
-            kv: &mut overlay,
-            events: Vec::new(),
-        };
+        let mut child = WriteCtx::new(&mut overlay);
         let r = f(&mut child)?;
         let events = std::mem::take(&mut child.events);
+        let stats = std::mem::take(&mut child.stats);
         overlay.apply()?;
         self.events.extend(events);
+        for (id, (c, s)) in stats {
+            self.add_stats(id, c, s);
+        }
         Ok(r)
     }
 }
@@ -115,7 +143,14 @@ impl Writer {
     {
         let (reply_tx, reply_rx) = sync_channel::<Result<R>>(1);
         let job: Job = Box::new(move |ctx| {
-            let r = op(ctx);
+            // A panicking operation (a bug) must not take the writer thread, and with it every
+            // later write, down: its buffered writes are discarded like any failed operation.
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op(ctx)))
+                .unwrap_or_else(|_| {
+                    Err(DocstoreError::Storage(
+                        "a write operation panicked; it was rolled back".to_string(),
+                    ))
+                });
             let ok = r.is_ok();
             let completion: Completion = Box::new(move |commit: Result<()>| {
                 let out = match r {
@@ -184,21 +219,20 @@ fn run(
             for job in jobs.drain(..) {
                 stats.operations.fetch_add(1, Ordering::Relaxed);
                 let mut overlay = Overlay::new(&mut *txn);
-                let mut ctx = WriteCtx {
-                    kv: &mut overlay,
-                    events: Vec::new(),
-                };
+                let mut ctx = WriteCtx::new(&mut overlay);
                 let (ok, completion) = job(&mut ctx);
                 let events = std::mem::take(&mut ctx.events);
+                let flushed = if ok { ctx.flush_stats() } else { Ok(()) };
                 completions.push(completion);
                 if !ok {
                     continue;
                 }
+                flushed.map_err(|e| KvError::Engine(e.to_string()))?;
                 overlay.apply()?;
                 for mut e in events {
                     e.seq = seq;
                     seq += 1;
-                    changefeed::append(txn, &e).map_err(|e| KvError::Engine(e.to_string()))?;
+                    changefeed::append_owned(txn, e).map_err(|e| KvError::Engine(e.to_string()))?;
                 }
             }
             Ok(())
@@ -282,6 +316,23 @@ mod tests {
         let s = writer.stats();
         assert_eq!(s.operations, 40);
         assert!(s.commits >= 1 && s.commits <= 40);
+    }
+
+    #[test]
+    fn a_panicking_operation_is_rolled_back_and_the_writer_survives() {
+        let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
+        let writer = Writer::start(kv.clone(), Arc::new(Notifier::new(0))).expect("start");
+        let r: Result<()> = writer.submit(|ctx| {
+            ctx.kv.put("t", b"half", b"1")?;
+            panic!("simulated bug");
+        });
+        assert!(matches!(r, Err(DocstoreError::Storage(_))));
+        writer
+            .submit(|ctx| Ok(ctx.kv.put("t", b"after", b"1")?))
+            .expect("writer still works");
+        let snap = kv.snapshot().expect("snap");
+        assert!(snap.get("t", b"half").expect("g").is_none());
+        assert!(snap.get("t", b"after").expect("g").is_some());
     }
 
     #[test]

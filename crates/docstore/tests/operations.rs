@@ -415,3 +415,127 @@ fn aggregate_groups_looks_up_and_outputs() {
             .is_empty()
     );
 }
+
+#[test]
+fn bulk_write_ordered_and_unordered() {
+    use stratus_docstore::WriteModel;
+    let store = store_with(people());
+    let models = || {
+        vec![
+            WriteModel::InsertOne {
+                document: doc! {"_id": 5, "name": "eve"},
+            },
+            WriteModel::InsertOne {
+                document: doc! {"_id": 1},
+            },
+            WriteModel::UpdateMany {
+                filter: doc! {"age": 25},
+                update: bson!({"$set": {"young": true}}),
+                options: UpdateOptions::default(),
+            },
+            WriteModel::ReplaceOne {
+                filter: doc! {"_id": 42},
+                replacement: doc! {"name": "up"},
+                options: stratus_docstore::ReplaceOptions {
+                    upsert: true,
+                    ..Default::default()
+                },
+            },
+            WriteModel::DeleteOne {
+                filter: doc! {"_id": 3},
+            },
+        ]
+    };
+    let r = store
+        .bulk_write("db", "c", models(), true)
+        .expect("ordered");
+    assert_eq!(
+        (r.inserted_count, r.matched_count, r.deleted_count),
+        (1, 0, 0)
+    );
+    assert_eq!(
+        r.write_errors
+            .iter()
+            .map(|e| (e.index, e.code))
+            .collect::<Vec<_>>(),
+        vec![(1, 11000)]
+    );
+    let store = store_with(people());
+    let r = store
+        .bulk_write("db", "c", models(), false)
+        .expect("unordered");
+    assert_eq!(
+        (
+            r.inserted_count,
+            r.matched_count,
+            r.modified_count,
+            r.deleted_count
+        ),
+        (1, 2, 2, 1)
+    );
+    assert_eq!(r.upserted_ids, vec![(3, bson!(42))]);
+    assert_eq!(r.write_errors.len(), 1);
+    assert_eq!(store.estimated_count("db", "c").expect("count"), 5);
+    // A malformed model fails the whole call before anything is written.
+    let err = store
+        .bulk_write(
+            "db",
+            "c",
+            vec![
+                WriteModel::DeleteMany { filter: doc! {} },
+                WriteModel::UpdateOne {
+                    filter: doc! {},
+                    update: bson!({"$bad": 1}),
+                    options: UpdateOptions::default(),
+                },
+            ],
+            true,
+        )
+        .expect_err("parse error");
+    assert!(err.mongo_code() > 0);
+    assert_eq!(store.estimated_count("db", "c").expect("count"), 5);
+}
+
+#[test]
+fn sorted_find_with_limit_equals_full_sort_prefix() {
+    let store = store_with(
+        (0..500)
+            .map(|i| doc! {"_id": i, "g": (i * 37) % 11, "h": (i * 13) % 7})
+            .collect(),
+    );
+    let full = store
+        .find(
+            "db",
+            "c",
+            FindOptions {
+                sort: Some(doc! {"g": -1, "h": 1}),
+                ..Default::default()
+            },
+        )
+        .expect("find")
+        .to_vec()
+        .expect("read");
+    for (skip, limit) in [(0u64, 1i64), (3, 7), (40, 100), (490, 50)] {
+        let part = store
+            .find(
+                "db",
+                "c",
+                FindOptions {
+                    sort: Some(doc! {"g": -1, "h": 1}),
+                    skip,
+                    limit,
+                    ..Default::default()
+                },
+            )
+            .expect("find")
+            .to_vec()
+            .expect("read");
+        let start = (skip as usize).min(full.len());
+        let end = (start + limit as usize).min(full.len());
+        assert_eq!(
+            ids(&part),
+            ids(&full[start..end]),
+            "skip {skip} limit {limit}"
+        );
+    }
+}

@@ -300,3 +300,54 @@ fn dotted_inclusion_projection_of_each_shape() {
         assert_eq!(got.to_string(), expected.to_string(), "{id}");
     }
 }
+
+/// MongoDB's MinKey/MaxKey behaviour test, as data: the bounds match every value (including
+/// `undefined` and each other), other comparisons stay in their type bracket.
+#[test]
+fn min_and_max_key_bound_everything() {
+    let docs = vec![
+        doc! {"_id": "a_max_key", "a": Bson::MaxKey},
+        doc! {"_id": "a_min_key", "a": Bson::MinKey},
+        doc! {"_id": "a_null", "a": null},
+        doc! {"_id": "a_number", "a": 4},
+        doc! {"_id": "a_subobject", "a": {"b": "hi"}},
+        doc! {"_id": "a_undefined", "a": Bson::Undefined},
+        doc! {"_id": "a_string", "a": "hello"},
+    ];
+    let mut every_sorted = ids(&docs);
+    every_sorted.sort();
+    assert_eq!(
+        run(doc! {"a": {"$eq": Bson::MinKey}}, &docs),
+        sorted(&["a_min_key"])
+    );
+    assert_eq!(
+        run(doc! {"a": {"$gt": Bson::MinKey}}, &docs),
+        complement(&["a_min_key"], &docs)
+    );
+    assert_eq!(run(doc! {"a": {"$gte": Bson::MinKey}}, &docs), every_sorted);
+    assert!(run(doc! {"a": {"$lt": Bson::MinKey}}, &docs).is_empty());
+    assert_eq!(
+        run(doc! {"a": {"$lte": Bson::MinKey}}, &docs),
+        sorted(&["a_min_key"])
+    );
+    assert_eq!(
+        run(doc! {"a": {"$eq": Bson::MaxKey}}, &docs),
+        sorted(&["a_max_key"])
+    );
+    assert!(run(doc! {"a": {"$gt": Bson::MaxKey}}, &docs).is_empty());
+    assert_eq!(
+        run(doc! {"a": {"$gte": Bson::MaxKey}}, &docs),
+        sorted(&["a_max_key"])
+    );
+    assert_eq!(
+        run(doc! {"a": {"$lt": Bson::MaxKey}}, &docs),
+        complement(&["a_max_key"], &docs)
+    );
+    assert_eq!(run(doc! {"a": {"$lte": Bson::MaxKey}}, &docs), every_sorted);
+    assert_eq!(run(doc! {"a": {"$gt": 3}}, &docs), sorted(&["a_number"]));
+    assert!(run(doc! {"a": {"$lt": 3}}, &docs).is_empty());
+    assert_eq!(
+        run(doc! {"a": {"$gt": "best"}}, &docs),
+        sorted(&["a_string"])
+    );
+}

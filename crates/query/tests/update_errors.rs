@@ -350,7 +350,7 @@ fn errors_have_mongodb_codes_and_messages() {
             r#"{"_id":1,"a":1}"#,
             r#"{"$rename":{"a.b":"c"}}"#,
             PathNotViable,
-            "cannot use the part (b of a.b) to traverse the element ({a: 1})",
+            "cannot use the part (a of a.b) to traverse the element ({a: 1})",
         ),
         (
             r#"{"_id":{"x":1}}"#,
@@ -404,13 +404,19 @@ fn errors_have_mongodb_codes_and_messages() {
             r#"{"_id":1}"#,
             r#"{"$set":{"$a":1}}"#,
             DollarPrefixedFieldName,
-            "The dollar ($) prefixed field '$a' in '$a' is not valid for storage.",
+            "The dollar ($) prefixed field '$a' in '$a' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith.",
         ),
         (
             r#"{"_id":1}"#,
-            r#"{"$set":{"a.$b":1}}"#,
+            r#"{"$inc":{"$a.b":1}}"#,
             DollarPrefixedFieldName,
-            "The dollar ($) prefixed field '$b' in 'a.$b' is not valid for storage.",
+            "The dollar ($) prefixed field '$a' in '$a' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith.",
+        ),
+        (
+            r#"{"_id":1,"a":1}"#,
+            r#"{"$rename":{"a":"$z"}}"#,
+            DollarPrefixedFieldName,
+            "The dollar ($) prefixed field '$z' in '$z' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith.",
         ),
         (
             r#"{"_id":1}"#,
@@ -517,8 +523,8 @@ fn errors_have_mongodb_codes_and_messages() {
         (
             r#"{"_id":1,"a":[1]}"#,
             r#"{"$set":{"a.1600000":1}}"#,
-            BadValue,
-            "can't backfill array to larger than 1500000 elements",
+            Location(34),
+            "can't backfill more than 1500000 elements",
         ),
     ];
     let mut failures = Vec::new();
@@ -593,6 +599,11 @@ fn oversized_results_are_refused() {
         e.message,
         "Resulting document after update is larger than 64"
     );
+    let e = u
+        .upsert_document(&d(r#"{"k":1}"#), &ctx())
+        .expect_err("upsert too big");
+    assert_eq!(e.code, MongoCode::Location(17420));
+    assert_eq!(e.message, "Document to upsert is larger than 64");
 }
 
 #[test]

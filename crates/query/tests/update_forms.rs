@@ -381,3 +381,23 @@ fn upsert_with_array_filters() {
         "The path 'myArray' must exist in the document in order to apply array updates."
     );
 }
+
+/// updateOne-let.json of the CRUD specification: `let` constants reach pipeline stages.
+#[test]
+fn pipeline_updates_see_let_variables() {
+    let vars = d(r#"{"x":"foo","n":{"$add":[1,2]}}"#);
+    let opts = UpdateOptions {
+        let_vars: Some(&vars),
+        ..UpdateOptions::default()
+    };
+    let u = Update::parse(&j(r#"[{"$set":{"x":"$$x","n":"$$n"}}]"#), &opts).expect("parses");
+    let out = u.apply(&d(r#"{"_id":1,"x":1}"#), &ctx()).expect("applies");
+    assert_eq!(
+        canon(&out.document),
+        canon(&d(r#"{"_id":1,"x":"foo","n":3}"#))
+    );
+    let e = Update::parse(&j(r#"[{"$set":{"x":"$$y"}}]"#), &opts)
+        .and_then(|u| u.apply(&d(r#"{"_id":1}"#), &ctx()))
+        .expect_err("undefined variable");
+    assert_eq!(e.code.code(), 17276, "{}", e.message);
+}

@@ -179,6 +179,22 @@ fn set_cases() {
             r#"{"$set":{"a":null}}"#,
             r#"{"_id":1,"a":null}"#,
         ),
+        // MongoDB 5.0+: `$`-prefixed and dotted names are allowed below the top level.
+        (
+            r#"{"_id":1}"#,
+            r#"{"$set":{"a.$b":1}}"#,
+            r#"{"_id":1,"a":{"$b":1}}"#,
+        ),
+        (
+            r#"{"_id":1,"a":{"$b":1}}"#,
+            r#"{"$inc":{"a.$b":1}}"#,
+            r#"{"_id":1,"a":{"$b":2}}"#,
+        ),
+        (
+            r#"{"_id":1,"$a":1}"#,
+            r#"{"$unset":{"$a":1}}"#,
+            r#"{"_id":1}"#,
+        ),
         (
             r#"{"_id":1}"#,
             r#"{"$set":{"a":{"$x":1,"b.c":2}}}"#,
@@ -572,6 +588,17 @@ fn push_cases() {
             r#"{"_id":1,"a":[1]}"#,
             r#"{"$push":{"a":2}}"#,
             r#"{"_id":1,"a":[1,2]}"#,
+        ),
+        // Extreme modifiers must not overflow.
+        (
+            r#"{"_id":1,"a":[1,2]}"#,
+            r#"{"$push":{"a":{"$each":[3],"$slice":{"$numberLong":"-9223372036854775808"},"$position":{"$numberLong":"-9223372036854775808"}}}}"#,
+            r#"{"_id":1,"a":[3,1,2]}"#,
+        ),
+        (
+            r#"{"_id":1,"a":[1,2]}"#,
+            r#"{"$push":{"a":{"$each":[3],"$slice":{"$numberLong":"9223372036854775807"},"$position":{"$numberLong":"9223372036854775807"}}}}"#,
+            r#"{"_id":1,"a":[1,2,3]}"#,
         ),
         (
             r#"{"_id":1}"#,

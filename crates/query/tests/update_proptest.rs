@@ -8,7 +8,27 @@ use stratus_query::update::{ApplyContext, Update, UpdateOptions};
 
 /// Field-name components paths are built from, including positional and invalid ones.
 const COMPONENTS: &[&str] = &[
-    "a", "b", "c", "_id", "0", "1", "2", "10", "$", "$[]", "$[i]", "$[j]", "", "$x",
+    "a",
+    "b",
+    "c",
+    "_id",
+    "0",
+    "1",
+    "2",
+    "10",
+    "$",
+    "$[]",
+    "$[i]",
+    "$[j]",
+    "",
+    "$x",
+    "$each",
+    "$slice",
+    "$position",
+    "$sort",
+    "$type",
+    "$gt",
+    "i",
 ];
 
 /// Operators, including unknown ones.

@@ -12,9 +12,10 @@ use stratus_query::sort::SortSpec;
 
 use crate::crud::{Matcher, decode, plan_for};
 use crate::cursor::Cursor;
-use crate::error::Result;
+use crate::error::{DocstoreError, Result};
 use crate::index::Access;
 use crate::kv::Snapshot;
+use crate::limits::MAX_SORT_MEMORY;
 use crate::store::Store;
 
 /// Options of [`Store::find`] (MongoDB's `find` command fields).
@@ -68,7 +69,7 @@ impl Store {
             return Ok(Cursor::from_documents(Vec::new(), options.batch_size));
         };
         if let Some(hint) = &options.hint {
-            check_hint(&meta, hint)?;
+            crate::crud::check_hint(&meta, hint)?;
         }
         let table = meta.docs_table();
         let sort_doc = sort.as_ref().and(options.sort.as_ref());
@@ -83,6 +84,10 @@ impl Store {
                 limit,
                 options.batch_size,
             )
+        } else if sort.is_none() || plan.sort_provided {
+            // Results come in their final order: select the keys now, read documents lazily.
+            let pks = collect_keys(&snapshot, &table, &matcher, &plan, options.skip, limit)?;
+            Cursor::keys(snapshot, table, pks, options.batch_size)
         } else {
             let docs = collect_sorted(
                 &snapshot,
@@ -119,25 +124,36 @@ impl Store {
     }
 }
 
-/// A hint must name an existing index (by name or key pattern). The planner still chooses
-/// the access path; the hint is validated, not enforced.
-fn check_hint(meta: &crate::catalog::CollectionMeta, hint: &Bson) -> Result<()> {
-    let known = meta.specs().iter().any(|s| match hint {
-        Bson::String(name) => &s.name == name,
-        Bson::Document(key) => &s.key == key,
-        _ => false,
-    });
-    if known || matches!(hint, Bson::Document(d) if d.contains_key("$natural")) {
-        Ok(())
-    } else {
-        Err(crate::error::DocstoreError::bad_value(
-            "hint provided does not correspond to an existing index",
-        ))
+/// The primary keys of the matches of an index plan whose order is final, after skip/limit.
+fn collect_keys(
+    snapshot: &Snapshot,
+    table: &str,
+    matcher: &Matcher,
+    plan: &crate::index::Plan,
+    skip: u64,
+    limit: Option<u64>,
+) -> Result<Vec<Vec<u8>>> {
+    let mut pks = Vec::new();
+    let mut to_skip = skip;
+    for item in crate::index::execute(plan, snapshot.as_ref(), table)? {
+        let (pk, raw) = item?;
+        if !matcher.matches_raw(table, &raw)? {
+            continue;
+        }
+        if to_skip > 0 {
+            to_skip -= 1;
+            continue;
+        }
+        if limit.is_some_and(|l| pks.len() as u64 >= l) {
+            break;
+        }
+        pks.push(pk);
     }
+    Ok(pks)
 }
 
-/// Runs an index plan (or a sorted scan): matching documents, sorted unless the plan already
-/// provides the order, then skip/limit.
+/// Runs a plan whose order is not final: matching documents are sorted in memory, keeping
+/// only the best `skip + limit` when there is a limit, within [`MAX_SORT_MEMORY`].
 fn collect_sorted(
     snapshot: &Snapshot,
     table: &str,
@@ -147,35 +163,43 @@ fn collect_sorted(
     skip: u64,
     limit: Option<u64>,
 ) -> Result<Vec<Document>> {
-    let in_order = sort.is_none() || plan.sort_provided;
-    let mut docs = Vec::new();
-    let mut to_skip = skip;
+    let keep = limit.map(|l| (skip + l) as usize);
+    let mut docs: Vec<(usize, Document)> = Vec::new();
+    let mut bytes = 0usize;
+    let cmp = |a: &(usize, Document), b: &(usize, Document)| match sort {
+        Some(s) => s.compare(&a.1, &b.1),
+        None => std::cmp::Ordering::Equal,
+    };
     for item in crate::index::execute(plan, snapshot.as_ref(), table)? {
         let (_, raw) = item?;
         if !matcher.matches_raw(table, &raw)? {
             continue;
         }
-        if in_order {
-            // Candidates arrive in the final order: skip and stop early.
-            if to_skip > 0 {
-                to_skip -= 1;
-                continue;
-            }
-            if limit.is_some_and(|l| docs.len() as u64 >= l) {
-                break;
+        bytes += raw.len();
+        docs.push((raw.len(), decode(table, &raw)?));
+        if let Some(k) = keep
+            && docs.len() >= 2 * k.max(1)
+        {
+            // Top-k: sort (stable) and drop what can no longer be in the result.
+            docs.sort_by(cmp);
+            for (size, _) in docs.drain(k..) {
+                bytes -= size;
             }
         }
-        docs.push(decode(table, &raw)?);
-    }
-    if !in_order {
-        if let Some(s) = sort {
-            docs.sort_by(|a, b| s.compare(a, b));
-        }
-        let start = (skip as usize).min(docs.len());
-        docs.drain(..start);
-        if let Some(l) = limit {
-            docs.truncate(l as usize);
+        if bytes > MAX_SORT_MEMORY {
+            return Err(DocstoreError::mongo(
+                stratus_query::MongoCode::Location(292),
+                format!(
+                    "Sort exceeded memory limit of {MAX_SORT_MEMORY} bytes; add an index on the sort fields or a limit"
+                ),
+            ));
         }
     }
-    Ok(docs)
+    docs.sort_by(cmp);
+    let start = (skip as usize).min(docs.len());
+    let mut out: Vec<Document> = docs.into_iter().skip(start).map(|(_, d)| d).collect();
+    if let Some(l) = limit {
+        out.truncate(l as usize);
+    }
+    Ok(out)
 }

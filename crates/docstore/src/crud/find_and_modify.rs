@@ -36,9 +36,12 @@ pub struct FindAndModifyOptions {
     pub return_document: ReturnDocument,
     /// `arrayFilters` (update only).
     pub array_filters: Option<Vec<Document>>,
+    /// Index hint; it must name an existing index (validated, not enforced).
+    pub hint: Option<Bson>,
 }
 
 struct Prepared {
+    hint: Option<Bson>,
     matcher: Matcher,
     sort: Option<(SortSpec, Document)>,
     projection: Option<Projection>,
@@ -46,6 +49,7 @@ struct Prepared {
 
 fn prepare(filter: &Document, options: &FindAndModifyOptions) -> Result<Prepared> {
     Ok(Prepared {
+        hint: options.hint.clone(),
         matcher: Matcher::new(filter)?,
         sort: match &options.sort {
             Some(s) if !s.is_empty() => Some((SortSpec::parse(s)?, s.clone())),
@@ -114,6 +118,9 @@ impl Store {
                 None if upsert => catalog::create(ctx.kv, &db, &coll)?,
                 None => return Ok(None),
             };
+            if let Some(h) = &p.hint {
+                crate::crud::check_hint(&meta, h)?;
+            }
             let sort = p.sort.as_ref().map(|(s, d)| (s, d));
             let found = find_matches(ctx.kv, &meta, &p.matcher, &filter, sort, Some(1))?;
             let Some(m) = found.into_iter().next() else {
@@ -143,6 +150,9 @@ impl Store {
             let Some(meta) = catalog::get(ctx.kv, &db, &coll)? else {
                 return Ok(None);
             };
+            if let Some(h) = &p.hint {
+                crate::crud::check_hint(&meta, h)?;
+            }
             let sort = p.sort.as_ref().map(|(s, d)| (s, d));
             let found = find_matches(ctx.kv, &meta, &p.matcher, &filter, sort, Some(1))?;
             let Some((pk, size, doc, _)) = found.into_iter().next() else {

@@ -5,19 +5,21 @@
 //! stats, the secondary indexes and the change feed in step with the data.
 
 pub mod aggregate;
+pub mod bulk;
 pub mod count_distinct;
 pub mod delete;
 pub mod find;
 pub mod find_and_modify;
 pub mod indexes;
 pub mod insert;
+pub mod let_vars;
 pub mod modify;
 pub mod update;
 
 use bson::{Bson, Document};
 use stratus_query::filter::Filter;
 
-use crate::catalog::{self, CollectionMeta, ID_INDEX_NAME};
+use crate::catalog::{CollectionMeta, ID_INDEX_NAME};
 use crate::changefeed::{ChangeEvent, ChangeOp};
 use crate::error::{DocstoreError, Result};
 use crate::keys::primary_key;
@@ -99,6 +101,23 @@ impl Matcher {
     }
 }
 
+/// A hint must name an existing index (by name or key pattern). The planner still chooses
+/// the access path; the hint is validated, not enforced.
+pub(crate) fn check_hint(meta: &CollectionMeta, hint: &Bson) -> Result<()> {
+    let known = meta.specs().iter().any(|s| match hint {
+        Bson::String(name) => &s.name == name,
+        Bson::Document(key) => &s.key == key,
+        _ => false,
+    });
+    if known || matches!(hint, Bson::Document(d) if d.contains_key("$natural")) {
+        Ok(())
+    } else {
+        Err(crate::error::DocstoreError::bad_value(
+            "hint provided does not correspond to an existing index",
+        ))
+    }
+}
+
 /// Checks that `filter` parses (point lookups by `_id` need no parsing).
 pub(crate) fn validate_filter(filter: &Document) -> Result<()> {
     if id_point(filter).is_none() {
@@ -124,6 +143,15 @@ pub(crate) fn validate_id(id: &Bson) -> Result<()> {
         Bson::Array(_) => Err(DocstoreError::bad_value("can't use an array for _id")),
         Bson::RegularExpression(_) => Err(DocstoreError::bad_value("can't use a regex for _id")),
         Bson::Undefined => Err(DocstoreError::bad_value("can't use a undefined for _id")),
+        Bson::Document(d) => match d.keys().find(|k| k.starts_with('$')) {
+            Some(k) => Err(DocstoreError::mongo(
+                stratus_query::MongoCode::DollarPrefixedFieldName,
+                format!(
+                    "_id fields may not contain '$'-prefixed fields: {k} is not valid for storage."
+                ),
+            )),
+            None => Ok(()),
+        },
         _ => Ok(()),
     }
 }
@@ -151,7 +179,7 @@ pub(crate) fn insert_doc(
         });
     }
     ctx.kv.put(&table, &pk, &raw)?;
-    catalog::add_stats(ctx.kv, meta.id, 1, raw.len() as i64)?;
+    ctx.add_stats(meta.id, 1, raw.len() as i64);
     secondary::on_insert(ctx.kv, meta, doc, &pk)?;
     ctx.events.push(ChangeEvent::document(
         op,
@@ -172,7 +200,7 @@ pub(crate) fn remove_doc(
     old_size: usize,
 ) -> Result<()> {
     ctx.kv.delete(&meta.docs_table(), pk)?;
-    catalog::add_stats(ctx.kv, meta.id, -1, -(old_size as i64))?;
+    ctx.add_stats(meta.id, -1, -(old_size as i64));
     secondary::on_remove(ctx.kv, meta, old, pk)?;
     let id = old.get("_id").cloned().unwrap_or(Bson::Null);
     ctx.events.push(ChangeEvent::document(
@@ -198,7 +226,7 @@ pub(crate) fn replace_doc(
     let raw = encode(new)?;
     secondary::on_replace(ctx.kv, meta, old, new, pk)?;
     ctx.kv.put(&meta.docs_table(), pk, &raw)?;
-    catalog::add_stats(ctx.kv, meta.id, 0, raw.len() as i64 - old_size as i64)?;
+    ctx.add_stats(meta.id, 0, raw.len() as i64 - old_size as i64);
     let id = new.get("_id").cloned().unwrap_or(Bson::Null);
     ctx.events.push(ChangeEvent::document(
         op,

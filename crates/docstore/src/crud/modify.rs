@@ -28,6 +28,9 @@ pub struct UpdateOptions {
     pub array_filters: Option<Vec<Document>>,
     /// For `update_one`: which matching document to update first.
     pub sort: Option<Document>,
+    /// Index hint (name or key pattern); it must name an existing index. The planner still
+    /// chooses the access path.
+    pub hint: Option<Bson>,
 }
 
 /// A matched document: primary key, stored size, document, positional match index.
@@ -181,13 +184,6 @@ impl Store {
         update: &Bson,
         options: UpdateOptions,
     ) -> Result<UpdateResult> {
-        if matches!(update, Bson::Document(d) if !d.keys().next().is_some_and(|k| k.starts_with('$')) && !d.is_empty())
-        {
-            return Err(DocstoreError::mongo(
-                stratus_query::MongoCode::FailedToParse,
-                "multi update is not supported for replacement-style update",
-            ));
-        }
         self.update(db, coll, filter, update, options, true)
     }
 
@@ -200,49 +196,93 @@ impl Store {
         options: UpdateOptions,
         multi: bool,
     ) -> Result<UpdateResult> {
-        let parsed = parse_update(update, options.array_filters.as_deref())?;
-        let matcher = Matcher::new(&filter)?;
-        let sort = options
-            .sort
-            .as_ref()
-            .map(stratus_query::sort::SortSpec::parse)
-            .transpose()?;
+        let prepared = PreparedUpdate::new(filter, update, options, multi)?;
         catalog::validate_coll_name(db, coll)?;
         let (db, coll) = (db.to_string(), coll.to_string());
-        let upsert = options.upsert;
-        let sort_doc = options.sort;
-        self.write(move |ctx| {
-            let now = bson::DateTime::now();
-            let meta = match catalog::get(ctx.kv, &db, &coll)? {
-                Some(m) => m,
-                None if upsert => catalog::create(ctx.kv, &db, &coll)?,
-                None => return Ok(UpdateResult::default()),
-            };
-            let limit = if multi { None } else { Some(1) };
-            let sort_pair = sort.as_ref().zip(sort_doc.as_ref());
-            let matches = find_matches(ctx.kv, &meta, &matcher, &filter, sort_pair, limit)?;
-            if matches.is_empty() {
-                if !upsert {
-                    return Ok(UpdateResult::default());
-                }
-                let doc = upsert_insert(ctx, &meta, &parsed, &filter, now)?;
-                return Ok(UpdateResult {
-                    matched: 0,
-                    modified: 0,
-                    upserted_id: doc.get("_id").cloned(),
-                });
+        self.write(move |ctx| prepared.run(ctx, &db, &coll))
+    }
+}
+
+/// A parsed and validated update, ready to run inside a write.
+pub(crate) struct PreparedUpdate {
+    filter: Document,
+    parsed: Update,
+    matcher: Matcher,
+    sort: Option<(stratus_query::sort::SortSpec, Document)>,
+    upsert: bool,
+    multi: bool,
+    hint: Option<Bson>,
+}
+
+impl PreparedUpdate {
+    /// Parses and checks everything up front, so bad input fails before any write.
+    pub(crate) fn new(
+        filter: Document,
+        update: &Bson,
+        options: UpdateOptions,
+        multi: bool,
+    ) -> Result<PreparedUpdate> {
+        // Replacements go through `replace_one` (as in MongoDB's driver API).
+        if let Bson::Document(d) = update
+            && !d.keys().next().is_some_and(|k| k.starts_with('$'))
+        {
+            return Err(DocstoreError::mongo(
+                stratus_query::MongoCode::FailedToParse,
+                "update document requires atomic operators (use replace_one for a replacement)",
+            ));
+        }
+        let parsed = parse_update(update, options.array_filters.as_deref())?;
+        let matcher = Matcher::new(&filter)?;
+        let sort = match options.sort {
+            Some(s) if !s.is_empty() => Some((stratus_query::sort::SortSpec::parse(&s)?, s)),
+            _ => None,
+        };
+        Ok(PreparedUpdate {
+            filter,
+            parsed,
+            matcher,
+            sort,
+            upsert: options.upsert,
+            multi,
+            hint: options.hint,
+        })
+    }
+
+    /// Runs the update inside a write operation.
+    pub(crate) fn run(&self, ctx: &mut WriteCtx<'_>, db: &str, coll: &str) -> Result<UpdateResult> {
+        let now = bson::DateTime::now();
+        let meta = match catalog::get(ctx.kv, db, coll)? {
+            Some(m) => m,
+            None if self.upsert => catalog::create(ctx.kv, db, coll)?,
+            None => return Ok(UpdateResult::default()),
+        };
+        if let Some(h) = &self.hint {
+            crate::crud::check_hint(&meta, h)?;
+        }
+        let limit = if self.multi { None } else { Some(1) };
+        let sort_pair = self.sort.as_ref().map(|(s, d)| (s, d));
+        let matches = find_matches(ctx.kv, &meta, &self.matcher, &self.filter, sort_pair, limit)?;
+        if matches.is_empty() {
+            if !self.upsert {
+                return Ok(UpdateResult::default());
             }
-            let mut modified = 0;
-            for m in &matches {
-                if apply_to(ctx, &meta, &parsed, m, now)?.is_some() {
-                    modified += 1;
-                }
+            let doc = upsert_insert(ctx, &meta, &self.parsed, &self.filter, now)?;
+            return Ok(UpdateResult {
+                matched: 0,
+                modified: 0,
+                upserted_id: doc.get("_id").cloned(),
+            });
+        }
+        let mut modified = 0;
+        for m in &matches {
+            if apply_to(ctx, &meta, &self.parsed, m, now)?.is_some() {
+                modified += 1;
             }
-            Ok(UpdateResult {
-                matched: matches.len() as u64,
-                modified,
-                upserted_id: None,
-            })
+        }
+        Ok(UpdateResult {
+            matched: matches.len() as u64,
+            modified,
+            upserted_id: None,
         })
     }
 }

@@ -5,13 +5,16 @@
 //! document built from the filter's equality fields and the update.
 
 use bson::{Bson, Document};
+use stratus_query::sort::SortSpec;
 
 use crate::catalog;
 use crate::changefeed::ChangeOp;
 use crate::crud::insert::with_id;
-use crate::crud::{insert_doc, matching_docs, replace_doc, validate_filter};
+use crate::crud::modify::find_matches;
+use crate::crud::{Matcher, insert_doc, replace_doc};
 use crate::error::{DocstoreError, Result};
 use crate::store::Store;
+use crate::writer::WriteCtx;
 
 /// Result of an update or replace.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -91,40 +94,112 @@ impl Store {
         replacement: Document,
         upsert: bool,
     ) -> Result<UpdateResult> {
-        check_replacement(&replacement)?;
-        validate_filter(&filter)?;
+        self.replace_one_with(
+            db,
+            coll,
+            filter,
+            replacement,
+            ReplaceOptions {
+                upsert,
+                ..Default::default()
+            },
+        )
+    }
+
+    /// [`Store::replace_one`] with all options (sort picks which match is replaced).
+    pub fn replace_one_with(
+        &self,
+        db: &str,
+        coll: &str,
+        filter: Document,
+        replacement: Document,
+        options: ReplaceOptions,
+    ) -> Result<UpdateResult> {
+        let prepared = PreparedReplace::new(filter, replacement, options)?;
         catalog::validate_coll_name(db, coll)?;
         let (db, coll) = (db.to_string(), coll.to_string());
-        self.write(move |ctx| {
-            let meta = match (catalog::get(ctx.kv, &db, &coll)?, upsert) {
-                (Some(m), _) => m,
-                (None, true) => catalog::create(ctx.kv, &db, &coll)?,
-                (None, false) => return Ok(UpdateResult::default()),
-            };
-            let found = matching_docs(ctx.kv, &meta, &filter, Some(1))?;
-            let Some((pk, size, old)) = found.into_iter().next() else {
-                if !upsert {
-                    return Ok(UpdateResult::default());
-                }
-                let doc = upsert_replacement(&filter, &replacement);
-                let id = doc.get("_id").cloned();
-                insert_doc(ctx, &meta, &doc, ChangeOp::Insert)?;
-                return Ok(UpdateResult {
-                    matched: 0,
-                    modified: 0,
-                    upserted_id: id,
-                });
-            };
-            let new = replaced(&old, &replacement)?;
-            let modified = new != old;
-            if modified {
-                replace_doc(ctx, &meta, &old, &pk, size, &new, ChangeOp::Replace)?;
+        self.write(move |ctx| prepared.run(ctx, &db, &coll))
+    }
+}
+
+/// Options of [`Store::replace_one_with`].
+#[derive(Debug, Clone, Default)]
+pub struct ReplaceOptions {
+    /// Insert when nothing matches.
+    pub upsert: bool,
+    /// Which matching document to replace first.
+    pub sort: Option<Document>,
+    /// Index hint; it must name an existing index (validated, not enforced).
+    pub hint: Option<Bson>,
+}
+
+/// A validated replacement, ready to run inside a write.
+pub(crate) struct PreparedReplace {
+    filter: Document,
+    replacement: Document,
+    upsert: bool,
+    matcher: Matcher,
+    sort: Option<(SortSpec, Document)>,
+    hint: Option<Bson>,
+}
+
+impl PreparedReplace {
+    /// Checks the replacement and the filter.
+    pub(crate) fn new(
+        filter: Document,
+        replacement: Document,
+        options: ReplaceOptions,
+    ) -> Result<Self> {
+        check_replacement(&replacement)?;
+        let matcher = Matcher::new(&filter)?;
+        let sort = match options.sort {
+            Some(s) if !s.is_empty() => Some((SortSpec::parse(&s)?, s)),
+            _ => None,
+        };
+        Ok(PreparedReplace {
+            filter,
+            replacement,
+            upsert: options.upsert,
+            matcher,
+            sort,
+            hint: options.hint,
+        })
+    }
+
+    /// Runs the replacement inside a write operation.
+    pub(crate) fn run(&self, ctx: &mut WriteCtx<'_>, db: &str, coll: &str) -> Result<UpdateResult> {
+        let meta = match (catalog::get(ctx.kv, db, coll)?, self.upsert) {
+            (Some(m), _) => m,
+            (None, true) => catalog::create(ctx.kv, db, coll)?,
+            (None, false) => return Ok(UpdateResult::default()),
+        };
+        if let Some(h) = &self.hint {
+            crate::crud::check_hint(&meta, h)?;
+        }
+        let sort = self.sort.as_ref().map(|(s, d)| (s, d));
+        let found = find_matches(ctx.kv, &meta, &self.matcher, &self.filter, sort, Some(1))?;
+        let Some((pk, size, old, _)) = found.into_iter().next() else {
+            if !self.upsert {
+                return Ok(UpdateResult::default());
             }
-            Ok(UpdateResult {
-                matched: 1,
-                modified: u64::from(modified),
-                upserted_id: None,
-            })
+            let doc = upsert_replacement(&self.filter, &self.replacement);
+            let id = doc.get("_id").cloned();
+            insert_doc(ctx, &meta, &doc, ChangeOp::Insert)?;
+            return Ok(UpdateResult {
+                matched: 0,
+                modified: 0,
+                upserted_id: id,
+            });
+        };
+        let new = replaced(&old, &self.replacement)?;
+        let modified = new != old;
+        if modified {
+            replace_doc(ctx, &meta, &old, &pk, size, &new, ChangeOp::Replace)?;
+        }
+        Ok(UpdateResult {
+            matched: 1,
+            modified: u64::from(modified),
+            upserted_id: None,
         })
     }
 }

@@ -86,16 +86,38 @@ pub struct Interval {
     pub lo: Edge,
     /// Upper edge (ascending encoded space).
     pub hi: Edge,
-    /// Explain text of the lower end (`5`, `"a"`, `-inf.0`, `MinKey`).
-    pub lo_text: String,
-    /// Explain text of the upper end.
-    pub hi_text: String,
+    /// The lower end as explain shows it (`5`, `"a"`, `-inf.0`, `MinKey`).
+    pub lo_show: Show,
+    /// The upper end as explain shows it.
+    pub hi_show: Show,
     /// Whether the lower end is included (`[` vs `(` in explain).
     pub lo_incl: bool,
     /// Whether the upper end is included.
     pub hi_incl: bool,
     /// The encoded value when this is a single point (an equality).
     pub point: Option<Vec<u8>>,
+}
+
+/// An end of an interval as explain shows it; rendered only when explain asks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Show {
+    /// A bound value.
+    Value(Bson),
+    /// A fixed text (bracket ends, `MinKey`).
+    Text(&'static str),
+    /// A computed text (the end of a regex prefix range).
+    Owned(String),
+}
+
+impl Show {
+    /// The explain text.
+    pub fn text(&self) -> String {
+        match self {
+            Show::Value(v) => value_text(v),
+            Show::Text(t) => (*t).to_string(),
+            Show::Owned(t) => t.clone(),
+        }
+    }
 }
 
 /// MongoDB-shell style text of a bound value.
@@ -108,6 +130,7 @@ pub fn value_text(v: &Bson) -> String {
         Bson::MaxKey => "MaxKey".to_string(),
         Bson::Double(d) if d.is_infinite() => if *d > 0.0 { "inf.0" } else { "-inf.0" }.to_string(),
         Bson::ObjectId(o) => format!("ObjectId('{o}')"),
+        Bson::RegularExpression(r) => format!("/{}/{}", r.pattern.as_str(), r.options.as_str()),
         other => other.clone().into_relaxed_extjson().to_string(),
     }
 }
@@ -136,8 +159,8 @@ impl Interval {
         Interval {
             lo: Edge::Before(Vec::new()),
             hi: Edge::After(Vec::new()),
-            lo_text: "MinKey".to_string(),
-            hi_text: "MaxKey".to_string(),
+            lo_show: Show::Text("MinKey"),
+            hi_show: Show::Text("MaxKey"),
             lo_incl: true,
             hi_incl: true,
             point: None,
@@ -147,12 +170,11 @@ impl Interval {
     /// Exactly the values equal to `v`.
     pub fn point(v: &Bson) -> Interval {
         let enc = encode(v);
-        let text = value_text(v);
         Interval {
             lo: Edge::Before(enc.clone()),
             hi: Edge::After(enc.clone()),
-            lo_text: text.clone(),
-            hi_text: text,
+            lo_show: Show::Value(v.clone()),
+            hi_show: Show::Value(v.clone()),
             lo_incl: true,
             hi_incl: true,
             point: Some(enc),
@@ -166,33 +188,58 @@ impl Interval {
         let rank = stratus_query::compare::type_rank(v);
         let (blo, bhi) = bracket_text(rank);
         let enc = encode(v);
-        let text = value_text(v);
-        let (lo, lo_text, lo_incl) = match lower {
+        let text = Show::Value(v.clone());
+        let (lo, lo_show, lo_incl) = match lower {
             Some(true) => (Edge::Before(enc.clone()), text.clone(), true),
             Some(false) => (Edge::After(enc.clone()), text.clone(), false),
             None => (
                 Edge::Before(vec![rank_first_tag(rank)]),
-                blo.to_string(),
+                Show::Text(blo),
                 true,
             ),
         };
-        let (hi, hi_text, hi_incl) = match upper {
+        let (hi, hi_show, hi_incl) = match upper {
             Some(true) => (Edge::After(enc), text, true),
             Some(false) => (Edge::Before(enc), text, false),
             // MongoDB shows number brackets closed (`inf.0]`), other brackets open (`{})`).
             None => (
                 Edge::After(vec![rank_last_tag(rank)]),
-                bhi.to_string(),
+                Show::Text(bhi),
                 rank == NUMBER_RANK,
             ),
         };
         Interval {
             lo,
             hi,
-            lo_text,
-            hi_text,
+            lo_show,
+            hi_show,
             lo_incl,
             hi_incl,
+            point: None,
+        }
+    }
+
+    /// Every string starting with `prefix` (for an anchored regex `^prefix`); MongoDB shows
+    /// it as `["abc", "abd")`.
+    pub fn string_prefix(prefix: &str) -> Interval {
+        let mut enc = encode(&Bson::String(prefix.to_string()));
+        // Drop the string terminator: every longer string with this prefix starts with the rest.
+        enc.truncate(enc.len().saturating_sub(2));
+        let hi_show = match prefix.chars().last() {
+            None => Show::Text("{}"),
+            Some(c) => {
+                let mut s: String = prefix.chars().take(prefix.chars().count() - 1).collect();
+                s.push(char::from_u32(u32::from(c) + 1).unwrap_or(c));
+                Show::Owned(format!("{s:?}"))
+            }
+        };
+        Interval {
+            lo: Edge::Before(enc.clone()),
+            hi: Edge::After(enc),
+            lo_show: Show::Value(Bson::String(prefix.to_string())),
+            hi_show,
+            lo_incl: true,
+            hi_incl: false,
             point: None,
         }
     }
@@ -207,12 +254,12 @@ impl Interval {
         let mut out = self.clone();
         if edge_cmp(&other.lo, &self.lo) == Ordering::Greater {
             out.lo = other.lo.clone();
-            out.lo_text = other.lo_text.clone();
+            out.lo_show = other.lo_show.clone();
             out.lo_incl = other.lo_incl;
         }
         if edge_cmp(&other.hi, &self.hi) == Ordering::Less {
             out.hi = other.hi.clone();
-            out.hi_text = other.hi_text.clone();
+            out.hi_show = other.hi_show.clone();
             out.hi_incl = other.hi_incl;
         }
         if out.lo != self.lo || out.hi != self.hi {
@@ -225,9 +272,10 @@ impl Interval {
     /// MongoDB shows them.
     pub fn text(&self, dir: Direction) -> String {
         let (lo, lo_incl, hi, hi_incl) = match dir {
-            Direction::Ascending => (&self.lo_text, self.lo_incl, &self.hi_text, self.hi_incl),
-            Direction::Descending => (&self.hi_text, self.hi_incl, &self.lo_text, self.lo_incl),
+            Direction::Ascending => (&self.lo_show, self.lo_incl, &self.hi_show, self.hi_incl),
+            Direction::Descending => (&self.hi_show, self.hi_incl, &self.lo_show, self.lo_incl),
         };
+        let (lo, hi) = (lo.text(), hi.text());
         format!(
             "{}{lo}, {hi}{}",
             if lo_incl { '[' } else { '(' },

@@ -6,6 +6,7 @@
 
 use bson::{Bson, Document, doc};
 
+use super::keycodec::Direction;
 use super::planner::{Access, Plan};
 
 /// The `winningPlan` document of `plan`.
@@ -25,7 +26,10 @@ pub fn explain(plan: &Plan) -> Document {
                 "isPartial": false,
                 "direction": "forward",
                 "indexBounds": {
-                    "_id": bounds.iter().cloned().map(Bson::String).collect::<Vec<_>>()
+                    "_id": bounds
+                        .iter()
+                        .map(|i| Bson::String(i.text(Direction::Ascending)))
+                        .collect::<Vec<_>>()
                 },
             },
         },
@@ -40,7 +44,7 @@ pub fn explain(plan: &Plan) -> Document {
                 "isSparse": s.sparse,
                 "isPartial": s.partial,
                 "direction": if s.reverse { "backward" } else { "forward" },
-                "indexBounds": s.bounds.clone(),
+                "indexBounds": s.bounds_document(),
             },
         },
     };

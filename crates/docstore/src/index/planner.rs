@@ -13,8 +13,10 @@
 //! then one with a range, then one that provides the sort, then unique, then the shorter key.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use bson::{Bson, Document};
+use stratus_query::error::QueryError;
 
 use super::bounds::{Interval, KeyRange, key_ranges};
 use super::keycodec::Direction;
@@ -27,6 +29,10 @@ pub const MAX_POINT_COMBINATIONS: usize = 4096;
 /// The most nested `$and` levels the planner looks through.
 pub const MAX_AND_DEPTH: usize = 32;
 
+/// The compiled `_id_` index (the document table), built once.
+static ID_DEF: LazyLock<Result<IndexDef, QueryError>> =
+    LazyLock::new(|| IndexDef::compile(&super::spec::IndexSpec::id_index()));
+
 /// How candidates are produced.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Access {
@@ -36,8 +42,8 @@ pub enum Access {
     IdPoint {
         /// Encoded `_id` values ([`encode_id`]).
         ids: Vec<Vec<u8>>,
-        /// Explain bounds of `_id` (one interval text per point).
-        bounds: Vec<String>,
+        /// The `_id` points as intervals (for explain).
+        bounds: Vec<Interval>,
     },
     /// Scan ranges of an index (or of the document table for `_id_`).
     IndexScan(Box<IndexScan>),
@@ -60,8 +66,9 @@ pub struct IndexScan {
     pub reverse: bool,
     /// Whether a document may be reached by several entries (multikey or several ranges).
     pub dedupe: bool,
-    /// `indexBounds` for explain: field → interval texts.
-    pub bounds: Document,
+    /// Per key field: its path, intervals (empty list = no value; fields past the used
+    /// prefix are `[MinKey, MaxKey]`) and direction, for explain's `indexBounds`.
+    pub field_bounds: Vec<(String, Vec<Interval>, Direction)>,
     /// Whether the index is multikey (for explain).
     pub multikey: bool,
     /// Whether the index is unique (for explain).
@@ -87,6 +94,24 @@ pub struct Plan {
     pub sort_provided: bool,
 }
 
+impl IndexScan {
+    /// Explain's `indexBounds`: field → interval texts, in index order for the direction.
+    pub fn bounds_document(&self) -> Document {
+        let mut out = Document::new();
+        for (path, intervals, dir) in &self.field_bounds {
+            let mut texts: Vec<Bson> = intervals
+                .iter()
+                .map(|iv| Bson::String(iv.text(*dir)))
+                .collect();
+            if *dir == Direction::Descending {
+                texts.reverse();
+            }
+            out.insert(path.clone(), texts);
+        }
+        out
+    }
+}
+
 impl Plan {
     /// The name of the index used, if any (`_id_` for `_id` lookups).
     pub fn index_name(&self) -> Option<&str> {
@@ -104,7 +129,39 @@ enum Cond {
     /// Equality-like: any of these intervals (points, or the null/undefined pair).
     Points(Vec<Interval>),
     /// A one-sided or two-sided range within one type bracket.
-    Range(Interval),
+    Range(Box<Interval>),
+    /// Several non-point intervals (an anchored regex: its string prefix and the regex itself).
+    Multi(Vec<Interval>),
+}
+
+/// Characters that end the literal prefix of an anchored regex.
+const REGEX_META: &str = ".[]{}()*+?|^$\\";
+
+/// Bounds of `{$regex: pattern, $options}`: `^literal…` without options that change what
+/// the prefix matches gives the strings starting with the literal, plus the equal regex
+/// value itself (MongoDB matches a stored regex equal to the query's). `None` otherwise.
+fn regex_intervals(pattern: &str, options: &str) -> Option<Vec<Interval>> {
+    if !options.chars().all(|c| c == 's') || pattern.contains('|') {
+        return None;
+    }
+    let rest = pattern.strip_prefix('^')?;
+    let mut prefix: String = rest
+        .chars()
+        .take_while(|c| !REGEX_META.contains(*c))
+        .collect();
+    let next = rest[prefix.len()..].chars().next();
+    // `^ab*` / `^ab?` / `^ab{0,1}`: the last literal character is optional.
+    if matches!(next, Some('*' | '?' | '{')) {
+        prefix.pop();
+    }
+    let regex = bson::Regex {
+        pattern: pattern.to_string().try_into().ok()?,
+        options: options.to_string().try_into().ok()?,
+    };
+    Some(normalise(vec![
+        Interval::string_prefix(&prefix),
+        Interval::point(&Bson::RegularExpression(regex)),
+    ]))
 }
 
 /// The top-level conjunction of a filter: `(path, condition)` pairs.
@@ -158,6 +215,11 @@ fn normalise(mut v: Vec<Interval>) -> Vec<Interval> {
 fn field_conds(v: &Bson) -> Vec<Cond> {
     let ops = match v {
         Bson::Document(d) if d.keys().next().is_some_and(|k| k.starts_with('$')) => d,
+        Bson::RegularExpression(r) => {
+            return regex_intervals(r.pattern.as_str(), r.options.as_str())
+                .map(|i| vec![Cond::Multi(i)])
+                .unwrap_or_default();
+        }
         other => {
             return eq_intervals(other)
                 .map(|i| vec![Cond::Points(normalise(i))])
@@ -167,6 +229,23 @@ fn field_conds(v: &Bson) -> Vec<Cond> {
     let mut out = Vec::new();
     for (op, arg) in ops {
         match op.as_str() {
+            "$regex" => {
+                let options = match ops.get("$options") {
+                    Some(Bson::String(o)) => o.as_str(),
+                    Some(_) => continue,
+                    None => "",
+                };
+                let found = match arg {
+                    Bson::String(p) => regex_intervals(p, options),
+                    Bson::RegularExpression(r) if options.is_empty() => {
+                        regex_intervals(r.pattern.as_str(), r.options.as_str())
+                    }
+                    _ => None,
+                };
+                if let Some(i) = found {
+                    out.push(Cond::Multi(i));
+                }
+            }
             "$eq" => {
                 if let Some(i) = eq_intervals(arg) {
                     out.push(Cond::Points(normalise(i)));
@@ -204,7 +283,7 @@ fn field_conds(v: &Bson) -> Vec<Cond> {
                         } else {
                             Interval::bracketed(arg, None, Some(incl))
                         };
-                        out.push(Cond::Range(i));
+                        out.push(Cond::Range(Box::new(i)));
                     }
                 }
             }
@@ -229,7 +308,7 @@ fn combine(conds: &[Cond], multikey: bool) -> Option<FieldBounds> {
         .iter()
         .filter_map(|c| match c {
             Cond::Points(p) => Some(p),
-            Cond::Range(_) => None,
+            Cond::Range(_) | Cond::Multi(_) => None,
         })
         .min_by_key(|p| p.len());
     if let Some(p) = best_points {
@@ -241,11 +320,21 @@ fn combine(conds: &[Cond], multikey: bool) -> Option<FieldBounds> {
             points: true,
         });
     }
+    if let Some(intervals) = conds.iter().find_map(|c| match c {
+        Cond::Multi(m) => Some(m),
+        Cond::Points(_) | Cond::Range(_) => None,
+    }) {
+        return Some(FieldBounds {
+            intervals: intervals.clone(),
+            points: false,
+            admits_null: false,
+        });
+    }
     let mut ranges = conds.iter().filter_map(|c| match c {
         Cond::Range(r) => Some(r),
-        Cond::Points(_) => None,
+        Cond::Points(_) | Cond::Multi(_) => None,
     });
-    let first = ranges.next()?.clone();
+    let first = (**ranges.next()?).clone();
     // On a multikey index different elements may satisfy different bounds
     // (`{a: [1, 10]}` matches `{$gt: 3, $lt: 5}`), so only one bound is used there.
     let merged = if multikey {
@@ -381,20 +470,18 @@ fn candidate(
     if used.is_empty() && (sort.is_none() || sort_rev.is_none()) {
         return None;
     }
-    let mut bounds = Document::new();
-    for (i, f) in def.fields.iter().enumerate() {
-        let texts: Vec<Bson> = match used.get(i) {
-            Some((intervals, dir)) => {
-                let mut t: Vec<String> = intervals.iter().map(|iv| iv.text(*dir)).collect();
-                if *dir == Direction::Descending {
-                    t.reverse();
-                }
-                t.into_iter().map(Bson::String).collect()
-            }
-            None => vec![Bson::String(Interval::all().text(f.direction))],
-        };
-        bounds.insert(f.path.clone(), texts);
-    }
+    let field_bounds = def
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let intervals = match used.get(i) {
+                Some((intervals, _)) => intervals.clone(),
+                None => vec![Interval::all()],
+            };
+            (f.path.clone(), intervals, f.direction)
+        })
+        .collect();
     let ranges = key_ranges(&used);
     let scan = IndexScan {
         table: if primary {
@@ -408,7 +495,7 @@ fn candidate(
         dedupe: multikey || ranges.len() > 1,
         ranges,
         reverse: sort_rev.unwrap_or(false),
-        bounds,
+        field_bounds,
         multikey,
         unique: def.spec.unique,
         sparse: def.spec.sparse,
@@ -443,12 +530,12 @@ pub fn plan(filter: &Document, sort: Option<&Document>, indexes: &[(String, Inde
         && let Some(b) = combine(conds, false)
         && b.points
     {
-        let mut ids: Vec<(Vec<u8>, String)> = b
+        let mut ids: Vec<(Vec<u8>, Interval)> = b
             .intervals
             .iter()
-            .filter_map(|i| i.point.clone().map(|p| (p, i.text(Direction::Ascending))))
+            .filter_map(|i| i.point.clone().map(|p| (p, i.clone())))
             .collect();
-        ids.sort();
+        ids.sort_by(|a, b| a.0.cmp(&b.0));
         ids.dedup_by(|a, b| a.0 == b.0);
         let sort_provided = sort_spec.is_none()
             || ids.len() <= 1
@@ -462,7 +549,7 @@ pub fn plan(filter: &Document, sort: Option<&Document>, indexes: &[(String, Inde
             sort_provided: sort_provided && !sort_unusable,
         };
     }
-    let id_def = IndexDef::compile(&super::spec::IndexSpec::id_index());
+    let id_def = ID_DEF.as_ref();
     let mut best: Option<Candidate> = None;
     let sort_ref = if sort_unusable {
         None
@@ -470,8 +557,9 @@ pub fn plan(filter: &Document, sort: Option<&Document>, indexes: &[(String, Inde
         parsed_sort.as_deref()
     };
     let all = id_def
-        .iter()
+        .ok()
         .map(|d| ("", d, true))
+        .into_iter()
         .chain(indexes.iter().map(|(t, d)| (t.as_str(), d, d.is_id())));
     for (table, def, primary) in all {
         let Some(c) = candidate(table, def, primary, &by_field, &conj, sort_ref) else {

@@ -6,7 +6,7 @@ use bson::{Bson, Document};
 use stratus_query::compare::Number;
 
 /// Checks `actual` against `expected`; `Err` names the first mismatch with its path.
-pub fn matches(
+pub(crate) fn matches(
     expected: &Bson,
     actual: Option<&Bson>,
     root: bool,

@@ -6,14 +6,15 @@ use std::collections::HashMap;
 use bson::{Bson, Document, doc};
 use stratus_docstore::crud::aggregate::AggregateOptions;
 use stratus_docstore::crud::find_and_modify::{FindAndModifyOptions, ReturnDocument};
+use stratus_docstore::crud::let_vars;
 use stratus_docstore::crud::modify::UpdateOptions;
 use stratus_docstore::index::IndexSpec;
-use stratus_docstore::{DocstoreError, FindOptions, Store};
+use stratus_docstore::{DocstoreError, FindOptions, ReplaceOptions, Store};
 
 use crate::matcher::matches;
 
 /// Entity ids of the file mapped to (database, collection) names.
-pub struct Entities {
+pub(crate) struct Entities {
     databases: HashMap<String, String>,
     collections: HashMap<String, (String, String)>,
     /// Collection entities created with `writeConcern: {w: 0}`: drivers report no result.
@@ -21,7 +22,7 @@ pub struct Entities {
 }
 
 impl Entities {
-    pub fn from_spec(spec: &Document) -> Entities {
+    pub(crate) fn from_spec(spec: &Document) -> Entities {
         let mut databases = HashMap::new();
         let mut collections = HashMap::new();
         let mut unacknowledged = Vec::new();
@@ -64,7 +65,7 @@ impl Entities {
 }
 
 /// Why a test cannot run against an embedded store, if it cannot.
-pub fn unsupported(test: &Document) -> Option<String> {
+pub(crate) fn unsupported(test: &Document) -> Option<String> {
     for op in test.get_array("operations").into_iter().flatten() {
         let Bson::Document(op) = op else { continue };
         let name = op.get_str("name").unwrap_or_default();
@@ -102,13 +103,13 @@ pub fn unsupported(test: &Document) -> Option<String> {
                     .into(),
             );
         }
-        if let Some(a) = args {
-            if a.contains_key("collation") {
-                return Some(
-                    "collations are not supported; strings compare by bytes (documented deviation)"
-                        .into(),
-                );
-            }
+        if let Some(a) = args
+            && a.contains_key("collation")
+        {
+            return Some(
+                "collations are not supported; strings compare by bytes (documented deviation)"
+                    .into(),
+            );
         }
         let lists_sessions = args
             .and_then(|a| a.get_array("pipeline").ok())
@@ -146,7 +147,11 @@ impl From<DocstoreError> for OpError {
 
 type OpResult = Result<Option<Bson>, OpError>;
 
-pub fn run_test(entities: &Entities, spec: &Document, test: &Document) -> Result<(), String> {
+pub(crate) fn run_test(
+    entities: &Entities,
+    spec: &Document,
+    test: &Document,
+) -> Result<(), String> {
     let store = Store::open_in_memory().map_err(|e| format!("open: {e}"))?;
     for init in spec.get_array("initialData").into_iter().flatten() {
         let Bson::Document(init) = init else { continue };
@@ -191,12 +196,7 @@ pub fn run_test(entities: &Entities, spec: &Document, test: &Document) -> Result
             (Err(_), Ok(v)) => {
                 if let Some(expected) = op.get("expectResult") {
                     let root = !matches!(name, "distinct");
-                    let expected = if root {
-                        expected.clone()
-                    } else {
-                        expected.clone()
-                    };
-                    check_result(&expected, v.as_ref(), root).map_err(|m| format!("{at}: {m}"))?;
+                    check_result(expected, v.as_ref(), root).map_err(|m| format!("{at}: {m}"))?;
                 }
             }
         }
@@ -354,19 +354,19 @@ fn driver_validation(kind: &str, body: &Document) -> Result<(), OpError> {
         _ => None,
     };
     match kind {
-        "updateOne" | "updateMany" | "findOneAndUpdate" => {
-            if first_key_is_operator("update") == Some(false) {
-                return Err(client_error(
-                    "update document must contain atomic operators",
-                ));
-            }
+        "updateOne" | "updateMany" | "findOneAndUpdate"
+            if first_key_is_operator("update") == Some(false) =>
+        {
+            return Err(client_error(
+                "update document must contain atomic operators",
+            ));
         }
-        "replaceOne" | "findOneAndReplace" => {
-            if first_key_is_operator("replacement") == Some(true) {
-                return Err(client_error(
-                    "replacement document must not contain atomic operators",
-                ));
-            }
+        "replaceOne" | "findOneAndReplace"
+            if first_key_is_operator("replacement") == Some(true) =>
+        {
+            return Err(client_error(
+                "replacement document must not contain atomic operators",
+            ));
         }
         _ => {}
     }
@@ -378,7 +378,8 @@ fn run_op_acknowledged(store: &Store, entities: &Entities, op: &Document) -> OpR
     let args = arg_doc(op, "arguments");
     driver_validation(name, &args)?;
     let (db, coll) = target(entities, op)?;
-    let filter = arg_doc(&args, "filter");
+    let let_vars = args.get_document("let").cloned().unwrap_or_default();
+    let filter = let_vars::bind_filter(&arg_doc(&args, "filter"), &let_vars);
     match name {
         "insertOne" => {
             let id = store.insert_one(db, coll, arg_doc(&args, "document"))?;
@@ -434,11 +435,15 @@ fn run_op_acknowledged(store: &Store, entities: &Entities, op: &Document) -> OpR
             )))
         }
         "updateOne" | "updateMany" => {
-            let update = args.get("update").cloned().unwrap_or(Bson::Null);
+            let update = let_vars::bind_update(
+                &args.get("update").cloned().unwrap_or(Bson::Null),
+                &let_vars,
+            );
             let options = UpdateOptions {
                 upsert: args.get_bool("upsert").unwrap_or(false),
                 array_filters: array_filters(&args),
                 sort: args.get_document("sort").ok().cloned(),
+                hint: args.get("hint").cloned(),
             };
             let r = if name == "updateOne" {
                 store.update_one(db, coll, filter, &update, options)?
@@ -448,12 +453,16 @@ fn run_op_acknowledged(store: &Store, entities: &Entities, op: &Document) -> OpR
             Ok(Some(update_result(r)))
         }
         "replaceOne" => {
-            let r = store.replace_one(
+            let r = store.replace_one_with(
                 db,
                 coll,
                 filter,
                 arg_doc(&args, "replacement"),
-                args.get_bool("upsert").unwrap_or(false),
+                ReplaceOptions {
+                    upsert: args.get_bool("upsert").unwrap_or(false),
+                    sort: args.get_document("sort").ok().cloned(),
+                    hint: args.get("hint").cloned(),
+                },
             )?;
             Ok(Some(update_result(r)))
         }
@@ -489,10 +498,14 @@ fn run_op_acknowledged(store: &Store, entities: &Entities, op: &Document) -> OpR
                     ReturnDocument::Before
                 },
                 array_filters: array_filters(&args),
+                hint: args.get("hint").cloned(),
             };
             let found = match name {
                 "findOneAndUpdate" => {
-                    let update = args.get("update").cloned().unwrap_or(Bson::Null);
+                    let update = let_vars::bind_update(
+                        &args.get("update").cloned().unwrap_or(Bson::Null),
+                        &let_vars,
+                    );
                     store.find_one_and_update(db, coll, filter, &update, options)?
                 }
                 "findOneAndReplace" => store.find_one_and_replace(
@@ -556,6 +569,7 @@ fn array_filters(args: &Document) -> Option<Vec<Document>> {
 }
 
 fn bulk_write(store: &Store, db: &str, coll: &str, args: &Document) -> OpResult {
+    let bulk_vars = args.get_document("let").cloned().unwrap_or_default();
     let ordered = args.get_bool("ordered").unwrap_or(true);
     let mut totals = doc! {
         "deletedCount": 0i64, "insertedCount": 0i64, "matchedCount": 0i64,
@@ -576,7 +590,7 @@ fn bulk_write(store: &Store, db: &str, coll: &str, args: &Document) -> OpResult 
             continue;
         };
         let body = body.as_document().cloned().unwrap_or_default();
-        let filter = arg_doc(&body, "filter");
+        let filter = let_vars::bind_filter(&arg_doc(&body, "filter"), &bulk_vars);
         let r: Result<(), OpError> = (|| {
             driver_validation(kind, &body)?;
             match kind.as_str() {
@@ -588,19 +602,27 @@ fn bulk_write(store: &Store, db: &str, coll: &str, args: &Document) -> OpResult 
                 "updateOne" | "updateMany" | "replaceOne" => {
                     let upsert = body.get_bool("upsert").unwrap_or(false);
                     let r = if kind == "replaceOne" {
-                        store.replace_one(
+                        store.replace_one_with(
                             db,
                             coll,
                             filter,
                             arg_doc(&body, "replacement"),
-                            upsert,
+                            ReplaceOptions {
+                                upsert,
+                                sort: body.get_document("sort").ok().cloned(),
+                                hint: body.get("hint").cloned(),
+                            },
                         )?
                     } else {
-                        let update = body.get("update").cloned().unwrap_or(Bson::Null);
+                        let update = let_vars::bind_update(
+                            &body.get("update").cloned().unwrap_or(Bson::Null),
+                            &bulk_vars,
+                        );
                         let options = UpdateOptions {
                             upsert,
                             array_filters: array_filters(&body),
                             sort: body.get_document("sort").ok().cloned(),
+                            hint: body.get("hint").cloned(),
                         };
                         if kind == "updateOne" {
                             store.update_one(db, coll, filter, &update, options)?

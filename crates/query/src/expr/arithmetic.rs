@@ -1,5 +1,5 @@
 //! Arithmetic operators: `$abs $add $subtract $multiply $divide $mod $pow $sqrt $exp $ln $log
-//! $log10 $ceil $floor $round $trunc`.
+//! $log10 $ceil $floor $round $trunc $rand`.
 //!
 //! Rules (MongoDB's): a null, undefined or missing argument makes the result null; any other
 //! non-number is an error naming the operator and the type; integer results keep the narrowest
@@ -40,6 +40,15 @@ pub(crate) fn parse(
         "$log10" => fixed("$log10", arg, opts, depth, 1, 1, eval_unary)?,
         "$round" => fixed("$round", arg, opts, depth, 1, 2, eval_round)?,
         "$trunc" => fixed("$trunc", arg, opts, depth, 1, 2, eval_round)?,
+        "$rand" => {
+            if !matches!(arg, Bson::Document(d) if d.is_empty()) {
+                return Err(QueryError::location(
+                    3040501,
+                    "$rand does not currently accept arguments",
+                ));
+            }
+            Call::positional("$rand", Vec::new(), eval_rand)
+        }
         _ => return Ok(None),
     };
     Ok(Some(call))
@@ -147,6 +156,11 @@ impl NumFold {
             (NumKind::Dec, _) => Num::Dec(self.dec.unwrap_or(Dec::ZERO)),
         }
     }
+}
+
+/// `$rand`: a double uniformly drawn from [0, 1).
+fn eval_rand(_c: &Call, _ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
+    Ok(Some(Bson::Double(rand::random::<f64>())))
 }
 
 fn null() -> Result<Option<Bson>> {

@@ -11,15 +11,12 @@ use bson::{Bson, Document};
 
 use super::num::Num;
 use super::operators::{
-    Call, check_var_name, fixed, named, named_slots, present, show, type_name, type_name_opt,
-    with_vars,
+    Call, check_array_len, check_var_name, fixed, named, named_slots, present, show, type_name,
+    type_name_opt, with_vars,
 };
 use super::{EvalContext, ParseOptions};
 use crate::compare::{compare, values_equal};
 use crate::error::{QueryError, Result};
-
-/// Maximum number of elements `$range` may produce (MongoDB caps it by memory, 64 MiB).
-pub const MAX_RANGE_ELEMENTS: usize = 10_000_000;
 
 /// Parses an array operator; `Ok(None)` when `name` is not one.
 pub(crate) fn parse(
@@ -317,7 +314,10 @@ fn eval_concat(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
     for i in 0..c.len() {
         match array_arg(c, i, ctx, 28664, "$concatArrays only supports arrays, not ")? {
             None => return Ok(Some(Bson::Null)),
-            Some(a) => out.extend(a),
+            Some(a) => {
+                check_array_len("$concatArrays", out.len() + a.len())?;
+                out.extend(a);
+            }
         }
     }
     Ok(Some(Bson::Array(out)))
@@ -387,14 +387,7 @@ fn eval_range(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
     } else {
         0
     };
-    if usize::try_from(count).unwrap_or(usize::MAX) > MAX_RANGE_ELEMENTS {
-        return Err(QueryError::location(
-            5767200,
-            format!(
-                "$range would produce {count} elements, more than the limit of {MAX_RANGE_ELEMENTS}"
-            ),
-        ));
-    }
+    check_array_len("$range", usize::try_from(count).unwrap_or(usize::MAX))?;
     Ok(Some(Bson::Array(
         (0..count)
             .map(|k| Num::narrow(start + k * step).to_bson())

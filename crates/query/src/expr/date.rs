@@ -1,17 +1,18 @@
 //! Date operators: `$year $month $dayOfMonth $dayOfWeek $dayOfYear $hour $minute $second
 //! $millisecond $week $isoWeek $isoWeekYear $isoDayOfWeek $dateAdd $dateSubtract $dateDiff
-//! $dateToString $dateFromString $dateToParts $dateFromParts` (`$toDate` is in `types.rs`).
+//! $dateTrunc $dateToString $dateFromString $dateToParts $dateFromParts $tsSecond
+//! $tsIncrement` (`$toDate` is in `types.rs`, formatting and parsing in `date_format.rs`).
 //!
 //! Dates are UTC milliseconds (`bson::DateTime`); civil dates use the proleptic Gregorian
-//! calendar with hand-rolled arithmetic (no date crate). Time zones: `"UTC"`, `"GMT"`, `"Z"` and
-//! fixed offsets (`"+05:30"`, `"-0800"`, `"+03"`). Known deviation: Olson names such as
-//! `"Europe/Paris"` are refused with error 40485 (no time-zone database is bundled).
+//! calendar with hand-rolled arithmetic. Time zones ([`super::zone`]): `"UTC"`, fixed offsets
+//! and IANA names (DST-aware); units of a day and more are calendar units in the zone.
 //! Date-like inputs accepted where MongoDB accepts them: dates, timestamps and ObjectIds.
 
 use bson::{Bson, Document};
 
 use super::num::Num;
 use super::operators::{Call, OpFn, named, named_slots, present, show, type_name};
+use super::zone::Zone;
 use super::{EvalContext, ParseOptions};
 use crate::error::{MongoCode, QueryError, Result};
 
@@ -91,6 +92,12 @@ pub(crate) fn parse(
             let f: &[&str] = &["startDate", "unit", "amount", "timezone"];
             named(n, arg, opts, depth, f, &f[..3], eval_add)?
         }
+        "$dateTrunc" => {
+            let f: &[&str] = &["date", "unit", "binSize", "timezone", "startOfWeek"];
+            named("$dateTrunc", arg, opts, depth, f, &f[..2], eval_trunc)?
+        }
+        "$tsSecond" => super::operators::fixed("$tsSecond", arg, opts, depth, 1, 1, eval_ts)?,
+        "$tsIncrement" => super::operators::fixed("$tsIncrement", arg, opts, depth, 1, 1, eval_ts)?,
         "$dateDiff" => {
             let f: &[&str] = &["startDate", "endDate", "unit", "timezone", "startOfWeek"];
             named("$dateDiff", arg, opts, depth, f, &f[..3], eval_diff)?
@@ -231,48 +238,14 @@ pub(crate) fn format_iso(ms: i64) -> String {
 // ---------------------------------------------------------------------------------------------
 // Argument helpers.
 
-/// Parses a time zone: `UTC`/`GMT`/`Z` or a fixed offset; the offset in milliseconds.
-pub(crate) fn parse_timezone(tz: &str) -> Result<i64> {
-    if matches!(tz, "UTC" | "GMT" | "Z" | "Etc/UTC" | "Etc/GMT") {
-        return Ok(0);
-    }
-    let bad = || {
-        QueryError::location(
-            40485,
-            format!(
-                "unrecognized time zone identifier: \"{tz}\" (only UTC and fixed offsets such as \"+05:30\" are supported)"
-            ),
-        )
-    };
-    let (sign, rest) = match tz.as_bytes().first() {
-        Some(b'+') => (1, &tz[1..]),
-        Some(b'-') => (-1, &tz[1..]),
-        _ => return Err(bad()),
-    };
-    let digits: String = rest.chars().filter(|c| *c != ':').collect();
-    if !digits.chars().all(|c| c.is_ascii_digit()) || !(digits.len() == 2 || digits.len() == 4) {
-        return Err(bad());
-    }
-    let h: i64 = digits[..2].parse().map_err(|_| bad())?;
-    let m: i64 = if digits.len() == 4 {
-        digits[2..].parse().map_err(|_| bad())?
-    } else {
-        0
-    };
-    if h > 99 || m > 59 {
-        return Err(bad());
-    }
-    Ok(sign * (h * MS_PER_HOUR + m * MS_PER_MINUTE))
-}
-
 /// Evaluates the optional timezone slot: `Ok(None)` if it evaluated to null (result null).
-pub(super) fn tz_arg(c: &Call, i: usize, ctx: &mut EvalContext<'_>) -> Result<Option<i64>> {
+pub(super) fn tz_arg(c: &Call, i: usize, ctx: &mut EvalContext<'_>) -> Result<Option<Zone>> {
     if !c.has(i) {
-        return Ok(Some(0));
+        return Ok(Some(Zone::UTC));
     }
     match present(c.eval_arg(i, ctx)?) {
         None => Ok(None),
-        Some(Bson::String(s)) => parse_timezone(&s).map(Some),
+        Some(Bson::String(s)) => Zone::parse(&s).map(Some),
         Some(v) => Err(QueryError::location(
             40517,
             format!(
@@ -310,7 +283,8 @@ fn eval_part(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
     let Some(tz) = tz_arg(c, 1, ctx)? else {
         return Ok(Some(Bson::Null));
     };
-    let p = Parts::of(date_ms(c.name, &date)?, tz);
+    let ms = date_ms(c.name, &date)?;
+    let p = Parts::of(ms, tz.offset_at(ms));
     let v = match c.name {
         "$year" => p.year,
         "$month" => p.month,
@@ -349,7 +323,8 @@ fn eval_to_parts(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
             ));
         }
     };
-    let p = Parts::of(date_ms("$dateToParts", &date)?, tz);
+    let ms = date_ms("$dateToParts", &date)?;
+    let p = Parts::of(ms, tz.offset_at(ms));
     let mut d = Document::new();
     if iso {
         let (wy, w) = p.iso_week();
@@ -458,7 +433,7 @@ fn eval_from_parts(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> 
         + vals[5] * 1000
         + vals[6];
     Ok(Some(Bson::DateTime(bson::DateTime::from_millis(
-        local - tz,
+        tz.to_utc(local),
     ))))
 }
 
@@ -507,7 +482,7 @@ fn unit_arg(c: &Call, i: usize, ctx: &mut EvalContext<'_>) -> Result<Option<Unit
 }
 
 /// `ms` plus `amount` units in a zone; months clamp the day to the month's end.
-fn add_units(ms: i64, unit: Unit, amount: i64, tz: i64, op: &str) -> Result<i64> {
+fn add_units(ms: i64, unit: Unit, amount: i64, tz: &Zone, op: &str) -> Result<i64> {
     let overflow = || QueryError::new(MongoCode::Overflow, format!("{op}: date overflow"));
     let fixed = |unit_ms: i64| {
         amount
@@ -520,6 +495,19 @@ fn add_units(ms: i64, unit: Unit, amount: i64, tz: i64, op: &str) -> Result<i64>
         Unit::Second => fixed(1000),
         Unit::Minute => fixed(MS_PER_MINUTE),
         Unit::Hour => fixed(MS_PER_HOUR),
+        // Days and weeks are calendar days in the zone (23 or 25 hours across DST changes).
+        Unit::Day | Unit::Week if matches!(tz, Zone::Named(_)) => {
+            let days = if unit == Unit::Week {
+                amount.checked_mul(7).ok_or_else(overflow)?
+            } else {
+                amount
+            };
+            let local = ms.saturating_add(tz.offset_at(ms));
+            days.checked_mul(MS_PER_DAY)
+                .and_then(|d| local.checked_add(d))
+                .map(|l| tz.to_utc(l))
+                .ok_or_else(overflow)
+        }
         Unit::Day => fixed(MS_PER_DAY),
         Unit::Week => fixed(7 * MS_PER_DAY),
         Unit::Year | Unit::Quarter | Unit::Month => {
@@ -532,14 +520,16 @@ fn add_units(ms: i64, unit: Unit, amount: i64, tz: i64, op: &str) -> Result<i64>
             if months.abs() > 12 * 300_000 {
                 return Err(overflow());
             }
-            let p = Parts::of(ms, tz);
+            let off = tz.offset_at(ms);
+            let p = Parts::of(ms, off);
             let total = p.year * 12 + (p.month - 1) + months;
             let (y, m) = (total.div_euclid(12), total.rem_euclid(12) + 1);
             let d = p.day.min(days_in_month(y, m));
-            let time = ms.saturating_add(tz).rem_euclid(MS_PER_DAY);
+            let time = ms.saturating_add(off).rem_euclid(MS_PER_DAY);
             days_from_civil(y, m, d)
                 .checked_mul(MS_PER_DAY)
-                .and_then(|x| x.checked_add(time - tz))
+                .and_then(|x| x.checked_add(time))
+                .map(|l| tz.to_utc(l))
                 .ok_or_else(overflow)
         }
     }
@@ -570,8 +560,48 @@ fn eval_add(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
     } else {
         n
     };
-    let out = add_units(ms, unit, n, tz, c.name)?;
+    let out = add_units(ms, unit, n, &tz, c.name)?;
     Ok(Some(Bson::DateTime(bson::DateTime::from_millis(out))))
+}
+
+/// The `startOfWeek` slot as a weekday (0 = Sunday); Sunday when absent, `None` when null.
+fn start_of_week_arg(c: &Call, i: usize, ctx: &mut EvalContext<'_>) -> Result<Option<i64>> {
+    const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    const LONG: [&str; 7] = [
+        "sunday",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+    ];
+    match present(c.eval_arg(i, ctx)?) {
+        None if c.has(i) => Ok(None),
+        None => Ok(Some(0)),
+        Some(Bson::String(s)) => {
+            let l = s.to_ascii_lowercase();
+            let pos = DAYS
+                .iter()
+                .position(|d| *d == l)
+                .or_else(|| LONG.iter().position(|d| *d == l));
+            match pos {
+                Some(p) => Ok(Some(i64::try_from(p).unwrap_or(0))),
+                None => Err(QueryError::location(
+                    5439015,
+                    format!("{}: unknown startOfWeek value: {s}", c.name),
+                )),
+            }
+        }
+        Some(v) => Err(QueryError::location(
+            5439016,
+            format!(
+                "{} requires 'startOfWeek' to be a string, found: {}",
+                c.name,
+                type_name(&v)
+            ),
+        )),
+    }
 }
 
 fn eval_diff(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
@@ -579,50 +609,17 @@ fn eval_diff(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
     let end = present(c.eval_arg(1, ctx)?);
     let unit = unit_arg(c, 2, ctx)?;
     let tz = tz_arg(c, 3, ctx)?;
-    let start_of_week = match present(c.eval_arg(4, ctx)?) {
-        None if c.has(4) => return Ok(Some(Bson::Null)),
-        None => 0,
-        Some(Bson::String(s)) => {
-            const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-            const LONG: [&str; 7] = [
-                "sunday",
-                "monday",
-                "tuesday",
-                "wednesday",
-                "thursday",
-                "friday",
-                "saturday",
-            ];
-            let l = s.to_ascii_lowercase();
-            let pos = DAYS
-                .iter()
-                .position(|d| *d == l)
-                .or_else(|| LONG.iter().position(|d| *d == l));
-            let Some(pos) = pos else {
-                return Err(QueryError::location(
-                    5439015,
-                    format!("$dateDiff: unknown startOfWeek value: {s}"),
-                ));
-            };
-            i64::try_from(pos).unwrap_or(0)
-        }
-        Some(v) => {
-            return Err(QueryError::location(
-                5439016,
-                format!(
-                    "$dateDiff requires 'startOfWeek' to be a string, found: {}",
-                    type_name(&v)
-                ),
-            ));
-        }
+    let Some(start_of_week) = start_of_week_arg(c, 4, ctx)? else {
+        return Ok(Some(Bson::Null));
     };
     let (Some(start), Some(end), Some(unit), Some(tz)) = (start, end, unit, tz) else {
         return Ok(Some(Bson::Null));
     };
     let (a, b) = (date_ms(c.name, &start)?, date_ms(c.name, &end)?);
-    let (pa, pb) = (Parts::of(a, tz), Parts::of(b, tz));
+    let (oa, ob) = (tz.offset_at(a), tz.offset_at(b));
+    let (pa, pb) = (Parts::of(a, oa), Parts::of(b, ob));
     let floor_diff = |unit_ms: i64| {
-        b.saturating_add(tz).div_euclid(unit_ms) - a.saturating_add(tz).div_euclid(unit_ms)
+        b.saturating_add(ob).div_euclid(unit_ms) - a.saturating_add(oa).div_euclid(unit_ms)
     };
     let r = match unit {
         Unit::Year => pb.year - pa.year,
@@ -644,6 +641,105 @@ fn eval_diff(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
     Ok(Some(Bson::Int64(r)))
 }
 
+/// `$dateTrunc`: the start of the `binSize`-unit bin containing the date, bins counted from
+/// 2000-01-01T00:00 in the zone (weeks from the `startOfWeek` day on or before it).
+fn eval_trunc(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
+    let date = present(c.eval_arg(0, ctx)?);
+    let unit = unit_arg(c, 1, ctx)?;
+    let bin = if c.has(2) {
+        match present(c.eval_arg(2, ctx)?) {
+            None => return Ok(Some(Bson::Null)),
+            Some(v) => match Num::of(&v).and_then(Num::exact_i64).filter(|b| *b > 0) {
+                Some(b) => b,
+                None => {
+                    return Err(QueryError::location(
+                        5439017,
+                        format!(
+                            "$dateTrunc requires 'binSize' to be a positive 64-bit integer, found: {}",
+                            show(&v)
+                        ),
+                    ));
+                }
+            },
+        }
+    } else {
+        1
+    };
+    let tz = tz_arg(c, 3, ctx)?;
+    let sow = start_of_week_arg(c, 4, ctx)?;
+    let (Some(date), Some(unit), Some(tz), Some(sow)) = (date, unit, tz, sow) else {
+        return Ok(Some(Bson::Null));
+    };
+    let ms = date_ms(c.name, &date)?;
+    let off = tz.offset_at(ms);
+    let local = ms.saturating_add(off);
+    let overflow = || QueryError::new(MongoCode::Overflow, "$dateTrunc: date overflow");
+    let ref_days = days_from_civil(2000, 1, 1);
+    let floor_bin = |x: i64, origin: i64, width: i64| -> Option<i64> {
+        let k = x.checked_sub(origin)?.div_euclid(width);
+        origin.checked_add(k.checked_mul(width)?)
+    };
+    let out_local = match unit {
+        Unit::Year | Unit::Quarter | Unit::Month => {
+            let per = match unit {
+                Unit::Year => 12,
+                Unit::Quarter => 3,
+                _ => 1,
+            };
+            let p = Parts::of(ms, off);
+            let months = (p.year - 2000) * 12 + (p.month - 1);
+            let width = bin.checked_mul(per).ok_or_else(overflow)?;
+            let t = floor_bin(months, 0, width).ok_or_else(overflow)?;
+            days_from_civil(2000 + t.div_euclid(12), t.rem_euclid(12) + 1, 1)
+                .checked_mul(MS_PER_DAY)
+                .ok_or_else(overflow)?
+        }
+        Unit::Week => {
+            // 1970-01-01 (day 0) was a Thursday: weekday 4 with 0 = Sunday.
+            let ref_weekday = (ref_days + 4).rem_euclid(7);
+            let origin = ref_days - (ref_weekday - sow).rem_euclid(7);
+            let width = bin.checked_mul(7).ok_or_else(overflow)?;
+            floor_bin(local.div_euclid(MS_PER_DAY), origin, width)
+                .and_then(|d| d.checked_mul(MS_PER_DAY))
+                .ok_or_else(overflow)?
+        }
+        other => {
+            let unit_ms = match other {
+                Unit::Day => MS_PER_DAY,
+                Unit::Hour => MS_PER_HOUR,
+                Unit::Minute => MS_PER_MINUTE,
+                Unit::Second => 1000,
+                _ => 1,
+            };
+            let width = bin.checked_mul(unit_ms).ok_or_else(overflow)?;
+            floor_bin(local, ref_days * MS_PER_DAY, width).ok_or_else(overflow)?
+        }
+    };
+    Ok(Some(Bson::DateTime(bson::DateTime::from_millis(
+        tz.to_utc(out_local),
+    ))))
+}
+
+/// `$tsSecond` / `$tsIncrement`: the parts of a BSON timestamp, as longs.
+fn eval_ts(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
+    match present(c.eval_arg(0, ctx)?) {
+        None => Ok(Some(Bson::Null)),
+        Some(Bson::Timestamp(t)) => Ok(Some(Bson::Int64(i64::from(if c.name == "$tsSecond" {
+            t.time
+        } else {
+            t.increment
+        })))),
+        Some(v) => Err(QueryError::location(
+            5687301,
+            format!(
+                "{} requires a timestamp argument, found: {}",
+                c.name,
+                type_name(&v)
+            ),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -657,12 +753,5 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(format_iso(1_609_459_200_123), "2021-01-01T00:00:00.123Z");
         assert_eq!(format_iso(-1), "1969-12-31T23:59:59.999Z");
-    }
-
-    #[test]
-    fn timezones() {
-        assert_eq!(parse_timezone("+05:30").ok(), Some(19_800_000));
-        assert_eq!(parse_timezone("-0800").ok(), Some(-28_800_000));
-        assert!(parse_timezone("Europe/Paris").is_err());
     }
 }

@@ -11,6 +11,7 @@ use super::date::{
     days_in_month, tz_arg,
 };
 use super::operators::{Call, present, show, type_name};
+use super::zone::Zone;
 use crate::error::{MongoCode, QueryError, Result};
 
 // ---------------------------------------------------------------------------------------------
@@ -118,13 +119,13 @@ pub(super) fn eval_to_string(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Opti
     };
     let ms = date_ms("$dateToString", &date)?;
     let fmt = format.unwrap_or_else(|| {
-        if tz == 0 {
+        if tz.is_utc() {
             DEFAULT_FORMAT.to_string()
         } else {
             "%Y-%m-%dT%H:%M:%S.%L".to_string()
         }
     });
-    Ok(Some(Bson::String(format_date(&fmt, ms, tz)?)))
+    Ok(Some(Bson::String(format_date(&fmt, ms, tz.offset_at(ms))?)))
 }
 
 /// A parsing cursor over a date string.
@@ -190,7 +191,7 @@ struct Fields {
 }
 
 impl Fields {
-    fn instant(&self, default_tz: i64) -> Option<i64> {
+    fn instant(&self, zone: &Zone) -> Option<i64> {
         let (y, m, d) = (self.year?, self.month.unwrap_or(1), self.day.unwrap_or(1));
         if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
             return None;
@@ -203,13 +204,16 @@ impl Fields {
             + self.minute * MS_PER_MINUTE
             + self.second * 1000
             + self.millis;
-        Some(local - self.offset.unwrap_or(default_tz))
+        Some(match self.offset {
+            Some(off) => local - off,
+            None => zone.to_utc(local),
+        })
     }
 }
 
 /// Parses an ISO-8601 date string (`2021-01-05`, `2021-01-05T10:20:30.123Z`,
-/// `2021-01-05 10:20:30+02:00`); `default_tz` applies when the string has no offset.
-pub(crate) fn parse_iso(s: &str, default_tz: i64) -> Option<i64> {
+/// `2021-01-05 10:20:30+02:00`); `zone` applies when the string has no offset.
+pub(crate) fn parse_iso(s: &str, zone: &Zone) -> Option<i64> {
     let mut c = Cursor {
         s: s.trim().as_bytes(),
         i: 0,
@@ -256,11 +260,11 @@ pub(crate) fn parse_iso(s: &str, default_tz: i64) -> Option<i64> {
     if !c.done() {
         return None;
     }
-    f.instant(default_tz)
+    f.instant(zone)
 }
 
 /// Parses `s` with a `%` format (the specifiers of [`format_date`] that carry values).
-fn parse_with_format(s: &str, fmt: &str, default_tz: i64) -> Result<Option<i64>> {
+fn parse_with_format(s: &str, fmt: &str, zone: &Zone) -> Result<Option<i64>> {
     let mut c = Cursor {
         s: s.as_bytes(),
         i: 0,
@@ -319,7 +323,7 @@ fn parse_with_format(s: &str, fmt: &str, default_tz: i64) -> Result<Option<i64>>
         f.month = Some(mm);
         f.day = Some(dd);
     }
-    Ok(f.instant(default_tz))
+    Ok(f.instant(zone))
 }
 
 fn conversion_failure(msg: String) -> QueryError {
@@ -354,8 +358,8 @@ pub(super) fn eval_from_string(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Op
     };
     let parsed = match &input {
         Bson::String(s) => match &format {
-            Some(f) => parse_with_format(s, f, tz)?,
-            None => parse_iso(s, tz),
+            Some(f) => parse_with_format(s, f, &tz)?,
+            None => parse_iso(s, &tz),
         }
         .ok_or_else(|| {
             conversion_failure(format!(
@@ -384,11 +388,11 @@ mod tests {
 
     #[test]
     fn iso_parse() {
-        assert_eq!(parse_iso("2021-01-01", 0), Some(1_609_459_200_000));
+        assert_eq!(parse_iso("2021-01-01", &Zone::UTC), Some(1_609_459_200_000));
         assert_eq!(
-            parse_iso("2021-01-01T01:00:00+01:00", 0),
+            parse_iso("2021-01-01T01:00:00+01:00", &Zone::UTC),
             Some(1_609_459_200_000)
         );
-        assert_eq!(parse_iso("2021-02-30", 0), None);
+        assert_eq!(parse_iso("2021-02-30", &Zone::UTC), None);
     }
 }

@@ -10,8 +10,17 @@
 //!
 //! Evaluation yields `Option<Bson>`: `None` is a *missing* value, distinct from `Null`
 //! (MongoDB omits missing fields from `$project` output; most operators treat missing as null).
+//!
+//! Operators (see [`operators`] for the dispatcher and how to add one): [`arithmetic`],
+//! [`comparison`], [`boolean`], [`conditional`], [`string`](mod@string), [`array`](mod@array), [`set`], [`object`],
+//! [`types`] (`$type`/`$convert`), [`variables`] (`$let`), [`date`] and [`date_format`], and
+//! the `$group` accumulators in [`accumulator`]. Numbers promote int32 → int64 → double →
+//! decimal ([`num`]); Decimal128 arithmetic is exact ([`decimal`]). Errors carry MongoDB's
+//! codes (e.g. 16554 for `$add` on a string, 31325 for an unknown operator, 16020 for a wrong
+//! argument count).
 
 pub mod accumulator;
+pub mod accumulator_n;
 pub mod arithmetic;
 pub mod array;
 pub mod boolean;
@@ -25,10 +34,12 @@ pub mod num;
 pub mod object;
 pub mod operators;
 pub mod path;
+pub mod percentile;
 pub mod set;
 pub mod string;
 pub mod types;
 pub mod variables;
+pub mod zone;
 
 use bson::{Bson, Document};
 
@@ -113,7 +124,7 @@ impl<'a> EvalContext<'a> {
         }
     }
 
-    /// The value of variable `name` (`ROOT`, `CURRENT`, `NOW`, user variables).
+    /// The value of variable `name` (`ROOT`, `CURRENT`, `NOW`, `CLUSTER_TIME`, user variables).
     pub fn variable(&self, name: &str) -> Option<Bson> {
         if let Some((_, v)) = self.vars.iter().rev().find(|(n, _)| n == name) {
             return Some(v.clone());
@@ -122,6 +133,11 @@ impl<'a> EvalContext<'a> {
             "ROOT" => Some(self.root.clone()),
             "CURRENT" => Some(self.current.clone()),
             "NOW" => Some(Bson::DateTime(self.now)),
+            // A single node has no cluster clock: the timestamp of `$$NOW`.
+            "CLUSTER_TIME" => Some(Bson::Timestamp(bson::Timestamp {
+                time: u32::try_from(self.now.timestamp_millis().div_euclid(1000)).unwrap_or(0),
+                increment: 1,
+            })),
             _ => None,
         }
     }

@@ -1,4 +1,5 @@
-//! Object operators: `$getField $setField $unsetField $objectToArray $arrayToObject`
+//! Object operators: `$getField $setField $unsetField $objectToArray $arrayToObject $bsonSize
+//! $binarySize`
 //! (`$mergeObjects` lives with the accumulators, which share its folding).
 //!
 //! `field` of `$getField`/`$setField`/`$unsetField` must be a constant string (MongoDB's rule,
@@ -29,6 +30,8 @@ pub(crate) fn parse(
             &["field", "input", "value"],
             eval_set,
         )?,
+        "$bsonSize" => fixed("$bsonSize", arg, opts, depth, 1, 1, eval_size)?,
+        "$binarySize" => fixed("$binarySize", arg, opts, depth, 1, 1, eval_size)?,
         "$unsetField" => field_op(
             "$unsetField",
             arg,
@@ -271,4 +274,38 @@ fn eval_to_object(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
         out.insert(k, v);
     }
     Ok(Some(Bson::Document(out)))
+}
+
+/// `$bsonSize` (encoded size of a document) and `$binarySize` (bytes of a string or binData).
+fn eval_size(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
+    let n = match (c.name, present(c.eval_arg(0, ctx)?)) {
+        (_, None) => return Ok(Some(Bson::Null)),
+        ("$bsonSize", Some(Bson::Document(d))) => d
+            .to_vec()
+            .map_err(|e| QueryError::new(crate::error::MongoCode::InvalidBson, e.to_string()))?
+            .len(),
+        ("$bsonSize", Some(v)) => {
+            return Err(QueryError::location(
+                31393,
+                format!(
+                    "$bsonSize requires a document input, found: {}",
+                    type_name(&v)
+                ),
+            ));
+        }
+        (_, Some(Bson::String(s))) => s.len(),
+        (_, Some(Bson::Binary(b))) => b.bytes.len(),
+        (_, Some(v)) => {
+            return Err(QueryError::location(
+                51276,
+                format!(
+                    "$binarySize requires a string or BinData argument, found: {}",
+                    type_name(&v)
+                ),
+            ));
+        }
+    };
+    Ok(Some(
+        super::num::Num::narrow(i64::try_from(n).unwrap_or(i64::MAX)).to_bson(),
+    ))
 }

@@ -8,7 +8,12 @@
 //! `parse` that returns `Ok(None)` for names it does not own.
 //!
 //! Invariant: operators evaluate sub-expressions only through [`Expr::eval`] and parse them
-//! only through [`parse_at_depth`], so they work unchanged in both dialects.
+//! only through `parse_at_depth`, so they work unchanged in both dialects.
+//!
+//! Adding an operator (e.g. a CQL-only one in `cql.rs`): parse the argument with `fixed`
+//! (positional, with an argument count range) or `named` (an object of named arguments) and
+//! return `Operator::Call(call)`; the `func` receives the [`Call`] and the context and
+//! evaluates what it needs with [`Call::eval_arg`].
 
 use std::fmt;
 
@@ -16,6 +21,40 @@ use bson::{Bson, Document};
 
 use super::{EvalContext, Expr, ParseOptions, parse_at_depth};
 use crate::error::{QueryError, Result};
+
+/// Largest string an operator may build (MongoDB's 16 MiB document limit); `$concat`,
+/// `$replaceOne`/`$replaceAll` refuse to go beyond it (so `$reduce` cannot double a string
+/// without bound).
+pub const MAX_STRING_BYTES: usize = crate::limits::MAX_DOCUMENT_SIZE;
+/// Largest array an operator may build (`$concatArrays`, `$range`, `$regexFindAll`). A 16 MiB
+/// document cannot hold many more elements than this; in memory it is ~100 MiB of values.
+pub const MAX_ARRAY_ELEMENTS: usize = 1_000_000;
+
+/// Error unless a string of `len` bytes built by `op` stays within [`MAX_STRING_BYTES`].
+pub(crate) fn check_string_len(op: &str, len: usize) -> Result<()> {
+    if len > MAX_STRING_BYTES {
+        return Err(QueryError::new(
+            crate::error::MongoCode::BsonObjectTooLarge,
+            format!(
+                "{op} would build a string of {len} bytes, more than the limit of {MAX_STRING_BYTES}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Error unless an array of `len` elements built by `op` stays within [`MAX_ARRAY_ELEMENTS`].
+pub(crate) fn check_array_len(op: &str, len: usize) -> Result<()> {
+    if len > MAX_ARRAY_ELEMENTS {
+        return Err(QueryError::new(
+            crate::error::MongoCode::BsonObjectTooLarge,
+            format!(
+                "{op} would build an array of {len} elements, more than the limit of {MAX_ARRAY_ELEMENTS}"
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// The evaluation function of a [`Call`].
 pub type OpFn = fn(&Call, &mut EvalContext<'_>) -> Result<Option<Bson>>;
@@ -135,6 +174,8 @@ pub fn parse_operator(
         super::boolean::parse,
         super::conditional::parse,
         super::accumulator::parse_expression,
+        super::accumulator_n::parse_expression,
+        super::percentile::parse_expression,
         super::string::parse,
         super::array::parse,
         super::set::parse,

@@ -14,7 +14,9 @@ use bson::Bson;
 use regex::Regex;
 
 use super::num::Num;
-use super::operators::{Call, fixed, named, present, show, type_name, type_name_opt};
+use super::operators::{
+    Call, check_array_len, check_string_len, fixed, named, present, show, type_name, type_name_opt,
+};
 use super::{EvalContext, ParseOptions};
 use crate::error::{QueryError, Result};
 
@@ -221,7 +223,10 @@ fn eval_concat(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
     for i in 0..c.len() {
         match present(c.eval_arg(i, ctx)?) {
             None => return Ok(Some(Bson::Null)),
-            Some(Bson::String(s)) => out.push_str(&s),
+            Some(Bson::String(s)) => {
+                check_string_len("$concat", out.len() + s.len())?;
+                out.push_str(&s);
+            }
             Some(v) => {
                 return Err(QueryError::location(
                     16702,
@@ -627,11 +632,14 @@ fn eval_regex(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
         "$regexFind" => re
             .captures(&input)
             .map_or(Bson::Null, |caps| match_doc(&input, &caps)),
-        _ => Bson::Array(
-            re.captures_iter(&input)
-                .map(|caps| match_doc(&input, &caps))
-                .collect(),
-        ),
+        _ => {
+            let mut out = Vec::new();
+            for caps in re.captures_iter(&input) {
+                check_array_len(c.name, out.len() + 1)?;
+                out.push(match_doc(&input, &caps));
+            }
+            Bson::Array(out)
+        }
     };
     Ok(Some(result))
 }
@@ -680,6 +688,15 @@ fn eval_replace(c: &Call, ctx: &mut EvalContext<'_>) -> Result<Option<Bson>> {
     let [input, find, repl]: [String; 3] = parts
         .try_into()
         .map_err(|_| QueryError::new(crate::error::MongoCode::InternalError, "replace args"))?;
+    let hits = if c.name == "$replaceOne" {
+        usize::from(input.contains(find.as_str()))
+    } else if find.is_empty() {
+        input.chars().count() + 1
+    } else {
+        input.matches(find.as_str()).count()
+    };
+    let len = input.len() - hits * find.len() + hits.saturating_mul(repl.len());
+    check_string_len(c.name, len)?;
     let out = if c.name == "$replaceOne" {
         input.replacen(&find, &repl, 1)
     } else {

@@ -296,7 +296,7 @@ fn convert(v: &Bson, to: Target) -> Result<Bson> {
                 (Bson::DateTime(d), _) => d.timestamp_millis(),
                 (Bson::Timestamp(t), _) => i64::from(t.time) * 1000,
                 (Bson::ObjectId(o), _) => o.timestamp().timestamp_millis(),
-                (Bson::String(s), _) => super::date_format::parse_iso(s, 0).ok_or_else(|| {
+                (Bson::String(s), _) => super::date_format::parse_iso(s, &super::zone::Zone::UTC).ok_or_else(|| {
                     failure(format!(
                         "Error parsing date string '{s}' in $convert with no onError value"
                     ))

@@ -188,6 +188,45 @@ impl Pred {
         }
     }
 
+    /// [`Pred::test`] of a string value without allocating it, when the answer is cheap
+    /// (`None`: decode the value and call [`Pred::test`]).
+    pub(crate) fn test_str(&self, s: &str) -> Option<bool> {
+        const STRING_RANK: u8 = 4;
+        match self {
+            Pred::Eq(Bson::String(r) | Bson::Symbol(r)) => Some(r == s),
+            Pred::Eq(_) => Some(false),
+            Pred::Cmp(op, rhs) => Some(match rhs {
+                Bson::String(r) | Bson::Symbol(r) => {
+                    let o = s.cmp(r.as_str());
+                    match op {
+                        CmpOp::Lt => o == Ordering::Less,
+                        CmpOp::Lte => o != Ordering::Greater,
+                        CmpOp::Gt => o == Ordering::Greater,
+                        CmpOp::Gte => o != Ordering::Less,
+                    }
+                }
+                Bson::MinKey => matches!(op, CmpOp::Gt | CmpOp::Gte),
+                Bson::MaxKey => matches!(op, CmpOp::Lt | CmpOp::Lte),
+                _ => false,
+            }),
+            Pred::In(set) => {
+                let found = set
+                    .values
+                    .binary_search_by(|x| {
+                        type_rank(x).cmp(&STRING_RANK).then_with(|| match x {
+                            Bson::String(y) | Bson::Symbol(y) => y.as_str().cmp(s),
+                            _ => Ordering::Equal,
+                        })
+                    })
+                    .is_ok();
+                Some(found || set.regexes.iter().any(|r| r.is_match(s)))
+            }
+            Pred::Regex(r) => Some(r.is_match(s)),
+            Pred::Exists => Some(true),
+            _ => None,
+        }
+    }
+
     /// Tests one candidate value.
     pub(crate) fn test(&self, v: Option<&Bson>, key: &mut Option<usize>) -> bool {
         match self {
@@ -276,15 +315,16 @@ pub(crate) fn compare_match(op: CmpOp, v: Option<&Bson>, rhs: &Bson) -> bool {
             _ => false,
         };
     };
-    if matches!(v, Bson::Undefined) {
-        return false;
-    }
     if type_rank(v) != type_rank(rhs) {
+        // MinKey and MaxKey bound every value, `undefined` included.
         return match rhs {
             Bson::MinKey => matches!(op, CmpOp::Gt | CmpOp::Gte),
             Bson::MaxKey => matches!(op, CmpOp::Lt | CmpOp::Lte),
             _ => false,
         };
+    }
+    if matches!(v, Bson::Undefined) {
+        return false;
     }
     if is_nan(v) || is_nan(rhs) {
         return inclusive && is_nan(v) && is_nan(rhs);
@@ -348,6 +388,37 @@ mod tests {
             Some(&Bson::Double(f64::NAN)),
             &Bson::Double(f64::NAN)
         ));
+    }
+
+    #[test]
+    fn string_fast_path_agrees_with_test() {
+        let re = FilterRegex::new("^a", "").expect("valid");
+        let preds = vec![
+            Pred::Eq(bson!("ab")),
+            Pred::Eq(bson!(1)),
+            Pred::Eq(Bson::Symbol("ab".into())),
+            Pred::Cmp(CmpOp::Gt, bson!("a")),
+            Pred::Cmp(CmpOp::Lte, bson!("ab")),
+            Pred::Cmp(CmpOp::Lt, bson!(5)),
+            Pred::Cmp(CmpOp::Gte, Bson::MinKey),
+            Pred::Cmp(CmpOp::Lt, Bson::MaxKey),
+            Pred::Cmp(CmpOp::Gt, Bson::MaxKey),
+            Pred::In(InSet::new(
+                vec![bson!(1), bson!("b"), Bson::Null, bson!({"x": 1}), bson!("")],
+                vec![],
+            )),
+            Pred::In(InSet::new(vec![bson!(2)], vec![re.clone()])),
+            Pred::Regex(re),
+            Pred::Exists,
+        ];
+        for p in &preds {
+            for s in ["", "a", "ab", "b", "ba", "z"] {
+                if let Some(fast) = p.test_str(s) {
+                    let slow = p.test(Some(&Bson::String(s.to_string())), &mut None);
+                    assert_eq!(fast, slow, "{p:?} on {s:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -165,10 +165,10 @@ fn leaf_raw(v: Option<RawBsonRef<'_>>, pred: &Pred, key: &mut Option<usize>) -> 
     if let RawBsonRef::Array(items) = raw {
         if pred.expands_arrays() {
             for (i, e) in items.into_iter().enumerate() {
-                let Some(owned) = e.ok().and_then(|e| Bson::try_from(e).ok()) else {
+                let Ok(e) = e else {
                     continue;
                 };
-                if pred.test(Some(&owned), &mut None) {
+                if test_raw(pred, e, &mut None) {
                     *key = Some(i);
                     return true;
                 }
@@ -177,6 +177,16 @@ fn leaf_raw(v: Option<RawBsonRef<'_>>, pred: &Pred, key: &mut Option<usize>) -> 
         if !pred.may_match_array() {
             return false;
         }
+    }
+    test_raw(pred, raw, key)
+}
+
+/// [`Pred::test`] of a raw value; strings are tested in place when possible.
+fn test_raw(pred: &Pred, raw: RawBsonRef<'_>, key: &mut Option<usize>) -> bool {
+    if let RawBsonRef::String(s) = raw
+        && let Some(answer) = pred.test_str(s)
+    {
+        return answer;
     }
     match Bson::try_from(raw) {
         Ok(owned) => pred.test(Some(&owned), key),

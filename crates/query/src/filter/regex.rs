@@ -71,6 +71,11 @@ impl FilterRegex {
         })
     }
 
+    /// Whether the string `s` matches (search, not full match).
+    pub(crate) fn is_match(&self, s: &str) -> bool {
+        self.regex.is_match(s)
+    }
+
     /// Whether `v` matches: strings/symbols by search, regex values by identity.
     pub(crate) fn test(&self, v: &Bson) -> bool {
         match v {

@@ -18,10 +18,10 @@
 
 use bson::{Bson, Document};
 
-use super::util::{eval_on, split_field_path};
+use super::util::split_field_path;
 use super::{ParseCtx, RunCtx};
 use crate::error::{QueryError, Result};
-use crate::expr::Expr;
+use crate::expr::{EvalContext, Expr};
 
 /// Which projection a stage performs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -297,7 +297,8 @@ impl ProjectStage {
                 };
                 let mut out = include_doc(&self.tree, input);
                 if self.tree.has_computed() {
-                    apply_computed(&self.tree, &mut out, &root, rc)?;
+                    let values = evaluate(&self.tree, &root, rc)?;
+                    set_values(values, &mut out);
                     if matches!(self.tree.get("_id"), Some(Node::Computed(_))) {
                         out = id_first(out);
                     }
@@ -305,11 +306,14 @@ impl ProjectStage {
                 Ok(out)
             }
             Mode::AddFields => {
+                // Every expression sees the input document, so all are evaluated before the
+                // document (moved, not copied) is modified.
                 let root = Bson::Document(doc);
-                let Bson::Document(mut out) = root.clone() else {
+                let values = evaluate(&self.tree, &root, rc)?;
+                let Bson::Document(mut out) = root else {
                     unreachable!("invariant: wrapped a document")
                 };
-                apply_computed(&self.tree, &mut out, &root, rc)?;
+                set_values(values, &mut out);
                 Ok(out)
             }
         }
@@ -426,45 +430,75 @@ fn include_value(sub: &Tree, v: &Bson) -> Option<Bson> {
     }
 }
 
-/// Expression phase: sets the computed fields of `tree` on `out`.
-fn apply_computed(tree: &Tree, out: &mut Document, root: &Bson, rc: &RunCtx<'_>) -> Result<()> {
+/// The values of a tree's computed fields, in spec order (`None` = *missing*).
+enum Value {
+    Leaf(Option<Bson>),
+    Sub(Vec<(String, Value)>),
+}
+
+/// Evaluates every computed field of `tree` once, against the input document.
+fn evaluate(tree: &Tree, root: &Bson, rc: &RunCtx<'_>) -> Result<Vec<(String, Value)>> {
+    let mut ctx = EvalContext::new(root);
+    ctx.now = rc.now;
+    ctx.vars = rc.vars.clone();
+    evaluate_in(tree, &mut ctx)
+}
+
+fn evaluate_in(tree: &Tree, ctx: &mut EvalContext<'_>) -> Result<Vec<(String, Value)>> {
+    let mut out = Vec::new();
     for (k, node) in &tree.children {
         match node {
-            Node::Computed(e) => match eval_on(e, root, rc)? {
-                Some(v) => {
-                    out.insert(k.clone(), v);
-                }
-                None => {
-                    out.remove(k);
-                }
-            },
+            Node::Computed(e) => out.push((k.clone(), Value::Leaf(e.eval(ctx)?))),
             Node::Sub(sub) if sub.has_computed() => {
-                let cur = out.get(k).cloned();
-                let nv = computed_into_value(sub, cur, root, rc)?;
-                out.insert(k.clone(), nv);
+                out.push((k.clone(), Value::Sub(evaluate_in(sub, ctx)?)));
             }
             _ => {}
         }
     }
-    Ok(())
+    Ok(out)
 }
 
-fn computed_into_value(sub: &Tree, v: Option<Bson>, root: &Bson, rc: &RunCtx<'_>) -> Result<Bson> {
+/// Expression phase: sets computed values on `out` (in place, or appended; *missing*
+/// removes the field).
+fn set_values(values: Vec<(String, Value)>, out: &mut Document) {
+    set_values_ref(&values, out);
+}
+
+fn set_values_ref(values: &[(String, Value)], out: &mut Document) {
+    for (k, v) in values {
+        match v {
+            Value::Leaf(Some(x)) => {
+                out.insert(k.clone(), x.clone());
+            }
+            Value::Leaf(None) => {
+                out.remove(k);
+            }
+            Value::Sub(sub) => {
+                let cur = out.get_mut(k).map(|x| std::mem::replace(x, Bson::Null));
+                out.insert(k.clone(), values_into(sub, cur));
+            }
+        }
+    }
+}
+
+/// Applies sub-values to an existing value: into a document, into each element of an array,
+/// or into a new document replacing anything else.
+fn values_into(sub: &[(String, Value)], v: Option<Bson>) -> Bson {
     match v {
         Some(Bson::Document(mut d)) => {
-            apply_computed(sub, &mut d, root, rc)?;
-            Ok(Bson::Document(d))
+            set_values_ref(sub, &mut d);
+            Bson::Document(d)
         }
-        Some(Bson::Array(items)) => Ok(Bson::Array(
+        Some(Bson::Array(items)) => Bson::Array(
             items
                 .into_iter()
-                .map(|i| computed_into_value(sub, Some(i), root, rc))
-                .collect::<Result<_>>()?,
-        )),
+                .map(|i| values_into(sub, Some(i)))
+                .collect(),
+        ),
         _ => {
             let mut d = Document::new();
-            apply_computed(sub, &mut d, root, rc)?;
-            Ok(Bson::Document(d))
+            set_values_ref(sub, &mut d);
+            Bson::Document(d)
         }
     }
 }

@@ -303,7 +303,7 @@ pub(crate) fn apply_push(
         if n >= 0 {
             arr.truncate(n.min(len) as usize);
         } else {
-            let keep = (-n).min(len) as usize;
+            let keep = n.checked_neg().unwrap_or(i64::MAX).min(len) as usize;
             arr.drain(..arr.len() - keep);
         }
     }

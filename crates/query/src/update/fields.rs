@@ -71,6 +71,7 @@ pub(crate) fn parse_rename(
         )));
     }
     let to_path = UpdatePath::parse(to_s, limits)?;
+    super::parse::check_top_level_name(&to_path)?;
     if to_path.is_dynamic() {
         return Err(QueryError::bad_value(format!(
             "The destination field for $rename may not be dynamic: {to_s}"

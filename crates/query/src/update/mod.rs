@@ -6,10 +6,12 @@
 //! a document whose first field starts with `$` is an operator update; any other document
 //! (including `{}`) is a replacement.
 //!
-//! Semantics follow MongoDB 5.0+: operators apply in lexicographic order of their paths,
-//! missing paths are created as documents, numeric path components index arrays (or name
-//! fields in documents), `_id` is immutable, and an update that changes nothing reports
-//! `modified: false` (MongoDB's `nModified`). Errors carry MongoDB's codes and messages.
+//! Semantics follow MongoDB 5.0+: operators apply in the order of their paths (names in
+//! lexicographic order, numeric names in numeric order), an empty operand (`{$set: {}}`) is a
+//! no-op, missing paths are created as documents, numeric path components index arrays (or
+//! name fields in documents), `$`-prefixed names are allowed below the top level, `_id` is
+//! immutable, and an update that changes nothing reports `modified: false` (MongoDB's
+//! `nModified`). Errors carry mongod's codes and messages.
 //!
 //! Known deviations from mongod:
 //! - Decimal128 arithmetic (`$inc`/`$mul` with a decimal operand) goes through `f64`.
@@ -17,11 +19,11 @@
 //!   (`_id` first); mongod's order is an artefact of its internal maps.
 //! - `$currentDate: {$type: "timestamp"}` writes increment 1 (mongod uses its cluster clock),
 //!   and a replacement's `Timestamp(0, 0)` is stored as given (mongod fills in the time).
-//! - No collation: strings compare by bytes. Pipeline updates take no `let` variables.
+//! - No collation: strings compare by bytes.
 //! - A positional `$` and a literal index that resolve to the same element are refused
 //!   ("Update created a conflict at 'a.1'") where mongod merges the two modifications.
 //!
-//! Module map: [`parse`](self) checks operator documents, `path` navigates and creates
+//! Module map: `parse` checks operator documents, `path` navigates and creates
 //! paths, `positional` expands `$`/`$[]`/`$[<id>]`, `fields`/`arithmetic`/`arrays` hold the
 //! operator groups, `apply` runs them, `replacement`, `pipeline` and `upsert` handle the other
 //! forms and upsert documents, `render` formats values in messages.
@@ -50,6 +52,9 @@ pub struct UpdateOptions<'a> {
     pub array_filters: Option<&'a [Document]>,
     /// Size and depth limits.
     pub limits: Limits,
+    /// The command's `let` option: constants visible as `$$name` in pipeline-style updates
+    /// (operator and replacement updates have no expressions to use them).
+    pub let_vars: Option<&'a Document>,
 }
 
 /// What an update is applied with, besides the document.
@@ -114,7 +119,11 @@ impl Update {
                         "arrayFilters may not be specified for pipeline-style updates",
                     ));
                 }
-                Kind::Pipeline(pipeline::PipelineUpdate::parse(stages, &opts.limits)?)
+                Kind::Pipeline(pipeline::PipelineUpdate::parse(
+                    stages,
+                    &opts.limits,
+                    opts.let_vars,
+                )?)
             }
             other => {
                 return Err(QueryError::failed_to_parse(format!(
@@ -141,20 +150,25 @@ impl Update {
 
     /// Applies the update to `doc`; `doc` itself is not changed.
     pub fn apply(&self, doc: &Document, ctx: &ApplyContext) -> Result<UpdateOutcome> {
-        let (out, modified) = match &self.kind {
-            Kind::Operators(u) => {
-                let out = apply::apply_operators(u, doc, ctx.positional, ctx.is_insert, ctx.now)?;
-                let modified = !apply::identical_docs(doc, &out);
-                (out, modified)
-            }
-            Kind::Replacement(r) => replacement::apply_replacement(doc, r)?,
-            Kind::Pipeline(p) => p.apply(doc, ctx.now)?,
-        };
-        self.check_size(&out)?;
+        let (out, modified) = self.apply_unchecked(doc, ctx)?;
+        self.check_size(&out, false)?;
         Ok(UpdateOutcome {
             document: out,
             modified,
         })
+    }
+
+    /// [`Update::apply`] without the size check: the result and whether it was modified.
+    fn apply_unchecked(&self, doc: &Document, ctx: &ApplyContext) -> Result<(Document, bool)> {
+        match &self.kind {
+            Kind::Operators(u) => {
+                let out = apply::apply_operators(u, doc, ctx.positional, ctx.is_insert, ctx.now)?;
+                let modified = !apply::identical_docs(doc, &out);
+                Ok((out, modified))
+            }
+            Kind::Replacement(r) => replacement::apply_replacement(doc, r),
+            Kind::Pipeline(p) => p.apply(doc, ctx.now),
+        }
     }
 
     /// The document to insert for an upsert that matched nothing: the filter's equality
@@ -178,7 +192,7 @@ impl Update {
                 replacement::id_first(id, doc)
             }
             Kind::Operators(_) | Kind::Pipeline(_) => {
-                let doc = self.apply(&base, &ctx)?.document;
+                let (doc, _) = self.apply_unchecked(&base, &ctx)?;
                 let id = doc.get("_id").cloned();
                 replacement::id_first(id, doc)
             }
@@ -189,26 +203,30 @@ impl Update {
                 "After applying the update to the document, the field '_id' was found to be an array or array descendant.",
             ));
         }
-        self.check_size(&out)?;
+        self.check_size(&out, true)?;
         Ok(out)
     }
 
-    fn check_size(&self, doc: &Document) -> Result<()> {
+    /// Refuses documents larger than the size limit: `BSONObjectTooLarge` after an update,
+    /// `Location17420` for a document to upsert (mongod's codes and messages).
+    fn check_size(&self, doc: &Document, upsert: bool) -> Result<()> {
         let size = doc.to_vec().map_err(|e| {
             QueryError::new(
                 MongoCode::InvalidBson,
                 format!("the updated document cannot be encoded as BSON: {e}"),
             )
         })?;
-        if size.len() > self.limits.max_document_size {
-            return Err(QueryError::new(
-                MongoCode::BsonObjectTooLarge,
-                format!(
-                    "Resulting document after update is larger than {}",
-                    self.limits.max_document_size
-                ),
-            ));
+        let max = self.limits.max_document_size;
+        if size.len() <= max {
+            return Ok(());
         }
-        Ok(())
+        Err(if upsert {
+            QueryError::location(17420, format!("Document to upsert is larger than {max}"))
+        } else {
+            QueryError::new(
+                MongoCode::BsonObjectTooLarge,
+                format!("Resulting document after update is larger than {max}"),
+            )
+        })
     }
 }

@@ -15,7 +15,7 @@ use bson::{Bson, Document};
 use super::arithmetic::{self, ArithKind, BitOp};
 use super::arrays::{self, PullCond, PushSpec};
 use super::fields::{self, DateKind};
-use super::path::{self, ConcretePath, UpdatePath};
+use super::path::{self, Component, ConcretePath, UpdatePath};
 use super::positional::{self, ArrayFilters};
 use super::render;
 use crate::error::{QueryError, Result};
@@ -144,6 +144,12 @@ fn unknown_modifier(name: &str) -> QueryError {
 
 fn parse_mod(op: &str, field: &str, v: &Bson, limits: &Limits) -> Result<Mod> {
     let p = UpdatePath::parse(field, limits)?;
+    // Storage validation: operators that may create a field refuse a `$`-prefixed top-level
+    // name (nested ones are allowed since MongoDB 5.0).
+    let creates = !matches!(op, "$unset" | "$pop" | "$pull" | "$pullAll" | "$rename");
+    if creates {
+        check_top_level_name(&p)?;
+    }
     let op = match op {
         "$set" => Op::Set(v.clone()),
         "$setOnInsert" => Op::SetOnInsert(v.clone()),
@@ -179,6 +185,22 @@ fn parse_mod(op: &str, field: &str, v: &Bson, limits: &Limits) -> Result<Mod> {
         other => return Err(unknown_modifier(other)),
     };
     Ok(Mod { path: p, op })
+}
+
+/// `DollarPrefixedFieldName` for a `$`-prefixed top-level field name (mongod's storage
+/// validation message).
+pub(crate) fn check_top_level_name(p: &UpdatePath) -> Result<()> {
+    if let Some(Component::Field(first)) = p.parts.first()
+        && first.starts_with('$')
+    {
+        return Err(QueryError::new(
+            crate::error::MongoCode::DollarPrefixedFieldName,
+            format!(
+                "The dollar ($) prefixed field '{first}' in '{first}' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith."
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses overlapping paths (see the module invariant).

@@ -19,9 +19,12 @@ use super::render;
 use crate::error::{MongoCode, QueryError, Result};
 use crate::limits::Limits;
 
-/// Largest array index an update may create by padding an array with nulls (MongoDB refuses
-/// to backfill arrays beyond 1,500,000 elements).
+/// Most nulls an update may append to pad an array up to a new index (mongod's
+/// `kMaxPaddingAllowed`); beyond it the update fails with CannotBackfillArray (34).
 pub(crate) const MAX_ARRAY_PADDING: usize = 1_500_000;
+
+/// mongod's `CannotBackfillArray` code (no [`MongoCode`] variant: reported as a location code).
+const CANNOT_BACKFILL_ARRAY: u32 = 34;
 
 /// One component of an update path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,14 +96,9 @@ impl UpdatePath {
                 Component::AllElements
             } else if let Some(id) = p.strip_prefix("$[").and_then(|r| r.strip_suffix(']')) {
                 Component::Filtered(id.to_string())
-            } else if p.starts_with('$') {
-                return Err(QueryError::new(
-                    MongoCode::DollarPrefixedFieldName,
-                    format!(
-                        "The dollar ($) prefixed field '{p}' in '{dotted}' is not valid for storage."
-                    ),
-                ));
             } else {
+                // Other `$`-prefixed names are ordinary fields below the top level (MongoDB
+                // 5.0+); a top-level one is refused by the operators that create it.
                 Component::Field((*p).to_string())
             };
             if i == 0 && !matches!(c, Component::Field(_)) {
@@ -276,10 +274,11 @@ fn set_in_value(v: &mut Bson, name: &str, rest: &[String], value: Bson) -> Resul
                     set_in_value(&mut a[idx], key, tail, value)
                 }
             } else {
-                if idx > MAX_ARRAY_PADDING {
-                    return Err(QueryError::bad_value(format!(
-                        "can't backfill array to larger than {MAX_ARRAY_PADDING} elements"
-                    )));
+                if idx - a.len() > MAX_ARRAY_PADDING {
+                    return Err(QueryError::location(
+                        CANNOT_BACKFILL_ARRAY,
+                        format!("can't backfill more than {MAX_ARRAY_PADDING} elements"),
+                    ));
                 }
                 a.resize(idx, Bson::Null);
                 a.push(if tail.is_empty() {
@@ -424,7 +423,7 @@ pub(crate) fn check_traversable(doc: &Document, path: &[String]) -> Result<()> {
                 return Err(QueryError::new(
                     MongoCode::PathNotViable,
                     format!(
-                        "cannot use the part ({k} of {}) to traverse the element ({{{}}})",
+                        "cannot use the part ({name} of {}) to traverse the element ({{{}}})",
                         path.join("."),
                         render::element(name, cur)
                     ),
@@ -467,8 +466,11 @@ mod tests {
         assert_eq!(e.code, MongoCode::EmptyFieldName);
         let e = UpdatePath::parse("a.$.b.$", &Limits::default()).expect_err("two $");
         assert_eq!(e.code, MongoCode::BadValue);
-        let e = UpdatePath::parse("a.$x", &Limits::default()).expect_err("$ field");
-        assert_eq!(e.code, MongoCode::DollarPrefixedFieldName);
+        let nested = UpdatePath::parse("a.$x", &Limits::default()).expect("nested $ field");
+        assert_eq!(
+            nested.concrete(),
+            Some(vec!["a".to_string(), "$x".to_string()])
+        );
     }
 
     #[test]
@@ -484,7 +486,7 @@ mod tests {
         assert_eq!(e.message, "Cannot create field 'b' in element {a: 1}");
         let mut d = doc! {"a": [1]};
         let e = set(&mut d, &p("a.9999999"), Bson::Int32(1)).expect_err("padding");
-        assert_eq!(e.code, MongoCode::BadValue);
+        assert_eq!(e.code, MongoCode::Location(34));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! ([`crate::pipeline::Pipeline::parse_update`] / [`crate::pipeline::Pipeline::run_on_document`])
 //! on the one document being updated.
 //!
-//! The stages see the document as `$$ROOT`/`$$CURRENT`; `$$NOW` is the operation time of the
+//! The stages see the document as `$$ROOT`/`$$CURRENT` and the command's `let` constants as
+//! `$$name`; `$$NOW` is the operation time of the
 //! [`super::ApplyContext`] (passed to the pipeline as a variable, which takes precedence over
 //! the engine's clock). The final document is treated like a replacement, as mongod's
 //! pipeline executor does ([`super::replacement`]): a result without `_id` keeps the original
@@ -25,10 +26,15 @@ pub(crate) struct PipelineUpdate {
 }
 
 impl PipelineUpdate {
-    /// Parses the stages.
-    pub(crate) fn parse(stages: &[Bson], limits: &Limits) -> Result<PipelineUpdate> {
+    /// Parses the stages; `let_vars` are the command's `let` constants.
+    pub(crate) fn parse(
+        stages: &[Bson],
+        limits: &Limits,
+        let_vars: Option<&Document>,
+    ) -> Result<PipelineUpdate> {
         let opts = PipelineOptions {
             limits: *limits,
+            let_vars: let_vars.cloned().unwrap_or_default(),
             ..PipelineOptions::default()
         };
         Ok(PipelineUpdate {
@@ -55,7 +61,7 @@ mod tests {
         let Bson::Array(s) = stages else {
             panic!("stages must be an array")
         };
-        PipelineUpdate::parse(&s, &Limits::default())?
+        PipelineUpdate::parse(&s, &Limits::default(), None)?
             .apply(&d, bson::DateTime::from_millis(0))
             .map(|(doc, _)| doc)
     }

@@ -142,6 +142,10 @@ const TABLE: &str = r#"
 {"$trunc": 7.9} => 7.0
 {"$trunc": 7} => 7
 {"$trunc": "$none"} => null
+# $rand
+{"$type": {"$rand": {}}} => "double"
+{"$and": [{"$gte": [{"$rand": {}}, 0]}, {"$lt": [{"$rand": {}}, 1]}]} => true
+{"$rand": 1} => !3040501
 # exact Decimal128 arithmetic
 {"$add": [{"$numberDecimal": "0.1"}, {"$numberDecimal": "0.2"}]} => {"$numberDecimal": "0.3"}
 {"$add": [{"$numberDecimal": "1"}, 0.1]} => {"$numberDecimal": "1.1"}

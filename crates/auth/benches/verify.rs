@@ -1,0 +1,94 @@
+//! Verification cost with cached keys: RS256 and ES256, the signature alone and the whole
+//! `Authenticator::verify` (parse, provider routing, kid lookup, signature, claims).
+//! Run: `cargo bench -p stratus-auth --bench verify`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use criterion::{Criterion, criterion_group, criterion_main};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::traits::PublicKeyParts;
+use serde_json::{Value, json};
+use stratus_auth::claims::ClaimRules;
+use stratus_auth::clock::{Clock, SystemClock};
+use stratus_auth::jose::KeySet;
+use stratus_auth::jwks::{JwksCache, JwksPolicy};
+use stratus_auth::provider::{KeySource, Provider};
+use stratus_auth::{Authenticator, ProviderSelection};
+
+fn b64(b: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+fn setup(alg: Algorithm) -> (Authenticator, KeySet, String) {
+    use rsa::Generate;
+    let (enc, jwk) = match alg {
+        Algorithm::RS256 => {
+            let sk = rsa::PrivateKey::generate_from_rng(&mut rand::rng());
+            let pk = sk.to_public_key();
+            (
+                EncodingKey::from_rsa_der(sk.to_pkcs1_der().expect("der").as_bytes()),
+                json!({"kty": "RSA", "kid": "k", "alg": "RS256", "n": b64(&pk.n_bytes()), "e": b64(&pk.e_bytes())}),
+            )
+        }
+        _ => {
+            use p256::pkcs8::EncodePrivateKey;
+            let sk = p256::ecdsa::SigningKey::generate_from_rng(&mut rand::rng());
+            let pt = sk.verifying_key().to_sec1_point(false);
+            let b = pt.as_bytes();
+            (
+                EncodingKey::from_ec_der(sk.to_pkcs8_der().expect("der").as_bytes()),
+                json!({"kty": "EC", "kid": "k", "crv": "P-256", "x": b64(&b[1..33]), "y": b64(&b[33..65])}),
+            )
+        }
+    };
+    let keys = KeySet::from_jwks(&json!({"keys": [jwk]}), false).expect("keys");
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let now = clock.now_secs();
+    let claims: Value =
+        json!({"iss": "https://idp", "aud": "api", "sub": "u", "iat": now, "exp": now + 3600});
+    let mut header = Header::new(alg);
+    header.kid = Some("k".into());
+    let token = jsonwebtoken::encode(&header, &claims, &enc).expect("sign");
+    let provider = Provider {
+        name: "idp".into(),
+        keys: KeySource::Static(Arc::new(keys.clone())),
+        algorithms: vec![alg],
+        rules: ClaimRules {
+            issuer: Some("https://idp".into()),
+            audiences: vec!["api".into()],
+            ..ClaimRules::default()
+        },
+    };
+    let cache = Arc::new(JwksCache::new(JwksPolicy::default(), Arc::clone(&clock)).expect("cache"));
+    let auth = Authenticator::new(vec![provider], cache, clock).expect("auth");
+    (auth, keys, token)
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    for (name, alg) in [("rs256", Algorithm::RS256), ("es256", Algorithm::ES256)] {
+        let (auth, keys, token) = setup(alg);
+        rt.block_on(auth.verify(&token, ProviderSelection::Any))
+            .expect("valid token");
+        c.bench_function(&format!("{name}_signature_only"), |b| {
+            b.iter(|| {
+                stratus_auth::jose::verify_compact(black_box(&token), &keys, None).expect("ok")
+            })
+        });
+        c.bench_function(&format!("{name}_authenticator_verify"), |b| {
+            b.iter(|| {
+                rt.block_on(auth.verify(black_box(&token), ProviderSelection::Any))
+                    .expect("ok")
+            })
+        });
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

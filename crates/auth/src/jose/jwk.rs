@@ -1,0 +1,435 @@
+//! JSON Web Keys (RFC 7517) turned into verification keys, and key sets with `kid` lookup.
+//!
+//! Invariants:
+//! - a key carries the set of algorithms IT allows, derived from the JWK (`alg`, `kty`,
+//!   `crv`); a token's `alg` only selects within that set, so an HMAC token can never be
+//!   checked against an RSA/EC key (HS/RS confusion) and an EC key only verifies its curve's
+//!   algorithm;
+//! - unusable keys are skipped, not fatal, because real provider sets also publish encryption
+//!   keys: `use` other than `sig`, `key_ops` that only name non-signature operations, unknown
+//!   `kty`/`crv`/`alg`, RSA moduli outside [`MIN_RSA_BITS`, `MAX_RSA_BITS`], bad exponents,
+//!   EC points not on the curve, HMAC secrets shorter than the hash, and (in provider sets)
+//!   any symmetric key or any JWK carrying private members;
+//! - a `kid` shared by two entries of a set is ambiguous: no key with it is ever selected.
+
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde_json::{Map, Value};
+
+use crate::error::{AuthError, Result};
+use crate::jose::compact::b64;
+
+/// Smallest RSA modulus accepted, in bits (NIST SP 800-131A).
+pub const MIN_RSA_BITS: usize = 2048;
+/// Largest RSA modulus accepted, in bits (the `rsa` crate's own verification limit).
+pub const MAX_RSA_BITS: usize = 4096;
+/// Most keys kept from one key set (provider sets hold a handful).
+pub const MAX_KEYS_PER_SET: usize = 64;
+
+const RSA_ALGS: [Algorithm; 6] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+];
+const NON_SIGNATURE_OPS: [&str; 6] = [
+    "encrypt",
+    "decrypt",
+    "wrapKey",
+    "unwrapKey",
+    "deriveKey",
+    "deriveBits",
+];
+const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "oth"];
+
+/// Which kind of key material: decides which provider types may use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// A shared HMAC secret.
+    Symmetric,
+    /// A public key (RSA, EC, Ed25519).
+    Asymmetric,
+}
+
+/// A key ready to verify signatures, with the algorithms it allows.
+#[derive(Clone)]
+pub struct VerifyingKey {
+    kid: Option<String>,
+    algorithms: Vec<Algorithm>,
+    kind: KeyKind,
+    key: DecodingKey,
+}
+
+impl std::fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material (a symmetric key is a secret).
+        f.debug_struct("VerifyingKey")
+            .field("kid", &self.kid)
+            .field("algorithms", &self.algorithms)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Minimum HMAC key length in bytes for an algorithm (the hash output size, RFC 7518 §3.2).
+pub fn min_hmac_key_len(alg: Algorithm) -> usize {
+    match alg {
+        Algorithm::HS384 => 48,
+        Algorithm::HS512 => 64,
+        _ => 32,
+    }
+}
+
+fn is_hmac(alg: Algorithm) -> bool {
+    matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+}
+
+impl VerifyingKey {
+    /// An HMAC key from a resolved secret, allowing the given HS algorithms. Every algorithm
+    /// must be HMAC and the secret at least as long as the largest hash output required.
+    pub fn hmac(secret: &[u8], algorithms: &[Algorithm]) -> Result<Self> {
+        if algorithms.is_empty() {
+            return Err(AuthError::InvalidConfig(
+                "an hmac provider needs at least one algorithm".into(),
+            ));
+        }
+        for &alg in algorithms {
+            if !is_hmac(alg) {
+                return Err(AuthError::InvalidConfig(format!(
+                    "{alg:?} is not an HMAC algorithm"
+                )));
+            }
+            if secret.len() < min_hmac_key_len(alg) {
+                return Err(AuthError::InvalidConfig(format!(
+                    "the {alg:?} secret must be at least {} bytes",
+                    min_hmac_key_len(alg)
+                )));
+            }
+        }
+        let key = DecodingKey::from_secret(secret)
+            .map_err(|_| AuthError::InvalidConfig("empty HMAC secret".into()))?;
+        Ok(VerifyingKey {
+            kid: None,
+            algorithms: algorithms.to_vec(),
+            kind: KeyKind::Symmetric,
+            key,
+        })
+    }
+
+    /// Parses one JWK. `allow_symmetric` admits `oct` keys (never for provider sets).
+    /// Returns `Err(reason)` for keys that must be skipped.
+    pub fn from_jwk(jwk: &Map<String, Value>, allow_symmetric: bool) -> Result<Self, &'static str> {
+        if let Some(u) = jwk.get("use")
+            && u.as_str() != Some("sig")
+        {
+            return Err("'use' is not 'sig'");
+        }
+        if let Some(ops) = jwk.get("key_ops") {
+            let ops = ops.as_array().ok_or("'key_ops' is not an array")?;
+            let signature_capable = ops.iter().any(|op| {
+                op.as_str()
+                    .is_some_and(|op| !NON_SIGNATURE_OPS.contains(&op))
+            });
+            if !signature_capable {
+                return Err("'key_ops' allows no signature verification");
+            }
+        }
+        let kid = match jwk.get("kid") {
+            None => None,
+            Some(Value::String(k)) => Some(k.clone()),
+            Some(_) => return Err("'kid' is not a string"),
+        };
+        let declared = match jwk.get("alg") {
+            None => None,
+            Some(Value::String(a)) => {
+                Some(a.parse::<Algorithm>().map_err(|_| "unsupported 'alg'")?)
+            }
+            Some(_) => return Err("'alg' is not a string"),
+        };
+        let kty = jwk.get("kty").and_then(Value::as_str).ok_or("no 'kty'")?;
+        let has_private = PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m));
+        let field = |name: &'static str| -> Result<Vec<u8>, &'static str> {
+            let s = jwk
+                .get(name)
+                .and_then(Value::as_str)
+                .ok_or("a key member is missing")?;
+            b64(s, "key member").map_err(|_| "a key member is not base64url")
+        };
+        let (algorithms, kind, key) = match kty {
+            "RSA" => {
+                if has_private {
+                    return Err("private key material in a verification key");
+                }
+                let n = field("n")?;
+                let e = field("e")?;
+                let n = strip_leading_zeros(&n);
+                let e = strip_leading_zeros(&e);
+                let bits = bit_len(n);
+                if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+                    return Err("RSA modulus size out of bounds");
+                }
+                // e must be odd, at least 3, and fit in 64 bits (common values: 65537, 3).
+                if e.is_empty() || e.len() > 8 || e.last().is_some_and(|b| b & 1 == 0) {
+                    return Err("bad RSA public exponent");
+                }
+                if e.len() == 1 && e[0] < 3 {
+                    return Err("bad RSA public exponent");
+                }
+                let algs = match declared {
+                    None => RSA_ALGS.to_vec(),
+                    Some(a) if RSA_ALGS.contains(&a) => vec![a],
+                    Some(_) => return Err("'alg' does not match an RSA key"),
+                };
+                (
+                    algs,
+                    KeyKind::Asymmetric,
+                    DecodingKey::from_rsa_raw_components(n, e),
+                )
+            }
+            "EC" => {
+                if has_private {
+                    return Err("private key material in a verification key");
+                }
+                let crv = jwk.get("crv").and_then(Value::as_str).ok_or("no 'crv'")?;
+                let (alg, len) = match crv {
+                    "P-256" => (Algorithm::ES256, 32),
+                    "P-384" => (Algorithm::ES384, 48),
+                    _ => return Err("unsupported curve"),
+                };
+                if declared.is_some_and(|d| d != alg) {
+                    return Err("'alg' does not match the curve");
+                }
+                let x = field("x")?;
+                let y = field("y")?;
+                if x.len() != len || y.len() != len {
+                    return Err("EC coordinates have the wrong length");
+                }
+                let mut sec1 = Vec::with_capacity(1 + 2 * len);
+                sec1.push(0x04);
+                sec1.extend_from_slice(&x);
+                sec1.extend_from_slice(&y);
+                let on_curve = match alg {
+                    Algorithm::ES256 => p256::PublicKey::from_sec1_bytes(&sec1).is_ok(),
+                    _ => p384::PublicKey::from_sec1_bytes(&sec1).is_ok(),
+                };
+                if !on_curve {
+                    return Err("EC point is not on the curve");
+                }
+                (
+                    vec![alg],
+                    KeyKind::Asymmetric,
+                    DecodingKey::from_ec_der(&sec1),
+                )
+            }
+            "OKP" => {
+                if has_private {
+                    return Err("private key material in a verification key");
+                }
+                if jwk.get("crv").and_then(Value::as_str) != Some("Ed25519") {
+                    return Err("unsupported curve");
+                }
+                if declared.is_some_and(|d| d != Algorithm::EdDSA) {
+                    return Err("'alg' does not match the curve");
+                }
+                let x = field("x")?;
+                if x.len() != 32 {
+                    return Err("Ed25519 key has the wrong length");
+                }
+                (
+                    vec![Algorithm::EdDSA],
+                    KeyKind::Asymmetric,
+                    DecodingKey::from_ed_der(&x),
+                )
+            }
+            "oct" => {
+                if !allow_symmetric {
+                    return Err("symmetric key in a public key set");
+                }
+                let k = field("k")?;
+                let algs: Vec<Algorithm> = match declared {
+                    Some(a) if is_hmac(a) => vec![a],
+                    Some(_) => return Err("'alg' is not an HMAC algorithm"),
+                    None => [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512]
+                        .into_iter()
+                        .filter(|a| k.len() >= min_hmac_key_len(*a))
+                        .collect(),
+                };
+                if algs.is_empty() || algs.iter().any(|a| k.len() < min_hmac_key_len(*a)) {
+                    return Err("HMAC key shorter than the hash output");
+                }
+                let key = DecodingKey::from_secret(&k).map_err(|_| "empty HMAC key")?;
+                (algs, KeyKind::Symmetric, key)
+            }
+            _ => return Err("unsupported 'kty'"),
+        };
+        Ok(VerifyingKey {
+            kid,
+            algorithms,
+            kind,
+            key,
+        })
+    }
+
+    /// The key id, if the JWK had one.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The algorithms this key verifies.
+    pub fn algorithms(&self) -> &[Algorithm] {
+        &self.algorithms
+    }
+
+    /// Symmetric or asymmetric.
+    pub fn kind(&self) -> KeyKind {
+        self.kind
+    }
+
+    /// Chooses the algorithm for a token: the token's `alg` must be one the key allows AND one
+    /// the provider allows (`None`: any the key allows).
+    pub fn choose_algorithm(
+        &self,
+        token_alg: Algorithm,
+        provider_allowed: Option<&[Algorithm]>,
+    ) -> Result<Algorithm> {
+        let by_key = self.algorithms.contains(&token_alg);
+        let by_provider = provider_allowed.is_none_or(|list| list.contains(&token_alg));
+        if by_key && by_provider {
+            Ok(token_alg)
+        } else {
+            Err(AuthError::AlgorithmNotAllowed)
+        }
+    }
+
+    /// Verifies `signature_b64` over `signing_input` with algorithm `alg` (already chosen by
+    /// [`VerifyingKey::choose_algorithm`]).
+    pub fn verify(&self, signing_input: &[u8], signature_b64: &str, alg: Algorithm) -> Result<()> {
+        if !self.algorithms.contains(&alg) {
+            return Err(AuthError::AlgorithmNotAllowed);
+        }
+        match jsonwebtoken::crypto::verify(signature_b64, signing_input, &self.key, alg) {
+            Ok(true) => Ok(()),
+            Ok(false) | Err(_) => Err(AuthError::BadSignature),
+        }
+    }
+}
+
+fn strip_leading_zeros(b: &[u8]) -> &[u8] {
+    let first = b.iter().position(|&x| x != 0).unwrap_or(b.len());
+    &b[first..]
+}
+
+fn bit_len(n: &[u8]) -> usize {
+    match n.first() {
+        None => 0,
+        Some(&top) => (n.len() - 1) * 8 + (8 - top.leading_zeros() as usize),
+    }
+}
+
+/// A parsed key set (JWKS) with `kid` lookup.
+#[derive(Debug, Clone, Default)]
+pub struct KeySet {
+    keys: Vec<VerifyingKey>,
+    ambiguous: Vec<String>,
+    skipped: usize,
+}
+
+impl KeySet {
+    /// A set holding exactly these keys.
+    pub fn from_keys(keys: Vec<VerifyingKey>) -> Self {
+        let mut set = KeySet::default();
+        for k in keys {
+            set.push(k);
+        }
+        set
+    }
+
+    fn push(&mut self, key: VerifyingKey) {
+        if let Some(kid) = key.kid()
+            && self.keys.iter().any(|k| k.kid() == Some(kid))
+        {
+            self.keys.retain(|k| k.kid() != Some(kid));
+            self.ambiguous.push(kid.to_string());
+            return;
+        }
+        if let Some(kid) = key.kid()
+            && self.ambiguous.iter().any(|a| a == kid)
+        {
+            return;
+        }
+        self.keys.push(key);
+    }
+
+    /// Parses a JWKS document (`{"keys": [...]}`). Unusable keys are skipped (counted in
+    /// [`KeySet::skipped`]); the document itself must be well formed. With
+    /// `allow_symmetric`, a set mixing symmetric and asymmetric keys is refused as ambiguous.
+    pub fn from_jwks(doc: &Value, allow_symmetric: bool) -> Result<Self> {
+        let keys = doc
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or_else(|| AuthError::InvalidConfig("the key set has no 'keys' array".into()))?;
+        let mut set = KeySet::default();
+        let entries: Vec<&Value> = keys.iter().take(MAX_KEYS_PER_SET).collect();
+        // A kid on two entries is ambiguous even if one of them is unusable (RFC 7517 §4.5).
+        let mut seen: Vec<&str> = Vec::new();
+        for kid in entries
+            .iter()
+            .filter_map(|j| j.get("kid").and_then(Value::as_str))
+        {
+            if seen.contains(&kid) {
+                if !set.ambiguous.iter().any(|a| a == kid) {
+                    set.ambiguous.push(kid.to_string());
+                }
+            } else {
+                seen.push(kid);
+            }
+        }
+        for jwk in entries {
+            match jwk
+                .as_object()
+                .map(|o| VerifyingKey::from_jwk(o, allow_symmetric))
+            {
+                Some(Ok(k)) => set.push(k),
+                Some(Err(_)) | None => set.skipped += 1,
+            }
+        }
+        let sym = set.keys.iter().any(|k| k.kind == KeyKind::Symmetric);
+        let asym = set.keys.iter().any(|k| k.kind == KeyKind::Asymmetric);
+        if sym && asym {
+            return Err(AuthError::InvalidConfig(
+                "the key set mixes symmetric and asymmetric keys".into(),
+            ));
+        }
+        Ok(set)
+    }
+
+    /// The key a token names. Without a `kid`, the only key of the set (if exactly one).
+    pub fn find(&self, kid: Option<&str>) -> Option<&VerifyingKey> {
+        match kid {
+            Some(kid) => self.keys.iter().find(|k| k.kid() == Some(kid)),
+            None if self.keys.len() == 1 => self.keys.first(),
+            None => None,
+        }
+    }
+
+    /// Number of usable keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether no key is usable.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Number of JWKs skipped as unusable.
+    pub fn skipped(&self) -> usize {
+        self.skipped
+    }
+
+    /// The usable keys.
+    pub fn keys(&self) -> &[VerifyingKey] {
+        &self.keys
+    }
+}
