@@ -185,7 +185,14 @@ impl Run<'_> {
     fn block<'a>(&'a mut self, block: &'a Block, frame: &'a mut Frame) -> BoxFut<'a> {
         Box::pin(async move {
             for node in &block.nodes {
-                if let Next::Respond(r) = self.node(node, frame).await? {
+                let (t0, idx) = self.begin(node)?;
+                // Synchronous nodes (most of them) run without building the async state
+                // machine of `op`, whose size would otherwise be moved for every node.
+                let r = match self.op_sync(node, frame, idx) {
+                    Some(r) => r,
+                    None => self.op(node, frame, idx).await,
+                };
+                if let Next::Respond(r) = self.end(node, t0, idx, r)? {
                     return Ok(Next::Respond(r));
                 }
             }
@@ -193,7 +200,8 @@ impl Run<'_> {
         })
     }
 
-    async fn node(&mut self, node: &CNode, frame: &mut Frame) -> Result<Next> {
+    /// Budget checks and the trace entry of a node about to run.
+    fn begin(&mut self, node: &CNode) -> Result<(Instant, Option<usize>)> {
         self.steps += 1;
         if self.steps > self.budgets.max_node_executions {
             return Err(RunError::new(
@@ -224,7 +232,17 @@ impl Run<'_> {
             self.trace.dropped += 1;
             None
         };
-        let r = self.op(node, frame, idx).await;
+        Ok((t0, idx))
+    }
+
+    /// Completes the trace entry of a node.
+    fn end(
+        &mut self,
+        node: &CNode,
+        t0: Instant,
+        idx: Option<usize>,
+        r: Result<Next>,
+    ) -> Result<Next> {
         if let Some(i) = idx {
             let e = &mut self.trace.entries[i];
             e.duration_us = micros(t0.elapsed());
@@ -235,6 +253,36 @@ impl Run<'_> {
             }
         }
         r.map_err(|e| e.at_node(&node.name))
+    }
+
+    /// Runs the node if it needs no `await`; `None` otherwise.
+    fn op_sync(
+        &mut self,
+        node: &CNode,
+        frame: &mut Frame,
+        idx: Option<usize>,
+    ) -> Option<Result<Next>> {
+        let now = self.now;
+        match &node.op {
+            Op::Pure(p) => Some((|| {
+                let v = p.imp.eval(frame, now)?;
+                if let Some(t) = p.target {
+                    frame.set_var(t, v.clone());
+                }
+                frame.set_result(node.slot, v);
+                Ok(Next::Continue)
+            })()),
+            Op::Debug(d) => Some((|| {
+                let v = d.value.eval(frame, now)?;
+                if let Some(i) = idx {
+                    let e = &mut self.trace.entries[i];
+                    e.label = d.label.as_ref().map(|l| self.redactor.text(l));
+                    e.value = Some(self.redactor.value(to_json(v)));
+                }
+                Ok(Next::Continue)
+            })()),
+            _ => None,
+        }
     }
 
     async fn op(&mut self, node: &CNode, frame: &mut Frame, idx: Option<usize>) -> Result<Next> {
