@@ -433,3 +433,123 @@ impl KeySet {
         &self.keys
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    // RFC 7515 A.2 / A.3 public keys.
+    const N: &str = "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ";
+    const X: &str = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";
+    const Y: &str = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0";
+
+    fn key(v: Value, sym: bool) -> Result<VerifyingKey, &'static str> {
+        VerifyingKey::from_jwk(v.as_object().expect("object"), sym)
+    }
+
+    #[test]
+    fn algorithm_is_bound_to_the_key() {
+        let rs = key(
+            json!({"kty": "RSA", "n": N, "e": "AQAB", "alg": "RS256"}),
+            false,
+        )
+        .expect("rsa");
+        assert!(rs.choose_algorithm(Algorithm::RS256, None).is_ok());
+        for alg in [
+            Algorithm::RS384,
+            Algorithm::PS256,
+            Algorithm::HS256,
+            Algorithm::ES256,
+        ] {
+            assert!(rs.choose_algorithm(alg, None).is_err(), "{alg:?}");
+        }
+        assert!(
+            rs.choose_algorithm(Algorithm::RS256, Some(&[Algorithm::PS256]))
+                .is_err(),
+            "provider list applies too"
+        );
+        let any_rsa = key(json!({"kty": "RSA", "n": N, "e": "AQAB"}), false).expect("rsa");
+        assert!(any_rsa.choose_algorithm(Algorithm::PS512, None).is_ok());
+        assert!(any_rsa.choose_algorithm(Algorithm::HS512, None).is_err());
+        let ec = key(json!({"kty": "EC", "crv": "P-256", "x": X, "y": Y}), false).expect("ec");
+        assert_eq!(ec.algorithms(), &[Algorithm::ES256]);
+        assert!(ec.choose_algorithm(Algorithm::ES384, None).is_err());
+        assert!(ec.verify(b"x.y", "AAAA", Algorithm::HS256).is_err());
+    }
+
+    #[test]
+    fn unusable_keys_are_refused() {
+        let cases = [
+            (
+                json!({"kty": "RSA", "n": N, "e": "AQAB", "use": "enc"}),
+                false,
+            ),
+            (
+                json!({"kty": "RSA", "n": N, "e": "AQAB", "key_ops": ["encrypt"]}),
+                false,
+            ),
+            (json!({"kty": "RSA", "n": N, "e": "AQ"}), false),
+            (json!({"kty": "RSA", "n": N, "e": "AQAA"}), false),
+            (json!({"kty": "RSA", "n": "AQAB", "e": "AQAB"}), false),
+            (
+                json!({"kty": "RSA", "n": N, "e": "AQAB", "d": "AQAB"}),
+                false,
+            ),
+            (
+                json!({"kty": "RSA", "n": N, "e": "AQAB", "alg": "ES256"}),
+                false,
+            ),
+            (json!({"kty": "EC", "crv": "P-256", "x": X, "y": X}), false),
+            (json!({"kty": "EC", "crv": "P-384", "x": X, "y": Y}), false),
+            (json!({"kty": "EC", "crv": "P-521", "x": X, "y": Y}), false),
+            (
+                json!({"kty": "EC", "crv": "P-256", "x": X, "y": Y, "alg": "ES384"}),
+                false,
+            ),
+            (json!({"kty": "oct", "k": "AAAA"}), true),
+            (json!({"kty": "oct", "k": X}), false),
+            (json!({"kty": "oct", "k": X, "alg": "HS512"}), true),
+            (json!({"kty": "OKP", "crv": "X25519", "x": X}), false),
+            (json!({"kty": "XYZ"}), false),
+        ];
+        for (jwk, sym) in cases {
+            assert!(key(jwk.clone(), sym).is_err(), "{jwk}");
+        }
+        assert!(key(json!({"kty": "oct", "k": X}), true).is_ok());
+        assert!(
+            key(
+                json!({"kty": "RSA", "n": N, "e": "AQAB", "key_ops": ["verify"]}),
+                false
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn key_set_rules() {
+        let rs = json!({"kty": "RSA", "kid": "a", "n": N, "e": "AQAB"});
+        let ec = json!({"kty": "EC", "kid": "a", "crv": "P-256", "x": X, "y": Y});
+        let set = KeySet::from_jwks(&json!({"keys": [rs, ec]}), false).expect("set");
+        assert!(set.find(Some("a")).is_none(), "duplicate kid is ambiguous");
+        let ec_b = json!({"kty": "EC", "kid": "b", "crv": "P-256", "x": X, "y": Y});
+        let bad = json!({"kty": "EC", "kid": "c", "crv": "P-999"});
+        let set = KeySet::from_jwks(&json!({"keys": [ec_b, bad]}), false).expect("set");
+        assert_eq!((set.len(), set.skipped()), (1, 1));
+        assert!(set.find(None).is_some(), "single key without kid");
+        assert!(KeySet::from_jwks(&json!({"no": "keys"}), false).is_err());
+        let mixed = json!({"keys": [
+            {"kty": "oct", "kid": "s", "k": X},
+            {"kty": "EC", "kid": "e", "crv": "P-256", "x": X, "y": Y}
+        ]});
+        assert!(
+            KeySet::from_jwks(&mixed, true).is_err(),
+            "mixed set is ambiguous"
+        );
+        assert_eq!(
+            KeySet::from_jwks(&mixed, false).expect("public only").len(),
+            1
+        );
+    }
+}
