@@ -1,5 +1,6 @@
 //! Verification cost with cached keys: RS256 and ES256, the signature alone and the whole
-//! `Authenticator::verify` (parse, provider routing, kid lookup, signature, claims).
+//! `Authenticator::verify` (parse, provider routing, kid lookup, signature, claims), without
+//! and with the remembered-token fast path.
 //! Run: `cargo bench -p stratus-auth --bench verify`.
 
 use std::hint::black_box;
@@ -114,9 +115,16 @@ fn bench(c: &mut Criterion) {
                 stratus_auth::jose::verify_compact(black_box(&token), &keys, None).expect("ok")
             })
         });
-        c.bench_function(&format!("{name}_authenticator_verify"), |b| {
+        c.bench_function(&format!("{name}_authenticator_verify_remembered"), |b| {
             b.iter(|| {
                 rt.block_on(auth.verify(black_box(&token), ProviderSelection::Any))
+                    .expect("ok")
+            })
+        });
+        let uncached = auth.clone().with_verified_ttl(std::time::Duration::ZERO);
+        c.bench_function(&format!("{name}_authenticator_verify_uncached"), |b| {
+            b.iter(|| {
+                rt.block_on(uncached.verify(black_box(&token), ProviderSelection::Any))
                     .expect("ok")
             })
         });
