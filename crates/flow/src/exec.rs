@@ -133,7 +133,12 @@ pub async fn run(flow: &CompiledFlow, input: RunInput, services: &Services) -> R
     let timeout = run.budgets.timeout;
     let outcome = {
         let fut = run.block(&flow.block, &mut frame);
-        tokio::time::timeout(timeout, fut).await
+        if flow.has_io {
+            tokio::time::timeout(timeout, fut).await
+        } else {
+            // Nothing awaits: the per-node deadline check enforces the budget.
+            Ok(fut.await)
+        }
     };
     let result = match outcome {
         Err(_) => Err(timeout_error(timeout)),
@@ -200,13 +205,13 @@ impl Run<'_> {
             )
             .at_node(&node.name));
         }
-        if self.start.elapsed() > self.budgets.timeout {
+        let t0 = Instant::now();
+        if t0.duration_since(self.start) > self.budgets.timeout {
             return Err(timeout_error(self.budgets.timeout).at_node(&node.name));
         }
-        let t0 = Instant::now();
         let idx = if self.trace.entries.len() < self.budgets.max_trace_entries {
             self.trace.entries.push(TraceEntry {
-                name: node.name.to_string(),
+                name: node.name.clone(),
                 kind: node.kind,
                 depth: self.depth,
                 duration_us: 0,
@@ -240,7 +245,7 @@ impl Run<'_> {
                 if let Some(t) = p.target {
                     frame.set_var(t, v.clone());
                 }
-                frame.set_output(node.slot, doc! {"result": v});
+                frame.set_result(node.slot, v);
                 Ok(Next::Continue)
             }
             Op::Respond(r) => {
@@ -316,7 +321,7 @@ impl Run<'_> {
                     None => Ok(Next::Continue),
                 }
             }
-            Op::ForLoop(n) => self.for_loop(node, n, frame).await,
+            Op::ForLoop(n) => Box::pin(self.for_loop(node, n, frame)).await,
             Op::While(n) => {
                 let max = n.max_iterations.min(self.budgets.max_loop_iterations);
                 let mut i: u64 = 0;
@@ -347,7 +352,7 @@ impl Run<'_> {
                 if let Some(t) = p.target {
                     frame.set_var(t, v.clone());
                 }
-                frame.set_output(node.slot, doc! {"result": v});
+                frame.set_result(node.slot, v);
                 Ok(Next::Continue)
             }
             Op::Db(d) => {
@@ -364,18 +369,19 @@ impl Run<'_> {
                 })
                 .await
                 .map_err(|e| RunError::node_failed(format!("database task failed: {e}")))??;
-                frame.set_output(node.slot, doc! {"result": v});
+                frame.set_result(node.slot, v);
                 Ok(Next::Continue)
             }
             Op::ApiCall(a) => {
                 let p = a.prepare(frame, now)?;
-                let out = api_call::send(p, &self.services.http).await?;
+                // Boxed: the HTTP client's future is large and would bloat every node's future.
+                let out = Box::pin(api_call::send(p, &self.services.http)).await?;
                 frame.set_output(node.slot, out);
                 Ok(Next::Continue)
             }
             Op::Subflow(s) => {
-                let v = self.subflow(s, frame).await?;
-                frame.set_output(node.slot, doc! {"result": v});
+                let v = Box::pin(self.subflow(s, frame)).await?;
+                frame.set_result(node.slot, v);
                 Ok(Next::Continue)
             }
             Op::Debug(d) => {
@@ -450,10 +456,7 @@ impl Run<'_> {
                 return Ok(Next::Respond(r));
             }
         }
-        let mut out = match frame.nodes.get(node.slot).cloned().flatten() {
-            Some(Bson::Document(d)) => d,
-            _ => Document::new(),
-        };
+        let mut out = frame.output_doc(node.slot).unwrap_or_default();
         out.insert("iterations", u64_bson(count));
         frame.set_output(node.slot, out);
         Ok(Next::Continue)

@@ -1187,6 +1187,41 @@ mod tests {
     }
 
     #[test]
+    fn numeric_policy_documented_in_cql_md() {
+        use serde_json::json;
+        // docs/cql.md "Numeric policy": what the shared operators do in the CQL dialect.
+        let cases: Vec<(serde_json::Value, Bson)> = vec![
+            (json!({"$add": [2147483647, 1]}), Bson::Int64(2147483648)),
+            (json!({"$add": [1, null]}), Bson::Null),
+            (json!({"$add": [1, 2.5]}), Bson::Double(3.5)),
+            (json!({"$mod": [-5, 3]}), Bson::Int32(-2)),
+            (json!({"$pow": [2, 3]}), Bson::Int32(8)),
+            (json!({"$avg": []}), Bson::Null),
+            (json!({"$avg": [1, "x", 3]}), Bson::Double(2.0)),
+            (json!({"$arrayElemAt": [[1, 2], 5]}), Bson::Null),
+            (json!({"$ceil": 3.2}), Bson::Double(4.0)),
+        ];
+        for (e, want) in cases {
+            let got = eval_expr(j(e.clone()), doc! {});
+            assert!(
+                crate::compare::values_equal(&got, &want)
+                    && std::mem::discriminant(&got) == std::mem::discriminant(&want),
+                "{e}: got {got:?}, want {want:?}"
+            );
+        }
+        let null = Bson::Null;
+        for bad in [
+            json!({"$divide": [1, 0]}),
+            json!({"$mod": [1, 0]}),
+            json!({"$add": [1, "x"]}),
+        ] {
+            let x = Expr::parse(&j(bad.clone()), &cql()).expect("parses");
+            let mut ctx = EvalContext::new(&null);
+            assert!(x.eval(&mut ctx).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn cql_operator_errors() {
         use serde_json::json;
         for bad in [
