@@ -53,6 +53,56 @@ fn server() -> &'static Server {
     })
 }
 
+struct TlsServer {
+    port: u16,
+    ca_file: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn tls_server() -> &'static TlsServer {
+    static SERVER: OnceLock<TlsServer> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+            .expect("self-signed certificate");
+        let cert_pem = cert.cert.pem();
+        let key_pem = cert.key_pair.serialize_pem();
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, &cert_pem).expect("write ca");
+        let tls = wire::tls::TlsConfig::from_pem(cert_pem.as_bytes(), key_pem.as_bytes())
+            .expect("tls config");
+        let store =
+            Store::open(dir.path().join("tls.redb"), StoreOptions::default()).expect("store");
+        let mut creds = StaticCredentials::new();
+        creds.add_user("user", "pass", DatabaseAccess::All);
+        let state = WireState::with_tls(store, Arc::new(creds), tls);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                tx.send(listener.local_addr().expect("addr").port())
+                    .expect("send port");
+                wire::serve(listener, state, std::future::pending())
+                    .await
+                    .expect("serve");
+            });
+        });
+        let port = rx.recv().expect("port");
+        TlsServer {
+            port,
+            ca_file,
+            _dir: dir,
+        }
+    })
+}
+
 fn pymongo_available() -> bool {
     let ok = Command::new("python3")
         .args(["-c", "import pymongo"])
@@ -75,11 +125,14 @@ fn run_script(name: &str) {
     if !pymongo_available() {
         return;
     }
-    let port = server().port;
+    run_with_args(name, &[server().port.to_string()]);
+}
+
+fn run_with_args(name: &str, args: &[String]) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/wire_py");
     let out = Command::new("python3")
         .arg(dir.join(name))
-        .arg(port.to_string())
+        .args(args)
         .current_dir(&dir)
         .output()
         .expect("run python3");
@@ -116,4 +169,16 @@ fn pymongo_change_streams() {
 #[test]
 fn raw_socket_abuse_closes_only_that_connection() {
     run_script("raw_socket.py");
+}
+
+#[test]
+fn pymongo_over_tls() {
+    if !pymongo_available() {
+        return;
+    }
+    let s = tls_server();
+    run_with_args(
+        "tls.py",
+        &[s.port.to_string(), s.ca_file.display().to_string()],
+    );
 }

@@ -17,6 +17,7 @@ pub mod commands;
 pub mod cursors;
 pub mod error;
 pub mod message;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -25,7 +26,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use stratus_docstore::Store;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 pub use auth::{
@@ -90,6 +91,7 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     pub(crate) started: Instant,
     next_connection_id: AtomicI64,
+    tls: Option<tls::TlsConfig>,
 }
 
 /// Everything the wire server shares between connections (cheap to clone).
@@ -115,8 +117,22 @@ impl WireState {
                 counters: Counters::default(),
                 started: Instant::now(),
                 next_connection_id: AtomicI64::new(1),
+                tls: None,
             }),
         }
+    }
+
+    /// State like [`WireState::new`] whose connections must use TLS.
+    pub fn with_tls(
+        store: Store,
+        credentials: Arc<dyn CredentialStore>,
+        tls: tls::TlsConfig,
+    ) -> WireState {
+        let mut state = WireState::new(store, credentials);
+        if let Some(shared) = Arc::get_mut(&mut state.shared) {
+            shared.tls = Some(tls);
+        }
+        state
     }
 
     /// The `serverStatus` counters.
@@ -158,7 +174,7 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let state = state.clone();
-                    tokio::spawn(async move { handle_connection(stream, peer, state).await });
+                    tokio::spawn(async move { accept_connection(stream, peer, state).await });
                 }
                 // Transient accept failures (EMFILE, aborted handshakes): keep serving.
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -182,11 +198,27 @@ pub struct Connection {
     pub(crate) sasl: Option<commands::SaslState>,
 }
 
-async fn handle_connection(mut stream: TcpStream, peer: SocketAddr, state: WireState) {
+async fn accept_connection(stream: TcpStream, peer: SocketAddr, state: WireState) {
+    let _ = stream.set_nodelay(true);
+    match state.shared.tls.clone() {
+        None => handle_connection(stream, peer, state).await,
+        Some(tls) => {
+            let handshake =
+                tokio::time::timeout(tls::TLS_HANDSHAKE_TIMEOUT, tls.acceptor.accept(stream)).await;
+            if let Ok(Ok(stream)) = handshake {
+                handle_connection(stream, peer, state).await;
+            }
+        }
+    }
+}
+
+async fn handle_connection<S>(mut stream: S, peer: SocketAddr, state: WireState)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let counters = &state.shared.counters;
     counters.current_connections.fetch_add(1, Ordering::Relaxed);
     counters.total_connections.fetch_add(1, Ordering::Relaxed);
-    let _ = stream.set_nodelay(true);
     let mut conn = Connection {
         id: state
             .shared
@@ -240,7 +272,7 @@ async fn handle_connection(mut stream: TcpStream, peer: SocketAddr, state: WireS
                 }
             }
         };
-        if stream.write_all(&encoded).await.is_err() {
+        if stream.write_all(&encoded).await.is_err() || stream.flush().await.is_err() {
             break;
         }
     }
@@ -250,7 +282,7 @@ async fn handle_connection(mut stream: TcpStream, peer: SocketAddr, state: WireS
 /// Reads one whole message; `Ok(None)` at a clean end of stream. Waiting for the first byte
 /// has no time limit (idle connections are fine); the rest must come within
 /// [`PARTIAL_MESSAGE_TIMEOUT`]. Lengths outside `16..=MAX_MESSAGE_SIZE_BYTES` are errors.
-async fn read_message(stream: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
+async fn read_message<S: AsyncRead + Unpin>(stream: &mut S) -> std::io::Result<Option<Vec<u8>>> {
     let mut len_bytes = [0u8; 4];
     if stream.read(&mut len_bytes[..1]).await? == 0 {
         return Ok(None);
