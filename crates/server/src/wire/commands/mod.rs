@@ -1,0 +1,236 @@
+//! Command dispatch: name lookup, the authentication gate, per-database authorisation and the
+//! `{ok: 1}` / `{ok: 0, code, …}` reply shape. One file per command group.
+//!
+//! Invariants: only [`UNAUTHENTICATED_COMMANDS`] run before a successful SCRAM conversation;
+//! a command on database `db` runs only if the user's access allows `db` (commands on
+//! `admin` that are server-wide — listed in [`SERVER_WIDE_COMMANDS`] — run for any
+//! authenticated user and filter their output themselves); store work runs on blocking threads.
+
+mod admin;
+mod args;
+pub mod change_stream;
+mod handshake;
+mod read;
+mod write;
+
+use std::sync::atomic::Ordering;
+
+use bson::{Bson, Document, doc};
+use stratus_docstore::Store;
+
+use super::error::CommandError;
+use super::{Connection, WireState};
+
+pub(crate) use handshake::SaslState;
+
+/// Commands allowed before authentication.
+pub const UNAUTHENTICATED_COMMANDS: &[&str] = &[
+    "hello",
+    "isMaster",
+    "ismaster",
+    "ping",
+    "buildInfo",
+    "buildinfo",
+    "saslStart",
+    "saslContinue",
+    "endSessions",
+];
+
+/// Commands that are not about one database's data (any authenticated user may run them).
+pub const SERVER_WIDE_COMMANDS: &[&str] = &[
+    "listDatabases",
+    "getParameter",
+    "connectionStatus",
+    "hostInfo",
+    "whatsmyuri",
+    "getLog",
+    "serverStatus",
+    "startSession",
+    "endSessions",
+    "killCursors",
+    "getMore",
+    "renameCollection",
+    "logout",
+    "getCmdLineOpts",
+    "getFreeMonitoringStatus",
+    "atlasVersion",
+    "features",
+];
+
+pub(crate) type CmdResult = Result<Document, CommandError>;
+
+/// Runs one `OP_MSG` command and returns the reply document.
+pub async fn run(state: &WireState, conn: &mut Connection, body: Document) -> Document {
+    match dispatch(state, conn, body).await {
+        Ok(mut reply) => {
+            if !reply.contains_key("ok") {
+                reply.insert("ok", 1.0);
+            }
+            reply
+        }
+        Err(e) => e.to_document(),
+    }
+}
+
+/// Runs a legacy `OP_QUERY` (only `hello`/`isMaster` on `<db>.$cmd` are answered).
+pub async fn run_legacy(
+    state: &WireState,
+    conn: &mut Connection,
+    full_collection_name: &str,
+    query: Document,
+) -> Document {
+    // Drivers may wrap the command as {$query: {...}, $readPreference: ...}.
+    let query = match query.get_document("$query") {
+        Ok(q) => q.clone(),
+        Err(_) => query,
+    };
+    let name = query.keys().next().cloned().unwrap_or_default();
+    let Some(db) = full_collection_name.strip_suffix(".$cmd") else {
+        return CommandError::new(
+            352,
+            "UnsupportedOpQueryCommand",
+            "OP_QUERY is only supported for the handshake",
+        )
+        .to_document();
+    };
+    if !matches!(name.as_str(), "hello" | "isMaster" | "ismaster") {
+        return CommandError::new(
+            352,
+            "UnsupportedOpQueryCommand",
+            format!("Unsupported OP_QUERY command: {name}. Use OP_MSG."),
+        )
+        .to_document();
+    }
+    let mut body = query;
+    body.insert("$db", db);
+    run(state, conn, body).await
+}
+
+async fn dispatch(state: &WireState, conn: &mut Connection, body: Document) -> CmdResult {
+    let name = body
+        .keys()
+        .next()
+        .cloned()
+        .ok_or_else(|| CommandError::failed_to_parse("empty command document"))?;
+    let db = match body.get("$db") {
+        Some(Bson::String(s)) => s.clone(),
+        Some(_) => {
+            return Err(CommandError::type_mismatch(
+                "BSON field '$db' must be a string",
+            ));
+        }
+        None => {
+            return Err(CommandError::new(
+                40571,
+                "Location40571",
+                "OP_MSG requests require a $db argument",
+            ));
+        }
+    };
+    let counters = &state.shared.counters;
+    match name.as_str() {
+        "find" => counters.query.fetch_add(1, Ordering::Relaxed),
+        "getMore" => counters.getmore.fetch_add(1, Ordering::Relaxed),
+        "insert" | "update" | "delete" => 0,
+        _ => counters.command.fetch_add(1, Ordering::Relaxed),
+    };
+    if !UNAUTHENTICATED_COMMANDS.contains(&name.as_str()) {
+        let Some(user) = &conn.user else {
+            return Err(CommandError::unauthorized(format!(
+                "Command {name} requires authentication"
+            )));
+        };
+        if !SERVER_WIDE_COMMANDS.contains(&name.as_str()) && !user.access.allows(&db) {
+            return Err(CommandError::unauthorized(format!(
+                "not authorized on {db} to execute command {{ {name}: ... }}"
+            )));
+        }
+    }
+    let ctx = Ctx {
+        state,
+        db,
+        body: &body,
+        name: &name,
+    };
+    match name.as_str() {
+        "hello" | "isMaster" | "ismaster" => handshake::hello(&ctx, conn).await,
+        "ping" => Ok(doc! {}),
+        "buildInfo" | "buildinfo" => Ok(handshake::build_info()),
+        "saslStart" => handshake::sasl_start(&ctx, conn).await,
+        "saslContinue" => handshake::sasl_continue(&ctx, conn),
+        "logout" => {
+            conn.user = None;
+            Ok(doc! {})
+        }
+        "endSessions" => Ok(doc! {}),
+        "startSession" => Ok(handshake::start_session()),
+        "getParameter" => handshake::get_parameter(&ctx),
+        "connectionStatus" => Ok(handshake::connection_status(conn)),
+        "hostInfo" => Ok(handshake::host_info()),
+        "whatsmyuri" => Ok(doc! {"you": conn.peer.to_string()}),
+        "getLog" => handshake::get_log(&ctx),
+        "serverStatus" => Ok(handshake::server_status(state)),
+        "getCmdLineOpts" => Ok(doc! {"argv": ["stratus"], "parsed": {}}),
+        "listDatabases" => admin::list_databases(&ctx, conn).await,
+        "listCollections" => admin::list_collections(&ctx).await,
+        "create" => admin::create(&ctx).await,
+        "drop" => admin::drop(&ctx).await,
+        "dropDatabase" => admin::drop_database(&ctx).await,
+        "renameCollection" => admin::rename_collection(&ctx, conn).await,
+        "createIndexes" => admin::create_indexes(&ctx).await,
+        "listIndexes" => admin::list_indexes(&ctx).await,
+        "dropIndexes" | "deleteIndexes" => admin::drop_indexes(&ctx).await,
+        "collStats" => admin::coll_stats(&ctx).await,
+        "dbStats" => admin::db_stats(&ctx).await,
+        "insert" => write::insert(&ctx).await,
+        "update" => write::update(&ctx).await,
+        "delete" => write::delete(&ctx).await,
+        "findAndModify" | "findandmodify" => write::find_and_modify(&ctx).await,
+        "find" => read::find(&ctx, conn).await,
+        "getMore" => read::get_more(&ctx, conn).await,
+        "killCursors" => read::kill_cursors(&ctx, conn),
+        "aggregate" => read::aggregate(&ctx, conn).await,
+        "count" => read::count(&ctx).await,
+        "distinct" => read::distinct(&ctx).await,
+        "explain" => read::explain(&ctx).await,
+        other => Err(CommandError::command_not_found(other)),
+    }
+}
+
+/// What a command handler gets.
+pub(crate) struct Ctx<'a> {
+    pub(crate) state: &'a WireState,
+    pub(crate) db: String,
+    pub(crate) body: &'a Document,
+    pub(crate) name: &'a str,
+}
+
+impl Ctx<'_> {
+    /// Runs `f` on the store on a blocking thread.
+    pub(crate) async fn blocking<T, F>(&self, f: F) -> Result<T, CommandError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, CommandError> + Send + 'static,
+    {
+        let store = self.state.shared.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| CommandError::internal(format!("store task failed: {e}")))?
+    }
+
+    /// The collection named by the command's first field.
+    pub(crate) fn collection(&self) -> Result<String, CommandError> {
+        match self.body.get(self.name) {
+            Some(Bson::String(s)) if !s.is_empty() => Ok(s.clone()),
+            Some(Bson::String(_)) => Err(CommandError::invalid_namespace(format!(
+                "Invalid namespace specified '{}.'",
+                self.db
+            ))),
+            Some(other) => Err(CommandError::invalid_namespace(format!(
+                "collection name has invalid type {}",
+                args::type_name(other)
+            ))),
+            None => Err(CommandError::missing_field(self.name, self.name)),
+        }
+    }
+}

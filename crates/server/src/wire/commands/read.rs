@@ -1,0 +1,355 @@
+//! Read commands: `find`, `getMore`, `killCursors`, `aggregate` (with `$changeStream`
+//! delegated to [`super::change_stream`]), `count`, `distinct`, `explain`.
+//!
+//! Invariants: a cursor is registered only when documents may remain (otherwise id 0);
+//! `getMore`/`killCursors` only touch cursors opened by the same user on the same namespace
+//! (else Unauthorized 13); a cursor is checked out for the duration of a `getMore`.
+
+use std::time::Instant;
+
+use bson::{Bson, Document, doc};
+use stratus_docstore::{AggregateOptions, Cursor, FindOptions};
+
+use super::admin::cursor_reply;
+use super::args::{cursor_batch_size, opt_bool, opt_doc, opt_i64, opt_str, opt_u64, req_array};
+use super::{CmdResult, Ctx, change_stream};
+use crate::wire::Connection;
+use crate::wire::cursors::{CursorSource, DEFAULT_FIRST_BATCH, QueryCursor, ServerCursor};
+use crate::wire::error::CommandError;
+
+fn owner(conn: &Connection) -> Option<String> {
+    conn.user.as_ref().map(|u| u.user.clone())
+}
+
+/// Takes the first batch from `cursor` and registers it when more may follow.
+pub(super) async fn first_batch(
+    ctx: &Ctx<'_>,
+    conn: &Connection,
+    ns: String,
+    cursor: Cursor,
+    n: usize,
+    single_batch: bool,
+) -> CmdResult {
+    let (q, batch) = ctx
+        .blocking(move |_| {
+            let mut q = QueryCursor::new(cursor);
+            let batch = q.take(n)?;
+            Ok((q, batch))
+        })
+        .await?;
+    let id = if single_batch || q.is_exhausted() {
+        0
+    } else {
+        ctx.state.shared.cursors.insert(ServerCursor {
+            ns: ns.clone(),
+            owner: owner(conn),
+            last_used: Instant::now(),
+            source: CursorSource::Query(q),
+        })
+    };
+    Ok(cursor_reply(id, &ns, batch, true))
+}
+
+fn batch_size(n: Option<u64>) -> usize {
+    n.map_or(DEFAULT_FIRST_BATCH, |n| {
+        usize::try_from(n).unwrap_or(usize::MAX)
+    })
+}
+
+/// `find`.
+pub(super) async fn find(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
+    let cmd = "find";
+    let coll = ctx.collection()?;
+    let limit = opt_i64(ctx.body, cmd, "limit")?.unwrap_or(0);
+    if limit < 0 {
+        return Err(CommandError::bad_value(format!(
+            "BSON field 'limit' value must be >= 0, actual value '{limit}'"
+        )));
+    }
+    let requested = opt_u64(ctx.body, cmd, "batchSize")?;
+    let single_batch = opt_bool(ctx.body, cmd, "singleBatch")?.unwrap_or(false);
+    let options = FindOptions {
+        filter: opt_doc(ctx.body, cmd, "filter")?.unwrap_or_default(),
+        projection: opt_doc(ctx.body, cmd, "projection")?,
+        sort: opt_doc(ctx.body, cmd, "sort")?,
+        skip: opt_u64(ctx.body, cmd, "skip")?.unwrap_or(0),
+        limit,
+        batch_size: Some(batch_size(requested).clamp(1, DEFAULT_FIRST_BATCH * 10)),
+        hint: ctx
+            .body
+            .get("hint")
+            .filter(|h| !matches!(h, Bson::Null))
+            .cloned(),
+    };
+    let mut n = batch_size(requested);
+    if limit > 0 {
+        n = n.min(limit as usize);
+    }
+    let db = ctx.db.clone();
+    let ns = format!("{db}.{coll}");
+    let cursor = ctx
+        .blocking(move |s| Ok(s.find(&db, &coll, options)?))
+        .await?;
+    first_batch(ctx, conn, ns, cursor, n, single_batch).await
+}
+
+/// `getMore`.
+pub(super) async fn get_more(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
+    let cmd = "getMore";
+    let id = match ctx.body.get("getMore") {
+        Some(Bson::Int64(i)) => *i,
+        Some(Bson::Int32(i)) => i64::from(*i),
+        _ => {
+            return Err(CommandError::type_mismatch(
+                "BSON field 'getMore.getMore' is the wrong type, expected type 'long'",
+            ));
+        }
+    };
+    let coll = opt_str(ctx.body, cmd, "collection")?
+        .ok_or_else(|| CommandError::missing_field(cmd, "collection"))?;
+    let ns = format!("{}.{coll}", ctx.db);
+    let n = opt_u64(ctx.body, cmd, "batchSize")?
+        .filter(|n| *n > 0)
+        .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    let max_await = opt_u64(ctx.body, cmd, "maxAwaitTimeMS")?;
+    let registry = &ctx.state.shared.cursors;
+    let mut cursor = registry
+        .check_out(id)
+        .ok_or_else(|| CommandError::cursor_not_found(id))?;
+    if cursor.ns != ns || cursor.owner != owner(conn) {
+        let msg = if cursor.ns != ns {
+            format!(
+                "Requested getMore on namespace '{ns}', but cursor belongs to a different namespace {}",
+                cursor.ns
+            )
+        } else {
+            format!("cursor id {id} was not created by the authenticated user")
+        };
+        registry.put_back(id, cursor);
+        return Err(CommandError::unauthorized(msg));
+    }
+    let placeholder = CursorSource::Query(QueryCursor::from_documents(Vec::new()));
+    let result = match std::mem::replace(&mut cursor.source, placeholder) {
+        CursorSource::Query(mut q) => {
+            let out = ctx
+                .blocking(move |_| {
+                    let batch = q.take(n);
+                    Ok((q, batch))
+                })
+                .await;
+            match out {
+                Ok((q, Ok(batch))) => {
+                    let done = q.is_exhausted();
+                    cursor.source = CursorSource::Query(q);
+                    Ok((batch, done, None))
+                }
+                Ok((_, Err(e))) => Err(CommandError::from(e)),
+                Err(e) => Err(e),
+            }
+        }
+        CursorSource::Change(c) => {
+            let out = change_stream::next_batch(ctx, c, n, max_await).await;
+            match out {
+                Ok((c, batch, token)) => {
+                    cursor.source = CursorSource::Change(c);
+                    Ok((batch, false, Some(token)))
+                }
+                Err(e) => Err(e),
+            }
+        }
+    };
+    let (batch, done, token) = result?;
+    let returned_id = if done {
+        0
+    } else {
+        registry.put_back(id, cursor);
+        id
+    };
+    let mut reply = cursor_reply(returned_id, &ns, batch, false);
+    if let (Some(t), Ok(c)) = (token, reply.get_document_mut("cursor")) {
+        c.insert("postBatchResumeToken", t);
+    }
+    Ok(reply)
+}
+
+/// `killCursors`.
+pub(super) fn kill_cursors(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
+    let coll = ctx.collection()?;
+    let ns = format!("{}.{coll}", ctx.db);
+    let ids = req_array(ctx.body, "killCursors", "cursors")?;
+    let registry = &ctx.state.shared.cursors;
+    let (mut killed, mut not_found) = (Vec::new(), Vec::new());
+    for b in ids {
+        let id = match b {
+            Bson::Int64(i) => *i,
+            Bson::Int32(i) => i64::from(*i),
+            _ => {
+                return Err(CommandError::type_mismatch(
+                    "BSON field 'killCursors.cursors' must be an array of longs",
+                ));
+            }
+        };
+        match registry.peek(id) {
+            Some((cns, cowner)) if cns == ns && cowner == owner(conn) => {
+                registry.check_out(id);
+                killed.push(Bson::Int64(id));
+            }
+            Some(_) => {
+                return Err(CommandError::unauthorized(format!(
+                    "not authorized to kill cursor {id}"
+                )));
+            }
+            None => not_found.push(Bson::Int64(id)),
+        }
+    }
+    Ok(doc! {
+        "cursorsKilled": killed,
+        "cursorsNotFound": not_found,
+        "cursorsAlive": [],
+        "cursorsUnknown": [],
+    })
+}
+
+/// `aggregate` (cursor form; `$changeStream` as the first stage opens a change stream).
+pub(super) async fn aggregate(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
+    let cmd = "aggregate";
+    let pipeline = req_array(ctx.body, cmd, "pipeline")?.clone();
+    if opt_bool(ctx.body, cmd, "explain")?.unwrap_or(false) {
+        return Err(CommandError::not_supported(
+            "aggregate with explain: true is not supported; use the explain command on find",
+        ));
+    }
+    if ctx.body.get("cursor").is_none() {
+        return Err(CommandError::failed_to_parse(
+            "The 'cursor' option is required, except for aggregate with the explain argument",
+        ));
+    }
+    let requested = cursor_batch_size(ctx.body, cmd)?;
+    let is_change_stream = pipeline
+        .first()
+        .and_then(Bson::as_document)
+        .is_some_and(|d| d.contains_key("$changeStream"));
+    let coll = match ctx.body.get("aggregate") {
+        Some(Bson::String(s)) => Some(s.clone()),
+        _ if is_change_stream => None,
+        Some(Bson::Int32(1)) | Some(Bson::Int64(1)) | Some(Bson::Double(1.0)) => {
+            return Err(CommandError::not_supported(
+                "database-level aggregate (aggregate: 1) is not supported by Stratus",
+            ));
+        }
+        _ => {
+            return Err(CommandError::invalid_namespace(
+                "aggregate needs a collection name",
+            ));
+        }
+    };
+    if is_change_stream {
+        return change_stream::open(ctx, conn, coll, &pipeline, requested);
+    }
+    let coll = coll.ok_or_else(|| CommandError::internal("collection checked above"))?;
+    let options = AggregateOptions {
+        batch_size: Some(batch_size(requested).clamp(1, DEFAULT_FIRST_BATCH * 10)),
+        let_vars: opt_doc(ctx.body, cmd, "let")?,
+    };
+    let db = ctx.db.clone();
+    let ns = format!("{db}.{coll}");
+    let cursor = ctx
+        .blocking(move |s| Ok(s.aggregate(&db, &coll, &pipeline, options)?))
+        .await?;
+    first_batch(ctx, conn, ns, cursor, batch_size(requested), false).await
+}
+
+/// `count`.
+pub(super) async fn count(ctx: &Ctx<'_>) -> CmdResult {
+    let coll = ctx.collection()?;
+    let query = opt_doc(ctx.body, "count", "query")?.unwrap_or_default();
+    let skip = opt_i64(ctx.body, "count", "skip")?.unwrap_or(0);
+    if skip < 0 {
+        return Err(CommandError::bad_value(
+            "skip value is negative in count query",
+        ));
+    }
+    let limit = opt_i64(ctx.body, "count", "limit")?
+        .unwrap_or(0)
+        .unsigned_abs();
+    let db = ctx.db.clone();
+    let n = ctx
+        .blocking(move |s| Ok(s.count_documents(&db, &coll, &query, skip as u64, limit)?))
+        .await?;
+    Ok(doc! {"n": n as i64})
+}
+
+/// `distinct`.
+pub(super) async fn distinct(ctx: &Ctx<'_>) -> CmdResult {
+    let coll = ctx.collection()?;
+    let key = opt_str(ctx.body, "distinct", "key")?
+        .ok_or_else(|| CommandError::missing_field("distinct", "key"))?
+        .to_string();
+    let query = opt_doc(ctx.body, "distinct", "query")?.unwrap_or_default();
+    let db = ctx.db.clone();
+    let values = ctx
+        .blocking(move |s| Ok(s.distinct(&db, &coll, &key, &query)?))
+        .await?;
+    Ok(doc! {"values": values})
+}
+
+/// `explain` of `find`, `count`, `distinct`, `delete`, `update`, `findAndModify`, `aggregate`
+/// (the plan of the filter/sort they would run).
+pub(super) async fn explain(ctx: &Ctx<'_>) -> CmdResult {
+    let inner = opt_doc(ctx.body, "explain", "explain")?
+        .ok_or_else(|| CommandError::missing_field("explain", "explain"))?;
+    let name = inner.keys().next().cloned().unwrap_or_default();
+    let coll = match inner.get(&name) {
+        Some(Bson::String(s)) => s.clone(),
+        _ => {
+            return Err(CommandError::invalid_namespace(
+                "explain: collection name must be a string",
+            ));
+        }
+    };
+    let first = |arr: Option<&Bson>, key: &str| -> Option<Document> {
+        match arr {
+            Some(Bson::Array(a)) => a
+                .first()
+                .and_then(Bson::as_document)
+                .and_then(|d| d.get_document(key).ok())
+                .cloned(),
+            _ => None,
+        }
+    };
+    let (filter, sort) = match name.as_str() {
+        "find" => (
+            opt_doc(&inner, "find", "filter")?,
+            opt_doc(&inner, "find", "sort")?,
+        ),
+        "count" | "distinct" | "findAndModify" => (
+            opt_doc(&inner, &name, "query")?,
+            opt_doc(&inner, &name, "sort")?,
+        ),
+        "delete" => (first(inner.get("deletes"), "q"), None),
+        "update" => (first(inner.get("updates"), "q"), None),
+        "aggregate" => (first(inner.get("pipeline"), "$match"), None),
+        other => {
+            return Err(CommandError::not_supported(format!(
+                "explain of '{other}' is not supported"
+            )));
+        }
+    };
+    let filter = filter.unwrap_or_default();
+    let db = ctx.db.clone();
+    let ns = format!("{db}.{coll}");
+    let winning = ctx
+        .blocking(move |s| Ok(s.explain(&db, &coll, &filter, sort.as_ref())?))
+        .await?;
+    let mut plan = if winning.contains_key("queryPlanner") {
+        winning
+    } else {
+        doc! {"queryPlanner": {"namespace": ns, "winningPlan": winning, "rejectedPlans": []}}
+    };
+    plan.insert("command", inner.clone());
+    plan.insert(
+        "serverInfo",
+        doc! {"host": "stratus", "version": crate::wire::SERVER_VERSION},
+    );
+    Ok(plan)
+}

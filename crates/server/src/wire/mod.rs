@@ -1,0 +1,311 @@
+//! The MongoDB wire protocol over the embedded document store, so MongoDB drivers and tools
+//! (pymongo, mongosh, Compass, mongodump) work against Stratus.
+//!
+//! [`serve`] accepts TCP connections and runs one task per connection. A connection reads one
+//! message at a time ([`message`]), runs the command ([`commands`]) — every store call goes
+//! through `tokio::task::spawn_blocking` — and writes the reply. Invariants:
+//! - a message larger than [`MAX_MESSAGE_SIZE_BYTES`], malformed, or not completed within
+//!   [`PARTIAL_MESSAGE_TIMEOUT`] closes *that* connection only;
+//! - every command except the handshake ones requires a SCRAM-authenticated user
+//!   ([`auth`]), and touches only the databases the user's [`auth::DatabaseAccess`] allows;
+//! - cursors ([`cursors`]) idle longer than [`cursors::CURSOR_IDLE_TIMEOUT`] are closed.
+//!
+//! A project environment's data lives in the database named by [`project_database_name`].
+
+pub mod auth;
+pub mod commands;
+pub mod cursors;
+pub mod error;
+pub mod message;
+pub mod tls;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use stratus_docstore::Store;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+pub use auth::{
+    CredentialStore, DatabaseAccess, Mechanism, ScramCredential, StaticCredentials, UserCredentials,
+};
+pub use error::CommandError;
+
+/// Largest message accepted or sent (MongoDB's default `maxMessageSizeBytes`).
+pub const MAX_MESSAGE_SIZE_BYTES: usize = 48_000_000;
+/// Largest BSON document (MongoDB's `maxBsonObjectSize`, 16 MiB).
+pub const MAX_BSON_OBJECT_SIZE: usize = 16 * 1024 * 1024;
+/// Most statements in one write command (MongoDB's `maxWriteBatchSize`).
+pub const MAX_WRITE_BATCH_SIZE: usize = 100_000;
+/// Highest wire version spoken (21 = MongoDB 7.0; drivers treat 8.0 servers alike).
+pub const MAX_WIRE_VERSION: i32 = 21;
+/// Lowest wire version spoken.
+pub const MIN_WIRE_VERSION: i32 = 0;
+/// The MongoDB version reported by `buildInfo`/`serverStatus`.
+pub const SERVER_VERSION: &str = "8.0.0";
+/// `logicalSessionTimeoutMinutes` in `hello` (its presence makes drivers use sessions).
+pub const LOGICAL_SESSION_TIMEOUT_MINUTES: i32 = 30;
+/// Once the first byte of a message arrived, the rest must arrive within this time, or the
+/// connection is closed (a slow client cannot hold a connection task forever).
+pub const PARTIAL_MESSAGE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often the idle-cursor reaper runs.
+pub const CURSOR_REAP_INTERVAL: Duration = Duration::from_secs(10);
+/// Connections reported as `available` in `serverStatus` (not enforced: tokio tasks are
+/// cheap; the OS file-descriptor limit is the real bound).
+pub const REPORTED_AVAILABLE_CONNECTIONS: i64 = 1_000_000;
+
+/// The database name under which a project environment's data is reachable:
+/// `<project>__<env>` (two underscores), e.g. `shop__prod`.
+pub fn project_database_name(project: &str, env: &str) -> String {
+    format!("{project}__{env}")
+}
+
+/// Counters reported by `serverStatus`.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Connections open now.
+    pub current_connections: AtomicI64,
+    /// Connections accepted since start.
+    pub total_connections: AtomicU64,
+    /// Documents inserted.
+    pub insert: AtomicU64,
+    /// `find` commands.
+    pub query: AtomicU64,
+    /// Update statements.
+    pub update: AtomicU64,
+    /// Delete statements.
+    pub delete: AtomicU64,
+    /// `getMore` commands.
+    pub getmore: AtomicU64,
+    /// Other commands.
+    pub command: AtomicU64,
+}
+
+pub(crate) struct Shared {
+    pub(crate) store: Store,
+    pub(crate) credentials: Arc<dyn CredentialStore>,
+    pub(crate) cursors: cursors::CursorRegistry,
+    pub(crate) counters: Counters,
+    pub(crate) started: Instant,
+    next_connection_id: AtomicI64,
+    tls: Option<tls::TlsConfig>,
+}
+
+/// Everything the wire server shares between connections (cheap to clone).
+#[derive(Clone)]
+pub struct WireState {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for WireState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WireState").finish_non_exhaustive()
+    }
+}
+
+impl WireState {
+    /// State serving `store`, authenticating users against `credentials`.
+    pub fn new(store: Store, credentials: Arc<dyn CredentialStore>) -> WireState {
+        WireState {
+            shared: Arc::new(Shared {
+                store,
+                credentials,
+                cursors: cursors::CursorRegistry::default(),
+                counters: Counters::default(),
+                started: Instant::now(),
+                next_connection_id: AtomicI64::new(1),
+                tls: None,
+            }),
+        }
+    }
+
+    /// State like [`WireState::new`] whose connections must use TLS.
+    pub fn with_tls(
+        store: Store,
+        credentials: Arc<dyn CredentialStore>,
+        tls: tls::TlsConfig,
+    ) -> WireState {
+        let mut state = WireState::new(store, credentials);
+        if let Some(shared) = Arc::get_mut(&mut state.shared) {
+            shared.tls = Some(tls);
+        }
+        state
+    }
+
+    /// The `serverStatus` counters.
+    pub fn counters(&self) -> &Counters {
+        &self.shared.counters
+    }
+
+    /// Number of open cursors.
+    pub fn open_cursors(&self) -> usize {
+        self.shared.cursors.len()
+    }
+
+    /// Closes cursors idle for longer than `idle`; returns how many were closed.
+    pub fn reap_cursors(&self, idle: Duration) -> usize {
+        self.shared.cursors.reap(idle)
+    }
+}
+
+/// Serves the wire protocol on `listener` until `shutdown` completes. Each connection runs in
+/// its own task; a failing connection never stops the server. Returns when shut down (open
+/// connections finish their current command and are dropped with the runtime).
+pub async fn serve(
+    listener: TcpListener,
+    state: WireState,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let reaper_state = state.clone();
+    let reaper = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CURSOR_REAP_INTERVAL);
+        loop {
+            tick.tick().await;
+            reaper_state.reap_cursors(cursors::CURSOR_IDLE_TIMEOUT);
+        }
+    });
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let state = state.clone();
+                    tokio::spawn(async move { accept_connection(stream, peer, state).await });
+                }
+                // Transient accept failures (EMFILE, aborted handshakes): keep serving.
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+    reaper.abort();
+    Ok(())
+}
+
+/// Per-connection state.
+#[derive(Debug)]
+pub struct Connection {
+    /// Server-assigned connection id (`hello.connectionId`).
+    pub id: i64,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The authenticated user, if any.
+    pub user: Option<UserCredentials>,
+    /// A SCRAM conversation in progress.
+    pub(crate) sasl: Option<commands::SaslState>,
+}
+
+async fn accept_connection(stream: TcpStream, peer: SocketAddr, state: WireState) {
+    let _ = stream.set_nodelay(true);
+    match state.shared.tls.clone() {
+        None => handle_connection(stream, peer, state).await,
+        Some(tls) => {
+            let handshake =
+                tokio::time::timeout(tls::TLS_HANDSHAKE_TIMEOUT, tls.acceptor.accept(stream)).await;
+            if let Ok(Ok(stream)) = handshake {
+                handle_connection(stream, peer, state).await;
+            }
+        }
+    }
+}
+
+async fn handle_connection<S>(mut stream: S, peer: SocketAddr, state: WireState)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let counters = &state.shared.counters;
+    counters.current_connections.fetch_add(1, Ordering::Relaxed);
+    counters.total_connections.fetch_add(1, Ordering::Relaxed);
+    let mut conn = Connection {
+        id: state
+            .shared
+            .next_connection_id
+            .fetch_add(1, Ordering::Relaxed),
+        peer,
+        user: None,
+        sasl: None,
+    };
+    let mut next_request_id: i32 = 1;
+    while let Ok(Some(bytes)) = read_message(&mut stream).await {
+        let Ok((header, request)) = message::parse_request(&bytes) else {
+            break;
+        };
+        let (reply, legacy, silent) = match request {
+            message::Request::Msg { body, more_to_come } => (
+                commands::run(&state, &mut conn, body).await,
+                false,
+                more_to_come,
+            ),
+            message::Request::Query {
+                full_collection_name,
+                query,
+            } => (
+                commands::run_legacy(&state, &mut conn, &full_collection_name, query).await,
+                true,
+                false,
+            ),
+        };
+        if silent {
+            continue;
+        }
+        next_request_id = next_request_id.wrapping_add(1);
+        let encoded = if legacy {
+            message::encode_op_reply(next_request_id, header.request_id, &reply)
+        } else {
+            message::encode_op_msg(next_request_id, header.request_id, &reply)
+        };
+        let encoded = match encoded {
+            Ok(b) if b.len() <= MAX_MESSAGE_SIZE_BYTES => b,
+            _ => {
+                let err = CommandError::new(
+                    10334,
+                    "BSONObjectTooLarge",
+                    "reply exceeds the maximum message size",
+                )
+                .to_document();
+                match message::encode_op_msg(next_request_id, header.request_id, &err) {
+                    Ok(b) => b,
+                    Err(_) => break,
+                }
+            }
+        };
+        if stream.write_all(&encoded).await.is_err() || stream.flush().await.is_err() {
+            break;
+        }
+    }
+    counters.current_connections.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Reads one whole message; `Ok(None)` at a clean end of stream. Waiting for the first byte
+/// has no time limit (idle connections are fine); the rest must come within
+/// [`PARTIAL_MESSAGE_TIMEOUT`]. Lengths outside `16..=MAX_MESSAGE_SIZE_BYTES` are errors.
+async fn read_message<S: AsyncRead + Unpin>(stream: &mut S) -> std::io::Result<Option<Vec<u8>>> {
+    let mut len_bytes = [0u8; 4];
+    if stream.read(&mut len_bytes[..1]).await? == 0 {
+        return Ok(None);
+    }
+    let rest = async {
+        stream.read_exact(&mut len_bytes[1..]).await?;
+        let len = i32::from_le_bytes(len_bytes);
+        if len < message::HEADER_LEN as i32 || len as usize > MAX_MESSAGE_SIZE_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("message length {len} outside 16..={MAX_MESSAGE_SIZE_BYTES}"),
+            ));
+        }
+        let mut buf = vec![0u8; len as usize];
+        buf[..4].copy_from_slice(&len_bytes);
+        stream.read_exact(&mut buf[4..]).await?;
+        Ok(buf)
+    };
+    match tokio::time::timeout(PARTIAL_MESSAGE_TIMEOUT, rest).await {
+        Ok(r) => r.map(Some),
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "partial message not completed in time",
+        )),
+    }
+}

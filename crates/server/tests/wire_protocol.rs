@@ -1,0 +1,331 @@
+//! Protocol-level tests with a minimal Rust client (no Python needed): legacy `OP_QUERY`
+//! handshake → `OP_REPLY`, `OP_MSG` with checksums, document sequences and `moreToCome`,
+//! the authentication gate, a SCRAM-SHA-256 client conversation, cursors (getMore,
+//! killCursors, idle reaping), error codes, and many concurrent connections.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use bson::spec::BinarySubtype;
+use bson::{Binary, Bson, Document, doc};
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use stratus_docstore::Store;
+use stratus_server::wire::message::{self, FLAG_MORE_TO_COME, OP_MSG, OP_QUERY, OP_REPLY};
+use stratus_server::wire::{self, DatabaseAccess, StaticCredentials, WireState};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn start() -> (std::net::SocketAddr, WireState) {
+    let store = Store::open_in_memory().expect("store");
+    let mut creds = StaticCredentials::new();
+    creds.add_user("alice", "secret", DatabaseAccess::All);
+    let state = WireState::new(store, Arc::new(creds));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let s = state.clone();
+    tokio::spawn(async move { wire::serve(listener, s, std::future::pending()).await });
+    (addr, state)
+}
+
+async fn read_reply(s: &mut TcpStream) -> (i32, Document) {
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len).await.expect("reply length");
+    let n = i32::from_le_bytes(len) as usize;
+    let mut rest = vec![0u8; n - 4];
+    s.read_exact(&mut rest).await.expect("reply body");
+    let op = i32::from_le_bytes(rest[8..12].try_into().expect("4 bytes"));
+    let doc_at = if op == OP_REPLY { 32 } else { 17 };
+    let doc = Document::from_reader(&rest[doc_at..]).expect("reply document");
+    (op, doc)
+}
+
+async fn cmd(s: &mut TcpStream, body: Document) -> Document {
+    let bytes = message::encode_op_msg_request(1, &body, &[], 0, false).expect("encode");
+    s.write_all(&bytes).await.expect("write");
+    read_reply(s).await.1
+}
+
+fn bin(b: &[u8]) -> Bson {
+    Bson::Binary(Binary {
+        subtype: BinarySubtype::Generic,
+        bytes: b.to_vec(),
+    })
+}
+
+fn hmac256(key: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("hmac");
+    m.update(data);
+    m.finalize().into_bytes().to_vec()
+}
+
+/// A SCRAM-SHA-256 client conversation; returns the final reply.
+async fn login(s: &mut TcpStream, user: &str, password: &str) -> Document {
+    let cnonce = "clientnonce123";
+    let first_bare = format!("n={user},r={cnonce}");
+    let r = cmd(s, doc! {"saslStart": 1, "mechanism": "SCRAM-SHA-256", "payload": bin(format!("n,,{first_bare}").as_bytes()), "$db": "admin"}).await;
+    if r.get_f64("ok").unwrap_or(0.0) != 1.0 {
+        return r;
+    }
+    let Some(Bson::Binary(p)) = r.get("payload") else {
+        panic!("no payload: {r}")
+    };
+    let server_first = String::from_utf8(p.bytes.clone()).expect("utf8");
+    let mut nonce = "";
+    let mut salt = Vec::new();
+    let mut iters = 0u32;
+    for part in server_first.split(',') {
+        match part.split_at(2) {
+            ("r=", v) => nonce = v,
+            ("s=", v) => salt = B64.decode(v).expect("salt"),
+            ("i=", v) => iters = v.parse().expect("iterations"),
+            _ => {}
+        }
+    }
+    let mut salted = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), &salt, iters, &mut salted);
+    let client_key = hmac256(&salted, b"Client Key");
+    let stored = Sha256::digest(&client_key);
+    let without_proof = format!("c=biws,r={nonce}");
+    let auth_message = format!("{first_bare},{server_first},{without_proof}");
+    let sig = hmac256(&stored, auth_message.as_bytes());
+    let proof: Vec<u8> = client_key.iter().zip(&sig).map(|(a, b)| a ^ b).collect();
+    let final_msg = format!("{without_proof},p={}", B64.encode(proof));
+    let mut r = cmd(s, doc! {"saslContinue": 1, "conversationId": 1, "payload": bin(final_msg.as_bytes()), "$db": "admin"}).await;
+    if r.get_f64("ok").unwrap_or(0.0) == 1.0 {
+        // Verify the server signature.
+        let Some(Bson::Binary(p)) = r.get("payload") else {
+            panic!("no final payload")
+        };
+        let server_key = hmac256(&salted, b"Server Key");
+        let expected = format!(
+            "v={}",
+            B64.encode(hmac256(&server_key, auth_message.as_bytes()))
+        );
+        assert_eq!(String::from_utf8(p.bytes.clone()).expect("utf8"), expected);
+        while !r.get_bool("done").unwrap_or(true) {
+            r = cmd(
+                s,
+                doc! {"saslContinue": 1, "conversationId": 1, "payload": bin(b""), "$db": "admin"},
+            )
+            .await;
+        }
+    }
+    r
+}
+
+fn code(d: &Document) -> i32 {
+    d.get_i32("code").unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_handshake_gate_and_errors() {
+    let (addr, _) = start().await;
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    // Legacy OP_QUERY isMaster → OP_REPLY.
+    let mut q = Vec::new();
+    q.extend_from_slice(&0i32.to_le_bytes());
+    q.extend_from_slice(&9i32.to_le_bytes());
+    q.extend_from_slice(&0i32.to_le_bytes());
+    q.extend_from_slice(&OP_QUERY.to_le_bytes());
+    q.extend_from_slice(&0i32.to_le_bytes());
+    q.extend_from_slice(b"admin.$cmd\0");
+    q.extend_from_slice(&0i32.to_le_bytes());
+    q.extend_from_slice(&(-1i32).to_le_bytes());
+    doc! {"isMaster": 1}.to_writer(&mut q).expect("encode");
+    let n = q.len() as i32;
+    q[..4].copy_from_slice(&n.to_le_bytes());
+    s.write_all(&q).await.expect("write");
+    let (op, d) = read_reply(&mut s).await;
+    assert_eq!(op, OP_REPLY);
+    assert!(d.get_bool("ismaster").expect("ismaster"));
+    assert_eq!(d.get_i32("maxWireVersion").expect("wire"), 21);
+    assert_eq!(d.get_i32("maxMessageSizeBytes").expect("max"), 48_000_000);
+    assert_eq!(d.get_i32("logicalSessionTimeoutMinutes").expect("lstm"), 30);
+
+    // OP_MSG hello; ping with a checksum; unauthenticated find refused.
+    let d = cmd(&mut s, doc! {"hello": 1, "$db": "admin"}).await;
+    assert!(d.get_bool("isWritablePrimary").expect("iwp"));
+    let bytes = message::encode_op_msg_request(2, &doc! {"ping": 1, "$db": "admin"}, &[], 0, true)
+        .expect("encode");
+    s.write_all(&bytes).await.expect("write");
+    let (op, d) = read_reply(&mut s).await;
+    assert_eq!((op, d.get_f64("ok").expect("ok")), (OP_MSG, 1.0));
+    let d = cmd(&mut s, doc! {"find": "c", "$db": "x"}).await;
+    assert_eq!(
+        (code(&d), d.get_str("codeName").expect("name")),
+        (13, "Unauthorized")
+    );
+    let d = cmd(&mut s, doc! {"ping": 1}).await;
+    assert_eq!(code(&d), 40571);
+
+    // Wrong password → 18; right password → authenticated.
+    let d = login(&mut s, "alice", "nope").await;
+    assert_eq!(code(&d), 18, "{d}");
+    let d = login(&mut s, "bob", "secret").await;
+    assert_eq!(code(&d), 18, "{d}");
+    let d = login(&mut s, "alice", "secret").await;
+    assert_eq!(d.get_f64("ok").expect("ok"), 1.0, "{d}");
+    let d = cmd(&mut s, doc! {"frobnicate": 1, "$db": "x"}).await;
+    assert_eq!(
+        (code(&d), d.get_str("codeName").expect("name")),
+        (59, "CommandNotFound")
+    );
+    let d = cmd(
+        &mut s,
+        doc! {"saslStart": 1, "mechanism": "PLAIN", "payload": bin(b"x"), "$db": "admin"},
+    )
+    .await;
+    assert_eq!(code(&d), 334);
+    let d = cmd(
+        &mut s,
+        doc! {"getMore": 12345i64, "collection": "c", "$db": "x"},
+    )
+    .await;
+    assert_eq!(code(&d), 43);
+    let d = cmd(&mut s, doc! {"insert": "c", "$db": "x"}).await;
+    assert_eq!(code(&d), 40414, "{d}");
+    let d = cmd(&mut s, doc! {"find": "c", "limit": "x", "$db": "x"}).await;
+    assert_eq!(code(&d), 14, "{d}");
+    let d = cmd(&mut s, doc! {"find": 5, "$db": "x"}).await;
+    assert_eq!(code(&d), 73, "{d}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequences_more_to_come_cursors_and_reaping() {
+    let (addr, state) = start().await;
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    assert_eq!(
+        login(&mut s, "alice", "secret")
+            .await
+            .get_f64("ok")
+            .expect("ok"),
+        1.0
+    );
+    // Insert via a kind-1 document sequence with a checksum.
+    let docs: Vec<Document> = (0..10).map(|i| doc! {"_id": i}).collect();
+    let bytes = message::encode_op_msg_request(
+        3,
+        &doc! {"insert": "c", "$db": "db1", "ordered": false},
+        &[("documents", docs)],
+        0,
+        true,
+    )
+    .expect("encode");
+    s.write_all(&bytes).await.expect("write");
+    let (_, d) = read_reply(&mut s).await;
+    assert_eq!(d.get_i32("n").expect("n"), 10, "{d}");
+    // moreToCome: no reply; the next command's reply is the next message read.
+    let bytes = message::encode_op_msg_request(
+        4,
+        &doc! {"insert": "c", "$db": "db1", "documents": [{"_id": 100}]},
+        &[],
+        FLAG_MORE_TO_COME,
+        false,
+    )
+    .expect("encode");
+    s.write_all(&bytes).await.expect("write");
+    let d = cmd(&mut s, doc! {"count": "c", "$db": "db1"}).await;
+    assert_eq!(d.get_i64("n").expect("n"), 11, "{d}");
+    // Cursor: batches of 4 → 4, 4, 3 (closed).
+    let d = cmd(&mut s, doc! {"find": "c", "batchSize": 4, "$db": "db1"}).await;
+    let c = d.get_document("cursor").expect("cursor");
+    let id = c.get_i64("id").expect("id");
+    assert!(id != 0);
+    assert_eq!(c.get_array("firstBatch").expect("fb").len(), 4);
+    assert_eq!(c.get_str("ns").expect("ns"), "db1.c");
+    let d = cmd(
+        &mut s,
+        doc! {"getMore": id, "collection": "c", "batchSize": 4, "$db": "db1"},
+    )
+    .await;
+    assert_eq!(
+        d.get_document("cursor")
+            .expect("c")
+            .get_array("nextBatch")
+            .expect("nb")
+            .len(),
+        4
+    );
+    let d = cmd(
+        &mut s,
+        doc! {"getMore": id, "collection": "other", "$db": "db1"},
+    )
+    .await;
+    assert_eq!(code(&d), 13, "{d}");
+    let d = cmd(
+        &mut s,
+        doc! {"getMore": id, "collection": "c", "$db": "db1"},
+    )
+    .await;
+    let c = d.get_document("cursor").expect("c");
+    assert_eq!(c.get_array("nextBatch").expect("nb").len(), 3);
+    assert_eq!(c.get_i64("id").expect("id"), 0);
+    // Idle cursors are reaped.
+    let d = cmd(&mut s, doc! {"find": "c", "batchSize": 1, "$db": "db1"}).await;
+    let id = d
+        .get_document("cursor")
+        .expect("c")
+        .get_i64("id")
+        .expect("id");
+    assert_eq!(state.open_cursors(), 1);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(state.reap_cursors(Duration::from_millis(1)), 1);
+    let d = cmd(
+        &mut s,
+        doc! {"getMore": id, "collection": "c", "$db": "db1"},
+    )
+    .await;
+    assert_eq!(code(&d), 43);
+    // Duplicate in an ordered insert: writeErrors at index 1, n = 1.
+    let d = cmd(
+        &mut s,
+        doc! {"insert": "c", "documents": [{"_id": 200}, {"_id": 0}, {"_id": 201}], "$db": "db1"},
+    )
+    .await;
+    assert_eq!(d.get_i32("n").expect("n"), 1);
+    let we = d.get_array("writeErrors").expect("writeErrors");
+    let e = we[0].as_document().expect("doc");
+    assert_eq!(
+        (
+            e.get_i32("index").expect("i"),
+            e.get_i32("code").expect("c")
+        ),
+        (1, 11000)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_connections_and_a_stalled_one() {
+    let (addr, state) = start().await;
+    // A client that starts a message and stalls.
+    let mut stalled = TcpStream::connect(addr).await.expect("connect");
+    stalled.write_all(&[200, 0, 0]).await.expect("write");
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        tasks.push(tokio::spawn(async move {
+            let mut s = TcpStream::connect(addr).await.expect("connect");
+            for _ in 0..5 {
+                let d = cmd(&mut s, doc! {"ping": 1, "$db": "admin"}).await;
+                assert_eq!(d.get_f64("ok").expect("ok"), 1.0);
+            }
+        }));
+    }
+    for t in tasks {
+        tokio::time::timeout(Duration::from_secs(20), t)
+            .await
+            .expect("no stall")
+            .expect("task");
+    }
+    assert!(
+        state
+            .counters()
+            .total_connections
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 65
+    );
+}

@@ -1,0 +1,184 @@
+//! Drives the wire server with a real MongoDB driver (pymongo): starts the server in-process
+//! on 127.0.0.1:0 over a temporary on-disk store with two users, then runs each script in
+//! `tests/wire_py/`. Without pymongo the tests print a skip reason and pass, unless
+//! `STRATUS_REQUIRE_REAL_CLIENTS=1`, which makes a missing pymongo a failure.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+
+use stratus_docstore::{Store, StoreOptions};
+use stratus_server::wire::{self, DatabaseAccess, StaticCredentials, WireState};
+
+struct Server {
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store =
+            Store::open(dir.path().join("wire.redb"), StoreOptions::default()).expect("store");
+        let mut creds = StaticCredentials::new();
+        creds.add_user("user", "pass", DatabaseAccess::All);
+        creds.add_user(
+            "limited",
+            "pw",
+            DatabaseAccess::Only(BTreeSet::from(["appdb".to_string()])),
+        );
+        let state = WireState::new(store, Arc::new(creds));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                tx.send(listener.local_addr().expect("addr").port())
+                    .expect("send port");
+                wire::serve(listener, state, std::future::pending())
+                    .await
+                    .expect("serve");
+            });
+        });
+        let port = rx.recv().expect("port");
+        Server { port, _dir: dir }
+    })
+}
+
+struct TlsServer {
+    port: u16,
+    ca_file: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn tls_server() -> &'static TlsServer {
+    static SERVER: OnceLock<TlsServer> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+            .expect("self-signed certificate");
+        let cert_pem = cert.cert.pem();
+        let key_pem = cert.key_pair.serialize_pem();
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, &cert_pem).expect("write ca");
+        let tls = wire::tls::TlsConfig::from_pem(cert_pem.as_bytes(), key_pem.as_bytes())
+            .expect("tls config");
+        let store =
+            Store::open(dir.path().join("tls.redb"), StoreOptions::default()).expect("store");
+        let mut creds = StaticCredentials::new();
+        creds.add_user("user", "pass", DatabaseAccess::All);
+        let state = WireState::with_tls(store, Arc::new(creds), tls);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                tx.send(listener.local_addr().expect("addr").port())
+                    .expect("send port");
+                wire::serve(listener, state, std::future::pending())
+                    .await
+                    .expect("serve");
+            });
+        });
+        let port = rx.recv().expect("port");
+        TlsServer {
+            port,
+            ca_file,
+            _dir: dir,
+        }
+    })
+}
+
+fn pymongo_available() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import pymongo"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        if std::env::var("STRATUS_REQUIRE_REAL_CLIENTS").as_deref() == Ok("1") {
+            panic!(
+                "STRATUS_REQUIRE_REAL_CLIENTS=1 but python3/pymongo is missing (pip install pymongo)"
+            );
+        }
+        eprintln!(
+            "SKIP: python3 with pymongo not found (pip install pymongo); wire client test not run"
+        );
+    }
+    ok
+}
+
+fn run_script(name: &str) {
+    if !pymongo_available() {
+        return;
+    }
+    run_with_args(name, &[server().port.to_string()]);
+}
+
+fn run_with_args(name: &str, args: &[String]) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/wire_py");
+    let out = Command::new("python3")
+        .arg(dir.join(name))
+        .args(args)
+        .current_dir(&dir)
+        .output()
+        .expect("run python3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(out.status.success(), "{name} failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("all checks passed"),
+        "{name} did not finish:\n{stdout}"
+    );
+}
+
+#[test]
+fn pymongo_crud_aggregate_indexes_admin() {
+    run_script("crud.py");
+}
+
+#[test]
+fn pymongo_auth_and_access() {
+    run_script("auth.py");
+}
+
+#[test]
+fn pymongo_cursors_and_bulk_writes() {
+    run_script("cursors_bulk.py");
+}
+
+#[test]
+fn pymongo_change_streams() {
+    run_script("change_stream.py");
+}
+
+#[test]
+fn raw_socket_abuse_closes_only_that_connection() {
+    run_script("raw_socket.py");
+}
+
+#[test]
+fn pymongo_over_tls() {
+    if !pymongo_available() {
+        return;
+    }
+    let s = tls_server();
+    run_with_args(
+        "tls.py",
+        &[s.port.to_string(), s.ca_file.display().to_string()],
+    );
+}
