@@ -47,6 +47,10 @@ impl FindOptions {
     }
 }
 
+/// Results of at most this many documents in their final order are decoded while the plan
+/// runs instead of being read a second time through their keys.
+pub const SMALL_RESULT_LIMIT: u64 = 101;
+
 impl Store {
     /// Runs a query; the cursor reads from a snapshot taken now.
     pub fn find(&self, db: &str, coll: &str, options: FindOptions) -> Result<Cursor> {
@@ -85,9 +89,34 @@ impl Store {
                 options.batch_size,
             )
         } else if sort.is_none() || plan.sort_provided {
-            // Results come in their final order: select the keys now, read documents lazily.
-            let pks = collect_keys(&snapshot, &table, &matcher, &plan, options.skip, limit)?;
-            Cursor::keys(snapshot, table, pks, options.batch_size)
+            // Results come in their final order. Small results (a point lookup, a small limit)
+            // are decoded now from the bytes already read; larger ones keep only the keys and
+            // read the documents batch by batch.
+            let small = matches!(plan.access, Access::IdPoint { .. })
+                || limit.is_some_and(|l| l <= SMALL_RESULT_LIMIT);
+            if small {
+                let docs = collect_ordered(
+                    &snapshot,
+                    &table,
+                    &matcher,
+                    &plan,
+                    options.skip,
+                    limit,
+                    |_, raw| decode(&table, raw),
+                )?;
+                Cursor::from_documents(docs, options.batch_size)
+            } else {
+                let pks = collect_ordered(
+                    &snapshot,
+                    &table,
+                    &matcher,
+                    &plan,
+                    options.skip,
+                    limit,
+                    |pk, _| Ok(pk),
+                )?;
+                Cursor::keys(snapshot, table, pks, options.batch_size)
+            }
         } else {
             let docs = collect_sorted(
                 &snapshot,
@@ -124,16 +153,18 @@ impl Store {
     }
 }
 
-/// The primary keys of the matches of an index plan whose order is final, after skip/limit.
-fn collect_keys(
+/// The matches of a plan whose order is final, after skip/limit, each turned into an item by
+/// `take(pk, raw document)`.
+fn collect_ordered<T>(
     snapshot: &Snapshot,
     table: &str,
     matcher: &Matcher,
     plan: &crate::index::Plan,
     skip: u64,
     limit: Option<u64>,
-) -> Result<Vec<Vec<u8>>> {
-    let mut pks = Vec::new();
+    mut take: impl FnMut(Vec<u8>, &[u8]) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::new();
     let mut to_skip = skip;
     for item in crate::index::execute(plan, snapshot.as_ref(), table)? {
         let (pk, raw) = item?;
@@ -144,12 +175,12 @@ fn collect_keys(
             to_skip -= 1;
             continue;
         }
-        if limit.is_some_and(|l| pks.len() as u64 >= l) {
+        if limit.is_some_and(|l| out.len() as u64 >= l) {
             break;
         }
-        pks.push(pk);
+        out.push(take(pk, &raw)?);
     }
-    Ok(pks)
+    Ok(out)
 }
 
 /// Runs a plan whose order is not final: matching documents are sorted in memory, keeping
