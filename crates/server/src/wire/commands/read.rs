@@ -21,18 +21,22 @@ fn owner(conn: &Connection) -> Option<String> {
     conn.user.as_ref().map(|u| u.user.clone())
 }
 
-/// Takes the first batch from `cursor` and registers it when more may follow.
-pub(super) async fn first_batch(
+/// Opens a cursor with `open` and takes its first batch in the same blocking call (one
+/// thread hop per command), registering the cursor when more may follow.
+pub(super) async fn first_batch<F>(
     ctx: &Ctx<'_>,
     conn: &Connection,
     ns: String,
-    cursor: Cursor,
+    open: F,
     n: usize,
     single_batch: bool,
-) -> CmdResult {
+) -> CmdResult
+where
+    F: FnOnce(&stratus_docstore::Store) -> Result<Cursor, CommandError> + Send + 'static,
+{
     let (q, batch) = ctx
-        .blocking(move |_| {
-            let mut q = QueryCursor::new(cursor);
+        .blocking(move |s| {
+            let mut q = QueryCursor::new(open(s)?);
             let batch = q.take(n)?;
             Ok((q, batch))
         })
@@ -87,10 +91,8 @@ pub(super) async fn find(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
     }
     let db = ctx.db.clone();
     let ns = format!("{db}.{coll}");
-    let cursor = ctx
-        .blocking(move |s| Ok(s.find(&db, &coll, options)?))
-        .await?;
-    first_batch(ctx, conn, ns, cursor, n, single_batch).await
+    let open = move |s: &stratus_docstore::Store| Ok(s.find(&db, &coll, options)?);
+    first_batch(ctx, conn, ns, open, n, single_batch).await
 }
 
 /// `getMore`.
@@ -253,10 +255,8 @@ pub(super) async fn aggregate(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
     };
     let db = ctx.db.clone();
     let ns = format!("{db}.{coll}");
-    let cursor = ctx
-        .blocking(move |s| Ok(s.aggregate(&db, &coll, &pipeline, options)?))
-        .await?;
-    first_batch(ctx, conn, ns, cursor, batch_size(requested), false).await
+    let open = move |s: &stratus_docstore::Store| Ok(s.aggregate(&db, &coll, &pipeline, options)?);
+    first_batch(ctx, conn, ns, open, batch_size(requested), false).await
 }
 
 /// `count`.
