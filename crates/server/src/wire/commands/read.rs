@@ -11,7 +11,9 @@ use bson::{Bson, Document, doc};
 use stratus_docstore::{AggregateOptions, Cursor, FindOptions};
 
 use super::admin::cursor_reply;
-use super::args::{cursor_batch_size, opt_bool, opt_doc, opt_i64, opt_str, opt_u64, req_array};
+use super::args::{
+    cursor_batch_size, opt_bool, opt_doc, opt_i64, opt_str, opt_u64, refuse_unsupported, req_array,
+};
 use super::{CmdResult, Ctx, change_stream};
 use crate::wire::Connection;
 use crate::wire::cursors::{CursorSource, DEFAULT_FIRST_BATCH, QueryCursor, ServerCursor};
@@ -64,6 +66,7 @@ fn batch_size(n: Option<u64>) -> usize {
 pub(super) async fn find(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
     let cmd = "find";
     let coll = ctx.collection()?;
+    refuse_unsupported(ctx.body, cmd, false)?;
     let limit = opt_i64(ctx.body, cmd, "limit")?.unwrap_or(0);
     if limit < 0 {
         return Err(CommandError::bad_value(format!(
@@ -216,6 +219,7 @@ pub(super) fn kill_cursors(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
 pub(super) async fn aggregate(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
     let cmd = "aggregate";
     let pipeline = req_array(ctx.body, cmd, "pipeline")?.clone();
+    refuse_unsupported(ctx.body, cmd, true)?;
     if opt_bool(ctx.body, cmd, "explain")?.unwrap_or(false) {
         return Err(CommandError::not_supported(
             "aggregate with explain: true is not supported; use the explain command on find",
@@ -262,6 +266,7 @@ pub(super) async fn aggregate(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
 /// `count`.
 pub(super) async fn count(ctx: &Ctx<'_>) -> CmdResult {
     let coll = ctx.collection()?;
+    refuse_unsupported(ctx.body, "count", false)?;
     let query = opt_doc(ctx.body, "count", "query")?.unwrap_or_default();
     let skip = opt_i64(ctx.body, "count", "skip")?.unwrap_or(0);
     if skip < 0 {
@@ -282,6 +287,7 @@ pub(super) async fn count(ctx: &Ctx<'_>) -> CmdResult {
 /// `distinct`.
 pub(super) async fn distinct(ctx: &Ctx<'_>) -> CmdResult {
     let coll = ctx.collection()?;
+    refuse_unsupported(ctx.body, "distinct", false)?;
     let key = opt_str(ctx.body, "distinct", "key")?
         .ok_or_else(|| CommandError::missing_field("distinct", "key"))?
         .to_string();
