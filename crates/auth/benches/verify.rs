@@ -1,5 +1,6 @@
 //! Verification cost with cached keys: RS256 and ES256, the signature alone and the whole
-//! `Authenticator::verify` (parse, provider routing, kid lookup, signature, claims).
+//! `Authenticator::verify` (parse, provider routing, kid lookup, signature, claims), without
+//! and with the remembered-token fast path.
 //! Run: `cargo bench -p stratus-auth --bench verify`.
 
 use std::hint::black_box;
@@ -68,6 +69,39 @@ fn setup(alg: Algorithm) -> (Authenticator, KeySet, String) {
     (auth, keys, token)
 }
 
+/// Reference point: the raw RustCrypto verification with a key parsed once (what a cache of
+/// pre-parsed keys would cost), to size the per-call key rebuild inside `jsonwebtoken`.
+fn bench_preparsed(c: &mut Criterion) {
+    use p256::ecdsa::signature::Verifier;
+    use rsa::Generate;
+    use sha2::Digest;
+    let msg = b"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0";
+    let sk = rsa::PrivateKey::generate_from_rng(&mut rand::rng());
+    let pk = sk.to_public_key();
+    let enc = EncodingKey::from_rsa_der(sk.to_pkcs1_der().expect("der").as_bytes());
+    let sig = URL_SAFE_NO_PAD
+        .decode(jsonwebtoken::crypto::sign(msg, &enc, Algorithm::RS256).expect("sign"))
+        .expect("b64");
+    c.bench_function("rs256_rustcrypto_preparsed_key", |b| {
+        b.iter(|| {
+            let digest = sha2::Sha256::digest(black_box(msg));
+            pk.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &digest, &sig)
+                .expect("ok")
+        })
+    });
+    use p256::pkcs8::EncodePrivateKey;
+    let esk = p256::ecdsa::SigningKey::generate_from_rng(&mut rand::rng());
+    let evk = *esk.verifying_key();
+    let eenc = EncodingKey::from_ec_der(esk.to_pkcs8_der().expect("der").as_bytes());
+    let esig = URL_SAFE_NO_PAD
+        .decode(jsonwebtoken::crypto::sign(msg, &eenc, Algorithm::ES256).expect("sign"))
+        .expect("b64");
+    let esig = p256::ecdsa::Signature::from_slice(&esig).expect("sig");
+    c.bench_function("es256_rustcrypto_preparsed_key", |b| {
+        b.iter(|| evk.verify(black_box(msg), &esig).expect("ok"))
+    });
+}
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -81,14 +115,21 @@ fn bench(c: &mut Criterion) {
                 stratus_auth::jose::verify_compact(black_box(&token), &keys, None).expect("ok")
             })
         });
-        c.bench_function(&format!("{name}_authenticator_verify"), |b| {
+        c.bench_function(&format!("{name}_authenticator_verify_remembered"), |b| {
             b.iter(|| {
                 rt.block_on(auth.verify(black_box(&token), ProviderSelection::Any))
+                    .expect("ok")
+            })
+        });
+        let uncached = auth.clone().with_verified_ttl(std::time::Duration::ZERO);
+        c.bench_function(&format!("{name}_authenticator_verify_uncached"), |b| {
+            b.iter(|| {
+                rt.block_on(uncached.verify(black_box(&token), ProviderSelection::Any))
                     .expect("ok")
             })
         });
     }
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, bench_preparsed);
 criterion_main!(benches);

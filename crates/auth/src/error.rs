@@ -196,6 +196,31 @@ impl AuthError {
         }
     }
 
+    /// The `WWW-Authenticate` header value for a 401 answer (RFC 6750 §3): plain `Bearer` when
+    /// no credentials were sent, `Bearer error="invalid_token", error_description="…"`
+    /// otherwise; `None` for errors that are not 401.
+    pub fn www_authenticate(&self) -> Option<String> {
+        if self.code() != Code::Unauthenticated {
+            return None;
+        }
+        if !self.is_invalid_token() {
+            return Some("Bearer".to_string());
+        }
+        // RFC 6750 error_description: printable ASCII except '"' and '\'.
+        let description: String = self
+            .detail()
+            .chars()
+            .map(|c| match c {
+                '"' | '\\' => '\'',
+                c if c.is_ascii_graphic() || c == ' ' => c,
+                _ => '?',
+            })
+            .collect();
+        Some(format!(
+            "Bearer error=\"invalid_token\", error_description=\"{description}\""
+        ))
+    }
+
     /// Whether the HTTP answer carries `WWW-Authenticate: Bearer error="invalid_token"`.
     pub fn is_invalid_token(&self) -> bool {
         self.code() == Code::Unauthenticated && !matches!(self, AuthError::MissingToken)
@@ -269,5 +294,21 @@ mod tests {
             "internal error"
         );
         assert!(!AuthError::MissingToken.is_invalid_token());
+        assert_eq!(
+            AuthError::MissingToken.www_authenticate().as_deref(),
+            Some("Bearer")
+        );
+        assert_eq!(
+            AuthError::Expired.www_authenticate().as_deref(),
+            Some(r#"Bearer error="invalid_token", error_description="the token has expired""#)
+        );
+        let odd = AuthError::missing_claim("a\"b\u{e9}");
+        assert_eq!(
+            odd.www_authenticate().as_deref(),
+            Some(
+                r#"Bearer error="invalid_token", error_description="the token lacks the required claim 'a'b?'""#
+            )
+        );
+        assert_eq!(AuthError::NotFound.www_authenticate(), None);
     }
 }

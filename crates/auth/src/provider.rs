@@ -201,7 +201,46 @@ fn checked_uri(uri: &str) -> Result<String> {
     Ok(uri.to_string())
 }
 
+/// Members every provider type accepts.
+const COMMON_MEMBERS: [&str; 4] = ["name", "type", "leewaySecs", "requiredClaims"];
+
+/// The members a provider type accepts besides [`COMMON_MEMBERS`].
+fn type_members(kind: &str) -> Option<&'static [&'static str]> {
+    match kind {
+        "hmac" => Some(&["secret", "algorithms", "issuer", "audience"]),
+        "jwks" => Some(&["jwksUri", "issuer", "audience", "algorithms"]),
+        "cognito" => Some(&["region", "userPoolId", "clientIds", "tokenUse", "jwksUri"]),
+        "oidc" => Some(&["issuer", "audience", "jwksUri", "algorithms"]),
+        _ => None,
+    }
+}
+
 impl ProviderConfig {
+    /// Parses one provider from a project definition, refusing unknown members (a misspelt
+    /// `issuer` or `audience` must not silently disable a check).
+    pub fn from_json(value: &serde_json::Value) -> Result<Self> {
+        let obj = value
+            .as_object()
+            .ok_or_else(|| AuthError::InvalidConfig("a provider must be an object".into()))?;
+        let kind = obj
+            .get("type")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("");
+        let members = type_members(kind).ok_or_else(|| {
+            AuthError::InvalidConfig("'type' must be one of hmac, jwks, cognito, oidc".into())
+        })?;
+        if let Some(unknown) = obj
+            .keys()
+            .find(|k| !COMMON_MEMBERS.contains(&k.as_str()) && !members.contains(&k.as_str()))
+        {
+            return Err(AuthError::InvalidConfig(format!(
+                "unknown member '{unknown}' for a {kind} provider"
+            )));
+        }
+        serde_json::from_value(value.clone())
+            .map_err(|e| AuthError::InvalidConfig(format!("provider: {e}")))
+    }
+
     /// Validates the configuration and builds the provider. `hmac_secret` is the resolved
     /// value of `secret` for `hmac` providers (ignored otherwise).
     pub fn build(&self, hmac_secret: Option<&[u8]>) -> Result<Provider> {
@@ -400,5 +439,20 @@ mod tests {
         let unknown_type: std::result::Result<ProviderConfig, _> =
             serde_json::from_value(json!({"name": "a", "type": "saml"}));
         assert!(unknown_type.is_err());
+        let strict = [
+            json!({"name": "a", "type": "jwks", "jwksUri": "https://x/j", "isuer": "https://x"}),
+            json!({"name": "a", "type": "hmac", "secret": "s", "jwksUri": "https://x/j"}),
+            json!({"name": "a", "type": "saml"}),
+            json!(["not an object"]),
+            json!({"name": "a", "type": "cognito", "region": "r"}),
+        ];
+        for b in strict {
+            let err = ProviderConfig::from_json(&b).expect_err(&b.to_string());
+            assert_eq!(err.reason(), "invalid_config", "{b}");
+        }
+        let ok = ProviderConfig::from_json(&json!({"name": "a", "type": "oidc",
+            "issuer": "https://i", "leewaySecs": 5, "requiredClaims": ["sub"]}))
+        .expect("valid");
+        assert_eq!(ok.required_claims, vec!["sub".to_string()]);
     }
 }

@@ -5,18 +5,39 @@
 //! configured issuer equals the token's `iss`); a token is accepted only after the signature
 //! AND every claim rule of one provider pass; the first provider that accepts wins, otherwise
 //! the first candidate's error is reported.
+//!
+//! Verified tokens are remembered (keyed by the SHA-256 of the token) for at most
+//! [`DEFAULT_VERIFIED_TTL`] and never past their own expiry, so a client that reuses its token
+//! pays for the signature once; the claim rules (expiry included) are re-checked on every
+//! use. A key withdrawn from the provider's JWKS therefore stops working for tokens already
+//! seen within that TTL. At most [`MAX_VERIFIED_ENTRIES`] tokens are remembered.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::claims::{self, Claims};
 use crate::clock::Clock;
 use crate::error::{AuthError, Result};
-use crate::jose::{CompactJws, KeySet, parse_compact};
+use crate::jose::{CompactJws, KeySet, MAX_TOKEN_BYTES, parse_compact};
 use crate::jwks::JwksCache;
 use crate::provider::{KeySource, MAX_PROVIDERS, Provider};
+
+/// How long a verified token is remembered by default (0 disables remembering).
+pub const DEFAULT_VERIFIED_TTL: Duration = Duration::from_secs(60);
+/// Most verified tokens remembered by one authenticator.
+pub const MAX_VERIFIED_ENTRIES: usize = 10_000;
+
+#[derive(Debug)]
+struct Remembered {
+    provider: usize,
+    claims: Claims,
+    until_ms: u64,
+}
 
 /// Name of the raw token inside `$.tokenData`.
 pub const RAW_TOKEN_FIELD: &str = "rawToken";
@@ -74,6 +95,8 @@ pub struct Authenticator {
     providers: Vec<Provider>,
     jwks: Arc<JwksCache>,
     clock: Arc<dyn Clock>,
+    verified_ttl: Duration,
+    verified: Arc<Mutex<HashMap<[u8; 32], Remembered>>>,
 }
 
 fn is_hmac(alg: Algorithm) -> bool {
@@ -104,7 +127,62 @@ impl Authenticator {
             providers,
             jwks,
             clock,
+            verified_ttl: DEFAULT_VERIFIED_TTL,
+            verified: Arc::new(Mutex::new(HashMap::new())),
         })
+    }
+
+    /// Sets how long verified tokens are remembered (`Duration::ZERO` disables it).
+    pub fn with_verified_ttl(mut self, ttl: Duration) -> Self {
+        self.verified_ttl = ttl;
+        self
+    }
+
+    fn selected(p: &Provider, selection: ProviderSelection<'_>) -> bool {
+        match selection {
+            ProviderSelection::Any => true,
+            ProviderSelection::Named(names) => names.contains(&p.name),
+        }
+    }
+
+    fn remembered(&self, digest: &[u8; 32], now_ms: u64) -> Option<(usize, Claims)> {
+        let map = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        map.get(digest)
+            .filter(|r| now_ms < r.until_ms)
+            .map(|r| (r.provider, r.claims.clone()))
+    }
+
+    fn remember(&self, digest: [u8; 32], provider: usize, claims: &Claims, now_ms: u64) {
+        let ttl_ms = u64::try_from(self.verified_ttl.as_millis()).unwrap_or(u64::MAX);
+        let exp_ms = claims
+            .get("exp")
+            .and_then(Value::as_f64)
+            .filter(|e| e.is_finite() && *e > 0.0)
+            .map_or(u64::MAX, |e| (e * 1000.0) as u64);
+        let until_ms = now_ms.saturating_add(ttl_ms).min(exp_ms);
+        let mut map = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= MAX_VERIFIED_ENTRIES {
+            map.retain(|_, r| now_ms < r.until_ms);
+            if map.len() >= MAX_VERIFIED_ENTRIES {
+                map.clear();
+            }
+        }
+        map.insert(
+            digest,
+            Remembered {
+                provider,
+                claims: claims.clone(),
+                until_ms,
+            },
+        );
+    }
+
+    /// Number of verified tokens currently remembered.
+    pub fn remembered_tokens(&self) -> usize {
+        self.verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// The configured providers.
@@ -118,17 +196,33 @@ impl Authenticator {
         token: &str,
         selection: ProviderSelection<'_>,
     ) -> Result<VerifiedToken> {
+        let digest: Option<[u8; 32]> = (!self.verified_ttl.is_zero()
+            && token.len() <= MAX_TOKEN_BYTES)
+            .then(|| Sha256::digest(token.as_bytes()).into());
+        if let Some(d) = &digest
+            && let Some((idx, claims)) = self.remembered(d, self.clock.now_ms())
+            && let Some(p) = self.providers.get(idx)
+            && Self::selected(p, selection)
+        {
+            claims::validate(&claims, &p.rules, self.clock.now_secs())?;
+            return Ok(VerifiedToken {
+                provider: p.name.clone(),
+                claims,
+                raw: token.to_string(),
+            });
+        }
         let jws = parse_compact(token)?;
         let unverified_iss = serde_json::from_slice::<Claims>(&jws.payload)
             .ok()
             .and_then(|c| c.get("iss").and_then(Value::as_str).map(str::to_string));
-        let selected = self.providers.iter().filter(|p| match selection {
-            ProviderSelection::Any => true,
-            ProviderSelection::Named(names) => names.contains(&p.name),
-        });
+        let selected = self
+            .providers
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| Self::selected(p, selection));
         let mut same_family = 0usize;
         let mut candidates = Vec::new();
-        for p in selected {
+        for (idx, p) in selected {
             if p.is_symmetric() != is_hmac(jws.alg) {
                 continue;
             }
@@ -138,7 +232,7 @@ impl Authenticator {
                 _ => true,
             };
             if issuer_ok {
-                candidates.push(p);
+                candidates.push((idx, p));
             }
         }
         if candidates.is_empty() {
@@ -151,9 +245,12 @@ impl Authenticator {
             });
         }
         let mut first_err = None;
-        for p in candidates {
+        for (idx, p) in candidates {
             match self.verify_with(p, &jws).await {
                 Ok(claims) => {
+                    if let Some(d) = digest {
+                        self.remember(d, idx, &claims, self.clock.now_ms());
+                    }
                     return Ok(VerifiedToken {
                         provider: p.name.clone(),
                         claims,

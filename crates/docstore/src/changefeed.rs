@@ -113,18 +113,23 @@ impl ChangeEvent {
 
     /// The event as a change-stream-like document.
     pub fn to_document(&self) -> Document {
+        self.clone().into_document()
+    }
+
+    /// Like [`ChangeEvent::to_document`], consuming the event (no copy of the document).
+    pub fn into_document(self) -> Document {
         let mut d = doc! {
             "seq": self.seq as i64,
             "operationType": self.op.as_str(),
             "ns": {"db": &self.db, "coll": &self.coll},
         };
-        if let Some(k) = &self.document_key {
-            d.insert("documentKey", k.clone());
+        if let Some(k) = self.document_key {
+            d.insert("documentKey", k);
         }
-        if let Some(f) = &self.full_document {
-            d.insert("fullDocument", f.clone());
+        if let Some(f) = self.full_document {
+            d.insert("fullDocument", f);
         }
-        if let Some((db, coll)) = &self.to {
+        if let Some((db, coll)) = self.to {
             d.insert("to", doc! {"db": db, "coll": coll});
         }
         d
@@ -191,11 +196,13 @@ pub fn last_seq(kv: &dyn KvRead) -> Result<u64> {
 
 /// Appends `event` under `event.seq`.
 pub fn append(kv: &mut dyn KvWrite, event: &ChangeEvent) -> Result<()> {
-    kv.put(
-        CHANGES_TABLE,
-        &event.seq.to_be_bytes(),
-        &event.to_document().to_vec()?,
-    )?;
+    append_owned(kv, event.clone())
+}
+
+/// Appends `event` under `event.seq`, consuming it.
+pub fn append_owned(kv: &mut dyn KvWrite, event: ChangeEvent) -> Result<()> {
+    let key = event.seq.to_be_bytes();
+    kv.put(CHANGES_TABLE, &key, &event.into_document().to_vec()?)?;
     Ok(())
 }
 

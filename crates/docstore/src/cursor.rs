@@ -34,6 +34,12 @@ enum Source {
     },
     /// Already computed results.
     Buffered(VecDeque<Document>),
+    /// Primary keys of the results (already filtered, in order); documents are read from the
+    /// snapshot batch by batch.
+    Keys {
+        table: String,
+        pks: VecDeque<Vec<u8>>,
+    },
 }
 
 /// A cursor over query results.
@@ -81,6 +87,26 @@ impl Cursor {
         }
     }
 
+    /// A cursor over the documents of `table` with primary keys `pks` (in this order), read
+    /// lazily from `snapshot`.
+    pub(crate) fn keys(
+        snapshot: Snapshot,
+        table: String,
+        pks: Vec<Vec<u8>>,
+        batch_size: Option<usize>,
+    ) -> Cursor {
+        Cursor {
+            snapshot: Some(snapshot),
+            source: Source::Keys {
+                table,
+                pks: pks.into(),
+            },
+            batch_size: normalize_batch(batch_size),
+            transform: None,
+            pending: VecDeque::new(),
+        }
+    }
+
     /// A cursor over already computed documents.
     pub fn from_documents(docs: Vec<Document>, batch_size: Option<usize>) -> Cursor {
         Cursor {
@@ -109,6 +135,7 @@ impl Cursor {
             && match &self.source {
                 Source::Scan { done, .. } => *done,
                 Source::Buffered(b) => b.is_empty(),
+                Source::Keys { pks, .. } => pks.is_empty(),
             }
     }
 
@@ -142,6 +169,19 @@ impl Cursor {
             Source::Buffered(b) => {
                 let take = n.min(b.len());
                 out.extend(b.drain(..take));
+            }
+            Source::Keys { table, pks } => {
+                let Some(snapshot) = &self.snapshot else {
+                    pks.clear();
+                    return Ok(out);
+                };
+                while out.len() < n {
+                    let Some(pk) = pks.pop_front() else { break };
+                    // The snapshot is the one the keys were selected from: the document is there.
+                    if let Some(raw) = snapshot.get(table, &pk)? {
+                        out.push(decode(table, &raw)?);
+                    }
+                }
             }
             Source::Scan {
                 table,

@@ -60,7 +60,29 @@ pub trait KvWrite: KvRead {
 
     /// Removes a whole table (no error if it does not exist).
     fn drop_table(&mut self, table: &str) -> KvResult<()>;
+
+    /// Applies many writes to one table: `Some(value)` puts, `None` deletes. Same effect as
+    /// calling [`KvWrite::put`] / [`KvWrite::delete`] in order; engines override it to open
+    /// the table once.
+    fn write_batch(
+        &mut self,
+        table: &str,
+        batch: &mut dyn Iterator<Item = BatchEntry<'_>>,
+    ) -> KvResult<()> {
+        for (k, v) in batch {
+            match v {
+                Some(v) => self.put(table, k, v)?,
+                None => {
+                    self.delete(table, k)?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
+
+/// One write of [`KvWrite::write_batch`]: a key and its new value (`None` = delete).
+pub type BatchEntry<'a> = (&'a [u8], Option<&'a [u8]>);
 
 /// A shareable read snapshot.
 pub type Snapshot = Arc<dyn KvRead + Send + Sync>;

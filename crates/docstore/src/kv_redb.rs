@@ -298,6 +298,27 @@ impl KvWrite for RedbWrite {
         Ok(removed)
     }
 
+    fn write_batch(
+        &mut self,
+        table: &str,
+        batch: &mut dyn Iterator<Item = crate::kv::BatchEntry<'_>>,
+    ) -> KvResult<()> {
+        let mut t = self.txn.open_table(def(table)).map_err(engine)?;
+        for (k, v) in batch {
+            match v {
+                Some(v) => {
+                    t.insert(k, v).map_err(engine)?;
+                }
+                None => {
+                    t.remove(k).map_err(engine)?;
+                }
+            }
+        }
+        drop(t);
+        self.note_table(table, true);
+        Ok(())
+    }
+
     fn drop_table(&mut self, table: &str) -> KvResult<()> {
         self.txn.delete_table(def(table)).map_err(engine)?;
         self.note_table(table, false);

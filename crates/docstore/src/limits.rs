@@ -21,3 +21,7 @@ pub const MAX_DATABASE_NAME_LEN: usize = 64;
 
 /// Maximum length of a `db.collection` namespace in bytes (MongoDB: 255).
 pub const MAX_NAMESPACE_LEN: usize = 255;
+
+/// Memory a blocking (in-memory) sort of `find` may use, in bytes of BSON (MongoDB: 100 MiB
+/// without `allowDiskUse`). Sorts with a limit keep only the best `skip + limit` documents.
+pub const MAX_SORT_MEMORY: usize = 100 * 1024 * 1024;

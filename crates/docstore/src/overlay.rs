@@ -45,14 +45,8 @@ impl<'a> Overlay<'a> {
             if t.cleared {
                 self.base.drop_table(&name)?;
             }
-            for (k, v) in t.entries {
-                match v {
-                    Some(v) => self.base.put(&name, &k, &v)?,
-                    None => {
-                        self.base.delete(&name, &k)?;
-                    }
-                }
-            }
+            let mut batch = t.entries.iter().map(|(k, v)| (k.as_slice(), v.as_deref()));
+            self.base.write_batch(&name, &mut batch)?;
         }
         Ok(())
     }
@@ -184,6 +178,18 @@ impl KvWrite for Overlay<'_> {
         let existed = self.get(table, key)?.is_some();
         self.table_mut(table).entries.insert(key.to_vec(), None);
         Ok(existed)
+    }
+
+    fn write_batch(
+        &mut self,
+        table: &str,
+        batch: &mut dyn Iterator<Item = crate::kv::BatchEntry<'_>>,
+    ) -> KvResult<()> {
+        let t = self.table_mut(table);
+        for (k, v) in batch {
+            t.entries.insert(k.to_vec(), v.map(<[u8]>::to_vec));
+        }
+        Ok(())
     }
 
     fn drop_table(&mut self, table: &str) -> KvResult<()> {

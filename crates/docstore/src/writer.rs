@@ -143,7 +143,14 @@ impl Writer {
     {
         let (reply_tx, reply_rx) = sync_channel::<Result<R>>(1);
         let job: Job = Box::new(move |ctx| {
-            let r = op(ctx);
+            // A panicking operation (a bug) must not take the writer thread, and with it every
+            // later write, down: its buffered writes are discarded like any failed operation.
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op(ctx)))
+                .unwrap_or_else(|_| {
+                    Err(DocstoreError::Storage(
+                        "a write operation panicked; it was rolled back".to_string(),
+                    ))
+                });
             let ok = r.is_ok();
             let completion: Completion = Box::new(move |commit: Result<()>| {
                 let out = match r {
@@ -225,7 +232,7 @@ fn run(
                 for mut e in events {
                     e.seq = seq;
                     seq += 1;
-                    changefeed::append(txn, &e).map_err(|e| KvError::Engine(e.to_string()))?;
+                    changefeed::append_owned(txn, e).map_err(|e| KvError::Engine(e.to_string()))?;
                 }
             }
             Ok(())
@@ -309,6 +316,23 @@ mod tests {
         let s = writer.stats();
         assert_eq!(s.operations, 40);
         assert!(s.commits >= 1 && s.commits <= 40);
+    }
+
+    #[test]
+    fn a_panicking_operation_is_rolled_back_and_the_writer_survives() {
+        let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
+        let writer = Writer::start(kv.clone(), Arc::new(Notifier::new(0))).expect("start");
+        let r: Result<()> = writer.submit(|ctx| {
+            ctx.kv.put("t", b"half", b"1")?;
+            panic!("simulated bug");
+        });
+        assert!(matches!(r, Err(DocstoreError::Storage(_))));
+        writer
+            .submit(|ctx| Ok(ctx.kv.put("t", b"after", b"1")?))
+            .expect("writer still works");
+        let snap = kv.snapshot().expect("snap");
+        assert!(snap.get("t", b"half").expect("g").is_none());
+        assert!(snap.get("t", b"after").expect("g").is_some());
     }
 
     #[test]

@@ -104,7 +104,28 @@ fn plan_choices() {
         ),
         (doc! {"a": {"$eq": 3}}, None, "IXSCAN", Some("a_1"), true),
         (doc! {"a": {"$ne": 3}}, None, "COLLSCAN", None, true),
-        (doc! {"a": {"$regex": "^x"}}, None, "COLLSCAN", None, true),
+        (
+            doc! {"a": {"$regex": "^x"}},
+            None,
+            "IXSCAN",
+            Some("a_1"),
+            true,
+        ),
+        (
+            doc! {"a": {"$regex": "^x", "$options": "i"}},
+            None,
+            "COLLSCAN",
+            None,
+            true,
+        ),
+        (doc! {"a": {"$regex": "x"}}, None, "COLLSCAN", None, true),
+        (
+            doc! {"a": {"$regex": "^x|^y"}},
+            None,
+            "COLLSCAN",
+            None,
+            true,
+        ),
         (
             doc! {"$or": [{"a": 1}, {"b": 1}]},
             None,
@@ -260,6 +281,12 @@ fn explain_shapes() {
         scan.get_document("indexBounds").expect("bounds"),
         &doc! {"c": ["[1, 1]", "[2, 2]"], "d": ["[inf.0, 3]"]}
     );
+    let e = explain(&plan(&doc! {"a": {"$regex": "^ab"}}, None, &ix));
+    let scan = e.get_document("inputStage").expect("ixscan");
+    assert_eq!(
+        scan.get_document("indexBounds").expect("bounds"),
+        &doc! {"a": ["[\"ab\", \"ac\")", "[/^ab/, /^ab/]"]}
+    );
     let e = explain(&plan(&doc! {"a": null}, None, &ix));
     let scan = e.get_document("inputStage").expect("ixscan");
     assert_eq!(
@@ -407,7 +434,10 @@ fn condition() -> impl Strategy<Value = (String, String, Bson)> {
             Just("$lt"),
             Just("$lte")
         ],
-        scalar(),
+        prop_oneof![
+            4 => scalar(),
+            1 => prop::collection::vec(scalar(), 0..3).prop_map(Bson::Array),
+        ],
         prop::collection::vec(scalar(), 0..3),
     )
         .prop_map(|(f, op, v, list)| {
@@ -477,7 +507,7 @@ proptest! {
         refresh_multikey in any::<bool>(),
     ) {
         let mut kv = MemoryKv::new();
-        let mut defs = vec![
+        let defs = vec![
             def(doc! {"a": 1}),
             def(doc! {"b": -1}),
             def(doc! {"c": 1, "b": -1}),
@@ -492,12 +522,10 @@ proptest! {
                 insert_entries(&mut kv, table, "db.c", def, d, &pk).expect("indexable");
             }
         }
+        let mut indexes: Vec<(String, IndexDef)> = tables.into_iter().zip(defs).collect();
         if refresh_multikey {
-            for (def, table) in defs.iter_mut().zip(&tables) {
-                def.multikey = is_multikey(&kv, table).expect("marker");
-            }
+            stratus_docstore::index::refresh_multikey(&kv, &mut indexes).expect("markers");
         }
-        let indexes: Vec<(String, IndexDef)> = tables.into_iter().zip(defs).collect();
         let filter = filter_doc(&conds, wrap_and);
         let p = plan(&filter, sort.as_ref(), &indexes);
         let got: Vec<Document> = execute(&p, &kv, DOCS)
@@ -529,6 +557,104 @@ proptest! {
                     ord = ord.then(o);
                 }
                 prop_assert!(ord != Ordering::Greater, "order {} then {} ({:?})", w[0], w[1], p);
+            }
+        }
+    }
+}
+
+/// Array equality, empty arrays, null-vs-missing and nested paths: the planner's special
+/// cases, checked against the query crate's `Filter` on a fixed dataset.
+#[test]
+fn special_equalities_find_every_match() {
+    let docs = vec![
+        doc! {"_id": 1, "a": [1, 2], "x": {"y": 1}},
+        doc! {"_id": 2, "a": [], "x": [{"y": null}]},
+        doc! {"_id": 3, "a": [[1, 2], 3], "x": [{"z": 1}]},
+        doc! {"_id": 4, "a": null, "x": 5},
+        doc! {"_id": 5, "x": [1, {"y": 2}]},
+        doc! {"_id": 6, "a": [null, 7], "x": {}},
+        doc! {"_id": 7, "a": 1.0, "x": {"y": [1, 2]}},
+        doc! {"_id": 8, "a": "abc", "x": {"y": "ab"}},
+        doc! {"_id": 9, "a": ["zz", "abd"], "x": {"y": "a"}},
+        doc! {"_id": 10, "a": Bson::RegularExpression(bson::Regex {
+            pattern: "^ab".to_string().try_into().expect("no NUL"),
+            options: String::new().try_into().expect("no NUL"),
+        })},
+        doc! {"_id": 11, "a": "ab\u{0}c", "x": {"y": "b"}},
+        doc! {"_id": 12, "a": "b"},
+        doc! {"_id": 13, "a": [{"0": 5}, 6]},
+        doc! {"_id": 14, "a": [5, {"0": 6}]},
+        doc! {"_id": 15, "x": [[{"y": 1}], {"y": [[3]]}]},
+    ];
+    let mut kv = MemoryKv::new();
+    let mut defs = vec![
+        def(doc! {"a": 1}),
+        def(doc! {"x.y": -1}),
+        def(doc! {"a.0": 1}),
+    ];
+    let tables: Vec<String> = defs.iter().map(|d| format!("ix.{}", d.name())).collect();
+    for d in &docs {
+        let pk = encode_id(d.get("_id").expect("has _id"));
+        kv.put(DOCS, &pk, &d.to_vec().expect("serialises"))
+            .expect("put");
+        for (def, table) in defs.iter().zip(&tables) {
+            insert_entries(&mut kv, table, "db.c", def, d, &pk).expect("indexable");
+        }
+    }
+    for (def, table) in defs.iter_mut().zip(&tables) {
+        def.multikey = is_multikey(&kv, table).expect("marker");
+    }
+    let indexes: Vec<(String, IndexDef)> = tables.into_iter().zip(defs).collect();
+    let filters = [
+        doc! {"a": [1, 2]},
+        doc! {"a": []},
+        doc! {"a": null},
+        doc! {"a": {"$in": [[1, 2], 7]}},
+        doc! {"a": {"$in": [[], null]}},
+        doc! {"a": 1},
+        doc! {"a": {"$gte": 1, "$lte": 2}},
+        doc! {"x.y": null},
+        doc! {"x.y": 2},
+        doc! {"x.y": [1, 2]},
+        doc! {"x.y": {"$gt": 0}},
+        doc! {"a": 1, "x.y": {"$gte": 1}},
+        doc! {"a": {"$gte": null}},
+        doc! {"a": {"$regex": "^ab"}},
+        doc! {"a": {"$regex": "^abc*"}},
+        doc! {"a": {"$regex": "^ab\\u0000"}},
+        doc! {"a": {"$regex": "^a.c", "$options": "s"}},
+        doc! {"a": {"$regex": "^"}},
+        doc! {"x.y": {"$regex": "^a"}},
+        doc! {"x.y": 1},
+        doc! {"x.y": [3]},
+        doc! {"x.y": [[3]]},
+        doc! {"a.0": 5},
+        doc! {"a.0": 6},
+        doc! {"a.0": {"$gt": 4}},
+        doc! {"a": Bson::RegularExpression(bson::Regex {
+            pattern: "^ab".to_string().try_into().expect("no NUL"),
+            options: String::new().try_into().expect("no NUL"),
+        })},
+    ];
+    for filter in filters {
+        let real = stratus_query::filter::Filter::parse(&filter).expect("parses");
+        let p = plan(&filter, None, &indexes);
+        assert!(
+            matches!(p.access, Access::IndexScan(_)),
+            "{filter} should use an index: {p:?}"
+        );
+        let got: BTreeSet<i32> = execute(&p, &kv, DOCS)
+            .expect("executes")
+            .map(|r| {
+                let (_, raw) = r.expect("candidate");
+                let d = Document::from_reader(raw.as_slice()).expect("bson");
+                d.get_i32("_id").expect("id")
+            })
+            .collect();
+        for d in &docs {
+            if real.matches(d) {
+                let id = d.get_i32("_id").expect("id");
+                assert!(got.contains(&id), "{filter}: {d} missed by {p:?}");
             }
         }
     }

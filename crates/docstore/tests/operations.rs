@@ -436,7 +436,10 @@ fn bulk_write_ordered_and_unordered() {
             WriteModel::ReplaceOne {
                 filter: doc! {"_id": 42},
                 replacement: doc! {"name": "up"},
-                upsert: true,
+                options: stratus_docstore::ReplaceOptions {
+                    upsert: true,
+                    ..Default::default()
+                },
             },
             WriteModel::DeleteOne {
                 filter: doc! {"_id": 3},
@@ -491,4 +494,48 @@ fn bulk_write_ordered_and_unordered() {
         .expect_err("parse error");
     assert!(err.mongo_code() > 0);
     assert_eq!(store.estimated_count("db", "c").expect("count"), 5);
+}
+
+#[test]
+fn sorted_find_with_limit_equals_full_sort_prefix() {
+    let store = store_with(
+        (0..500)
+            .map(|i| doc! {"_id": i, "g": (i * 37) % 11, "h": (i * 13) % 7})
+            .collect(),
+    );
+    let full = store
+        .find(
+            "db",
+            "c",
+            FindOptions {
+                sort: Some(doc! {"g": -1, "h": 1}),
+                ..Default::default()
+            },
+        )
+        .expect("find")
+        .to_vec()
+        .expect("read");
+    for (skip, limit) in [(0u64, 1i64), (3, 7), (40, 100), (490, 50)] {
+        let part = store
+            .find(
+                "db",
+                "c",
+                FindOptions {
+                    sort: Some(doc! {"g": -1, "h": 1}),
+                    skip,
+                    limit,
+                    ..Default::default()
+                },
+            )
+            .expect("find")
+            .to_vec()
+            .expect("read");
+        let start = (skip as usize).min(full.len());
+        let end = (start + limit as usize).min(full.len());
+        assert_eq!(
+            ids(&part),
+            ids(&full[start..end]),
+            "skip {skip} limit {limit}"
+        );
+    }
 }

@@ -791,3 +791,58 @@ fn failing_writes_in_a_commit_group_do_not_poison_the_others() {
             .is_empty()
     );
 }
+
+#[test]
+fn index_plan_cursors_batch_lazily_from_their_snapshot() {
+    let (_d, store) = redb_store();
+    store
+        .create_index("db", "c", index(doc! {"key": {"k": 1}}))
+        .expect("index");
+    store
+        .insert_many(
+            "db",
+            "c",
+            (0..300).map(|i| doc! {"_id": i, "k": 1000 - i}).collect(),
+            true,
+        )
+        .expect("insert");
+    let explain = store
+        .explain("db", "c", &doc! {"k": {"$gte": 800}}, None)
+        .expect("explain");
+    assert!(format!("{explain}").contains("k_1"), "{explain}");
+    let mut cursor = store
+        .find(
+            "db",
+            "c",
+            FindOptions {
+                filter: doc! {"k": {"$gte": 800}},
+                skip: 1,
+                batch_size: Some(50),
+                ..Default::default()
+            },
+        )
+        .expect("find");
+    // Deleting after the cursor opened does not change what it returns.
+    store
+        .delete_many("db", "c", doc! {"k": {"$gte": 900}})
+        .expect("delete");
+    let mut sizes = Vec::new();
+    let mut ks = Vec::new();
+    loop {
+        let batch = cursor.next_batch().expect("batch");
+        if batch.is_empty() {
+            break;
+        }
+        sizes.push(batch.len());
+        ks.extend(batch.iter().map(|d| d.get_i32("k").expect("k")));
+    }
+    assert_eq!(sizes, vec![50, 50, 50, 50]);
+    assert!(ks.windows(2).all(|w| w[0] < w[1]), "index order");
+    assert_eq!(ks.first(), Some(&801));
+    assert_eq!(
+        store
+            .count_documents("db", "c", &doc! {"k": {"$gte": 800}}, 0, 0)
+            .expect("count"),
+        100
+    );
+}

@@ -60,6 +60,9 @@ pub struct CompiledFlow {
     pub(crate) arguments: Vec<(ArgumentSpec, usize)>,
     /// Number of nodes in the spec.
     pub(crate) node_count: usize,
+    /// Whether any node awaits (database, HTTP, PBKDF2, sub-flow); a flow without such nodes
+    /// never yields, so the per-node deadline check alone enforces the wall-clock budget.
+    pub(crate) has_io: bool,
 }
 
 impl CompiledFlow {
@@ -165,12 +168,14 @@ impl<'a> Compiler<'a> {
             args.push((a.clone(), slot));
         }
         let block = self.block(flow, "", true);
+        let has_io = block_has_io(&block);
         if self.errors.is_empty() {
             Ok(CompiledFlow {
                 block,
                 layout: Arc::new(self.layout),
                 arguments: args,
                 node_count: counter,
+                has_io,
             })
         } else {
             Err(self.errors)
@@ -722,6 +727,11 @@ impl BranchMerge {
     pub(crate) fn finish(self, c: &mut Compiler<'_>) {
         c.scope = self.merged;
     }
+}
+
+/// Whether a block contains a node that awaits.
+fn block_has_io(b: &Block) -> bool {
+    b.nodes.iter().any(|n| nodes::has_io(&n.op))
 }
 
 fn node_terminates(n: &CNode) -> bool {

@@ -84,7 +84,7 @@ pub struct Frame {
     pub(crate) token: Bson,
     pub(crate) secrets: Bson,
     pub(crate) vars: Vec<Option<Bson>>,
-    pub(crate) nodes: Vec<Option<Bson>>,
+    pub(crate) nodes: Vec<Option<Output>>,
     pub(crate) layout: Arc<Layout>,
 }
 
@@ -105,6 +105,7 @@ impl Frame {
     pub(crate) fn get(&self, r: &Ref) -> Option<Bson> {
         self.get_ref(r).cloned().or_else(|| match r.root {
             Root::AllVariables => walk(&self.all_variables(), &r.rest).cloned(),
+            Root::Node(s) if r.rest.is_empty() => self.output_doc(s).map(Bson::Document),
             _ => None,
         })
     }
@@ -116,7 +117,7 @@ impl Frame {
             Root::TokenData => &self.token,
             Root::Secrets => &self.secrets,
             Root::Var(s) => self.vars.get(s)?.as_ref()?,
-            Root::Node(s) => self.nodes.get(s)?.as_ref()?,
+            Root::Node(s) => return self.nodes.get(s)?.as_ref()?.walk(&r.rest),
             Root::AllVariables => return None,
         };
         walk(base, &r.rest)
@@ -148,7 +149,51 @@ impl Frame {
     /// Sets the output document of node slot `slot`.
     pub(crate) fn set_output(&mut self, slot: usize, v: Document) {
         if let Some(s) = self.nodes.get_mut(slot) {
-            *s = Some(Bson::Document(v));
+            *s = Some(Output::Doc(Bson::Document(v)));
+        }
+    }
+
+    /// Sets the output of node slot `slot` to `{"result": v}` (without building a document).
+    pub(crate) fn set_result(&mut self, slot: usize, v: Bson) {
+        if let Some(s) = self.nodes.get_mut(slot) {
+            *s = Some(Output::Result(v));
+        }
+    }
+
+    /// The output document of node slot `slot`, if set.
+    pub(crate) fn output_doc(&self, slot: usize) -> Option<Document> {
+        match self.nodes.get(slot)?.as_ref()? {
+            Output::Doc(Bson::Document(d)) => Some(d.clone()),
+            Output::Doc(_) => None,
+            Output::Result(v) => {
+                let mut d = Document::new();
+                d.insert("result", v.clone());
+                Some(d)
+            }
+        }
+    }
+}
+
+/// A node's outputs: most nodes only have `result`, stored without a document around it.
+#[derive(Debug, Clone)]
+pub(crate) enum Output {
+    /// `{"result": value}`.
+    Result(Bson),
+    /// Any output document.
+    Doc(Bson),
+}
+
+impl Output {
+    /// Walks `path` below the output document.
+    fn walk(&self, path: &[String]) -> Option<&Bson> {
+        match self {
+            Output::Doc(d) => walk(d, path),
+            Output::Result(v) => match path.split_first() {
+                Some((first, rest)) if first == "result" => walk(v, rest),
+                Some(_) => None,
+                // The whole output object is rarely read; `get` builds it (see Frame::get).
+                None => None,
+            },
         }
     }
 }
@@ -182,7 +227,10 @@ impl ExternalResolver for Frame {
             },
             node => {
                 let slot = *self.layout.node_slots.get(node)?;
-                walk(self.nodes.get(slot)?.as_ref()?, rest).cloned()
+                if rest.is_empty() {
+                    return self.output_doc(slot).map(Bson::Document);
+                }
+                self.nodes.get(slot)?.as_ref()?.walk(rest).cloned()
             }
         }
     }

@@ -133,7 +133,12 @@ pub async fn run(flow: &CompiledFlow, input: RunInput, services: &Services) -> R
     let timeout = run.budgets.timeout;
     let outcome = {
         let fut = run.block(&flow.block, &mut frame);
-        tokio::time::timeout(timeout, fut).await
+        if flow.has_io {
+            tokio::time::timeout(timeout, fut).await
+        } else {
+            // Nothing awaits: the per-node deadline check enforces the budget.
+            Ok(fut.await)
+        }
     };
     let result = match outcome {
         Err(_) => Err(timeout_error(timeout)),
@@ -180,7 +185,14 @@ impl Run<'_> {
     fn block<'a>(&'a mut self, block: &'a Block, frame: &'a mut Frame) -> BoxFut<'a> {
         Box::pin(async move {
             for node in &block.nodes {
-                if let Next::Respond(r) = self.node(node, frame).await? {
+                let (t0, idx) = self.begin(node)?;
+                // Synchronous nodes (most of them) run without building the async state
+                // machine of `op`, whose size would otherwise be moved for every node.
+                let r = match self.op_sync(node, frame, idx) {
+                    Some(r) => r,
+                    None => self.op(node, frame, idx).await,
+                };
+                if let Next::Respond(r) = self.end(node, t0, idx, r)? {
                     return Ok(Next::Respond(r));
                 }
             }
@@ -188,7 +200,8 @@ impl Run<'_> {
         })
     }
 
-    async fn node(&mut self, node: &CNode, frame: &mut Frame) -> Result<Next> {
+    /// Budget checks and the trace entry of a node about to run.
+    fn begin(&mut self, node: &CNode) -> Result<(Instant, Option<usize>)> {
         self.steps += 1;
         if self.steps > self.budgets.max_node_executions {
             return Err(RunError::new(
@@ -200,13 +213,13 @@ impl Run<'_> {
             )
             .at_node(&node.name));
         }
-        if self.start.elapsed() > self.budgets.timeout {
+        let t0 = Instant::now();
+        if t0.duration_since(self.start) > self.budgets.timeout {
             return Err(timeout_error(self.budgets.timeout).at_node(&node.name));
         }
-        let t0 = Instant::now();
         let idx = if self.trace.entries.len() < self.budgets.max_trace_entries {
             self.trace.entries.push(TraceEntry {
-                name: node.name.to_string(),
+                name: node.name.clone(),
                 kind: node.kind,
                 depth: self.depth,
                 duration_us: 0,
@@ -219,7 +232,17 @@ impl Run<'_> {
             self.trace.dropped += 1;
             None
         };
-        let r = self.op(node, frame, idx).await;
+        Ok((t0, idx))
+    }
+
+    /// Completes the trace entry of a node.
+    fn end(
+        &mut self,
+        node: &CNode,
+        t0: Instant,
+        idx: Option<usize>,
+        r: Result<Next>,
+    ) -> Result<Next> {
         if let Some(i) = idx {
             let e = &mut self.trace.entries[i];
             e.duration_us = micros(t0.elapsed());
@@ -232,6 +255,36 @@ impl Run<'_> {
         r.map_err(|e| e.at_node(&node.name))
     }
 
+    /// Runs the node if it needs no `await`; `None` otherwise.
+    fn op_sync(
+        &mut self,
+        node: &CNode,
+        frame: &mut Frame,
+        idx: Option<usize>,
+    ) -> Option<Result<Next>> {
+        let now = self.now;
+        match &node.op {
+            Op::Pure(p) => Some((|| {
+                let v = p.imp.eval(frame, now)?;
+                if let Some(t) = p.target {
+                    frame.set_var(t, v.clone());
+                }
+                frame.set_result(node.slot, v);
+                Ok(Next::Continue)
+            })()),
+            Op::Debug(d) => Some((|| {
+                let v = d.value.eval(frame, now)?;
+                if let Some(i) = idx {
+                    let e = &mut self.trace.entries[i];
+                    e.label = d.label.as_ref().map(|l| self.redactor.text(l));
+                    e.value = Some(self.redactor.value(to_json(v)));
+                }
+                Ok(Next::Continue)
+            })()),
+            _ => None,
+        }
+    }
+
     async fn op(&mut self, node: &CNode, frame: &mut Frame, idx: Option<usize>) -> Result<Next> {
         let now = self.now;
         match &node.op {
@@ -240,7 +293,7 @@ impl Run<'_> {
                 if let Some(t) = p.target {
                     frame.set_var(t, v.clone());
                 }
-                frame.set_output(node.slot, doc! {"result": v});
+                frame.set_result(node.slot, v);
                 Ok(Next::Continue)
             }
             Op::Respond(r) => {
@@ -316,7 +369,7 @@ impl Run<'_> {
                     None => Ok(Next::Continue),
                 }
             }
-            Op::ForLoop(n) => self.for_loop(node, n, frame).await,
+            Op::ForLoop(n) => Box::pin(self.for_loop(node, n, frame)).await,
             Op::While(n) => {
                 let max = n.max_iterations.min(self.budgets.max_loop_iterations);
                 let mut i: u64 = 0;
@@ -347,7 +400,7 @@ impl Run<'_> {
                 if let Some(t) = p.target {
                     frame.set_var(t, v.clone());
                 }
-                frame.set_output(node.slot, doc! {"result": v});
+                frame.set_result(node.slot, v);
                 Ok(Next::Continue)
             }
             Op::Db(d) => {
@@ -364,18 +417,19 @@ impl Run<'_> {
                 })
                 .await
                 .map_err(|e| RunError::node_failed(format!("database task failed: {e}")))??;
-                frame.set_output(node.slot, doc! {"result": v});
+                frame.set_result(node.slot, v);
                 Ok(Next::Continue)
             }
             Op::ApiCall(a) => {
                 let p = a.prepare(frame, now)?;
-                let out = api_call::send(p, &self.services.http).await?;
+                // Boxed: the HTTP client's future is large and would bloat every node's future.
+                let out = Box::pin(api_call::send(p, &self.services.http)).await?;
                 frame.set_output(node.slot, out);
                 Ok(Next::Continue)
             }
             Op::Subflow(s) => {
-                let v = self.subflow(s, frame).await?;
-                frame.set_output(node.slot, doc! {"result": v});
+                let v = Box::pin(self.subflow(s, frame)).await?;
+                frame.set_result(node.slot, v);
                 Ok(Next::Continue)
             }
             Op::Debug(d) => {
@@ -450,10 +504,7 @@ impl Run<'_> {
                 return Ok(Next::Respond(r));
             }
         }
-        let mut out = match frame.nodes.get(node.slot).cloned().flatten() {
-            Some(Bson::Document(d)) => d,
-            _ => Document::new(),
-        };
+        let mut out = frame.output_doc(node.slot).unwrap_or_default();
         out.insert("iterations", u64_bson(count));
         frame.set_output(node.slot, out);
         Ok(Next::Continue)

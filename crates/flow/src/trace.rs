@@ -16,7 +16,7 @@ pub const REDACTED: &str = "[REDACTED]";
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TraceEntry {
     /// Node name.
-    pub name: String,
+    pub name: std::sync::Arc<str>,
     /// Node type.
     #[serde(rename = "type")]
     pub kind: &'static str,

@@ -513,6 +513,26 @@ fn expr_uses_truthiness() {
 }
 
 #[test]
+fn expr_sees_let_variables() {
+    let docs = docs();
+    let f =
+        Filter::parse(&ejson_doc(r#"{"$expr": {"$eq": ["$_id", "$$id"]}}"#)).expect("valid filter");
+    // Unbound variable: evaluation fails, nothing matches.
+    assert!(docs.iter().all(|d| !f.matches(d)));
+    let f = f.with_variables(&ejson_doc(r#"{"id": 6}"#));
+    let hits: Vec<i32> = docs.iter().filter(|d| f.matches(d)).map(id).collect();
+    assert_eq!(hits, vec![6]);
+    let raw = RawDocumentBuf::try_from(&docs[5]).expect("encodable");
+    assert!(f.matches_raw(&raw));
+    // `$$ROOT` and `$$CURRENT` are always bound.
+    let f = Filter::parse(&ejson_doc(
+        r#"{"$expr": {"$eq": ["$$ROOT.a", "$$CURRENT.a"]}}"#,
+    ))
+    .expect("valid filter");
+    assert!(docs.iter().all(|d| f.matches(d)));
+}
+
+#[test]
 fn match_details_report_the_array_position() {
     let cases: &[(&str, &str, Option<usize>)] = &[
         (r#"{"a": 2}"#, r#"{"a": [1, 2, 3]}"#, Some(1)),

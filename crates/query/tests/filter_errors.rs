@@ -152,6 +152,16 @@ fn parse_errors_carry_mongodb_codes() {
             "Unrecognized expression '$noSuchOp'",
         ),
         (
+            r#"{"a": {"$elemMatch": {"$expr": {"$literal": true}}}}"#,
+            2,
+            "$expr can only be applied to the top-level document",
+        ),
+        (
+            r#"{"a": {"$elemMatch": {"$or": [{"$expr": {"$literal": true}}]}}}"#,
+            2,
+            "$expr can only be applied to the top-level document",
+        ),
+        (
             r#"{"$expr": {"$literal": 1, "$x": 2}}"#,
             15983,
             "exactly one field",

@@ -372,3 +372,104 @@ fn streamed_skip_and_limit_compose_like_materialised_ones() {
         assert_eq!(got, want, "{stages:?}");
     }
 }
+
+#[test]
+fn pipelines_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Pipeline>();
+    assert_send_sync::<MemoryCollections>();
+}
+
+/// Counts `find` calls of an inner source.
+struct CountingSource {
+    inner: MemoryCollections,
+    finds: std::cell::Cell<usize>,
+}
+
+impl CollectionSource for CountingSource {
+    fn find(
+        &self,
+        db: &str,
+        coll: &str,
+        filter: &Document,
+    ) -> stratus_query::Result<Vec<Document>> {
+        self.finds.set(self.finds.get() + 1);
+        self.inner.find(db, coll, filter)
+    }
+    fn replace_collection(
+        &self,
+        db: &str,
+        coll: &str,
+        docs: Vec<Document>,
+    ) -> stratus_query::Result<()> {
+        self.inner.replace_collection(db, coll, docs)
+    }
+    fn apply_merge(
+        &self,
+        db: &str,
+        coll: &str,
+        writes: Vec<MergeWrite>,
+    ) -> stratus_query::Result<()> {
+        self.inner.apply_merge(db, coll, writes)
+    }
+}
+
+#[test]
+fn equality_lookup_fetches_once_per_batch() {
+    use stratus_query::pipeline::LOOKUP_BATCH_SIZE;
+    let env = CountingSource {
+        inner: MemoryCollections::new(),
+        finds: std::cell::Cell::new(0),
+    };
+    env.inner.insert_collection(
+        "db",
+        "f",
+        (0..10).map(|i| doc! {"_id": i, "k": i}).collect(),
+    );
+    let p = parse(vec![
+        doc! {"$lookup": {"from": "f", "localField": "k", "foreignField": "k", "as": "m"}},
+    ])
+    .unwrap();
+    let n = 2 * LOOKUP_BATCH_SIZE + 1;
+    let input = (0..n).map(|i| doc! {"k": (i % 20) as i32});
+    let out = p.run(input, &env, "db").unwrap();
+    assert_eq!(out.len(), n);
+    assert_eq!(env.finds.get(), 3);
+    assert_eq!(out[3].get_array("m").unwrap().len(), 1);
+    assert_eq!(out[15].get_array("m").unwrap().len(), 0);
+
+    // An uncorrelated pipeline runs once for the whole stage.
+    env.finds.set(0);
+    let p = parse(vec![
+        doc! {"$lookup": {"from": "f", "pipeline": [{"$match": {"k": 1}}], "as": "m"}},
+    ])
+    .unwrap();
+    p.run((0..50).map(|i| doc! {"_id": i}), &env, "db").unwrap();
+    assert_eq!(env.finds.get(), 1);
+}
+
+#[test]
+fn input_errors_stop_the_run() {
+    let env = MemoryCollections::new();
+    let p = parse(vec![doc! {"$match": {}}, doc! {"$sort": {"_id": 1}}]).unwrap();
+    let input = vec![
+        Ok(doc! {"_id": 2}),
+        Err(stratus_query::QueryError::new(
+            MongoCode::InternalError,
+            "disk",
+        )),
+        Ok(doc! {"_id": 1}),
+    ];
+    let err = p.try_run(input.into_iter(), &env, "db").unwrap_err();
+    assert_eq!(err.code, MongoCode::InternalError);
+    let p = parse(vec![doc! {"$group": {"_id": null}}]).unwrap();
+    let input = vec![Err(stratus_query::QueryError::new(
+        MongoCode::InternalError,
+        "disk",
+    ))];
+    assert!(p.try_run(input.into_iter(), &env, "db").is_err());
+    let ok = p
+        .try_run(vec![Ok(doc! {"a": 1})].into_iter(), &env, "db")
+        .unwrap();
+    assert_eq!(ok, vec![doc! {"_id": null}]);
+}

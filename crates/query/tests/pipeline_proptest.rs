@@ -26,6 +26,7 @@ const STAGES: &[&str] = &[
     "$sample",
     "$bucket",
     "$bucketAuto",
+    "$setWindowFields",
     "$unionWith",
     "$out",
     "$merge",
@@ -39,6 +40,11 @@ const KEYS: &[&str] = &[
     "a",
     "buckets",
     "startWith",
+    "sortBy",
+    "partitionBy",
+    "window",
+    "documents",
+    "$rank",
     "connectFromField",
     "connectToField",
     "maxDepth",
@@ -146,5 +152,116 @@ proptest! {
             env.insert_collection("db", "a", docs.clone());
             let _ = p.run(docs.into_iter(), &env, "db");
         }
+    }
+}
+
+/// A small value for join keys: ints, null, arrays of them, or (as `None`) missing.
+fn join_value() -> impl Strategy<Value = Option<Bson>> {
+    let scalar = prop_oneof![
+        (0i32..4).prop_map(Bson::Int32),
+        Just(Bson::Null),
+        Just(Bson::Double(1.0)),
+    ];
+    prop_oneof![
+        Just(None),
+        scalar.clone().prop_map(Some),
+        prop::collection::vec(scalar, 0..3).prop_map(|v| Some(Bson::Array(v))),
+    ]
+}
+
+fn keyed_docs(field: &'static str) -> impl Strategy<Value = Vec<Document>> {
+    prop::collection::vec(join_value(), 0..8).prop_map(move |vals| {
+        vals.into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let mut d = Document::new();
+                d.insert("_id", i as i32);
+                if let Some(v) = v {
+                    d.insert(field, v);
+                }
+                d
+            })
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The batched equality join gives, for every input document, exactly the foreign
+    /// documents the query `{f: {$in: <local values, or null>}}` selects, in natural order.
+    #[test]
+    fn equality_lookup_matches_the_in_query(
+        local in keyed_docs("l"),
+        foreign in keyed_docs("f"),
+    ) {
+        let env = MemoryCollections::new();
+        env.insert_collection("db", "f", foreign.clone());
+        let stage = bson::doc! {"$lookup": {"from": "f", "localField": "l", "foreignField": "f", "as": "m"}};
+        let p = Pipeline::parse(&[Bson::Document(stage)], &PipelineOptions::default()).unwrap();
+        let out = p.run(local.clone().into_iter(), &env, "db").unwrap();
+        prop_assert_eq!(out.len(), local.len());
+        for (input, joined) in local.iter().zip(&out) {
+            let values = match input.get("l") {
+                None => vec![Bson::Null],
+                Some(Bson::Array(a)) if a.is_empty() => vec![Bson::Null],
+                Some(Bson::Array(a)) => a.clone(),
+                Some(v) => vec![v.clone()],
+            };
+            let filter = bson::doc! {"f": {"$in": values}};
+            let f = stratus_query::filter::Filter::parse(&filter).unwrap();
+            let want: Vec<Bson> = foreign
+                .iter()
+                .filter(|d| f.matches(d))
+                .cloned()
+                .map(Bson::Document)
+                .collect();
+            prop_assert_eq!(joined.get("m"), Some(&Bson::Array(want)), "input {}", input);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// `$sort` + `$skip` + `$limit` (computed as a top-k selection) equals a full stable sort
+    /// followed by skip and limit.
+    #[test]
+    fn sort_top_k_equals_full_sort(
+        vals in prop::collection::vec((join_value(), 0i32..3), 0..30),
+        skip in 0u64..5,
+        limit in 1u64..12,
+    ) {
+        let docs: Vec<Document> = vals
+            .into_iter()
+            .enumerate()
+            .map(|(i, (a, b))| {
+                let mut d = Document::new();
+                d.insert("_id", i as i32);
+                if let Some(a) = a {
+                    d.insert("a", a);
+                }
+                d.insert("b", b);
+                d
+            })
+            .collect();
+        let env = MemoryCollections::new();
+        let sort = Bson::Document(bson::doc! {"$sort": {"a": 1, "b": -1}});
+        let tail = [
+            Bson::Document(bson::doc! {"$skip": skip as i64}),
+            Bson::Document(bson::doc! {"$limit": limit as i64}),
+        ];
+        let fast: Vec<Bson> = std::iter::once(sort.clone()).chain(tail.iter().cloned()).collect();
+        let full: Vec<Bson> = [sort, Bson::Document(bson::doc! {"$addFields": {}})]
+            .into_iter()
+            .chain(tail.iter().cloned())
+            .collect();
+        let run = |stages: &[Bson]| {
+            Pipeline::parse(stages, &PipelineOptions::default())
+                .unwrap()
+                .run(docs.clone().into_iter(), &env, "db")
+                .unwrap()
+        };
+        prop_assert_eq!(run(&fast), run(&full));
     }
 }

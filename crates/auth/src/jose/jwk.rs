@@ -5,6 +5,7 @@
 //!   `crv`); a token's `alg` only selects within that set, so an HMAC token can never be
 //!   checked against an RSA/EC key (HS/RS confusion) and an EC key only verifies its curve's
 //!   algorithm;
+//! - key material is parsed once into RustCrypto verifying keys when the set loads;
 //! - unusable keys are skipped, not fatal, because real provider sets also publish encryption
 //!   keys: `use` other than `sig`, `key_ops` that only name non-signature operations, unknown
 //!   `kty`/`crv`/`alg`, RSA moduli outside [`MIN_RSA_BITS`, `MAX_RSA_BITS`], bad exponents,
@@ -12,8 +13,14 @@
 //!   any symmetric key or any JWK carrying private members;
 //! - a `kid` shared by two entries of a set is ambiguous: no key with it is ever selected.
 
-use jsonwebtoken::{Algorithm, DecodingKey};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use jsonwebtoken::Algorithm;
+use p256::ecdsa::signature::Verifier;
+use rsa::{BoxedUint, Pkcs1v15Sign, Pss};
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use crate::error::{AuthError, Result};
 use crate::jose::compact::b64;
@@ -52,13 +59,23 @@ pub enum KeyKind {
     Asymmetric,
 }
 
+/// Key material parsed once, when the key set loads (verification never re-parses).
+#[derive(Clone)]
+enum Material {
+    Hmac(Vec<u8>),
+    Rsa(rsa::PublicKey),
+    P256(p256::ecdsa::VerifyingKey),
+    P384(p384::ecdsa::VerifyingKey),
+    Ed25519(ed25519_dalek::VerifyingKey),
+}
+
 /// A key ready to verify signatures, with the algorithms it allows.
 #[derive(Clone)]
 pub struct VerifyingKey {
     kid: Option<String>,
     algorithms: Vec<Algorithm>,
     kind: KeyKind,
-    key: DecodingKey,
+    key: Material,
 }
 
 impl std::fmt::Debug for VerifyingKey {
@@ -107,13 +124,11 @@ impl VerifyingKey {
                 )));
             }
         }
-        let key = DecodingKey::from_secret(secret)
-            .map_err(|_| AuthError::InvalidConfig("empty HMAC secret".into()))?;
         Ok(VerifyingKey {
             kid: None,
             algorithms: algorithms.to_vec(),
             kind: KeyKind::Symmetric,
-            key,
+            key: Material::Hmac(secret.to_vec()),
         })
     }
 
@@ -181,11 +196,12 @@ impl VerifyingKey {
                     Some(a) if RSA_ALGS.contains(&a) => vec![a],
                     Some(_) => return Err("'alg' does not match an RSA key"),
                 };
-                (
-                    algs,
-                    KeyKind::Asymmetric,
-                    DecodingKey::from_rsa_raw_components(n, e),
+                let key = rsa::PublicKey::new(
+                    BoxedUint::from_be_slice_vartime(n),
+                    BoxedUint::from_be_slice_vartime(e),
                 )
+                .map_err(|_| "invalid RSA public key")?;
+                (algs, KeyKind::Asymmetric, Material::Rsa(key))
             }
             "EC" => {
                 if has_private {
@@ -209,18 +225,14 @@ impl VerifyingKey {
                 sec1.push(0x04);
                 sec1.extend_from_slice(&x);
                 sec1.extend_from_slice(&y);
-                let on_curve = match alg {
-                    Algorithm::ES256 => p256::PublicKey::from_sec1_bytes(&sec1).is_ok(),
-                    _ => p384::PublicKey::from_sec1_bytes(&sec1).is_ok(),
-                };
-                if !on_curve {
-                    return Err("EC point is not on the curve");
+                let material = match alg {
+                    Algorithm::ES256 => {
+                        p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).map(Material::P256)
+                    }
+                    _ => p384::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).map(Material::P384),
                 }
-                (
-                    vec![alg],
-                    KeyKind::Asymmetric,
-                    DecodingKey::from_ec_der(&sec1),
-                )
+                .map_err(|_| "EC point is not on the curve")?;
+                (vec![alg], KeyKind::Asymmetric, material)
             }
             "OKP" => {
                 if has_private {
@@ -232,14 +244,16 @@ impl VerifyingKey {
                 if declared.is_some_and(|d| d != Algorithm::EdDSA) {
                     return Err("'alg' does not match the curve");
                 }
-                let x = field("x")?;
-                if x.len() != 32 {
-                    return Err("Ed25519 key has the wrong length");
-                }
+                let x: [u8; 32] = field("x")?
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| "Ed25519 key has the wrong length")?;
+                let key = ed25519_dalek::VerifyingKey::from_bytes(&x)
+                    .map_err(|_| "Ed25519 point is invalid")?;
                 (
                     vec![Algorithm::EdDSA],
                     KeyKind::Asymmetric,
-                    DecodingKey::from_ed_der(&x),
+                    Material::Ed25519(key),
                 )
             }
             "oct" => {
@@ -258,8 +272,7 @@ impl VerifyingKey {
                 if algs.is_empty() || algs.iter().any(|a| k.len() < min_hmac_key_len(*a)) {
                     return Err("HMAC key shorter than the hash output");
                 }
-                let key = DecodingKey::from_secret(&k).map_err(|_| "empty HMAC key")?;
-                (algs, KeyKind::Symmetric, key)
+                (algs, KeyKind::Symmetric, Material::Hmac(k))
             }
             _ => return Err("unsupported 'kty'"),
         };
@@ -308,9 +321,54 @@ impl VerifyingKey {
         if !self.algorithms.contains(&alg) {
             return Err(AuthError::AlgorithmNotAllowed);
         }
-        match jsonwebtoken::crypto::verify(signature_b64, signing_input, &self.key, alg) {
-            Ok(true) => Ok(()),
-            Ok(false) | Err(_) => Err(AuthError::BadSignature),
+        let sig = URL_SAFE_NO_PAD
+            .decode(signature_b64)
+            .map_err(|_| AuthError::malformed("the signature is not base64url"))?;
+        if self.check(signing_input, &sig, alg) {
+            Ok(())
+        } else {
+            Err(AuthError::BadSignature)
+        }
+    }
+
+    fn check(&self, msg: &[u8], sig: &[u8], alg: Algorithm) -> bool {
+        fn mac<M: Mac + KeyInit>(key: &[u8], msg: &[u8], sig: &[u8]) -> bool {
+            <M as KeyInit>::new_from_slice(key)
+                .map(|m| m.chain_update(msg).verify_slice(sig).is_ok())
+                .unwrap_or(false)
+        }
+        match (&self.key, alg) {
+            (Material::Hmac(k), Algorithm::HS256) => mac::<Hmac<Sha256>>(k, msg, sig),
+            (Material::Hmac(k), Algorithm::HS384) => mac::<Hmac<Sha384>>(k, msg, sig),
+            (Material::Hmac(k), Algorithm::HS512) => mac::<Hmac<Sha512>>(k, msg, sig),
+            (Material::Rsa(pk), Algorithm::RS256) => pk
+                .verify(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(msg), sig)
+                .is_ok(),
+            (Material::Rsa(pk), Algorithm::RS384) => pk
+                .verify(Pkcs1v15Sign::new::<Sha384>(), &Sha384::digest(msg), sig)
+                .is_ok(),
+            (Material::Rsa(pk), Algorithm::RS512) => pk
+                .verify(Pkcs1v15Sign::new::<Sha512>(), &Sha512::digest(msg), sig)
+                .is_ok(),
+            (Material::Rsa(pk), Algorithm::PS256) => pk
+                .verify(Pss::<Sha256>::new(), &Sha256::digest(msg), sig)
+                .is_ok(),
+            (Material::Rsa(pk), Algorithm::PS384) => pk
+                .verify(Pss::<Sha384>::new(), &Sha384::digest(msg), sig)
+                .is_ok(),
+            (Material::Rsa(pk), Algorithm::PS512) => pk
+                .verify(Pss::<Sha512>::new(), &Sha512::digest(msg), sig)
+                .is_ok(),
+            (Material::P256(vk), Algorithm::ES256) => {
+                p256::ecdsa::Signature::from_slice(sig).is_ok_and(|s| vk.verify(msg, &s).is_ok())
+            }
+            (Material::P384(vk), Algorithm::ES384) => {
+                p384::ecdsa::Signature::from_slice(sig).is_ok_and(|s| vk.verify(msg, &s).is_ok())
+            }
+            (Material::Ed25519(vk), Algorithm::EdDSA) => {
+                ed25519_dalek::Signature::from_slice(sig).is_ok_and(|s| vk.verify(msg, &s).is_ok())
+            }
+            _ => false,
         }
     }
 }
@@ -431,5 +489,125 @@ impl KeySet {
     /// The usable keys.
     pub fn keys(&self) -> &[VerifyingKey] {
         &self.keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    // RFC 7515 A.2 / A.3 public keys.
+    const N: &str = "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ";
+    const X: &str = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";
+    const Y: &str = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0";
+
+    fn key(v: Value, sym: bool) -> Result<VerifyingKey, &'static str> {
+        VerifyingKey::from_jwk(v.as_object().expect("object"), sym)
+    }
+
+    #[test]
+    fn algorithm_is_bound_to_the_key() {
+        let rs = key(
+            json!({"kty": "RSA", "n": N, "e": "AQAB", "alg": "RS256"}),
+            false,
+        )
+        .expect("rsa");
+        assert!(rs.choose_algorithm(Algorithm::RS256, None).is_ok());
+        for alg in [
+            Algorithm::RS384,
+            Algorithm::PS256,
+            Algorithm::HS256,
+            Algorithm::ES256,
+        ] {
+            assert!(rs.choose_algorithm(alg, None).is_err(), "{alg:?}");
+        }
+        assert!(
+            rs.choose_algorithm(Algorithm::RS256, Some(&[Algorithm::PS256]))
+                .is_err(),
+            "provider list applies too"
+        );
+        let any_rsa = key(json!({"kty": "RSA", "n": N, "e": "AQAB"}), false).expect("rsa");
+        assert!(any_rsa.choose_algorithm(Algorithm::PS512, None).is_ok());
+        assert!(any_rsa.choose_algorithm(Algorithm::HS512, None).is_err());
+        let ec = key(json!({"kty": "EC", "crv": "P-256", "x": X, "y": Y}), false).expect("ec");
+        assert_eq!(ec.algorithms(), &[Algorithm::ES256]);
+        assert!(ec.choose_algorithm(Algorithm::ES384, None).is_err());
+        assert!(ec.verify(b"x.y", "AAAA", Algorithm::HS256).is_err());
+    }
+
+    #[test]
+    fn unusable_keys_are_refused() {
+        let cases = [
+            (
+                json!({"kty": "RSA", "n": N, "e": "AQAB", "use": "enc"}),
+                false,
+            ),
+            (
+                json!({"kty": "RSA", "n": N, "e": "AQAB", "key_ops": ["encrypt"]}),
+                false,
+            ),
+            (json!({"kty": "RSA", "n": N, "e": "AQ"}), false),
+            (json!({"kty": "RSA", "n": N, "e": "AQAA"}), false),
+            (json!({"kty": "RSA", "n": "AQAB", "e": "AQAB"}), false),
+            (
+                json!({"kty": "RSA", "n": N, "e": "AQAB", "d": "AQAB"}),
+                false,
+            ),
+            (
+                json!({"kty": "RSA", "n": N, "e": "AQAB", "alg": "ES256"}),
+                false,
+            ),
+            (json!({"kty": "EC", "crv": "P-256", "x": X, "y": X}), false),
+            (json!({"kty": "EC", "crv": "P-384", "x": X, "y": Y}), false),
+            (json!({"kty": "EC", "crv": "P-521", "x": X, "y": Y}), false),
+            (
+                json!({"kty": "EC", "crv": "P-256", "x": X, "y": Y, "alg": "ES384"}),
+                false,
+            ),
+            (json!({"kty": "oct", "k": "AAAA"}), true),
+            (json!({"kty": "oct", "k": X}), false),
+            (json!({"kty": "oct", "k": X, "alg": "HS512"}), true),
+            (json!({"kty": "OKP", "crv": "X25519", "x": X}), false),
+            (json!({"kty": "XYZ"}), false),
+        ];
+        for (jwk, sym) in cases {
+            assert!(key(jwk.clone(), sym).is_err(), "{jwk}");
+        }
+        assert!(key(json!({"kty": "oct", "k": X}), true).is_ok());
+        assert!(
+            key(
+                json!({"kty": "RSA", "n": N, "e": "AQAB", "key_ops": ["verify"]}),
+                false
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn key_set_rules() {
+        let rs = json!({"kty": "RSA", "kid": "a", "n": N, "e": "AQAB"});
+        let ec = json!({"kty": "EC", "kid": "a", "crv": "P-256", "x": X, "y": Y});
+        let set = KeySet::from_jwks(&json!({"keys": [rs, ec]}), false).expect("set");
+        assert!(set.find(Some("a")).is_none(), "duplicate kid is ambiguous");
+        let ec_b = json!({"kty": "EC", "kid": "b", "crv": "P-256", "x": X, "y": Y});
+        let bad = json!({"kty": "EC", "kid": "c", "crv": "P-999"});
+        let set = KeySet::from_jwks(&json!({"keys": [ec_b, bad]}), false).expect("set");
+        assert_eq!((set.len(), set.skipped()), (1, 1));
+        assert!(set.find(None).is_some(), "single key without kid");
+        assert!(KeySet::from_jwks(&json!({"no": "keys"}), false).is_err());
+        let mixed = json!({"keys": [
+            {"kty": "oct", "kid": "s", "k": X},
+            {"kty": "EC", "kid": "e", "crv": "P-256", "x": X, "y": Y}
+        ]});
+        assert!(
+            KeySet::from_jwks(&mixed, true).is_err(),
+            "mixed set is ambiguous"
+        );
+        assert_eq!(
+            KeySet::from_jwks(&mixed, false).expect("public only").len(),
+            1
+        );
     }
 }

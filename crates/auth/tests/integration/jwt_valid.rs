@@ -331,3 +331,70 @@ async fn leeway_is_configurable() {
         .await
         .expect("within 300 s leeway");
 }
+
+#[tokio::test]
+async fn verified_tokens_are_remembered_and_rechecked() {
+    let server = JwksServer::start().await;
+    let k = ec256_key("e");
+    server.set("/j", jwks(&[&k]));
+    let (clock, cache) = clock_and_cache(JwksPolicy::default());
+    let a = provider(
+        json!({"name": "a", "type": "jwks", "jwksUri": server.url("/j")}),
+        None,
+    );
+    let b = provider(
+        json!({"name": "b", "type": "jwks", "jwksUri": server.url("/j"), "audience": "b-api"}),
+        None,
+    );
+    let auth = Authenticator::new(vec![a, b], Arc::clone(&cache), clock.clone()).expect("auth");
+    let now = clock.now_secs();
+    let t = sign(&k, &json!({"sub": "u", "exp": now + 30}));
+    for _ in 0..3 {
+        let v = auth
+            .verify(&t, ProviderSelection::Any)
+            .await
+            .expect("valid");
+        assert_eq!(v.provider, "a");
+        assert_eq!(v.token_data()["rawToken"], json!(t));
+    }
+    assert_eq!(auth.remembered_tokens(), 1);
+    // Remembering never widens the API's provider list...
+    let only_b = ["b".to_string()];
+    let e = auth
+        .verify(&t, ProviderSelection::Named(&only_b))
+        .await
+        .expect_err("b needs aud");
+    assert_eq!(e.reason(), "bad_audience");
+    // ...nor outlives the token: expiry is re-checked on every use.
+    clock.advance_secs(91);
+    assert_eq!(
+        auth.verify(&t, ProviderSelection::Any)
+            .await
+            .expect_err("x")
+            .reason(),
+        "expired"
+    );
+    // A different token (tampered payload) is a different entry and fails its signature.
+    let mut parts: Vec<String> = t.split('.').map(str::to_string).collect();
+    parts[1] = b64(json!({"sub": "admin", "exp": now + 3000})
+        .to_string()
+        .as_bytes());
+    let e = auth
+        .verify(&parts.join("."), ProviderSelection::Any)
+        .await
+        .expect_err("x");
+    assert_eq!(e.reason(), "bad_signature");
+    // Remembering can be switched off.
+    let a2 = provider(
+        json!({"name": "a", "type": "jwks", "jwksUri": server.url("/j")}),
+        None,
+    );
+    let off = Authenticator::new(vec![a2], cache, clock.clone())
+        .expect("auth")
+        .with_verified_ttl(std::time::Duration::ZERO);
+    let t2 = sign(&k, &claims_at(&clock, json!({})));
+    off.verify(&t2, ProviderSelection::Any)
+        .await
+        .expect("valid");
+    assert_eq!(off.remembered_tokens(), 0);
+}

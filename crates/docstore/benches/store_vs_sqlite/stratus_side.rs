@@ -1,45 +1,83 @@
-//! The Stratus side of the benchmark.
-//!
-//! INTERIM: the `Store` API (redb, group commit) is not on this branch yet, so this measures
-//! what exists: the index module (planner + execution + index maintenance) over the in-memory
-//! [`MemoryKv`] with `Filter::matches_raw` re-checking candidates. It is NOT durable and does
-//! not touch disk, so (a) durable inserts and (e) `$group` are not measured here.
+//! The Stratus side of the benchmark: the public [`Store`] API on redb (group commit, the
+//! index planner, `Filter` matching, the aggregation pipeline), same data and same query
+//! sequence as the SQLite side.
 
 use std::path::Path;
+use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
-use bson::{Bson, RawDocument, doc};
+use bson::{Bson, doc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use stratus_docstore::index::{IndexDef, IndexSpec, encode_id, execute, insert_entries, plan};
-use stratus_docstore::kv::{KvWrite, MemoryKv};
-use stratus_query::filter::Filter;
+use stratus_docstore::index::IndexSpec;
+use stratus_docstore::{AggregateOptions, FindOptions, Store, StoreOptions};
 
-use crate::{DOCS_PER_CAT, EQ_QUERIES, Measure, POINT_READS, Results, SCAN_LIMIT, SEED, make_doc};
+use crate::{
+    DOCS_PER_CAT, EQ_QUERIES, GROUPS, Measure, POINT_READS, Results, SCAN_LIMIT, SEED, WRITERS,
+    make_doc,
+};
 
-const DOCS: &str = "bench.docs";
-const CAT_INDEX: &str = "bench.ix.cat_1";
+/// Database and collection used by the benchmark.
+const DB: &str = "bench";
+const COLL: &str = "docs";
+/// Documents per `insert_many` call (one transaction each) while loading the dataset.
+const LOAD_BATCH: usize = 10_000;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn inserts(dir: &Path, writes: usize) -> Result<Measure, BoxError> {
+    let store = Arc::new(Store::open(
+        dir.join("stratus-writes.redb"),
+        StoreOptions::default(),
+    )?);
+    store.create_collection(DB, COLL)?;
+    let per = writes / WRITERS;
+    let barrier = Arc::new(Barrier::new(WRITERS + 1));
+    let mut handles = Vec::new();
+    for w in 0..WRITERS {
+        let store = Arc::clone(&store);
+        let barrier = Arc::clone(&barrier);
+        handles.push(std::thread::spawn(move || -> Result<(), BoxError> {
+            let mut rng = StdRng::seed_from_u64(SEED + w as u64);
+            let docs: Vec<_> = (0..per).map(|k| make_doc(w * per + k, &mut rng)).collect();
+            barrier.wait();
+            for d in docs {
+                store.insert_one(DB, COLL, d)?;
+            }
+            Ok(())
+        }));
+    }
+    barrier.wait();
+    let start = Instant::now();
+    for h in handles {
+        h.join().map_err(|_| "writer thread panicked")??;
+    }
+    Ok(Measure::new(per * WRITERS, start.elapsed()))
+}
 
 pub(crate) fn run(
-    _dir: &Path,
+    dir: &Path,
     docs: usize,
-    _writes: usize,
+    writes: usize,
 ) -> Result<Results, Box<dyn std::error::Error>> {
     let mut out = Results::default();
-    let mut kv = MemoryKv::new();
-    let mut cat = IndexDef::compile(&IndexSpec::new(doc! {"cat": 1})?)?;
+    eprintln!("stratus: concurrent inserts");
+    out.inserts = Some(inserts(dir, writes).map_err(|e| e.to_string())?);
+
+    eprintln!("stratus: dataset and reads");
+    let store = Store::open(dir.join("stratus-data.redb"), StoreOptions::default())?;
+    store.create_index(DB, COLL, IndexSpec::new(doc! {"cat": 1})?)?;
     let mut rng = StdRng::seed_from_u64(SEED);
-    eprintln!("stratus (interim, in-memory): dataset");
     let start = Instant::now();
-    for i in 0..docs {
-        let d = make_doc(i, &mut rng);
-        let pk = encode_id(&Bson::Int64(i as i64));
-        kv.put(DOCS, &pk, &d.to_vec()?)?;
-        insert_entries(&mut kv, CAT_INDEX, "bench.docs", &cat, &d, &pk)?;
+    let mut i = 0;
+    while i < docs {
+        let end = (i + LOAD_BATCH).min(docs);
+        let batch: Vec<_> = (i..end).map(|k| make_doc(k, &mut rng)).collect();
+        let r = store.insert_many(DB, COLL, batch, true)?;
+        assert!(r.write_errors.is_empty());
+        i = end;
     }
     out.load = Some(Measure::new(docs, start.elapsed()));
-    cat.multikey = stratus_docstore::index::is_multikey(&kv, CAT_INDEX)?;
-    let indexes = vec![(CAT_INDEX.to_string(), cat)];
 
     let mut q = StdRng::seed_from_u64(SEED ^ 1);
     let ids: Vec<i64> = (0..POINT_READS)
@@ -47,10 +85,8 @@ pub(crate) fn run(
         .collect();
     let start = Instant::now();
     for id in &ids {
-        let filter = doc! {"_id": *id};
-        let p = plan(&filter, None, &indexes);
-        let found = execute(&p, &kv, DOCS)?.next().transpose()?;
-        assert!(found.is_some_and(|(_, raw)| !raw.is_empty()));
+        let d = store.find_one(DB, COLL, doc! {"_id": *id})?;
+        assert!(d.is_some());
     }
     out.point_reads = Some(Measure::new(POINT_READS, start.elapsed()));
 
@@ -60,33 +96,33 @@ pub(crate) fn run(
     let start = Instant::now();
     let mut returned = 0;
     for c in &cats {
-        let filter = doc! {"cat": c.as_str()};
-        let f = Filter::parse(&filter)?;
-        let p = plan(&filter, None, &indexes);
-        let mut n = 0;
-        for item in execute(&p, &kv, DOCS)? {
-            let (_, raw) = item?;
-            if f.matches_raw(RawDocument::from_bytes(&raw)?) {
-                n += 1;
-            }
-        }
-        assert_eq!(n, DOCS_PER_CAT);
-        returned += n;
+        let found = store
+            .find(DB, COLL, FindOptions::filter(doc! {"cat": c.as_str()}))?
+            .to_vec()?;
+        assert_eq!(found.len(), DOCS_PER_CAT);
+        returned += found.len();
     }
     out.eq_query = Some(Measure::new(returned, start.elapsed()));
 
     let start = Instant::now();
-    let filter = doc! {"n": {"$lt": SCAN_LIMIT}};
-    let f = Filter::parse(&filter)?;
-    let p = plan(&filter, None, &indexes);
-    let mut matched = Vec::new();
-    for item in execute(&p, &kv, DOCS)? {
-        let (_, raw) = item?;
-        if f.matches_raw(RawDocument::from_bytes(&raw)?) {
-            matched.push(raw);
-        }
-    }
+    let matched = store
+        .find(
+            DB,
+            COLL,
+            FindOptions::filter(doc! {"n": {"$lt": SCAN_LIMIT}}),
+        )?
+        .to_vec()?;
     out.scan = Some(Measure::new(docs, start.elapsed()));
     eprintln!("stratus scan matched {}", matched.len());
+
+    let start = Instant::now();
+    let pipeline = vec![Bson::Document(
+        doc! {"$group": {"_id": "$g", "total": {"$sum": "$n"}}},
+    )];
+    let groups = store
+        .aggregate(DB, COLL, &pipeline, AggregateOptions::default())?
+        .to_vec()?;
+    out.group = Some(Measure::new(docs, start.elapsed()));
+    assert_eq!(groups.len() as i64, GROUPS.min(docs as i64));
     Ok(out)
 }

@@ -10,7 +10,7 @@ use crate::changefeed::ChangeOp;
 use crate::crud::delete::delete_in;
 use crate::crud::insert::{WriteError, with_id};
 use crate::crud::modify::{PreparedUpdate, UpdateOptions};
-use crate::crud::update::PreparedReplace;
+use crate::crud::update::{PreparedReplace, ReplaceOptions};
 use crate::crud::{insert_doc, validate_filter};
 use crate::error::Result;
 use crate::store::Store;
@@ -47,8 +47,8 @@ pub enum WriteModel {
         filter: Document,
         /// The new document.
         replacement: Document,
-        /// Insert when nothing matches.
-        upsert: bool,
+        /// Upsert, sort, hint.
+        options: ReplaceOptions,
     },
     /// Delete the first match.
     DeleteOne {
@@ -83,8 +83,8 @@ pub struct BulkWriteResult {
 
 enum Prepared {
     Insert(Document),
-    Update(PreparedUpdate),
-    Replace(PreparedReplace),
+    Update(Box<PreparedUpdate>),
+    Replace(Box<PreparedReplace>),
     Delete(Document, Option<usize>),
 }
 
@@ -106,17 +106,25 @@ impl Store {
                     filter,
                     update,
                     options,
-                } => Prepared::Update(PreparedUpdate::new(filter, &update, options, false)?),
+                } => Prepared::Update(Box::new(PreparedUpdate::new(
+                    filter, &update, options, false,
+                )?)),
                 WriteModel::UpdateMany {
                     filter,
                     update,
                     options,
-                } => Prepared::Update(PreparedUpdate::new(filter, &update, options, true)?),
+                } => Prepared::Update(Box::new(PreparedUpdate::new(
+                    filter, &update, options, true,
+                )?)),
                 WriteModel::ReplaceOne {
                     filter,
                     replacement,
-                    upsert,
-                } => Prepared::Replace(PreparedReplace::new(filter, replacement, upsert)?),
+                    options,
+                } => Prepared::Replace(Box::new(PreparedReplace::new(
+                    filter,
+                    replacement,
+                    options,
+                )?)),
                 WriteModel::DeleteOne { filter } => {
                     validate_filter(&filter)?;
                     Prepared::Delete(filter, Some(1))

@@ -12,9 +12,10 @@ use stratus_query::sort::SortSpec;
 
 use crate::crud::{Matcher, decode, plan_for};
 use crate::cursor::Cursor;
-use crate::error::Result;
+use crate::error::{DocstoreError, Result};
 use crate::index::Access;
 use crate::kv::Snapshot;
+use crate::limits::MAX_SORT_MEMORY;
 use crate::store::Store;
 
 /// Options of [`Store::find`] (MongoDB's `find` command fields).
@@ -45,6 +46,10 @@ impl FindOptions {
         }
     }
 }
+
+/// Results of at most this many documents in their final order are decoded while the plan
+/// runs instead of being read a second time through their keys.
+pub const SMALL_RESULT_LIMIT: u64 = 101;
 
 impl Store {
     /// Runs a query; the cursor reads from a snapshot taken now.
@@ -83,6 +88,35 @@ impl Store {
                 limit,
                 options.batch_size,
             )
+        } else if sort.is_none() || plan.sort_provided {
+            // Results come in their final order. Small results (a point lookup, a small limit)
+            // are decoded now from the bytes already read; larger ones keep only the keys and
+            // read the documents batch by batch.
+            let small = matches!(plan.access, Access::IdPoint { .. })
+                || limit.is_some_and(|l| l <= SMALL_RESULT_LIMIT);
+            if small {
+                let docs = collect_ordered(
+                    &snapshot,
+                    &table,
+                    &matcher,
+                    &plan,
+                    options.skip,
+                    limit,
+                    |_, raw| decode(&table, raw),
+                )?;
+                Cursor::from_documents(docs, options.batch_size)
+            } else {
+                let pks = collect_ordered(
+                    &snapshot,
+                    &table,
+                    &matcher,
+                    &plan,
+                    options.skip,
+                    limit,
+                    |pk, _| Ok(pk),
+                )?;
+                Cursor::keys(snapshot, table, pks, options.batch_size)
+            }
         } else {
             let docs = collect_sorted(
                 &snapshot,
@@ -119,8 +153,38 @@ impl Store {
     }
 }
 
-/// Runs an index plan (or a sorted scan): matching documents, sorted unless the plan already
-/// provides the order, then skip/limit.
+/// The matches of a plan whose order is final, after skip/limit, each turned into an item by
+/// `take(pk, raw document)`.
+fn collect_ordered<T>(
+    snapshot: &Snapshot,
+    table: &str,
+    matcher: &Matcher,
+    plan: &crate::index::Plan,
+    skip: u64,
+    limit: Option<u64>,
+    mut take: impl FnMut(Vec<u8>, &[u8]) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    let mut to_skip = skip;
+    for item in crate::index::execute(plan, snapshot.as_ref(), table)? {
+        let (pk, raw) = item?;
+        if !matcher.matches_raw(table, &raw)? {
+            continue;
+        }
+        if to_skip > 0 {
+            to_skip -= 1;
+            continue;
+        }
+        if limit.is_some_and(|l| out.len() as u64 >= l) {
+            break;
+        }
+        out.push(take(pk, &raw)?);
+    }
+    Ok(out)
+}
+
+/// Runs a plan whose order is not final: matching documents are sorted in memory, keeping
+/// only the best `skip + limit` when there is a limit, within [`MAX_SORT_MEMORY`].
 fn collect_sorted(
     snapshot: &Snapshot,
     table: &str,
@@ -130,35 +194,43 @@ fn collect_sorted(
     skip: u64,
     limit: Option<u64>,
 ) -> Result<Vec<Document>> {
-    let in_order = sort.is_none() || plan.sort_provided;
-    let mut docs = Vec::new();
-    let mut to_skip = skip;
+    let keep = limit.map(|l| (skip + l) as usize);
+    let mut docs: Vec<(usize, Document)> = Vec::new();
+    let mut bytes = 0usize;
+    let cmp = |a: &(usize, Document), b: &(usize, Document)| match sort {
+        Some(s) => s.compare(&a.1, &b.1),
+        None => std::cmp::Ordering::Equal,
+    };
     for item in crate::index::execute(plan, snapshot.as_ref(), table)? {
         let (_, raw) = item?;
         if !matcher.matches_raw(table, &raw)? {
             continue;
         }
-        if in_order {
-            // Candidates arrive in the final order: skip and stop early.
-            if to_skip > 0 {
-                to_skip -= 1;
-                continue;
-            }
-            if limit.is_some_and(|l| docs.len() as u64 >= l) {
-                break;
+        bytes += raw.len();
+        docs.push((raw.len(), decode(table, &raw)?));
+        if let Some(k) = keep
+            && docs.len() >= 2 * k.max(1)
+        {
+            // Top-k: sort (stable) and drop what can no longer be in the result.
+            docs.sort_by(cmp);
+            for (size, _) in docs.drain(k..) {
+                bytes -= size;
             }
         }
-        docs.push(decode(table, &raw)?);
-    }
-    if !in_order {
-        if let Some(s) = sort {
-            docs.sort_by(|a, b| s.compare(a, b));
-        }
-        let start = (skip as usize).min(docs.len());
-        docs.drain(..start);
-        if let Some(l) = limit {
-            docs.truncate(l as usize);
+        if bytes > MAX_SORT_MEMORY {
+            return Err(DocstoreError::mongo(
+                stratus_query::MongoCode::Location(292),
+                format!(
+                    "Sort exceeded memory limit of {MAX_SORT_MEMORY} bytes; add an index on the sort fields or a limit"
+                ),
+            ));
         }
     }
-    Ok(docs)
+    docs.sort_by(cmp);
+    let start = (skip as usize).min(docs.len());
+    let mut out: Vec<Document> = docs.into_iter().skip(start).map(|(_, d)| d).collect();
+    if let Some(l) = limit {
+        out.truncate(l as usize);
+    }
+    Ok(out)
 }

@@ -12,6 +12,7 @@ pub mod find;
 pub mod find_and_modify;
 pub mod indexes;
 pub mod insert;
+pub mod let_vars;
 pub mod modify;
 pub mod update;
 

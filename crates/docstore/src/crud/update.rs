@@ -5,11 +5,13 @@
 //! document built from the filter's equality fields and the update.
 
 use bson::{Bson, Document};
+use stratus_query::sort::SortSpec;
 
 use crate::catalog;
 use crate::changefeed::ChangeOp;
 use crate::crud::insert::with_id;
-use crate::crud::{insert_doc, matching_docs, replace_doc, validate_filter};
+use crate::crud::modify::find_matches;
+use crate::crud::{Matcher, insert_doc, replace_doc};
 use crate::error::{DocstoreError, Result};
 use crate::store::Store;
 use crate::writer::WriteCtx;
@@ -92,11 +94,43 @@ impl Store {
         replacement: Document,
         upsert: bool,
     ) -> Result<UpdateResult> {
-        let prepared = PreparedReplace::new(filter, replacement, upsert)?;
+        self.replace_one_with(
+            db,
+            coll,
+            filter,
+            replacement,
+            ReplaceOptions {
+                upsert,
+                ..Default::default()
+            },
+        )
+    }
+
+    /// [`Store::replace_one`] with all options (sort picks which match is replaced).
+    pub fn replace_one_with(
+        &self,
+        db: &str,
+        coll: &str,
+        filter: Document,
+        replacement: Document,
+        options: ReplaceOptions,
+    ) -> Result<UpdateResult> {
+        let prepared = PreparedReplace::new(filter, replacement, options)?;
         catalog::validate_coll_name(db, coll)?;
         let (db, coll) = (db.to_string(), coll.to_string());
         self.write(move |ctx| prepared.run(ctx, &db, &coll))
     }
+}
+
+/// Options of [`Store::replace_one_with`].
+#[derive(Debug, Clone, Default)]
+pub struct ReplaceOptions {
+    /// Insert when nothing matches.
+    pub upsert: bool,
+    /// Which matching document to replace first.
+    pub sort: Option<Document>,
+    /// Index hint; it must name an existing index (validated, not enforced).
+    pub hint: Option<Bson>,
 }
 
 /// A validated replacement, ready to run inside a write.
@@ -104,17 +138,31 @@ pub(crate) struct PreparedReplace {
     filter: Document,
     replacement: Document,
     upsert: bool,
+    matcher: Matcher,
+    sort: Option<(SortSpec, Document)>,
+    hint: Option<Bson>,
 }
 
 impl PreparedReplace {
     /// Checks the replacement and the filter.
-    pub(crate) fn new(filter: Document, replacement: Document, upsert: bool) -> Result<Self> {
+    pub(crate) fn new(
+        filter: Document,
+        replacement: Document,
+        options: ReplaceOptions,
+    ) -> Result<Self> {
         check_replacement(&replacement)?;
-        validate_filter(&filter)?;
+        let matcher = Matcher::new(&filter)?;
+        let sort = match options.sort {
+            Some(s) if !s.is_empty() => Some((SortSpec::parse(&s)?, s)),
+            _ => None,
+        };
         Ok(PreparedReplace {
             filter,
             replacement,
-            upsert,
+            upsert: options.upsert,
+            matcher,
+            sort,
+            hint: options.hint,
         })
     }
 
@@ -125,8 +173,12 @@ impl PreparedReplace {
             (None, true) => catalog::create(ctx.kv, db, coll)?,
             (None, false) => return Ok(UpdateResult::default()),
         };
-        let found = matching_docs(ctx.kv, &meta, &self.filter, Some(1))?;
-        let Some((pk, size, old)) = found.into_iter().next() else {
+        if let Some(h) = &self.hint {
+            crate::crud::check_hint(&meta, h)?;
+        }
+        let sort = self.sort.as_ref().map(|(s, d)| (s, d));
+        let found = find_matches(ctx.kv, &meta, &self.matcher, &self.filter, sort, Some(1))?;
+        let Some((pk, size, old, _)) = found.into_iter().next() else {
             if !self.upsert {
                 return Ok(UpdateResult::default());
             }

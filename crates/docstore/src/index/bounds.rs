@@ -105,6 +105,8 @@ pub enum Show {
     Value(Bson),
     /// A fixed text (bracket ends, `MinKey`).
     Text(&'static str),
+    /// A computed text (the end of a regex prefix range).
+    Owned(String),
 }
 
 impl Show {
@@ -113,6 +115,7 @@ impl Show {
         match self {
             Show::Value(v) => value_text(v),
             Show::Text(t) => (*t).to_string(),
+            Show::Owned(t) => t.clone(),
         }
     }
 }
@@ -127,6 +130,7 @@ pub fn value_text(v: &Bson) -> String {
         Bson::MaxKey => "MaxKey".to_string(),
         Bson::Double(d) if d.is_infinite() => if *d > 0.0 { "inf.0" } else { "-inf.0" }.to_string(),
         Bson::ObjectId(o) => format!("ObjectId('{o}')"),
+        Bson::RegularExpression(r) => format!("/{}/{}", r.pattern.as_str(), r.options.as_str()),
         other => other.clone().into_relaxed_extjson().to_string(),
     }
 }
@@ -211,6 +215,31 @@ impl Interval {
             hi_show,
             lo_incl,
             hi_incl,
+            point: None,
+        }
+    }
+
+    /// Every string starting with `prefix` (for an anchored regex `^prefix`); MongoDB shows
+    /// it as `["abc", "abd")`.
+    pub fn string_prefix(prefix: &str) -> Interval {
+        let mut enc = encode(&Bson::String(prefix.to_string()));
+        // Drop the string terminator: every longer string with this prefix starts with the rest.
+        enc.truncate(enc.len().saturating_sub(2));
+        let hi_show = match prefix.chars().last() {
+            None => Show::Text("{}"),
+            Some(c) => {
+                let mut s: String = prefix.chars().take(prefix.chars().count() - 1).collect();
+                s.push(char::from_u32(u32::from(c) + 1).unwrap_or(c));
+                Show::Owned(format!("{s:?}"))
+            }
+        };
+        Interval {
+            lo: Edge::Before(enc.clone()),
+            hi: Edge::After(enc),
+            lo_show: Show::Value(Bson::String(prefix.to_string())),
+            hi_show,
+            lo_incl: true,
+            hi_incl: false,
             point: None,
         }
     }

@@ -76,7 +76,9 @@ impl IndexDef {
             .map(|(path, dir)| KeyField {
                 path: path.clone(),
                 parts: path.split('.').map(str::to_string).collect(),
-                direction: if matches!(dir, Bson::Int32(d) if *d < 0) {
+                direction: if stratus_query::compare::Number::of(dir)
+                    .is_some_and(|n| n.as_f64() < 0.0)
+                {
                     Direction::Descending
                 } else {
                     Direction::Ascending
@@ -218,9 +220,32 @@ impl Walk<'_> {
                 if let Ok(i) = part.parse::<usize>()
                     && part.bytes().all(|b| b.is_ascii_digit())
                 {
+                    // A numeric component is a position, but a query on `a.0` also looks at
+                    // a field named "0" of document elements; index both so the index stays a
+                    // superset of what such a query matches.
+                    let Walk { out, arrays, found } = self;
+                    let named: Vec<&Document> = items
+                        .iter()
+                        .filter_map(|e| match e {
+                            Bson::Document(d) if d.contains_key(part) => Some(d),
+                            _ => None,
+                        })
+                        .collect();
+                    if !named.is_empty() {
+                        arrays.insert(parts[..depth].join("."));
+                    }
+                    for d in named {
+                        let w = Walk {
+                            out: &mut *out,
+                            arrays: &mut *arrays,
+                            found: &mut *found,
+                        };
+                        w.collect_document(d, parts, depth);
+                    }
+                    let w = Walk { out, arrays, found };
                     match items.get(i) {
-                        Some(e) => self.collect_value(e, parts, depth + 1),
-                        None => self.out.push(Bson::Null),
+                        Some(e) => w.collect_value(e, parts, depth + 1),
+                        None => w.out.push(Bson::Null),
                     }
                     return;
                 }

@@ -38,6 +38,16 @@ pub fn is_multikey(kv: &dyn KvRead, table: &str) -> Result<bool> {
         .is_some())
 }
 
+/// Sets [`IndexDef::multikey`] of every `(table, definition)` from its table's marker, so the
+/// planner can intersect range bounds and use non-multikey indexes for sorting. One `get` per
+/// index; call it on the read snapshot the query will run against.
+pub fn refresh_multikey(kv: &dyn KvRead, indexes: &mut [(String, IndexDef)]) -> Result<()> {
+    for (table, def) in indexes.iter_mut() {
+        def.multikey = !def.is_id() && is_multikey(kv, table)?;
+    }
+    Ok(())
+}
+
 /// Formats a key value the way MongoDB's duplicate-key messages do (`"x"`, `1`, `null`).
 fn shell_value(v: &Bson) -> String {
     match v {

@@ -27,8 +27,8 @@ pub use explain::explain;
 pub use keycodec::{Direction, encode_id};
 pub use keys::{DocKeys, IndexDef};
 pub use maintain::{
-    build_index, build_index_from_table, insert_entries, is_multikey, remove_entries,
-    update_entries,
+    build_index, build_index_from_table, insert_entries, is_multikey, refresh_multikey,
+    remove_entries, update_entries,
 };
 pub use planner::{Access, IndexScan, Plan, plan};
 pub use spec::IndexSpec;

@@ -130,6 +130,38 @@ enum Cond {
     Points(Vec<Interval>),
     /// A one-sided or two-sided range within one type bracket.
     Range(Box<Interval>),
+    /// Several non-point intervals (an anchored regex: its string prefix and the regex itself).
+    Multi(Vec<Interval>),
+}
+
+/// Characters that end the literal prefix of an anchored regex.
+const REGEX_META: &str = ".[]{}()*+?|^$\\";
+
+/// Bounds of `{$regex: pattern, $options}`: `^literal…` without options that change what
+/// the prefix matches gives the strings starting with the literal, plus the equal regex
+/// value itself (MongoDB matches a stored regex equal to the query's). `None` otherwise.
+fn regex_intervals(pattern: &str, options: &str) -> Option<Vec<Interval>> {
+    if !options.chars().all(|c| c == 's') || pattern.contains('|') {
+        return None;
+    }
+    let rest = pattern.strip_prefix('^')?;
+    let mut prefix: String = rest
+        .chars()
+        .take_while(|c| !REGEX_META.contains(*c))
+        .collect();
+    let next = rest[prefix.len()..].chars().next();
+    // `^ab*` / `^ab?` / `^ab{0,1}`: the last literal character is optional.
+    if matches!(next, Some('*' | '?' | '{')) {
+        prefix.pop();
+    }
+    let regex = bson::Regex {
+        pattern: pattern.to_string().try_into().ok()?,
+        options: options.to_string().try_into().ok()?,
+    };
+    Some(normalise(vec![
+        Interval::string_prefix(&prefix),
+        Interval::point(&Bson::RegularExpression(regex)),
+    ]))
 }
 
 /// The top-level conjunction of a filter: `(path, condition)` pairs.
@@ -183,6 +215,11 @@ fn normalise(mut v: Vec<Interval>) -> Vec<Interval> {
 fn field_conds(v: &Bson) -> Vec<Cond> {
     let ops = match v {
         Bson::Document(d) if d.keys().next().is_some_and(|k| k.starts_with('$')) => d,
+        Bson::RegularExpression(r) => {
+            return regex_intervals(r.pattern.as_str(), r.options.as_str())
+                .map(|i| vec![Cond::Multi(i)])
+                .unwrap_or_default();
+        }
         other => {
             return eq_intervals(other)
                 .map(|i| vec![Cond::Points(normalise(i))])
@@ -192,6 +229,23 @@ fn field_conds(v: &Bson) -> Vec<Cond> {
     let mut out = Vec::new();
     for (op, arg) in ops {
         match op.as_str() {
+            "$regex" => {
+                let options = match ops.get("$options") {
+                    Some(Bson::String(o)) => o.as_str(),
+                    Some(_) => continue,
+                    None => "",
+                };
+                let found = match arg {
+                    Bson::String(p) => regex_intervals(p, options),
+                    Bson::RegularExpression(r) if options.is_empty() => {
+                        regex_intervals(r.pattern.as_str(), r.options.as_str())
+                    }
+                    _ => None,
+                };
+                if let Some(i) = found {
+                    out.push(Cond::Multi(i));
+                }
+            }
             "$eq" => {
                 if let Some(i) = eq_intervals(arg) {
                     out.push(Cond::Points(normalise(i)));
@@ -254,7 +308,7 @@ fn combine(conds: &[Cond], multikey: bool) -> Option<FieldBounds> {
         .iter()
         .filter_map(|c| match c {
             Cond::Points(p) => Some(p),
-            Cond::Range(_) => None,
+            Cond::Range(_) | Cond::Multi(_) => None,
         })
         .min_by_key(|p| p.len());
     if let Some(p) = best_points {
@@ -266,9 +320,19 @@ fn combine(conds: &[Cond], multikey: bool) -> Option<FieldBounds> {
             points: true,
         });
     }
+    if let Some(intervals) = conds.iter().find_map(|c| match c {
+        Cond::Multi(m) => Some(m),
+        Cond::Points(_) | Cond::Range(_) => None,
+    }) {
+        return Some(FieldBounds {
+            intervals: intervals.clone(),
+            points: false,
+            admits_null: false,
+        });
+    }
     let mut ranges = conds.iter().filter_map(|c| match c {
         Cond::Range(r) => Some(r),
-        Cond::Points(_) => None,
+        Cond::Points(_) | Cond::Multi(_) => None,
     });
     let first = (**ranges.next()?).clone();
     // On a multikey index different elements may satisfy different bounds

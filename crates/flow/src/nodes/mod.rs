@@ -114,6 +114,22 @@ pub(crate) fn terminates(op: &Op) -> bool {
     }
 }
 
+/// Whether the node (or a node nested in it) awaits.
+pub(crate) fn has_io(op: &Op) -> bool {
+    let any = |b: &crate::compile::Block| b.nodes.iter().any(|n| has_io(&n.op));
+    match op {
+        Op::Pbkdf2(_) | Op::Db(_) | Op::ApiCall(_) | Op::Subflow(_) => true,
+        Op::IfElse(n) => any(&n.then) || n.els.as_ref().is_some_and(any),
+        Op::IfElseV2(n) => {
+            n.branches.iter().any(|(_, b)| any(b)) || n.els.as_ref().is_some_and(any)
+        }
+        Op::Switch(n) => n.cases.iter().any(|(_, b)| any(b)) || n.default.as_ref().is_some_and(any),
+        Op::ForLoop(n) => any(&n.body),
+        Op::While(n) => any(&n.body),
+        Op::Respond(_) | Op::Pure(_) | Op::Debug(_) | Op::Invalid => false,
+    }
+}
+
 const RESULT: &[&str] = &["result"];
 
 fn unavailable(_: &mut Compiler<'_>, _: &mut Fields<'_>) -> Op {

@@ -16,10 +16,12 @@ use std::sync::Arc;
 
 use bson::{Bson, Document};
 
+use super::accumulator_n::{self, NState, SortSpec};
 use super::arithmetic::NumFold;
 use super::decimal::Dec;
 use super::num::{Num, NumKind};
 use super::operators::{Call, parse_list, type_name};
+use super::percentile::{self, Percentile};
 use super::{EvalContext, Expr, ParseOptions, parse_at_depth};
 use crate::compare::{Number, compare, type_rank};
 use crate::error::{QueryError, Result};
@@ -51,6 +53,26 @@ pub enum AccumulatorOp {
     StdDevSamp,
     /// `$mergeObjects`.
     MergeObjects,
+    /// `$firstN` (`{input, n}`).
+    FirstN,
+    /// `$lastN` (`{input, n}`).
+    LastN,
+    /// `$maxN` (`{input, n}`).
+    MaxN,
+    /// `$minN` (`{input, n}`).
+    MinN,
+    /// `$top` (`{sortBy, output}`).
+    Top,
+    /// `$bottom` (`{sortBy, output}`).
+    Bottom,
+    /// `$topN` (`{n, sortBy, output}`).
+    TopN,
+    /// `$bottomN` (`{n, sortBy, output}`).
+    BottomN,
+    /// `$percentile` (`{input, p, method}`).
+    Percentile,
+    /// `$median` (`{input, method}`).
+    Median,
 }
 
 impl AccumulatorOp {
@@ -69,6 +91,16 @@ impl AccumulatorOp {
             "$stdDevPop" => AccumulatorOp::StdDevPop,
             "$stdDevSamp" => AccumulatorOp::StdDevSamp,
             "$mergeObjects" => AccumulatorOp::MergeObjects,
+            "$firstN" => AccumulatorOp::FirstN,
+            "$lastN" => AccumulatorOp::LastN,
+            "$maxN" => AccumulatorOp::MaxN,
+            "$minN" => AccumulatorOp::MinN,
+            "$top" => AccumulatorOp::Top,
+            "$bottom" => AccumulatorOp::Bottom,
+            "$topN" => AccumulatorOp::TopN,
+            "$bottomN" => AccumulatorOp::BottomN,
+            "$percentile" => AccumulatorOp::Percentile,
+            "$median" => AccumulatorOp::Median,
             _ => return None,
         })
     }
@@ -88,7 +120,46 @@ impl AccumulatorOp {
             AccumulatorOp::StdDevPop => "$stdDevPop",
             AccumulatorOp::StdDevSamp => "$stdDevSamp",
             AccumulatorOp::MergeObjects => "$mergeObjects",
+            AccumulatorOp::FirstN => "$firstN",
+            AccumulatorOp::LastN => "$lastN",
+            AccumulatorOp::MaxN => "$maxN",
+            AccumulatorOp::MinN => "$minN",
+            AccumulatorOp::Top => "$top",
+            AccumulatorOp::Bottom => "$bottom",
+            AccumulatorOp::TopN => "$topN",
+            AccumulatorOp::BottomN => "$bottomN",
+            AccumulatorOp::Percentile => "$percentile",
+            AccumulatorOp::Median => "$median",
         }
+    }
+
+    /// Whether the state keeps a share of every input value (`$push`, `$addToSet`,
+    /// `$mergeObjects`, `$percentile`, `$median`), so its memory grows with the group; the
+    /// others hold a fixed-size summary (the N accumulators at most `n` values).
+    pub fn grows_with_input(self) -> bool {
+        matches!(
+            self,
+            AccumulatorOp::Push
+                | AccumulatorOp::AddToSet
+                | AccumulatorOp::MergeObjects
+                | AccumulatorOp::Percentile
+                | AccumulatorOp::Median
+        )
+    }
+
+    /// Whether this is one of the N accumulators (`$firstN` … `$bottomN`, `$top`, `$bottom`).
+    pub fn is_n(self) -> bool {
+        matches!(
+            self,
+            AccumulatorOp::FirstN
+                | AccumulatorOp::LastN
+                | AccumulatorOp::MaxN
+                | AccumulatorOp::MinN
+                | AccumulatorOp::Top
+                | AccumulatorOp::Bottom
+                | AccumulatorOp::TopN
+                | AccumulatorOp::BottomN
+        )
     }
 }
 
@@ -97,8 +168,15 @@ impl AccumulatorOp {
 pub struct AccumulatorSpec {
     /// The accumulator.
     pub op: AccumulatorOp,
-    /// Its argument expression (evaluated once per input document).
+    /// Its argument expression (evaluated once per input document; `input`/`output` of the
+    /// N accumulators).
     pub arg: Arc<Expr>,
+    /// `n` of the N accumulators (evaluated against the group's first document).
+    pub n: Option<Arc<Expr>>,
+    /// `sortBy` of `$top`/`$bottom`/`$topN`/`$bottomN` (empty otherwise).
+    pub sort_by: Arc<SortSpec>,
+    /// `p` and `method` of `$percentile`/`$median`.
+    pub percentile: Option<Arc<Percentile>>,
 }
 
 impl AccumulatorSpec {
@@ -120,6 +198,26 @@ impl AccumulatorSpec {
         let op = AccumulatorOp::from_name(name).ok_or_else(|| {
             QueryError::location(15952, format!("unknown group operator '{name}'"))
         })?;
+        if op.is_n() {
+            let (arg, n, sort_by) = accumulator_n::parse_spec(op, arg, opts)?;
+            return Ok(AccumulatorSpec {
+                op,
+                arg: Arc::new(arg),
+                n: n.map(Arc::new),
+                sort_by: Arc::new(sort_by),
+                percentile: None,
+            });
+        }
+        if matches!(op, AccumulatorOp::Percentile | AccumulatorOp::Median) {
+            let (arg, spec) = percentile::parse_spec(name, arg, opts, 1)?;
+            return Ok(AccumulatorSpec {
+                op,
+                arg: Arc::new(arg),
+                n: None,
+                sort_by: Arc::new(SortSpec::new()),
+                percentile: Some(Arc::new(spec)),
+            });
+        }
         let arg = match op {
             AccumulatorOp::Count => {
                 if !matches!(arg, Bson::Document(a) if a.is_empty()) {
@@ -143,6 +241,9 @@ impl AccumulatorSpec {
         Ok(AccumulatorSpec {
             op,
             arg: Arc::new(arg),
+            n: None,
+            sort_by: Arc::new(SortSpec::new()),
+            percentile: None,
         })
     }
 
@@ -151,6 +252,9 @@ impl AccumulatorSpec {
         AccumulatorState {
             op: self.op,
             arg: Arc::clone(&self.arg),
+            n: self.n.clone(),
+            sort_by: Arc::clone(&self.sort_by),
+            percentile: self.percentile.clone(),
             acc: Acc::new(self.op),
         }
     }
@@ -161,6 +265,9 @@ impl AccumulatorSpec {
 pub struct AccumulatorState {
     op: AccumulatorOp,
     arg: Arc<Expr>,
+    n: Option<Arc<Expr>>,
+    sort_by: Arc<SortSpec>,
+    percentile: Option<Arc<Percentile>>,
     acc: Acc,
 }
 
@@ -168,17 +275,46 @@ impl AccumulatorState {
     /// Evaluates the argument against `ctx` and folds the value in.
     pub fn add(&mut self, ctx: &mut EvalContext<'_>) -> Result<()> {
         let v = self.arg.eval(ctx)?;
+        if let Acc::N(state) = &mut self.acc {
+            if state.n.is_none()
+                && let Some(n) = &self.n
+            {
+                state.n = Some(accumulator_n::check_n(
+                    self.op.name(),
+                    n.eval(ctx)?.as_ref(),
+                )?);
+            }
+            let keys = accumulator_n::sort_keys(ctx.current, &self.sort_by);
+            state.add(keys, v, &self.sort_by);
+            return Ok(());
+        }
         self.add_value(v)
     }
 
-    /// Folds in an already evaluated value (`None` = missing).
+    /// Folds in an already evaluated value (`None` = missing). For the N accumulators `n`
+    /// must then be a constant, and `$top`/`$bottom` see every value with null sort keys.
     pub fn add_value(&mut self, v: Option<Bson>) -> Result<()> {
+        if let Acc::N(state) = &mut self.acc {
+            if state.n.is_none() {
+                let n = match self.n.as_deref() {
+                    Some(Expr::Literal(b)) => Some(b),
+                    _ => None,
+                };
+                state.n = Some(accumulator_n::check_n(self.op.name(), n)?);
+            }
+            let keys = vec![Bson::Null; self.sort_by.len()];
+            state.add(keys, v, &self.sort_by);
+            return Ok(());
+        }
         self.acc.add(self.op, v)
     }
 
     /// The accumulated result.
     pub fn finish(self) -> Bson {
-        self.acc.finish(self.op)
+        match (self.acc, &self.percentile) {
+            (Acc::Values(values), Some(spec)) => spec.compute(values),
+            (acc, _) => acc.finish(self.op),
+        }
     }
 }
 
@@ -202,6 +338,10 @@ enum Acc {
         m2: f64,
     },
     Merge(Document),
+    /// The N accumulators.
+    N(NState),
+    /// `$percentile`/`$median`: every numeric input.
+    Values(Vec<f64>),
 }
 
 impl Acc {
@@ -222,6 +362,8 @@ impl Acc {
                 m2: 0.0,
             },
             AccumulatorOp::MergeObjects => Acc::Merge(Document::new()),
+            AccumulatorOp::Percentile | AccumulatorOp::Median => Acc::Values(Vec::new()),
+            _ => Acc::N(NState::new(op)),
         }
     }
 
@@ -286,6 +428,13 @@ impl Acc {
                 }
             }
             Acc::Merge(out) => merge_into(out, v, 0)?,
+            // Fed through `AccumulatorState`, which knows the sort keys.
+            Acc::N(state) => state.add(Vec::new(), v, &SortSpec::new()),
+            Acc::Values(values) => {
+                if let Some(n) = v.as_ref().and_then(Num::of) {
+                    values.push(n.f64());
+                }
+            }
         }
         Ok(())
     }
@@ -319,6 +468,14 @@ impl Acc {
                 }
             }
             Acc::Merge(d) => Bson::Document(d),
+            Acc::N(state) => state.finish(),
+            // Finished by `AccumulatorState::finish`, which has the specification.
+            Acc::Values(values) => Percentile {
+                ps: vec![0.5],
+                continuous: false,
+                single: op == AccumulatorOp::Median,
+            }
+            .compute(values),
         }
     }
 }

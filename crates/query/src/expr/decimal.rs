@@ -224,7 +224,12 @@ impl Dec {
             let dropped = i32::try_from(trimmed.len() - 38).ok()?;
             let coef: u128 = keep.parse().ok()?;
             let sticky = trimmed[38..].bytes().any(|b| b != b'0');
-            return Some(normalize(neg, U256::from_u128(coef), exp + dropped, sticky));
+            return Some(normalize(
+                neg,
+                U256::from_u128(coef),
+                exp.saturating_add(dropped),
+                sticky,
+            ));
         }
         let coef: u128 = if trimmed.is_empty() {
             0
@@ -546,7 +551,7 @@ fn normalize(neg: bool, mut coef: U256, mut exp: i32, sticky: bool) -> Dec {
         coef = q;
         round_digit = r;
         dropped = true;
-        exp += 1;
+        exp = exp.saturating_add(1);
     }
     let mut c = coef.to_u128().unwrap_or(0);
     if dropped && (round_digit > 5 || (round_digit == 5 && (sticky || c % 2 == 1))) {
@@ -611,6 +616,16 @@ mod tests {
             "1.000000000000000000000000000000000E+50"
         );
         assert_eq!(show(Dec::from_f64(2.5)), "2.5");
+        assert_eq!(show(d("1E2147483647")), "Infinity");
+        assert_eq!(
+            show(d("123456789012345678901234567890123456789E2147483600")),
+            "Infinity"
+        );
+        assert_eq!(show(d("1E-2147483648")), "0E-6176");
+        assert_eq!(
+            show(d("1234567890123456789012345678901234567")),
+            "1.234567890123456789012345678901235E+36"
+        );
         assert_eq!(show(Dec::from_i64(-42)), "-42");
         assert_eq!(Dec::from_f64(0.1).to_f64(), 0.1);
     }

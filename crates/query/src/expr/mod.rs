@@ -20,6 +20,7 @@
 //! argument count).
 
 pub mod accumulator;
+pub mod accumulator_n;
 pub mod arithmetic;
 pub mod array;
 pub mod boolean;
@@ -33,6 +34,7 @@ pub mod num;
 pub mod object;
 pub mod operators;
 pub mod path;
+pub mod percentile;
 pub mod set;
 pub mod string;
 pub mod types;
@@ -122,7 +124,7 @@ impl<'a> EvalContext<'a> {
         }
     }
 
-    /// The value of variable `name` (`ROOT`, `CURRENT`, `NOW`, user variables).
+    /// The value of variable `name` (`ROOT`, `CURRENT`, `NOW`, `CLUSTER_TIME`, user variables).
     pub fn variable(&self, name: &str) -> Option<Bson> {
         if let Some((_, v)) = self.vars.iter().rev().find(|(n, _)| n == name) {
             return Some(v.clone());
@@ -131,6 +133,11 @@ impl<'a> EvalContext<'a> {
             "ROOT" => Some(self.root.clone()),
             "CURRENT" => Some(self.current.clone()),
             "NOW" => Some(Bson::DateTime(self.now)),
+            // A single node has no cluster clock: the timestamp of `$$NOW`.
+            "CLUSTER_TIME" => Some(Bson::Timestamp(bson::Timestamp {
+                time: u32::try_from(self.now.timestamp_millis().div_euclid(1000)).unwrap_or(0),
+                increment: 1,
+            })),
             _ => None,
         }
     }

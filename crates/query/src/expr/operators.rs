@@ -174,6 +174,8 @@ pub fn parse_operator(
         super::boolean::parse,
         super::conditional::parse,
         super::accumulator::parse_expression,
+        super::accumulator_n::parse_expression,
+        super::percentile::parse_expression,
         super::string::parse,
         super::array::parse,
         super::set::parse,

@@ -45,6 +45,8 @@ use node::{FieldPath, Node, Pred};
 pub struct Filter {
     root: Node,
     empty: bool,
+    /// `let` variables visible to `$expr` as `$$name`.
+    vars: Vec<(String, Bson)>,
 }
 
 /// Extra facts a successful match reports (for the positional `$` update/projection operator).
@@ -71,7 +73,19 @@ impl Filter {
         let parser = parse::Parser { max_depth };
         let root = parser.parse_doc(filter, 0)?;
         let empty = matches!(&root, Node::And(c) if c.is_empty());
-        Ok(Filter { root, empty })
+        Ok(Filter {
+            root,
+            empty,
+            vars: Vec::new(),
+        })
+    }
+
+    /// Binds variables for `$expr` (the `let` option of `find`, `update`, `delete`, `$lookup`):
+    /// `$$name` evaluates to `vars[name]`. The values are used as given (the caller evaluates
+    /// `let` expressions once, before matching).
+    pub fn with_variables(mut self, vars: &Document) -> Filter {
+        self.vars = vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        self
     }
 
     /// A filter that matches every document (`{}`).
@@ -79,6 +93,7 @@ impl Filter {
         Filter {
             root: Node::And(Vec::new()),
             empty: true,
+            vars: Vec::new(),
         }
     }
 
@@ -90,7 +105,7 @@ impl Filter {
 
     /// Whether `doc` matches.
     pub fn matches(&self, doc: &Document) -> bool {
-        eval(&self.root, &DocSubject(doc), &mut None)
+        eval(&self.root, &DocSubject(doc, &self.vars), &mut None)
     }
 
     /// `Some(details)` when `doc` matches; `details.elem_match_index` is the position in the
@@ -98,7 +113,7 @@ impl Filter {
     /// positional `$` operator of updates and projections uses).
     pub fn matches_with_details(&self, doc: &Document) -> Option<MatchDetails> {
         let mut key = None;
-        eval(&self.root, &DocSubject(doc), &mut key).then_some(MatchDetails {
+        eval(&self.root, &DocSubject(doc, &self.vars), &mut key).then_some(MatchDetails {
             elem_match_index: key,
         })
     }
@@ -107,7 +122,7 @@ impl Filter {
     /// decode unless the filter has `$expr`). Agrees with [`Filter::matches`]; a malformed
     /// field reads as missing.
     pub fn matches_raw(&self, doc: &RawDocument) -> bool {
-        eval(&self.root, &RawSubject(doc), &mut None)
+        eval(&self.root, &RawSubject(doc, &self.vars), &mut None)
     }
 }
 
@@ -132,8 +147,8 @@ trait Subject {
     fn eval_expr(&self, e: &Expr) -> bool;
 }
 
-struct DocSubject<'a>(&'a Document);
-struct RawSubject<'a>(&'a RawDocument);
+struct DocSubject<'a>(&'a Document, &'a [(String, Bson)]);
+struct RawSubject<'a>(&'a RawDocument, &'a [(String, Bson)]);
 struct ValueSubject<'a>(&'a Bson);
 
 impl Subject for DocSubject<'_> {
@@ -141,7 +156,7 @@ impl Subject for DocSubject<'_> {
         path::walk_doc(self.0, path, pred, key)
     }
     fn eval_expr(&self, e: &Expr) -> bool {
-        eval_expr_on(e, self.0)
+        eval_expr_on(e, self.0, self.1)
     }
 }
 
@@ -151,7 +166,7 @@ impl Subject for RawSubject<'_> {
     }
     fn eval_expr(&self, e: &Expr) -> bool {
         match Document::try_from(self.0) {
-            Ok(d) => eval_expr_on(e, &d),
+            Ok(d) => eval_expr_on(e, &d, self.1),
             Err(_) => false,
         }
     }
@@ -168,16 +183,18 @@ impl Subject for ValueSubject<'_> {
     }
     fn eval_expr(&self, e: &Expr) -> bool {
         match self.0 {
-            Bson::Document(d) => eval_expr_on(e, d),
+            Bson::Document(d) => eval_expr_on(e, d, &[]),
             _ => false,
         }
     }
 }
 
-/// `$expr`: evaluation errors (e.g. `$divide` by zero) make the document not match.
-fn eval_expr_on(e: &Expr, doc: &Document) -> bool {
+/// `$expr`: evaluation errors (e.g. `$divide` by zero, an unbound `$$variable`) make the
+/// document not match.
+fn eval_expr_on(e: &Expr, doc: &Document, vars: &[(String, Bson)]) -> bool {
     let root = Bson::Document(doc.clone());
     let mut ctx = EvalContext::new(&root);
+    ctx.vars = vars.to_vec();
     match e.eval(&mut ctx) {
         Ok(v) => expr_truthy(v.as_ref()),
         Err(_) => false,
@@ -186,7 +203,7 @@ fn eval_expr_on(e: &Expr, doc: &Document) -> bool {
 
 /// Matches a sub-filter against a document (object form of `$elemMatch`).
 pub(crate) fn eval_doc(node: &Node, doc: &Document, key: &mut Option<usize>) -> bool {
-    eval(node, &DocSubject(doc), key)
+    eval(node, &DocSubject(doc, &[]), key)
 }
 
 /// Matches path-less nodes against one value (value form of `$elemMatch`).

@@ -64,14 +64,26 @@ impl Parser {
         Ok(())
     }
 
-    /// Parses a filter document (top level, or the object form of `$elemMatch`).
+    /// Parses a filter document (top level, or the object form of `$elemMatch` when
+    /// `in_elem_match`, where `$expr` is refused as in MongoDB).
     pub(crate) fn parse_doc(&self, doc: &Document, depth: usize) -> Result<Node> {
+        self.parse_doc_in(doc, depth, false)
+    }
+
+    fn parse_doc_in(&self, doc: &Document, depth: usize, in_elem_match: bool) -> Result<Node> {
         self.check_depth(depth)?;
         let mut out = Vec::with_capacity(doc.len());
         for (k, v) in doc {
             if let Some(op) = k.strip_prefix('$') {
                 match op {
-                    "and" | "or" | "nor" => out.push(self.parse_logical(k, v, depth)?),
+                    "and" | "or" | "nor" => {
+                        out.push(self.parse_logical(k, v, depth, in_elem_match)?);
+                    }
+                    "expr" if in_elem_match => {
+                        return Err(QueryError::bad_value(
+                            "$expr can only be applied to the top-level document",
+                        ));
+                    }
                     "expr" => {
                         let opts = ParseOptions {
                             dialect: Dialect::Mql,
@@ -112,7 +124,13 @@ impl Parser {
         Ok(simplify_and(out))
     }
 
-    fn parse_logical(&self, name: &str, v: &Bson, depth: usize) -> Result<Node> {
+    fn parse_logical(
+        &self,
+        name: &str,
+        v: &Bson,
+        depth: usize,
+        in_elem_match: bool,
+    ) -> Result<Node> {
         let Bson::Array(items) = v else {
             return Err(QueryError::bad_value(format!("{name} must be an array")));
         };
@@ -128,7 +146,7 @@ impl Parser {
                     "{name} argument's entries must be objects"
                 )));
             };
-            children.push(self.parse_doc(d, depth + 1)?);
+            children.push(self.parse_doc_in(d, depth + 1, in_elem_match)?);
         }
         Ok(match name {
             "$and" => Node::And(children),
@@ -304,7 +322,7 @@ impl Parser {
             self.parse_operators(&FieldPath::empty(), d, depth + 1, &mut inner)?;
             Pred::ElemMatchValue(Box::new(simplify_and(inner)))
         } else {
-            Pred::ElemMatchObject(Box::new(self.parse_doc(d, depth + 1)?))
+            Pred::ElemMatchObject(Box::new(self.parse_doc_in(d, depth + 1, true)?))
         };
         Ok(path_node(fp, pred))
     }

@@ -4,6 +4,9 @@
 //! Forms: equality (`localField`/`foreignField`), pipeline (`let` + `pipeline`), and the
 //! concise form with both (equality first, then the pipeline on the matches).
 //!
+//! Equality joins run in batches of [`LOOKUP_BATCH_SIZE`] input documents: one `find` per
+//! batch, then the matches are assigned to each input document in memory.
+//!
 //! Equality semantics: the local values are all values at `localField`, expanding arrays on the
 //! way and at the end (a missing field, or no value at all, means `null`); a foreign document
 //! matches when its `foreignField` (with query semantics: array elements, null matching missing)
@@ -14,14 +17,21 @@
 //!
 //! An uncorrelated pipeline (no `let`, no equality) runs once per stage run, not per document.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use bson::{Bson, Document};
 
 use super::util::{
-    approx_doc_size, eval_on, set_nested, split_field_path, type_name, validate_variable_name,
+    OrdBson, approx_doc_size, eval_on, set_nested, split_field_path, type_name,
+    validate_variable_name,
 };
 use super::{Nesting, ParseCtx, RunCtx, Stage, parse_stages, run_stages};
 use crate::error::{QueryError, Result};
 use crate::expr::Expr;
+
+/// How many input documents an equality `$lookup` joins with one `find` (bounds the size of
+/// the `$in` list and of the fetched candidates held at once).
+pub const LOOKUP_BATCH_SIZE: usize = 1000;
 
 /// A parsed `$lookup` stage.
 #[derive(Debug, Clone)]
@@ -202,34 +212,125 @@ impl LookupStage {
             None
         };
         let mut out = Vec::with_capacity(docs.len());
-        for doc in docs {
-            let b = Bson::Document(doc);
-            let matches = match &cached {
-                Some(c) => c.clone(),
-                None => self.joined(Some(&b), rc)?,
+        let mut docs = docs.into_iter().peekable();
+        while docs.peek().is_some() {
+            let batch: Vec<Document> = docs.by_ref().take(LOOKUP_BATCH_SIZE).collect();
+            let candidates = match &self.equality {
+                Some((local, foreign)) => Some(self.equality_batch(local, foreign, &batch, rc)?),
+                None => None,
             };
-            let Bson::Document(mut d) = b else {
-                unreachable!("invariant: wrapped a document")
-            };
-            let size: usize = matches.iter().map(approx_doc_size).sum();
-            if size > rc.limits.max_document_size {
-                return Err(QueryError::location(
-                    4568,
-                    format!(
-                        "Total size of documents in {} matching pipeline's $lookup stage exceeds {} bytes",
-                        self.from.as_ref().map_or("$documents", |(_, c)| c.as_str()),
-                        rc.limits.max_document_size
-                    ),
-                ));
+            for (i, doc) in batch.into_iter().enumerate() {
+                let b = Bson::Document(doc);
+                let matches = match (&cached, &candidates) {
+                    (Some(c), _) => c.clone(),
+                    (None, Some(cands)) => self.joined_equality(&b, cands, i, rc)?,
+                    (None, None) => self.joined(Some(&b), rc)?,
+                };
+                let Bson::Document(mut d) = b else {
+                    unreachable!("invariant: wrapped a document")
+                };
+                let size: usize = matches.iter().map(approx_doc_size).sum();
+                if size > rc.limits.max_document_size {
+                    return Err(QueryError::location(
+                        4568,
+                        format!(
+                            "Total size of documents in {} matching pipeline's $lookup stage exceeds {} bytes",
+                            self.from.as_ref().map_or("$documents", |(_, c)| c.as_str()),
+                            rc.limits.max_document_size
+                        ),
+                    ));
+                }
+                set_nested(
+                    &mut d,
+                    &self.as_path,
+                    Bson::Array(matches.into_iter().map(Bson::Document).collect()),
+                );
+                out.push(d);
             }
-            set_nested(
-                &mut d,
-                &self.as_path,
-                Bson::Array(matches.into_iter().map(Bson::Document).collect()),
-            );
-            out.push(d);
         }
         Ok(out)
+    }
+
+    /// Fetches the foreign documents matching any local value of a batch (one `find`) and
+    /// indexes which of them each input document matches.
+    fn equality_batch(
+        &self,
+        local: &[String],
+        foreign: &str,
+        batch: &[Document],
+        rc: &RunCtx<'_>,
+    ) -> Result<EqualityBatch> {
+        let mut per_doc: Vec<Vec<Bson>> = Vec::with_capacity(batch.len());
+        let mut all: BTreeSet<OrdBson> = BTreeSet::new();
+        for d in batch {
+            let mut values = Vec::new();
+            for (k, v) in d {
+                if let Some((first, rest)) = local.split_first()
+                    && k == first
+                {
+                    collect_values(v, rest, &mut values);
+                }
+            }
+            if values.is_empty() {
+                values.push(Bson::Null);
+            }
+            all.extend(values.iter().cloned().map(OrdBson));
+            per_doc.push(values);
+        }
+        let filter = in_filter(foreign, all.into_iter().map(|o| o.0).collect());
+        let found = match self.foreign(rc.db) {
+            Some((db, coll)) => rc.env.find(&db, &coll, &filter)?,
+            None => Vec::new(),
+        };
+        let foreign_path: Vec<String> = foreign.split('.').map(str::to_string).collect();
+        let mut index: BTreeMap<OrdBson, Vec<usize>> = BTreeMap::new();
+        for (j, fd) in found.iter().enumerate() {
+            let mut keys = Vec::new();
+            foreign_keys_doc(fd, &foreign_path, &mut keys);
+            for k in keys {
+                index.entry(OrdBson(k)).or_default().push(j);
+            }
+        }
+        let matches = per_doc
+            .into_iter()
+            .map(|values| {
+                let mut idx: Vec<usize> = values
+                    .into_iter()
+                    .filter_map(|v| index.get(&OrdBson(v)))
+                    .flatten()
+                    .copied()
+                    .collect();
+                idx.sort_unstable();
+                idx.dedup();
+                idx
+            })
+            .collect();
+        Ok(EqualityBatch {
+            docs: found,
+            matches,
+        })
+    }
+
+    /// The joined documents of input `i` of an equality batch, through the pipeline if any.
+    fn joined_equality(
+        &self,
+        doc: &Bson,
+        batch: &EqualityBatch,
+        i: usize,
+        rc: &RunCtx<'_>,
+    ) -> Result<Vec<Document>> {
+        let matched: Vec<Document> = batch.matches[i]
+            .iter()
+            .map(|&j| batch.docs[j].clone())
+            .collect();
+        let Some(stages) = &self.pipeline else {
+            return Ok(matched);
+        };
+        let mut extra = Vec::with_capacity(self.let_vars.len());
+        for (name, e) in &self.let_vars {
+            extra.push((name.clone(), eval_on(e, doc, rc)?.unwrap_or(Bson::Null)));
+        }
+        run_stages(stages, matched, &rc.with_vars(extra))
     }
 
     /// The joined documents for one input document (`None` for an uncorrelated pipeline).
@@ -248,16 +349,6 @@ impl LookupStage {
             filter = m.resolved_filter(&sub_rc);
             skip = 1;
         }
-        if let (Some((local, foreign)), Some(doc)) = (&self.equality, doc) {
-            let eq = equality_filter(local, foreign, doc);
-            filter = if filter.is_empty() {
-                eq
-            } else {
-                let mut d = Document::new();
-                d.insert("$and", vec![Bson::Document(eq), Bson::Document(filter)]);
-                d
-            };
-        }
         let input = match self.foreign(rc.db) {
             Some((db, coll)) if !matches!(stages.first(), Some(Stage::Documents(_))) => {
                 rc.env.find(&db, &coll, &filter)?
@@ -271,14 +362,9 @@ impl LookupStage {
     }
 }
 
-/// `{foreignField: {$in: [local values]}}` (an `$or` of `$eq` when a local value is a regex,
-/// which `$in` would treat as a pattern).
-fn equality_filter(local: &[String], foreign: &str, doc: &Bson) -> Document {
-    let mut values = Vec::new();
-    collect_values(doc, local, &mut values);
-    if values.is_empty() {
-        values.push(Bson::Null);
-    }
+/// `{foreignField: {$in: values}}` (an `$or` of `$eq` when a value is a regex, which `$in`
+/// would treat as a pattern).
+fn in_filter(foreign: &str, values: Vec<Bson>) -> Document {
     let mut f = Document::new();
     if values
         .iter()
@@ -303,7 +389,49 @@ fn equality_filter(local: &[String], foreign: &str, doc: &Bson) -> Document {
     f
 }
 
-/// All values at `path`, expanding arrays on the way and at the end.
+/// The foreign documents of one batch and, per input document, the indexes of those it
+/// matches (ascending, so natural order is kept).
+struct EqualityBatch {
+    docs: Vec<Document>,
+    matches: Vec<Vec<usize>>,
+}
+
+/// The values a foreign document offers for matching at `path`, as query equality sees them:
+/// the value itself and, for an array, each element; a missing field is null.
+fn foreign_keys_doc(d: &Document, path: &[String], out: &mut Vec<Bson>) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    match d.get(first) {
+        Some(x) => foreign_keys(x, rest, out),
+        None => out.push(Bson::Null),
+    }
+}
+
+fn foreign_keys(v: &Bson, path: &[String], out: &mut Vec<Bson>) {
+    match path.split_first() {
+        None => {
+            out.push(v.clone());
+            if let Bson::Array(items) = v {
+                out.extend(items.iter().cloned());
+            }
+        }
+        Some(_) => match v {
+            Bson::Document(d) => foreign_keys_doc(d, path, out),
+            Bson::Array(items) => {
+                for i in items {
+                    if let Bson::Document(d) = i {
+                        foreign_keys_doc(d, path, out);
+                    }
+                }
+            }
+            _ => {}
+        },
+    }
+}
+
+/// All values at `path`, expanding arrays on the way and at the end; missing fields add
+/// nothing (the caller turns "no value at all" into null).
 fn collect_values(v: &Bson, path: &[String], out: &mut Vec<Bson>) {
     match path.split_first() {
         None => match v {
@@ -311,10 +439,11 @@ fn collect_values(v: &Bson, path: &[String], out: &mut Vec<Bson>) {
             other => out.push(other.clone()),
         },
         Some((first, rest)) => match v {
-            Bson::Document(d) => match d.get(first) {
-                Some(x) => collect_values(x, rest, out),
-                None => out.push(Bson::Null),
-            },
+            Bson::Document(d) => {
+                if let Some(x) = d.get(first) {
+                    collect_values(x, rest, out);
+                }
+            }
             Bson::Array(items) => {
                 for i in items {
                     if let Bson::Document(_) = i {

@@ -14,9 +14,25 @@
 //! - Expressions see the pipeline's `let` variables, `$lookup`'s `let` variables and one `$$NOW`
 //!   fixed for the whole run.
 //!
-//! Supported stages: `$match $project $addFields $set $unset $group $sort $limit $skip $count
-//! $unwind $lookup $graphLookup $facet $replaceRoot $replaceWith $sortByCount $sample $bucket $bucketAuto $unionWith
-//! $out $merge $documents $redact`.
+//! Supported stages: `$match $project $addFields $set $unset $group $sort $limit $skip
+//! $count $unwind $lookup $graphLookup $facet $replaceRoot $replaceWith $sortByCount $sample
+//! $bucket $bucketAuto $setWindowFields $unionWith $out $merge $documents $redact`, plus
+//! caller-run leading stages such as `$search` ([`PipelineOptions::external_stages`]).
+//!
+//! Known deviations from MongoDB (each documented in its stage's module):
+//! - No collation (strings compare by bytes) and no spilling to disk: `$group` (and
+//!   `$graphLookup`) fail with 292/40099 past [`crate::limits::Limits::max_group_memory`],
+//!   measured approximately.
+//! - `$group`/`$sortByCount` output groups in first-seen order (MongoDB: unspecified).
+//! - `$merge` cannot check for a unique index on non-`_id` `on` fields (it refuses a result
+//!   matching several targets instead).
+//! - `$bucketAuto` has no `granularity`; `$setWindowFields` has `documents` windows only and
+//!   the accumulator, rank, `$documentNumber` and `$shift` functions.
+//! - `$match` inside a `$lookup` sub-pipeline sees `let` variables by literal substitution into
+//!   `$expr`; a `$let`/`$map` there that rebinds the same name sees the outer value.
+//! - Server-only stages (`$geoNear`, `$changeStream`, `$collStats`, `$indexStats`,
+//!   `$currentOp`, `$listSessions`, `$planCacheStats`, `$densify`, `$fill`, …) are unknown
+//!   stages (40324).
 
 pub mod env;
 
@@ -35,6 +51,7 @@ mod project;
 mod redact;
 mod replace_root;
 mod sample;
+mod set_window_fields;
 mod sort;
 mod sort_by_count;
 mod stream;
@@ -49,6 +66,7 @@ use crate::expr::{Dialect, Expr, ParseOptions};
 use crate::limits::Limits;
 
 pub use env::{CollectionSource, MemoryCollections, MergeWrite};
+pub use lookup::LOOKUP_BATCH_SIZE;
 
 /// Maximum nesting of sub-pipelines (`$lookup`, `$facet`, `$unionWith` inside each other);
 /// MongoDB's limit is also 20. Keeps parsing and running far from the thread's stack limit.
@@ -109,6 +127,8 @@ pub enum Stage {
     Bucket(bucket::BucketStage),
     /// `$bucketAuto`.
     BucketAuto(bucket_auto::BucketAutoStage),
+    /// `$setWindowFields`.
+    SetWindowFields(Box<set_window_fields::SetWindowFieldsStage>),
     /// `$unionWith`.
     UnionWith(Box<union_with::UnionWithStage>),
     /// `$out`.
@@ -141,6 +161,7 @@ impl Stage {
             Stage::Sample(_) => "$sample",
             Stage::Bucket(_) => "$bucket",
             Stage::BucketAuto(_) => "$bucketAuto",
+            Stage::SetWindowFields(_) => "$setWindowFields",
             Stage::UnionWith(_) => "$unionWith",
             Stage::Out(_) => "$out",
             Stage::Merge(_) => "$merge",
@@ -372,6 +393,17 @@ impl Pipeline {
     pub fn run(
         &self,
         input: impl Iterator<Item = Document>,
+        env: &dyn CollectionSource,
+        db: &str,
+    ) -> Result<Vec<Document>> {
+        self.try_run(input.map(Ok), env, db)
+    }
+
+    /// Like [`Pipeline::run`] over an input that can fail (a storage scan): the first input
+    /// error ends the run with that error, and no further input is read.
+    pub fn try_run(
+        &self,
+        input: impl Iterator<Item = Result<Document>>,
         env: &dyn CollectionSource,
         db: &str,
     ) -> Result<Vec<Document>> {
@@ -619,6 +651,9 @@ fn parse_stage(d: &Document, pc: &ParseCtx, first: bool) -> Result<Stage> {
         "$bucketAuto" => Ok(Stage::BucketAuto(bucket_auto::BucketAutoStage::parse(
             spec, pc,
         )?)),
+        "$setWindowFields" => Ok(Stage::SetWindowFields(Box::new(
+            set_window_fields::SetWindowFieldsStage::parse(spec, pc)?,
+        ))),
         "$unionWith" => Ok(Stage::UnionWith(Box::new(
             union_with::UnionWithStage::parse(spec, pc)?,
         ))),
@@ -652,10 +687,28 @@ pub(crate) fn run_stages(
     rc: &RunCtx<'_>,
 ) -> Result<Vec<Document>> {
     let mut docs = docs;
-    for stage in stages {
-        docs = run_stage(stage, docs, rc)?;
+    for (i, stage) in stages.iter().enumerate() {
+        docs = match (stage, top_k(&stages[i + 1..])) {
+            // `$sort` followed by `$limit` (maybe after `$skip`) only needs the first k.
+            (Stage::Sort(s), Some(k)) => s.apply_top(docs, k)?,
+            _ => run_stage(stage, docs, rc)?,
+        };
     }
     Ok(docs)
+}
+
+/// How many leading documents the stages after a `$sort` can use: `skip + limit` when they
+/// start with `$skip`s and then a `$limit`.
+fn top_k(after: &[Stage]) -> Option<usize> {
+    let mut skipped: u64 = 0;
+    for s in after {
+        match s {
+            Stage::Skip(n) => skipped = skipped.saturating_add(*n),
+            Stage::Limit(n) => return usize::try_from(skipped.saturating_add(*n)).ok(),
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// Runs one stage.
@@ -677,6 +730,7 @@ fn run_stage(stage: &Stage, docs: Vec<Document>, rc: &RunCtx<'_>) -> Result<Vec<
         Stage::Sample(n) => Ok(sample::apply_sample(docs, *n, rc.seed)),
         Stage::Bucket(b) => b.apply(docs, rc),
         Stage::BucketAuto(b) => b.apply(docs, rc),
+        Stage::SetWindowFields(w) => w.apply(docs, rc),
         Stage::UnionWith(u) => u.apply(docs, rc),
         Stage::Out(o) => o.apply(docs, rc),
         Stage::Merge(m) => m.apply(docs, rc),

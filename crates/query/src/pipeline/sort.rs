@@ -40,6 +40,30 @@ impl SortStage {
         &self.raw
     }
 
+    /// The first `n` documents of the sorted order, without sorting the rest: O(len + n log n)
+    /// instead of O(len log len). Same result as [`SortStage::apply`] then truncating (ties
+    /// are broken by input position, which keeps it stable).
+    pub(crate) fn apply_top(&self, docs: Vec<Document>, n: usize) -> Result<Vec<Document>> {
+        if n >= docs.len() {
+            return self.apply(docs);
+        }
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let mut keyed: Vec<(Vec<Bson>, usize, Document)> = docs
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| (self.spec.sort_key(&d), i, d))
+            .collect();
+        let cmp = |a: &(Vec<Bson>, usize, Document), b: &(Vec<Bson>, usize, Document)| {
+            self.spec.compare_keys(&a.0, &b.0).then(a.1.cmp(&b.1))
+        };
+        keyed.select_nth_unstable_by(n - 1, cmp);
+        keyed.truncate(n);
+        keyed.sort_by(cmp);
+        Ok(keyed.into_iter().map(|(_, _, d)| d).collect())
+    }
+
     /// Sorts `docs` (stable: equal keys keep their input order).
     pub(crate) fn apply(&self, docs: Vec<Document>) -> Result<Vec<Document>> {
         // Keys are computed once per document, not once per comparison.

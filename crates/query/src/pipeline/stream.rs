@@ -27,15 +27,16 @@ fn streamable(stage: &Stage) -> bool {
     )
 }
 
-/// Runs `stages` over `input`, streaming the per-document prefix.
+/// Runs `stages` over `input`, streaming the per-document prefix; the first input error
+/// stops the run.
 pub(crate) fn run_streaming(
     stages: &[Stage],
-    input: impl Iterator<Item = Document>,
+    input: impl Iterator<Item = Result<Document>>,
     rc: &RunCtx<'_>,
 ) -> Result<Vec<Document>> {
     let prefix_len = stages.iter().take_while(|s| streamable(s)).count();
     if prefix_len == 0 {
-        return run_stages(stages, input.collect(), rc);
+        return run_stages(stages, input.collect::<Result<_>>()?, rc);
     }
     let (prefix, rest) = stages.split_at(prefix_len);
     // Filters with substituted variables are resolved once per run, not per document.
@@ -50,7 +51,7 @@ pub(crate) fn run_streaming(
     let mut seen = vec![0u64; prefix.len()];
     let mut out = Vec::new();
     'input: for doc in input {
-        let mut batch = vec![doc];
+        let mut batch = vec![doc?];
         for (i, stage) in prefix.iter().enumerate() {
             batch = match stage {
                 Stage::Match(m) => {

@@ -2,9 +2,10 @@
 //!
 //! Steps: expand every modification path against the original document into concrete paths
 //! ([`super::positional`]); refuse overlapping concrete paths ("Update created a conflict at
-//! 'a.0'", `ConflictingUpdateOperators` 40); apply the modifications in component-wise
-//! lexicographic order of their concrete paths (MongoDB 5.0+ order, which decides the order
-//! of newly created fields); finally check that `_id` did not change (`ImmutableField` 66).
+//! 'a.0'", `ConflictingUpdateOperators` 40); apply the modifications in the order of their
+//! concrete paths ([`path::compare_paths`]: MongoDB 5.0+ order, names lexicographic and
+//! numeric names numeric, which decides the order of newly created fields); finally check
+//! that nothing inside `_id` changed (`ImmutableField` 66).
 //!
 //! Invariant: the input document is never modified; the result is a new document and
 //! "modified" means the result differs from the input bit for bit (field order, types and

@@ -6,10 +6,12 @@
 //! a document whose first field starts with `$` is an operator update; any other document
 //! (including `{}`) is a replacement.
 //!
-//! Semantics follow MongoDB 5.0+: operators apply in lexicographic order of their paths,
-//! missing paths are created as documents, numeric path components index arrays (or name
-//! fields in documents), `_id` is immutable, and an update that changes nothing reports
-//! `modified: false` (MongoDB's `nModified`). Errors carry MongoDB's codes and messages.
+//! Semantics follow MongoDB 5.0+: operators apply in the order of their paths (names in
+//! lexicographic order, numeric names in numeric order), an empty operand (`{$set: {}}`) is a
+//! no-op, missing paths are created as documents, numeric path components index arrays (or
+//! name fields in documents), `$`-prefixed names are allowed below the top level, `_id` is
+//! immutable, and an update that changes nothing reports `modified: false` (MongoDB's
+//! `nModified`). Errors carry mongod's codes and messages.
 //!
 //! Known deviations from mongod:
 //! - Decimal128 arithmetic (`$inc`/`$mul` with a decimal operand) goes through `f64`.
@@ -17,11 +19,11 @@
 //!   (`_id` first); mongod's order is an artefact of its internal maps.
 //! - `$currentDate: {$type: "timestamp"}` writes increment 1 (mongod uses its cluster clock),
 //!   and a replacement's `Timestamp(0, 0)` is stored as given (mongod fills in the time).
-//! - No collation: strings compare by bytes. Pipeline updates take no `let` variables.
+//! - No collation: strings compare by bytes.
 //! - A positional `$` and a literal index that resolve to the same element are refused
 //!   ("Update created a conflict at 'a.1'") where mongod merges the two modifications.
 //!
-//! Module map: [`parse`](self) checks operator documents, `path` navigates and creates
+//! Module map: `parse` checks operator documents, `path` navigates and creates
 //! paths, `positional` expands `$`/`$[]`/`$[<id>]`, `fields`/`arithmetic`/`arrays` hold the
 //! operator groups, `apply` runs them, `replacement`, `pipeline` and `upsert` handle the other
 //! forms and upsert documents, `render` formats values in messages.

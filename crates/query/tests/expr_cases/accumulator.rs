@@ -121,6 +121,140 @@ fn group_accumulators() {
             r#"{"a": 1, "b": 2}"#,
         ),
         (r#"{"$mergeObjects": "$item"}"#, SALES, "!40400"),
+        (
+            r#"{"$firstN": {"input": "$item", "n": 2}}"#,
+            SALES,
+            r#"["abc", "jkl"]"#,
+        ),
+        (
+            r#"{"$firstN": {"input": "$item", "n": {"$add": [1, 1]}}}"#,
+            SALES,
+            r#"["abc", "jkl"]"#,
+        ),
+        (
+            r#"{"$lastN": {"input": "$item", "n": 2}}"#,
+            SALES,
+            r#"["xyz", "abc"]"#,
+        ),
+        (
+            r#"{"$maxN": {"input": "$price", "n": 2}}"#,
+            SALES,
+            "[20, 10]",
+        ),
+        (
+            r#"{"$minN": {"input": "$price", "n": 3}}"#,
+            SALES,
+            "[5, 5.5, 10]",
+        ),
+        (
+            r#"{"$minN": {"input": "$q", "n": 3}}"#,
+            r#"[{"q": null}, {}, {"q": 2}]"#,
+            "[2]",
+        ),
+        (
+            r#"{"$firstN": {"input": "$x", "n": 2}}"#,
+            "[{}, {}, {}]",
+            "[null, null]",
+        ),
+        (
+            r#"{"$top": {"sortBy": {"price": -1}, "output": "$item"}}"#,
+            SALES,
+            r#""jkl""#,
+        ),
+        (
+            r#"{"$bottom": {"sortBy": {"price": -1}, "output": "$item"}}"#,
+            SALES,
+            r#""xyz""#,
+        ),
+        (
+            r#"{"$topN": {"n": 2, "sortBy": {"price": 1}, "output": ["$item", "$price"]}}"#,
+            SALES,
+            r#"[["xyz", 5], ["xyz", 5.5]]"#,
+        ),
+        (
+            r#"{"$bottomN": {"n": 2, "sortBy": {"price": 1}, "output": "$price"}}"#,
+            SALES,
+            "[10, 20]",
+        ),
+        (
+            r#"{"$topN": {"n": 3, "sortBy": {"item": 1, "price": -1}, "output": "$price"}}"#,
+            SALES,
+            "[10, 10, 20]",
+        ),
+        (
+            r#"{"$top": {"sortBy": {"a": 1}, "output": "$a"}}"#,
+            "[]",
+            "null",
+        ),
+        (
+            r#"{"$topN": {"n": 2, "sortBy": {"a": 1}, "output": "$a"}}"#,
+            "[]",
+            "[]",
+        ),
+        (
+            r#"{"$firstN": {"input": "$x", "n": 0}}"#,
+            "[{}]",
+            "!5787908",
+        ),
+        (
+            r#"{"$firstN": {"input": "$x", "n": "a"}}"#,
+            "[{}]",
+            "!5787902",
+        ),
+        (r#"{"$firstN": {"input": "$x"}}"#, "[]", "!5787906"),
+        (r#"{"$firstN": {"n": 1}}"#, "[]", "!5787907"),
+        (r#"{"$top": {"output": "$x"}}"#, "[]", "!5788005"),
+        (
+            r#"{"$top": {"sortBy": {"a": 1}, "output": 1, "n": 1}}"#,
+            "[]",
+            "!5787901",
+        ),
+        (
+            r#"{"$top": {"sortBy": {"a": 2}, "output": 1}}"#,
+            "[]",
+            "!5788604",
+        ),
+        (r#"{"$topN": 5}"#, "[]", "!5787801"),
+        (
+            r#"{"$percentile": {"input": "$q", "p": [0.5, 0.9], "method": "approximate"}}"#,
+            r#"[{"q": 50}, {"q": 10}, {"q": 30}, {"q": 20}, {"q": 40}]"#,
+            "[30.0, 50.0]",
+        ),
+        (
+            r#"{"$median": {"input": "$q", "method": "approximate"}}"#,
+            r#"[{"q": 50}, {"q": 10}, {"q": 30}, {"q": "x"}, {"q": 40}]"#,
+            "30.0",
+        ),
+        (
+            r#"{"$median": {"input": "$q", "method": "continuous"}}"#,
+            r#"[{"q": 10}, {"q": 20}, {"q": 30}, {"q": 40}]"#,
+            "25.0",
+        ),
+        (
+            r#"{"$median": {"input": "$q", "method": "approximate"}}"#,
+            "[{}]",
+            "null",
+        ),
+        (
+            r#"{"$percentile": {"input": "$q", "p": [1.5], "method": "approximate"}}"#,
+            "[]",
+            "!7750301",
+        ),
+        (
+            r#"{"$percentile": {"input": "$q", "p": [0.5]}}"#,
+            "[]",
+            "!7436203",
+        ),
+        (
+            r#"{"$median": {"input": "$q", "method": "exact"}}"#,
+            "[]",
+            "!7436104",
+        ),
+        (
+            r#"{"$median": {"input": "$q", "p": [0.5], "method": "approximate"}}"#,
+            "[]",
+            "!7436201",
+        ),
         (r#"{"$foo": 1}"#, "[]", "!15952"),
         (r#"{"$sum": [1, 2]}"#, "[]", "!40237"),
         (r#"{"$count": 1}"#, "[]", "!40237"),
@@ -161,6 +295,22 @@ const TABLE: &str = r#"
 {"$mergeObjects": "$x"} @ {"x": {"a": 1}} => {"a": 1}
 {"$mergeObjects": [{"a": 1}, 5]} => !40400
 {"$mergeObjects": []} => {}
+{"$firstN": {"n": 2, "input": [1, 2, 3]}} => [1, 2]
+{"$lastN": {"n": 2, "input": [1, 2, 3]}} => [2, 3]
+{"$maxN": {"n": 2, "input": [3, null, 1, 7]}} => [7, 3]
+{"$minN": {"n": 2, "input": [3, null, 1, 7]}} => [1, 3]
+{"$firstN": {"n": 5, "input": [1]}} => [1]
+{"$lastN": {"n": 1, "input": "$a"}} @ {"a": ["x", "y"]} => ["y"]
+{"$firstN": {"n": 2, "input": null}} => null
+{"$firstN": {"n": 2, "input": 5}} => !5788200
+{"$firstN": {"n": 0, "input": [1]}} => !5787908
+{"$firstN": {"input": [1]}} => !40059
+{"$median": {"input": [3, 1, 2], "method": "approximate"}} => 2.0
+{"$percentile": {"input": [1, 2, 3, 4], "p": [0.25, 1], "method": "continuous"}} => [1.75, 4.0]
+{"$percentile": {"input": [4, 1, 3, 2], "p": [0.25, 0.5, 0.75], "method": "discrete"}} => [1.0, 2.0, 3.0]
+{"$median": {"input": "$x", "method": "approximate"}} @ {"x": 7} => 7.0
+{"$median": {"input": "$missing", "method": "approximate"}} => null
+{"$percentile": {"input": [1], "p": 0.5, "method": "approximate"}} => !7750301
 "#;
 
 #[test]

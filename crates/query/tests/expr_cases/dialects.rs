@@ -69,3 +69,24 @@ fn operators_work_in_the_cql_dialect() {
         assert_eq!(&cql(expr), expected, "{expr}");
     }
 }
+
+/// `{"$abs": {"$abs": … 1 …}}` nested `depth` times.
+fn nested_abs(depth: usize) -> Bson {
+    let mut e = Bson::Int32(-1);
+    for _ in 0..depth {
+        e = Bson::Document(doc! {"$abs": e});
+    }
+    e
+}
+
+#[test]
+fn nesting_beyond_the_limit_is_refused() {
+    let limit = stratus_query::limits::MAX_NESTING_DEPTH;
+    let opts = ParseOptions::default();
+    let ok = Expr::parse(&nested_abs(limit / 2), &opts).expect("within the limit");
+    let empty = Bson::Document(doc! {});
+    let mut ctx = EvalContext::new(&empty);
+    assert_eq!(ok.eval(&mut ctx), Ok(Some(Bson::Int32(1))));
+    let err = Expr::parse(&nested_abs(limit + 5), &opts).expect_err("beyond the limit");
+    assert_eq!(err.code.code(), 2, "{err}");
+}

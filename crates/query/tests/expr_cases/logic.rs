@@ -104,6 +104,7 @@ const TABLE: &str = r#"
 "$$ROOT" @ {"a": 1} => {"a": 1}
 "$$NOW" => {"$date": "2021-01-01T00:00:00Z"}
 "$$REMOVE" => missing
+"$$CLUSTER_TIME" => {"$timestamp": {"t": 1609459200, "i": 1}}
 "$$nope" => !17276
 "$a.b" @ {"a": [{"b": 1}, {"c": 2}, {"b": 3}]} => [1, 3]
 {"$literal": "$a"} => "$a"

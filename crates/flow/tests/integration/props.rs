@@ -1,0 +1,123 @@
+//! Property tests: parsing, validating and evaluating never panic on arbitrary JSON, and CQL
+//! arithmetic agrees with a reference implementation.
+
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use stratus_flow::spec::NoSubflows;
+
+fn arb_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i32>().prop_map(|i| json!(i)),
+        (-1e6f64..1e6).prop_map(|f| json!(f)),
+        prop_oneof![
+            Just("$.variables.a".to_string()),
+            Just("$.request.body".to_string()),
+            Just("$.x.result".to_string()),
+            Just("$.".to_string()),
+            Just("$".to_string()),
+            "[a-z$.]{0,8}".prop_map(|s| s)
+        ]
+        .prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::vec(
+                (
+                    prop_oneof![
+                        Just("type".to_string()),
+                        Just("name".to_string()),
+                        Just("value".to_string()),
+                        Just("variable".to_string()),
+                        Just("condition".to_string()),
+                        Just("then".to_string()),
+                        Just("steps".to_string()),
+                        Just("items".to_string()),
+                        Just("$add".to_string()),
+                        Just("$cond".to_string()),
+                        Just("$eq".to_string()),
+                        Just("$gt".to_string()),
+                        Just("$and".to_string()),
+                        Just("$.variables.a".to_string()),
+                        Just("$buildMap".to_string()),
+                        Just("$addDate".to_string()),
+                        Just("$oid".to_string()),
+                        Just("$mod".to_string()),
+                        Just("$getYear".to_string()),
+                        "[a-z]{1,4}".prop_map(|s| s)
+                    ],
+                    inner
+                ),
+                0..5
+            )
+            .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+        ]
+    })
+}
+
+fn arb_node() -> impl Strategy<Value = Value> {
+    let kinds = stratus_flow::node_types()
+        .map(|(k, _)| k.to_string())
+        .collect::<Vec<_>>();
+    (prop::sample::select(kinds), arb_json()).prop_map(|(k, v)| {
+        let mut m = match v {
+            Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        };
+        m.insert("type".into(), Value::String(k));
+        Value::Object(m)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn parse_and_validate_never_panic(flow in prop::collection::vec(arb_node(), 0..5), junk in arb_json()) {
+        let _ = stratus_flow::validate(&Value::Array(flow.clone()), &NoSubflows);
+        let _ = stratus_flow::validate(&junk, &NoSubflows);
+        let _ = stratus_flow::available_paths(&Value::Array(flow), "[1]");
+    }
+
+    #[test]
+    fn evaluation_never_panics(value in arb_json(), cond in arb_json(), body in arb_json()) {
+        let flow = json!([
+            {"type": "setVariable", "variable": "a", "value": value},
+            {"type": "ifElse", "condition": cond, "then": [{"type": "httpResponse", "body": body}]},
+            {"type": "httpResponse", "body": "$.variables.a"}]);
+        if let Ok(f) = stratus_flow::compile(&flow, &NoSubflows) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+            let s = stratus_flow::Services::new().expect("services");
+            let _ = rt.block_on(stratus_flow::run(&f, Default::default(), &s));
+        }
+    }
+
+    #[test]
+    fn add_multiply_subtract_agree_with_i64(a in -1_000_000i64..1_000_000, b in -1_000_000i64..1_000_000, c in -1000i64..1000) {
+        let flow = json!([{"type": "httpResponse", "body": {
+            "add": {"$add": [a, b, c]}, "mul": {"$multiply": [a, c]}, "sub": {"$subtract": [a, b]},
+            "abs": {"$abs": a}, "max": {"$max": [a, b, c]}, "min": {"$min": [a, b, c]}}}]);
+        let f = stratus_flow::compile(&flow, &NoSubflows).expect("compiles");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+        let s = stratus_flow::Services::new().expect("services");
+        let r = rt.block_on(stratus_flow::run(&f, Default::default(), &s)).result.expect("runs").json_body();
+        prop_assert_eq!(r["add"].as_i64(), Some(a + b + c));
+        prop_assert_eq!(r["mul"].as_i64(), Some(a * c));
+        prop_assert_eq!(r["sub"].as_i64(), Some(a - b));
+        prop_assert_eq!(r["abs"].as_i64(), Some(a.abs()));
+        prop_assert_eq!(r["max"].as_i64(), Some(a.max(b).max(c)));
+        prop_assert_eq!(r["min"].as_i64(), Some(a.min(b).min(c)));
+    }
+
+    #[test]
+    fn divide_agrees_with_f64(a in -1e6f64..1e6, b in 1e-3f64..1e6) {
+        let flow = json!([{"type": "httpResponse", "body": {"$divide": [a, b]}}]);
+        let f = stratus_flow::compile(&flow, &NoSubflows).expect("compiles");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+        let s = stratus_flow::Services::new().expect("services");
+        let r = rt.block_on(stratus_flow::run(&f, Default::default(), &s)).result.expect("runs").json_body();
+        prop_assert_eq!(r.as_f64(), Some(a / b));
+    }
+}
