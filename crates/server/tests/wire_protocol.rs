@@ -22,6 +22,11 @@ async fn start() -> (std::net::SocketAddr, WireState) {
     let store = Store::open_in_memory().expect("store");
     let mut creds = StaticCredentials::new();
     creds.add_user("alice", "secret", DatabaseAccess::All);
+    creds.add_user(
+        "bob",
+        "builder",
+        DatabaseAccess::Only(std::collections::BTreeSet::from(["db1".to_string()])),
+    );
     let state = WireState::new(store, Arc::new(creds));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -63,11 +68,34 @@ fn hmac256(key: &[u8], data: &[u8]) -> Vec<u8> {
     m.finalize().into_bytes().to_vec()
 }
 
-/// A SCRAM-SHA-256 client conversation; returns the final reply.
+/// A SCRAM-SHA-256 client conversation; returns the final reply. With `speculative`, the
+/// first step rides in `hello.speculativeAuthenticate` as pymongo does.
 async fn login(s: &mut TcpStream, user: &str, password: &str) -> Document {
+    login_with(s, user, password, false).await
+}
+
+async fn login_with(s: &mut TcpStream, user: &str, password: &str, speculative: bool) -> Document {
     let cnonce = "clientnonce123";
     let first_bare = format!("n={user},r={cnonce}");
-    let r = cmd(s, doc! {"saslStart": 1, "mechanism": "SCRAM-SHA-256", "payload": bin(format!("n,,{first_bare}").as_bytes()), "$db": "admin"}).await;
+    let start = doc! {"saslStart": 1, "mechanism": "SCRAM-SHA-256", "payload": bin(format!("n,,{first_bare}").as_bytes()), "db": "admin"};
+    let r = if speculative {
+        let h = cmd(s, doc! {"hello": 1, "speculativeAuthenticate": start, "saslSupportedMechs": format!("admin.{user}"), "$db": "admin"}).await;
+        let mechs = h
+            .get_array("saslSupportedMechs")
+            .expect("saslSupportedMechs");
+        assert!(mechs.contains(&Bson::String("SCRAM-SHA-256".into())), "{h}");
+        let mut r = h
+            .get_document("speculativeAuthenticate")
+            .expect("speculative reply")
+            .clone();
+        r.insert("ok", 1.0);
+        r
+    } else {
+        let mut start = start;
+        start.remove("db");
+        start.insert("$db", "admin");
+        cmd(s, start).await
+    };
     if r.get_f64("ok").unwrap_or(0.0) != 1.0 {
         return r;
     }
@@ -328,4 +356,92 @@ async fn many_concurrent_connections_and_a_stalled_one() {
             .load(std::sync::atomic::Ordering::Relaxed)
             >= 65
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn speculative_auth_access_and_cursor_ownership() {
+    let (addr, _) = start().await;
+    let mut a = TcpStream::connect(addr).await.expect("connect");
+    assert_eq!(
+        login_with(&mut a, "alice", "secret", true)
+            .await
+            .get_f64("ok")
+            .expect("ok"),
+        1.0
+    );
+    let mut b = TcpStream::connect(addr).await.expect("connect");
+    assert_eq!(
+        login_with(&mut b, "bob", "builder", true)
+            .await
+            .get_f64("ok")
+            .expect("ok"),
+        1.0
+    );
+    // Unknown user in speculative auth: hello still answers, without the field.
+    let mut c = TcpStream::connect(addr).await.expect("connect");
+    let h = cmd(&mut c, doc! {"hello": 1, "speculativeAuthenticate": {"saslStart": 1, "mechanism": "SCRAM-SHA-256", "payload": bin(b"n,,n=nobody,r=abc"), "db": "admin"}, "$db": "admin"}).await;
+    assert!(h.get("speculativeAuthenticate").is_none() && h.get_f64("ok").expect("ok") == 1.0);
+
+    let docs: Vec<Bson> = (0..5).map(|i| Bson::Document(doc! {"_id": i})).collect();
+    let d = cmd(
+        &mut a,
+        doc! {"insert": "c", "documents": docs.clone(), "$db": "db1"},
+    )
+    .await;
+    assert_eq!(d.get_i32("n").expect("n"), 5);
+    cmd(
+        &mut a,
+        doc! {"insert": "c", "documents": docs, "$db": "db2"},
+    )
+    .await;
+    // bob: db1 only.
+    let d = cmd(&mut b, doc! {"count": "c", "$db": "db2"}).await;
+    assert_eq!(code(&d), 13, "{d}");
+    let d = cmd(
+        &mut b,
+        doc! {"listDatabases": 1, "nameOnly": true, "$db": "admin"},
+    )
+    .await;
+    let names: Vec<&str> = d
+        .get_array("databases")
+        .expect("dbs")
+        .iter()
+        .filter_map(|x| x.as_document()?.get_str("name").ok())
+        .collect();
+    assert_eq!(names, vec!["db1"]);
+    let d = cmd(
+        &mut b,
+        doc! {"renameCollection": "db1.c", "to": "db2.c", "$db": "admin"},
+    )
+    .await;
+    assert_eq!(code(&d), 13, "{d}");
+    // A cursor opened by alice cannot be continued or killed by bob.
+    let d = cmd(&mut a, doc! {"find": "c", "batchSize": 1, "$db": "db1"}).await;
+    let id = d
+        .get_document("cursor")
+        .expect("cursor")
+        .get_i64("id")
+        .expect("id");
+    let d = cmd(
+        &mut b,
+        doc! {"getMore": id, "collection": "c", "$db": "db1"},
+    )
+    .await;
+    assert_eq!(code(&d), 13, "{d}");
+    let d = cmd(
+        &mut b,
+        doc! {"killCursors": "c", "cursors": [id], "$db": "db1"},
+    )
+    .await;
+    assert_eq!(code(&d), 13, "{d}");
+    let d = cmd(
+        &mut a,
+        doc! {"killCursors": "c", "cursors": [id], "$db": "db1"},
+    )
+    .await;
+    assert_eq!(
+        d.get_array("cursorsKilled").expect("killed"),
+        &vec![Bson::Int64(id)]
+    );
+    assert_eq!(wire::project_database_name("shop", "prod"), "shop__prod");
 }

@@ -182,3 +182,55 @@ fn pymongo_over_tls() {
         &[s.port.to_string(), s.ca_file.display().to_string()],
     );
 }
+
+/// MongoDB's crud-unified spec tests (a subset runner, `wire_py/crud_unified.py`) through
+/// pymongo. Reads the spec files at run time from `STRATUS_CONFORMANCE_DIR` (default
+/// `../shared/conformance/` from the repo root); skipped with a reason when absent. Fails if
+/// the runner breaks or fewer than `MIN_UNIFIED_PASSES` tests pass (the per-test results are
+/// printed and recorded in docs/mongodb-wire.md).
+#[test]
+fn pymongo_crud_unified_spec_subset() {
+    const MIN_UNIFIED_PASSES: usize = 100;
+    if !pymongo_available() {
+        return;
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let base = std::env::var("STRATUS_CONFORMANCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("../shared/conformance"));
+    let dir = base.join("mongodb-specifications/crud-unified");
+    if !dir.is_dir() {
+        eprintln!(
+            "SKIP: crud-unified spec files not found at {}",
+            dir.display()
+        );
+        return;
+    }
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/wire_py/crud_unified.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(server().port.to_string())
+        .arg(&dir)
+        .output()
+        .expect("run python3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "runner failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let total = stdout
+        .lines()
+        .find(|l| l.starts_with("TOTAL"))
+        .expect("TOTAL line");
+    let passed: usize = total
+        .split_whitespace()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .expect("pass count");
+    assert!(
+        passed >= MIN_UNIFIED_PASSES,
+        "only {passed} crud-unified tests passed: {total}"
+    );
+}

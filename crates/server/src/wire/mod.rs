@@ -51,6 +51,8 @@ pub const LOGICAL_SESSION_TIMEOUT_MINUTES: i32 = 30;
 /// Once the first byte of a message arrived, the rest must arrive within this time, or the
 /// connection is closed (a slow client cannot hold a connection task forever).
 pub const PARTIAL_MESSAGE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Per-connection read buffer.
+pub const READ_BUFFER_BYTES: usize = 64 * 1024;
 /// How often the idle-cursor reaper runs.
 pub const CURSOR_REAP_INTERVAL: Duration = Duration::from_secs(10);
 /// Connections reported as `available` in `serverStatus` (not enforced: tokio tasks are
@@ -212,10 +214,12 @@ async fn accept_connection(stream: TcpStream, peer: SocketAddr, state: WireState
     }
 }
 
-async fn handle_connection<S>(mut stream: S, peer: SocketAddr, state: WireState)
+async fn handle_connection<S>(stream: S, peer: SocketAddr, state: WireState)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    // Buffered reads: a whole small request usually arrives in one read syscall.
+    let mut stream = tokio::io::BufReader::with_capacity(READ_BUFFER_BYTES, stream);
     let counters = &state.shared.counters;
     counters.current_connections.fetch_add(1, Ordering::Relaxed);
     counters.total_connections.fetch_add(1, Ordering::Relaxed);

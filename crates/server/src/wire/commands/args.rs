@@ -140,3 +140,27 @@ pub(crate) fn cursor_batch_size(body: &Document, cmd: &str) -> Result<Option<u64
         None => Ok(None),
     }
 }
+
+/// Refuses options Stratus cannot honour instead of silently ignoring them (which would
+/// return wrong results): a non-simple `collation` (at the top level and per statement) and,
+/// where the store has no support for it, `let`.
+pub(crate) fn refuse_unsupported(
+    body: &Document,
+    cmd: &str,
+    allow_let: bool,
+) -> Result<(), CommandError> {
+    if let Some(c) = body.get("collation") {
+        let simple = matches!(c, Bson::Document(d) if d.get_str("locale").ok() == Some("simple"));
+        if !simple {
+            return Err(CommandError::not_supported(format!(
+                "{cmd}: collation other than {{locale: \"simple\"}} is not supported by Stratus"
+            )));
+        }
+    }
+    if !allow_let && body.get("let").is_some() {
+        return Err(CommandError::not_supported(format!(
+            "{cmd}: the 'let' option is not supported by Stratus for this command"
+        )));
+    }
+    Ok(())
+}

@@ -11,7 +11,9 @@ use bson::{Bson, Document, doc};
 use stratus_docstore::{AggregateOptions, Cursor, FindOptions};
 
 use super::admin::cursor_reply;
-use super::args::{cursor_batch_size, opt_bool, opt_doc, opt_i64, opt_str, opt_u64, req_array};
+use super::args::{
+    cursor_batch_size, opt_bool, opt_doc, opt_i64, opt_str, opt_u64, refuse_unsupported, req_array,
+};
 use super::{CmdResult, Ctx, change_stream};
 use crate::wire::Connection;
 use crate::wire::cursors::{CursorSource, DEFAULT_FIRST_BATCH, QueryCursor, ServerCursor};
@@ -21,18 +23,22 @@ fn owner(conn: &Connection) -> Option<String> {
     conn.user.as_ref().map(|u| u.user.clone())
 }
 
-/// Takes the first batch from `cursor` and registers it when more may follow.
-pub(super) async fn first_batch(
+/// Opens a cursor with `open` and takes its first batch in the same blocking call (one
+/// thread hop per command), registering the cursor when more may follow.
+pub(super) async fn first_batch<F>(
     ctx: &Ctx<'_>,
     conn: &Connection,
     ns: String,
-    cursor: Cursor,
+    open: F,
     n: usize,
     single_batch: bool,
-) -> CmdResult {
+) -> CmdResult
+where
+    F: FnOnce(&stratus_docstore::Store) -> Result<Cursor, CommandError> + Send + 'static,
+{
     let (q, batch) = ctx
-        .blocking(move |_| {
-            let mut q = QueryCursor::new(cursor);
+        .blocking(move |s| {
+            let mut q = QueryCursor::new(open(s)?);
             let batch = q.take(n)?;
             Ok((q, batch))
         })
@@ -60,6 +66,7 @@ fn batch_size(n: Option<u64>) -> usize {
 pub(super) async fn find(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
     let cmd = "find";
     let coll = ctx.collection()?;
+    refuse_unsupported(ctx.body, cmd, false)?;
     let limit = opt_i64(ctx.body, cmd, "limit")?.unwrap_or(0);
     if limit < 0 {
         return Err(CommandError::bad_value(format!(
@@ -87,10 +94,8 @@ pub(super) async fn find(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
     }
     let db = ctx.db.clone();
     let ns = format!("{db}.{coll}");
-    let cursor = ctx
-        .blocking(move |s| Ok(s.find(&db, &coll, options)?))
-        .await?;
-    first_batch(ctx, conn, ns, cursor, n, single_batch).await
+    let open = move |s: &stratus_docstore::Store| Ok(s.find(&db, &coll, options)?);
+    first_batch(ctx, conn, ns, open, n, single_batch).await
 }
 
 /// `getMore`.
@@ -214,6 +219,7 @@ pub(super) fn kill_cursors(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
 pub(super) async fn aggregate(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
     let cmd = "aggregate";
     let pipeline = req_array(ctx.body, cmd, "pipeline")?.clone();
+    refuse_unsupported(ctx.body, cmd, true)?;
     if opt_bool(ctx.body, cmd, "explain")?.unwrap_or(false) {
         return Err(CommandError::not_supported(
             "aggregate with explain: true is not supported; use the explain command on find",
@@ -253,15 +259,14 @@ pub(super) async fn aggregate(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
     };
     let db = ctx.db.clone();
     let ns = format!("{db}.{coll}");
-    let cursor = ctx
-        .blocking(move |s| Ok(s.aggregate(&db, &coll, &pipeline, options)?))
-        .await?;
-    first_batch(ctx, conn, ns, cursor, batch_size(requested), false).await
+    let open = move |s: &stratus_docstore::Store| Ok(s.aggregate(&db, &coll, &pipeline, options)?);
+    first_batch(ctx, conn, ns, open, batch_size(requested), false).await
 }
 
 /// `count`.
 pub(super) async fn count(ctx: &Ctx<'_>) -> CmdResult {
     let coll = ctx.collection()?;
+    refuse_unsupported(ctx.body, "count", false)?;
     let query = opt_doc(ctx.body, "count", "query")?.unwrap_or_default();
     let skip = opt_i64(ctx.body, "count", "skip")?.unwrap_or(0);
     if skip < 0 {
@@ -282,6 +287,7 @@ pub(super) async fn count(ctx: &Ctx<'_>) -> CmdResult {
 /// `distinct`.
 pub(super) async fn distinct(ctx: &Ctx<'_>) -> CmdResult {
     let coll = ctx.collection()?;
+    refuse_unsupported(ctx.body, "distinct", false)?;
     let key = opt_str(ctx.body, "distinct", "key")?
         .ok_or_else(|| CommandError::missing_field("distinct", "key"))?
         .to_string();

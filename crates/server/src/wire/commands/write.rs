@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use bson::{Bson, Document, doc};
 use stratus_docstore::{DocstoreError, FindAndModifyOptions, ReturnDocument, UpdateOptions};
 
-use super::args::{docs_of, opt_bool, opt_doc, req_array};
+use super::args::{docs_of, opt_bool, opt_doc, refuse_unsupported, req_array};
 use super::{CmdResult, Ctx};
 use crate::wire::MAX_WRITE_BATCH_SIZE;
 use crate::wire::error::CommandError;
@@ -88,6 +88,7 @@ struct UpdateStmt {
 }
 
 fn parse_update_stmt(d: &Document) -> Result<UpdateStmt, CommandError> {
+    refuse_unsupported(d, "update.updates", true)?;
     let q = opt_doc(d, "update.updates", "q")?.unwrap_or_default();
     let u = d
         .get("u")
@@ -126,9 +127,51 @@ fn parse_update_stmt(d: &Document) -> Result<UpdateStmt, CommandError> {
     })
 }
 
+/// A replacement with `sort` (the store's `replace_one` has none): done as
+/// find-one-and-replace with the sort; `modified` compares the before and after documents.
+fn replace_sorted(
+    s: &stratus_docstore::Store,
+    db: &str,
+    coll: &str,
+    q: Document,
+    rep: Document,
+    sort: Document,
+    options: UpdateOptions,
+) -> Result<stratus_docstore::UpdateResult, CommandError> {
+    let fam = FindAndModifyOptions {
+        sort: Some(sort),
+        upsert: options.upsert,
+        return_document: ReturnDocument::Before,
+        hint: options.hint,
+        ..Default::default()
+    };
+    let before = s.find_one_and_replace(db, coll, q, rep.clone(), fam)?;
+    Ok(match before {
+        Some(b) => {
+            let mut after = rep;
+            if let Some(id) = b.get("_id") {
+                after.insert("_id", id.clone());
+            }
+            let changed = b.iter().ne(after.iter()) || b.len() != after.len();
+            stratus_docstore::UpdateResult {
+                matched: 1,
+                modified: u64::from(changed),
+                upserted_id: None,
+            }
+        }
+        None if options.upsert => stratus_docstore::UpdateResult {
+            matched: 0,
+            modified: 0,
+            upserted_id: rep.get("_id").cloned(),
+        },
+        None => stratus_docstore::UpdateResult::default(),
+    })
+}
+
 /// `update`.
 pub(super) async fn update(ctx: &Ctx<'_>) -> CmdResult {
     let coll = ctx.collection()?;
+    refuse_unsupported(ctx.body, "update", false)?;
     let stmts = docs_of(
         req_array(ctx.body, "update", "updates")?,
         "update",
@@ -148,12 +191,15 @@ pub(super) async fn update(ctx: &Ctx<'_>) -> CmdResult {
         let mut errors = Vec::new();
         for (index, raw) in stmts.iter().enumerate() {
             let run = || -> Result<stratus_docstore::UpdateResult, CommandError> {
-                let st = parse_update_stmt(raw)?;
+                let mut st = parse_update_stmt(raw)?;
                 let r = if is_replacement(&st.u) {
                     let Bson::Document(rep) = st.u else {
                         return Err(CommandError::internal("replacement is a document"));
                     };
-                    s.replace_one(&db, &coll, st.q, rep, st.options.upsert)?
+                    match st.options.sort.take() {
+                        Some(sort) => replace_sorted(s, &db, &coll, st.q, rep, sort, st.options)?,
+                        None => s.replace_one(&db, &coll, st.q, rep, st.options.upsert)?,
+                    }
                 } else if st.multi {
                     s.update_many(&db, &coll, st.q, &st.u, st.options)?
                 } else {
@@ -193,6 +239,7 @@ pub(super) async fn update(ctx: &Ctx<'_>) -> CmdResult {
 /// `delete`.
 pub(super) async fn delete(ctx: &Ctx<'_>) -> CmdResult {
     let coll = ctx.collection()?;
+    refuse_unsupported(ctx.body, "delete", false)?;
     let stmts = docs_of(
         req_array(ctx.body, "delete", "deletes")?,
         "delete",
@@ -211,6 +258,7 @@ pub(super) async fn delete(ctx: &Ctx<'_>) -> CmdResult {
         let mut errors = Vec::new();
         for (index, raw) in stmts.iter().enumerate() {
             let run = || -> Result<u64, CommandError> {
+                refuse_unsupported(raw, "delete.deletes", true)?;
                 let q = opt_doc(raw, "delete.deletes", "q")?
                     .ok_or_else(|| CommandError::missing_field("delete.deletes", "q"))?;
                 let limit = super::args::opt_i64(raw, "delete.deletes", "limit")?
@@ -246,6 +294,7 @@ pub(super) async fn delete(ctx: &Ctx<'_>) -> CmdResult {
 pub(super) async fn find_and_modify(ctx: &Ctx<'_>) -> CmdResult {
     let cmd = "findAndModify";
     let coll = ctx.collection()?;
+    refuse_unsupported(ctx.body, cmd, false)?;
     let query = opt_doc(ctx.body, cmd, "query")?.unwrap_or_default();
     let remove = opt_bool(ctx.body, cmd, "remove")?.unwrap_or(false);
     let update = ctx
