@@ -187,7 +187,7 @@ fn pymongo_over_tls() {
 /// pymongo. Reads the spec files at run time from `STRATUS_CONFORMANCE_DIR` (default
 /// `../shared/conformance/` from the repo root); skipped with a reason when absent. Fails if
 /// the runner breaks or fewer than `MIN_UNIFIED_PASSES` tests pass (the per-test results are
-/// printed and recorded in docs/mongodb-wire.md).
+/// printed and recorded in docs/mongodb-wire.md), or if any runnable test fails.
 #[test]
 fn pymongo_crud_unified_spec_subset() {
     const MIN_UNIFIED_PASSES: usize = 100;
@@ -229,8 +229,17 @@ fn pymongo_crud_unified_spec_subset() {
         .nth(2)
         .and_then(|n| n.parse().ok())
         .expect("pass count");
+    let failed: usize = total
+        .split_whitespace()
+        .nth(4)
+        .and_then(|n| n.parse().ok())
+        .expect("fail count");
     assert!(
         passed >= MIN_UNIFIED_PASSES,
         "only {passed} crud-unified tests passed: {total}"
+    );
+    assert_eq!(
+        failed, 0,
+        "crud-unified tests failed through pymongo: {total}"
     );
 }

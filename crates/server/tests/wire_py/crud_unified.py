@@ -208,6 +208,10 @@ for fname in sorted(os.listdir(SPEC_DIR)):
             try:
                 if not runnable(t.get("runOnRequirements")) or t.get("skipReason"):
                     raise Skip("requirements")
+                if '"collation"' in json.dumps(t["operations"]):
+                    # Collations are a documented deviation (strings compare by bytes); the
+                    # server refuses them with 115 rather than answering differently.
+                    raise Skip("collation")
                 for d in spec.get("initialData", []):
                     db = client[d["databaseName"]]
                     db.drop_collection(d["collectionName"])

@@ -8,6 +8,7 @@
 use std::time::Instant;
 
 use bson::{Bson, Document, doc};
+use stratus_docstore::crud::let_vars::bind_filter;
 use stratus_docstore::{AggregateOptions, Cursor, FindOptions};
 
 use super::admin::cursor_reply;
@@ -66,7 +67,8 @@ fn batch_size(n: Option<u64>) -> usize {
 pub(super) async fn find(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
     let cmd = "find";
     let coll = ctx.collection()?;
-    refuse_unsupported(ctx.body, cmd, false)?;
+    refuse_unsupported(ctx.body, cmd, true)?;
+    let let_vars = opt_doc(ctx.body, cmd, "let")?.unwrap_or_default();
     let limit = opt_i64(ctx.body, cmd, "limit")?.unwrap_or(0);
     if limit < 0 {
         return Err(CommandError::bad_value(format!(
@@ -76,7 +78,10 @@ pub(super) async fn find(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
     let requested = opt_u64(ctx.body, cmd, "batchSize")?;
     let single_batch = opt_bool(ctx.body, cmd, "singleBatch")?.unwrap_or(false);
     let options = FindOptions {
-        filter: opt_doc(ctx.body, cmd, "filter")?.unwrap_or_default(),
+        filter: bind_filter(
+            &opt_doc(ctx.body, cmd, "filter")?.unwrap_or_default(),
+            &let_vars,
+        ),
         projection: opt_doc(ctx.body, cmd, "projection")?,
         sort: opt_doc(ctx.body, cmd, "sort")?,
         skip: opt_u64(ctx.body, cmd, "skip")?.unwrap_or(0),

@@ -8,6 +8,7 @@
 use std::sync::atomic::Ordering;
 
 use bson::{Bson, Document, doc};
+use stratus_docstore::crud::let_vars::{bind_filter, bind_update};
 use stratus_docstore::{DocstoreError, FindAndModifyOptions, ReturnDocument, UpdateOptions};
 
 use super::args::{docs_of, opt_bool, opt_doc, refuse_unsupported, req_array};
@@ -171,7 +172,8 @@ fn replace_sorted(
 /// `update`.
 pub(super) async fn update(ctx: &Ctx<'_>) -> CmdResult {
     let coll = ctx.collection()?;
-    refuse_unsupported(ctx.body, "update", false)?;
+    refuse_unsupported(ctx.body, "update", true)?;
+    let let_vars = opt_doc(ctx.body, "update", "let")?.unwrap_or_default();
     let stmts = docs_of(
         req_array(ctx.body, "update", "updates")?,
         "update",
@@ -192,6 +194,8 @@ pub(super) async fn update(ctx: &Ctx<'_>) -> CmdResult {
         for (index, raw) in stmts.iter().enumerate() {
             let run = || -> Result<stratus_docstore::UpdateResult, CommandError> {
                 let mut st = parse_update_stmt(raw)?;
+                st.q = bind_filter(&st.q, &let_vars);
+                st.u = bind_update(&st.u, &let_vars);
                 let r = if is_replacement(&st.u) {
                     let Bson::Document(rep) = st.u else {
                         return Err(CommandError::internal("replacement is a document"));
@@ -239,7 +243,8 @@ pub(super) async fn update(ctx: &Ctx<'_>) -> CmdResult {
 /// `delete`.
 pub(super) async fn delete(ctx: &Ctx<'_>) -> CmdResult {
     let coll = ctx.collection()?;
-    refuse_unsupported(ctx.body, "delete", false)?;
+    refuse_unsupported(ctx.body, "delete", true)?;
+    let let_vars = opt_doc(ctx.body, "delete", "let")?.unwrap_or_default();
     let stmts = docs_of(
         req_array(ctx.body, "delete", "deletes")?,
         "delete",
@@ -261,6 +266,7 @@ pub(super) async fn delete(ctx: &Ctx<'_>) -> CmdResult {
                 refuse_unsupported(raw, "delete.deletes", true)?;
                 let q = opt_doc(raw, "delete.deletes", "q")?
                     .ok_or_else(|| CommandError::missing_field("delete.deletes", "q"))?;
+                let q = bind_filter(&q, &let_vars);
                 let limit = super::args::opt_i64(raw, "delete.deletes", "limit")?
                     .ok_or_else(|| CommandError::missing_field("delete.deletes", "limit"))?;
                 match limit {
@@ -294,14 +300,18 @@ pub(super) async fn delete(ctx: &Ctx<'_>) -> CmdResult {
 pub(super) async fn find_and_modify(ctx: &Ctx<'_>) -> CmdResult {
     let cmd = "findAndModify";
     let coll = ctx.collection()?;
-    refuse_unsupported(ctx.body, cmd, false)?;
-    let query = opt_doc(ctx.body, cmd, "query")?.unwrap_or_default();
+    refuse_unsupported(ctx.body, cmd, true)?;
+    let let_vars = opt_doc(ctx.body, cmd, "let")?.unwrap_or_default();
+    let query = bind_filter(
+        &opt_doc(ctx.body, cmd, "query")?.unwrap_or_default(),
+        &let_vars,
+    );
     let remove = opt_bool(ctx.body, cmd, "remove")?.unwrap_or(false);
     let update = ctx
         .body
         .get("update")
         .filter(|u| !matches!(u, Bson::Null))
-        .cloned();
+        .map(|u| bind_update(u, &let_vars));
     let upsert = opt_bool(ctx.body, cmd, "upsert")?.unwrap_or(false);
     let new = opt_bool(ctx.body, cmd, "new")?.unwrap_or(false);
     match (&update, remove) {
