@@ -539,3 +539,51 @@ fn sorted_find_with_limit_equals_full_sort_prefix() {
         );
     }
 }
+
+/// Groupings read only the fields they need from storage (`Pipeline::input_fields`); the
+/// results must equal the same pipeline run over the whole documents.
+#[test]
+fn pruned_group_input_gives_the_same_results() {
+    use stratus_query::pipeline::{Pipeline, PipelineOptions, env::MemoryCollections};
+    let docs: Vec<Document> = (0..300i64)
+        .map(|i| {
+            doc! {"_id": i, "g": i % 7, "n": i * 3, "s": format!("k{}", i % 5),
+            "nested": {"x": i % 4}, "arr": [i, i + 1], "pad": "unused field"}
+        })
+        .collect();
+    let store = store_with(docs.clone());
+    let pipelines = vec![
+        vec![bson!({"$group": {"_id": "$g", "t": {"$sum": "$n"}, "c": {"$count": {}}}})],
+        vec![
+            bson!({"$match": {"s": {"$in": ["k1", "k3"]}, "nested.x": {"$gte": 1}}}),
+            bson!({"$group": {"_id": {"g": "$g", "x": "$nested.x"}, "a": {"$push": "$arr"}}}),
+            bson!({"$sort": {"_id.g": 1, "_id.x": 1}}),
+        ],
+        vec![
+            bson!({"$match": {"n": {"$lt": 100}}}),
+            bson!({"$count": "n"}),
+        ],
+        vec![
+            bson!({"$group": {"_id": null, "top": {"$top": {"output": "$n", "sortBy": {"s": -1, "_id": 1}}}}}),
+        ],
+    ];
+    for stages in pipelines {
+        let got = store
+            .aggregate("db", "c", &stages, AggregateOptions::default())
+            .and_then(|c| c.to_vec())
+            .expect("aggregate");
+        let reference = Pipeline::parse(&stages, &PipelineOptions::default())
+            .expect("parse")
+            .run(
+                docs.clone().into_iter(),
+                &MemoryCollections::default(),
+                "db",
+            )
+            .expect("reference run");
+        let sorted = |mut v: Vec<Document>| {
+            v.sort_by_key(|d| d.get("_id").map(|b| b.to_string()).unwrap_or_default());
+            v
+        };
+        assert_eq!(sorted(got), sorted(reference), "{stages:?}");
+    }
+}

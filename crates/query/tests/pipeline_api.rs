@@ -3,7 +3,7 @@
 //! `run_on_document`), limits (pipeline length, `$group` memory, sub-pipeline nesting) and
 //! `$sample`'s randomness.
 
-use bson::{Bson, Document, doc};
+use bson::{Bson, Document, bson, doc};
 use stratus_query::MongoCode;
 use stratus_query::limits::Limits;
 use stratus_query::pipeline::{
@@ -472,4 +472,54 @@ fn input_errors_stop_the_run() {
         .try_run(vec![Ok(doc! {"a": 1})].into_iter(), &env, "db")
         .unwrap();
     assert_eq!(ok, vec![doc! {"_id": null}]);
+}
+
+/// `input_fields` lets the store decode only what a grouping reads; it must list every field
+/// the stages can see, and give up (`None`) whenever the whole document may be read.
+#[test]
+fn input_fields_of_grouping_pipelines() {
+    use std::collections::BTreeSet;
+    let fields = |stages: Vec<Bson>| {
+        Pipeline::parse(&stages, &PipelineOptions::default())
+            .expect("valid pipeline")
+            .input_fields()
+    };
+    let set = |names: &[&str]| Some(names.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>());
+    assert_eq!(
+        fields(vec![bson!({"$group": {"_id": "$g", "t": {"$sum": "$n"}}})]),
+        set(&["g", "n"])
+    );
+    assert_eq!(
+        fields(vec![
+            bson!({"$match": {"a.b": 1, "$or": [{"c": {"$gt": 1}}, {"d": null}]}}),
+            bson!({"$sort": {"e.f": 1}}),
+            bson!({"$limit": 5}),
+            bson!({"$group": {"_id": {"x": "$x.y"}, "m": {"$max": {"$add": ["$p", "$$NOW"]}}}}),
+        ]),
+        set(&["a", "c", "d", "e", "p", "x"])
+    );
+    assert_eq!(fields(vec![bson!({"$count": "n"})]), set(&[]));
+    assert_eq!(
+        fields(vec![
+            bson!({"$group": {"_id": null, "t": {"$top": {"output": "$o", "sortBy": {"s": 1}}}}})
+        ]),
+        set(&["o", "s"])
+    );
+    // Anything that may read the whole document, or passes documents through, gives up.
+    for stages in [
+        vec![bson!({"$group": {"_id": "$g", "all": {"$push": "$$ROOT"}}})],
+        vec![bson!({"$group": {"_id": {"$getField": "g"}}})],
+        vec![
+            bson!({"$match": {"$expr": {"$gt": ["$a", 1]}}}),
+            bson!({"$count": "n"}),
+        ],
+        vec![
+            bson!({"$project": {"a": 1}}),
+            bson!({"$group": {"_id": "$a"}}),
+        ],
+        vec![bson!({"$match": {"a": 1}})],
+        vec![bson!({"$sort": {"a": 1}})],
+    ] {
+        assert_eq!(fields(stages.clone()), None, "{stages:?}");
+    }
 }

@@ -13,7 +13,9 @@ use stratus_query::pipeline::{CollectionSource, MergeWrite, Pipeline, PipelineOp
 
 use crate::catalog;
 use crate::changefeed::ChangeOp;
-use crate::crud::{Matcher, decode, insert_doc, matching_docs, remove_doc, replace_doc};
+use crate::crud::{
+    Matcher, decode, decode_fields, insert_doc, matching_docs, remove_doc, replace_doc,
+};
 use crate::cursor::Cursor;
 use crate::error::{DocstoreError, Result};
 use crate::keys::primary_key;
@@ -167,13 +169,19 @@ impl Store {
                     Some(f) => Matcher::new(f)?,
                     None => Matcher::All,
                 };
+                // When the pipeline reads only some top-level fields (e.g. a `$group`), decode
+                // only those.
+                let needed = parsed.input_fields();
                 let input = range.map_while(|pair| {
                     let step = || -> Result<Option<Document>> {
                         let (_, raw) = pair?;
                         if !pre.matches_raw(&table, &raw)? {
                             return Ok(None);
                         }
-                        Ok(Some(decode(&table, &raw)?))
+                        Ok(Some(match &needed {
+                            Some(fields) => decode_fields(&table, &raw, fields)?,
+                            None => decode(&table, &raw)?,
+                        }))
                     };
                     match step() {
                         Ok(d) => Some(d),

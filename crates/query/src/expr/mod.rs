@@ -189,6 +189,35 @@ impl Expr {
         }
     }
 
+    /// Adds to `out` the top-level fields of `$$CURRENT` this expression reads. Returns `false`
+    /// when the expression may read the whole document (`$$ROOT`, `$$CURRENT`, `$getField` and
+    /// friends), in which case `out` is incomplete and must not be used.
+    pub fn collect_top_level_fields(&self, out: &mut std::collections::BTreeSet<String>) -> bool {
+        match self {
+            Expr::Literal(_) | Expr::External(_) => true,
+            Expr::FieldPath(p) => {
+                if let Some(first) = p.first() {
+                    out.insert(first.clone());
+                }
+                true
+            }
+            Expr::Variable { name, .. } => name != "ROOT" && name != "CURRENT",
+            Expr::Document(fields) => fields.iter().all(|(_, e)| e.collect_top_level_fields(out)),
+            Expr::Array(items) => items.iter().all(|e| e.collect_top_level_fields(out)),
+            Expr::Operator(op) => match op.as_ref() {
+                Operator::Literal(_) => true,
+                Operator::Call(call) => {
+                    !matches!(call.name, "$getField" | "$setField" | "$unsetField")
+                        && call
+                            .args
+                            .iter()
+                            .flatten()
+                            .all(|e| e.collect_top_level_fields(out))
+                }
+            },
+        }
+    }
+
     /// Evaluates the expression with *missing* mapped to `Null`.
     pub fn eval_or_null(&self, ctx: &mut EvalContext<'_>) -> Result<Bson> {
         Ok(self.eval(ctx)?.unwrap_or(Bson::Null))

@@ -80,6 +80,33 @@ pub struct GroupStage {
     accumulators: Vec<(String, AccumulatorSpec)>,
 }
 
+impl GroupStage {
+    /// Adds the top-level input fields the grouping reads; `false` when it may read the whole
+    /// document (see [`Expr::collect_top_level_fields`]).
+    pub(crate) fn collect_input_fields(
+        &self,
+        out: &mut std::collections::BTreeSet<String>,
+    ) -> bool {
+        let id_ok = match &self.id {
+            GroupId::Single(e) => e.collect_top_level_fields(out),
+            GroupId::Fields(fields) => fields.iter().all(|(_, e)| e.collect_top_level_fields(out)),
+        };
+        id_ok
+            && self.accumulators.iter().all(|(_, spec)| {
+                for (path, _) in spec.sort_by.iter() {
+                    if let Some(first) = path.first() {
+                        out.insert(first.clone());
+                    }
+                }
+                spec.arg.collect_top_level_fields(out)
+                    && spec
+                        .n
+                        .as_ref()
+                        .is_none_or(|n| n.collect_top_level_fields(out))
+            })
+    }
+}
+
 /// Parses `{field: {$acc: expr}, ...}` (the non-`_id` fields of `$group`, `$bucket.output`).
 pub(crate) fn parse_accumulators<'a>(
     fields: impl Iterator<Item = (&'a String, &'a Bson)>,

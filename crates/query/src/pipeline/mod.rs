@@ -369,6 +369,37 @@ impl Pipeline {
         }
     }
 
+    /// The top-level fields of the input documents the pipeline can read, when that is
+    /// known: the pipeline starts with `$match`/`$sort`/`$skip`/`$limit` stages followed by a
+    /// `$group` or `$count` that replaces the documents. `None` means every field may be read.
+    /// A caller may hand the pipeline documents reduced to these fields (the result is the
+    /// same) — the store uses it to decode less.
+    pub fn input_fields(&self) -> Option<std::collections::BTreeSet<String>> {
+        if self.external.is_some() {
+            return None;
+        }
+        let mut out = std::collections::BTreeSet::new();
+        for stage in &self.stages {
+            match stage {
+                Stage::Match(m) => {
+                    if m.uses_variables() || !filter_fields(m.filter(), &mut out) {
+                        return None;
+                    }
+                }
+                Stage::Sort(s) => {
+                    for path in s.spec().keys() {
+                        out.insert(path.split('.').next().unwrap_or(path).to_string());
+                    }
+                }
+                Stage::Limit(_) | Stage::Skip(_) => {}
+                Stage::Count(_) => return Some(out),
+                Stage::Group(g) => return g.collect_input_fields(&mut out).then_some(out),
+                _ => return None,
+            }
+        }
+        None
+    }
+
     /// The `(db, collection)` a trailing `$out`/`$merge` writes to, if any (`db` defaults to
     /// `default_db`).
     pub fn output_collection(&self, default_db: &str) -> Option<(String, String)> {
@@ -737,4 +768,24 @@ fn run_stage(stage: &Stage, docs: Vec<Document>, rc: &RunCtx<'_>) -> Result<Vec<
         Stage::Documents(d) => d.apply(rc),
         Stage::Redact(r) => r.apply(docs, rc),
     }
+}
+
+/// Adds the top-level fields a filter document reads; `false` for `$expr` (may read anything)
+/// and for operators whose fields are not keys (`$where`, `$text`).
+fn filter_fields(filter: &Document, out: &mut std::collections::BTreeSet<String>) -> bool {
+    filter.iter().all(|(k, v)| match k.as_str() {
+        "$and" | "$or" | "$nor" => match v {
+            Bson::Array(items) => items.iter().all(|i| match i {
+                Bson::Document(d) => filter_fields(d, out),
+                _ => true,
+            }),
+            _ => true,
+        },
+        "$comment" | "$alwaysTrue" | "$alwaysFalse" => true,
+        k if k.starts_with('$') => false,
+        k => {
+            out.insert(k.split('.').next().unwrap_or(k).to_string());
+            true
+        }
+    })
 }
