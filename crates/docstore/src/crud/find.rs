@@ -47,8 +47,9 @@ impl FindOptions {
     }
 }
 
-/// Results of at most this many documents in their final order are decoded while the plan
-/// runs instead of being read a second time through their keys.
+/// Results of at most this many documents in their final order are decoded from the bytes the
+/// plan read instead of being read a second time through their keys; larger results keep only
+/// their keys in memory.
 pub const SMALL_RESULT_LIMIT: u64 = 101;
 
 impl Store {
@@ -89,32 +90,31 @@ impl Store {
                 options.batch_size,
             )
         } else if sort.is_none() || plan.sort_provided {
-            // Results come in their final order. Small results (a point lookup, a small limit)
-            // are decoded now from the bytes already read; larger ones keep only the keys and
-            // read the documents batch by batch.
-            let small = matches!(plan.access, Access::IdPoint { .. })
-                || limit.is_some_and(|l| l <= SMALL_RESULT_LIMIT);
-            if small {
-                let docs = collect_ordered(
-                    &snapshot,
-                    &table,
-                    &matcher,
-                    &plan,
-                    options.skip,
-                    limit,
-                    |_, raw| decode(&table, raw),
-                )?;
+            // Results come in their final order. Small results (a point lookup, a small limit,
+            // or simply few matches) are decoded from the bytes the plan already read; larger
+            // ones keep only the keys and read the documents batch by batch.
+            let mut first_raw: Vec<Vec<u8>> = Vec::new();
+            let pks = collect_ordered(
+                &snapshot,
+                &table,
+                &matcher,
+                &plan,
+                options.skip,
+                limit,
+                |pk, raw| {
+                    if first_raw.len() as u64 <= SMALL_RESULT_LIMIT {
+                        first_raw.push(raw.to_vec());
+                    }
+                    Ok(pk)
+                },
+            )?;
+            if pks.len() as u64 <= SMALL_RESULT_LIMIT {
+                let docs = first_raw
+                    .iter()
+                    .map(|raw| decode(&table, raw))
+                    .collect::<Result<Vec<_>>>()?;
                 Cursor::from_documents(docs, options.batch_size)
             } else {
-                let pks = collect_ordered(
-                    &snapshot,
-                    &table,
-                    &matcher,
-                    &plan,
-                    options.skip,
-                    limit,
-                    |pk, _| Ok(pk),
-                )?;
                 Cursor::keys(snapshot, table, pks, options.batch_size)
             }
         } else {
