@@ -117,26 +117,37 @@ pub(crate) struct IfElseV2 {
     pub(crate) els: Option<Block>,
 }
 
-pub(crate) fn compile_if_else_v2(c: &mut Compiler<'_>, f: &mut Fields<'_>) -> Op {
-    let mut branches = Vec::new();
-    let bp = f.at("branches");
-    let items = match f.get("branches") {
+/// The non-empty array of branch objects in field `key` of a `kind` node (an error naming the
+/// expected `shape` otherwise), after declaring the node's outputs.
+fn branch_list(
+    c: &mut Compiler<'_>,
+    f: &mut Fields<'_>,
+    key: &'static str,
+    kind: &str,
+    shape: &str,
+) -> Vec<Value> {
+    let items = match f.get(key) {
         Some(Value::Array(items)) if !items.is_empty() => items.clone(),
         Some(_) => {
-            c.error(&bp, "must be a non-empty array of {condition, steps}");
+            c.error(&f.at(key), format!("must be a non-empty array of {shape}"));
             Vec::new()
         }
         None => {
-            c.error(&f.path, "missing field `branches` (ifElseV2)");
+            c.error(&f.path, format!("missing field `{key}` ({kind})"));
             Vec::new()
         }
     };
     c.declare(
         &f.name,
-        super::kind_info("ifElseV2")
-            .map(|k| k.outputs)
-            .unwrap_or(&[]),
+        super::kind_info(kind).map(|k| k.outputs).unwrap_or(&[]),
     );
+    items
+}
+
+pub(crate) fn compile_if_else_v2(c: &mut Compiler<'_>, f: &mut Fields<'_>) -> Op {
+    let mut branches = Vec::new();
+    let bp = f.at("branches");
+    let items = branch_list(c, f, "branches", "ifElseV2", "{condition, steps}");
     let mut m = c.branch_start();
     for (i, item) in items.iter().enumerate() {
         let ip = format!("{bp}[{i}]");
@@ -217,23 +228,7 @@ pub(crate) fn compile_switch(c: &mut Compiler<'_>, f: &mut Fields<'_>) -> Op {
         _ => SwitchType::Auto,
     };
     let cp = f.at("cases");
-    let items = match f.get("cases") {
-        Some(Value::Array(items)) if !items.is_empty() => items.clone(),
-        Some(_) => {
-            c.error(&cp, "must be a non-empty array of {value, steps}");
-            Vec::new()
-        }
-        None => {
-            c.error(&f.path, "missing field `cases` (switchCase)");
-            Vec::new()
-        }
-    };
-    c.declare(
-        &f.name,
-        super::kind_info("switchCase")
-            .map(|k| k.outputs)
-            .unwrap_or(&[]),
-    );
+    let items = branch_list(c, f, "cases", "switchCase", "{value, steps}");
     let mut m = c.branch_start();
     let mut cases = Vec::new();
     for (i, item) in items.iter().enumerate() {
