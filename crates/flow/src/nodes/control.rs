@@ -94,14 +94,7 @@ pub(crate) fn compile_if_else(c: &mut Compiler<'_>, f: &mut Fields<'_>) -> Op {
     m.enter(c);
     let then = c.steps(f, "then", true);
     m.leave(c, then.terminates);
-    m.enter(c);
-    let els = if f.map.get("else").is_some_and(|v| !v.is_null()) {
-        Some(c.steps(f, "else", false))
-    } else {
-        f.get("else");
-        None
-    };
-    m.leave(c, els.as_ref().is_some_and(|b| b.terminates));
+    let els = fallback_block(c, f, &mut m, "else");
     m.finish(c);
     Op::IfElse(IfElse {
         condition,
@@ -115,6 +108,36 @@ pub(crate) fn compile_if_else(c: &mut Compiler<'_>, f: &mut Fields<'_>) -> Op {
 pub(crate) struct IfElseV2 {
     pub(crate) branches: Vec<(Condition, Block)>,
     pub(crate) els: Option<Block>,
+}
+
+/// The `steps` of one branch object at `ip` (an error when missing).
+fn branch_steps(c: &mut Compiler<'_>, o: &serde_json::Map<String, Value>, ip: &str) -> Block {
+    match o.get("steps") {
+        Some(v) => c.block(v, &format!("{ip}.steps"), true),
+        None => {
+            c.error(ip, "missing field `steps`");
+            Block::default()
+        }
+    }
+}
+
+/// The optional block taken when no branch matched (`else` / `default`), compiled as one more
+/// branch of `m`.
+fn fallback_block(
+    c: &mut Compiler<'_>,
+    f: &mut Fields<'_>,
+    m: &mut crate::compile::BranchMerge,
+    key: &'static str,
+) -> Option<Block> {
+    m.enter(c);
+    let block = if f.map.get(key).is_some_and(|v| !v.is_null()) {
+        Some(c.steps(f, key, false))
+    } else {
+        f.get(key);
+        None
+    };
+    m.leave(c, block.as_ref().is_some_and(|b| b.terminates));
+    block
 }
 
 /// The non-empty array of branch objects in field `key` of a `kind` node (an error naming the
@@ -171,24 +194,11 @@ pub(crate) fn compile_if_else_v2(c: &mut Compiler<'_>, f: &mut Fields<'_>) -> Op
                 Condition::Const(false)
             }
         };
-        let block = match o.get("steps") {
-            Some(v) => c.block(v, &format!("{ip}.steps"), true),
-            None => {
-                c.error(&ip, "missing field `steps`");
-                Block::default()
-            }
-        };
+        let block = branch_steps(c, o, &ip);
         m.leave(c, block.terminates);
         branches.push((cond, block));
     }
-    m.enter(c);
-    let els = if f.map.get("else").is_some_and(|v| !v.is_null()) {
-        Some(c.steps(f, "else", false))
-    } else {
-        f.get("else");
-        None
-    };
-    m.leave(c, els.as_ref().is_some_and(|b| b.terminates));
+    let els = fallback_block(c, f, &mut m, "else");
     m.finish(c);
     Op::IfElseV2(IfElseV2 { branches, els })
 }
@@ -253,24 +263,11 @@ pub(crate) fn compile_switch(c: &mut Compiler<'_>, f: &mut Fields<'_>) -> Op {
                 Tmpl::Lit(Bson::Null)
             }
         };
-        let block = match o.get("steps") {
-            Some(s) => c.block(s, &format!("{ip}.steps"), true),
-            None => {
-                c.error(&ip, "missing field `steps`");
-                Block::default()
-            }
-        };
+        let block = branch_steps(c, o, &ip);
         m.leave(c, block.terminates);
         cases.push((v, block));
     }
-    m.enter(c);
-    let default = if f.map.get("default").is_some_and(|v| !v.is_null()) {
-        Some(c.steps(f, "default", false))
-    } else {
-        f.get("default");
-        None
-    };
-    m.leave(c, default.as_ref().is_some_and(|b| b.terminates));
+    let default = fallback_block(c, f, &mut m, "default");
     m.finish(c);
     Op::Switch(Switch {
         value,

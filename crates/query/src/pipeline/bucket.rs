@@ -173,17 +173,7 @@ impl BucketStage {
                 "The $bucket 'default' field must be less than the lowest boundary or greater than or equal to the highest boundary.",
             ));
         }
-        let output = match output {
-            Some(o) => o,
-            None => {
-                let mut count = Document::new();
-                count.insert("$sum", 1);
-                vec![(
-                    "count".to_string(),
-                    AccumulatorSpec::parse(&Bson::Document(count), &pc.expr_opts())?,
-                )]
-            }
-        };
+        let output = output_or_count(output, pc)?;
         Ok(BucketStage {
             group_by,
             boundaries,
@@ -220,5 +210,23 @@ impl BucketStage {
             g.add(key, &b)?;
         }
         g.finish_sorted()
+    }
+}
+
+/// The `output` of `$bucket`/`$bucketAuto`, or MongoDB's default `{count: {$sum: 1}}`.
+pub(crate) fn output_or_count(
+    output: Option<Vec<(String, AccumulatorSpec)>>,
+    pc: &ParseCtx,
+) -> Result<Vec<(String, AccumulatorSpec)>> {
+    match output {
+        Some(o) => Ok(o),
+        None => {
+            let mut count = Document::new();
+            count.insert("$sum", 1);
+            Ok(vec![(
+                "count".to_string(),
+                AccumulatorSpec::parse(&Bson::Document(count), &pc.expr_opts())?,
+            )])
+        }
     }
 }

@@ -11,6 +11,7 @@ use std::cmp::Ordering;
 
 use bson::{Bson, Document};
 
+use super::bucket::output_or_count;
 use super::group::{Grouper, parse_accumulators};
 use super::util::{eval_on, is_path_or_operator, show, type_name};
 use super::{ParseCtx, RunCtx};
@@ -127,17 +128,7 @@ impl BucketAutoStage {
                 "$bucketAuto requires 'groupBy' and 'buckets' to be specified",
             ));
         };
-        let output = match output {
-            Some(o) => o,
-            None => {
-                let mut count = Document::new();
-                count.insert("$sum", 1);
-                vec![(
-                    "count".to_string(),
-                    AccumulatorSpec::parse(&Bson::Document(count), &pc.expr_opts())?,
-                )]
-            }
-        };
+        let output = output_or_count(output, pc)?;
         Ok(BucketAutoStage {
             group_by,
             buckets,
