@@ -11,17 +11,17 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
-use stratus_auth::error::AuthError;
-use stratus_auth::provider::{MAX_PROVIDERS, ProviderConfig, ProviderKind};
+use stratus_auth::provider::ProviderConfig;
 use stratus_flow::{SubflowSet, SubflowSpec};
 
-use super::api::{self, ApiAuth, BodySpec, CompiledApi, METHODS};
+use super::api::{self, CompiledApi};
+use super::api_compile::{ApiCtx, compile_api};
 use super::crud;
 use super::error::DefError;
-use super::flowcheck::{self, Declared};
+use super::flowcheck;
 use super::load::Loaded;
 use super::model::{self, CompiledModel, IndexDef, MAX_MODELS};
-use super::schema;
+use super::settings::{CorsConfig, compile_auth, compile_cors};
 
 /// Top-level members of a definition. `search`, `vectorIndexes` and `buckets` are kept as
 /// arrays of objects for the components that own them.
@@ -39,37 +39,15 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
 ];
 /// Longest project name, in bytes (the name is a slug `^[a-z0-9][a-z0-9-]{0,62}$`).
 pub const MAX_PROJECT_NAME_BYTES: usize = 63;
+/// Names a project may not take: they are the first segment of other addresses
+/// (CONTRACT §2).
+pub const RESERVED_PROJECT_NAMES: &[&str] = &[
+    "admin", "console", "storage", "healthz", "readyz", "metrics", "api",
+];
 /// Most sub-flows one project may declare.
 pub const MAX_SUBFLOWS: usize = 500;
 
-const API_KEYS: &[&str] = &[
-    "name",
-    "description",
-    "method",
-    "endpoint",
-    "queryParams",
-    "body",
-    "partial",
-    "auth",
-    "flow",
-];
 const SUBFLOW_KEYS: &[&str] = &["name", "description", "arguments", "flow"];
-const CORS_KEYS: &[&str] = &["allowOrigins", "allowMethods", "allowHeaders", "maxAgeSecs"];
-/// Largest `cors.maxAgeSecs` (one day).
-pub const MAX_CORS_MAX_AGE_SECS: u64 = 86_400;
-
-/// Cross-origin settings of the project's user APIs.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CorsConfig {
-    /// Allowed origins (`*` = any).
-    pub allow_origins: Vec<String>,
-    /// Allowed methods (upper case); empty = the API's methods.
-    pub allow_methods: Vec<String>,
-    /// Allowed request headers (lower case).
-    pub allow_headers: Vec<String>,
-    /// How long browsers may cache a preflight answer.
-    pub max_age_secs: Option<u64>,
-}
 
 /// A compiled project definition (immutable; share it in an `Arc`).
 #[derive(Debug)]
@@ -160,6 +138,17 @@ pub fn compile_value(def: &Value) -> Result<CompiledProject, Vec<DefError>> {
         }
     }
     let name = match top.get("name") {
+        Some(Value::String(s)) if RESERVED_PROJECT_NAMES.contains(&s.as_str()) => {
+            errors.push(DefError::new(
+                "$.name",
+                "invalid_name",
+                format!(
+                    "project name {s:?} is reserved ({})",
+                    RESERVED_PROJECT_NAMES.join(", ")
+                ),
+            ));
+            String::new()
+        }
         Some(Value::String(s)) if is_slug(s) => s.clone(),
         Some(Value::String(s)) => {
             errors.push(DefError::new(
@@ -323,7 +312,10 @@ pub fn compile_value(def: &Value) -> Result<CompiledProject, Vec<DefError>> {
     let mut apis: Vec<Arc<CompiledApi>> = Vec::new();
     let mut names: HashMap<String, String> = HashMap::new();
     let mut shapes: HashMap<(String, String), String> = HashMap::new();
-    let mut routers: HashMap<String, matchit::Router<()>> = HashMap::new();
+    // One router over every distinct endpoint, whatever the method: the runtime may route
+    // the path first, so two endpoints it cannot tell apart conflict even across methods.
+    let mut router: matchit::Router<()> = matchit::Router::new();
+    let mut routed: HashMap<String, String> = HashMap::new();
     for (v, (origin, generated)) in expanded.iter().zip(&origins) {
         let mut errs = Vec::new();
         let compiled = compile_api(v, origin, &ctx, &mut errs);
@@ -367,8 +359,9 @@ pub fn compile_value(def: &Value) -> Result<CompiledProject, Vec<DefError>> {
             continue;
         }
         shapes.insert(shape, origin.clone());
-        let router = routers.entry(a.method.clone()).or_default();
-        if let Err(e) = router.insert(a.endpoint.clone(), ()) {
+        if !routed.contains_key(&a.endpoint)
+            && let Err(e) = router.insert(a.endpoint.clone(), ())
+        {
             errors.push(DefError::new(
                 if *generated {
                     origin.clone()
@@ -377,12 +370,16 @@ pub fn compile_value(def: &Value) -> Result<CompiledProject, Vec<DefError>> {
                 },
                 "route_conflict",
                 format!(
-                    "{} {} conflicts with another route: {e}",
+                    "{} {} conflicts with another route ({e}); endpoints that differ only by \
+                     parameter names must use the same names",
                     a.method, a.endpoint
                 ),
             ));
             continue;
         }
+        routed
+            .entry(a.endpoint.clone())
+            .or_insert_with(|| origin.clone());
         apis.push(Arc::new(a));
     }
 
@@ -457,503 +454,6 @@ fn parse_subflow(v: &Value, p: &str, errors: &mut Vec<DefError>) -> Option<Subfl
                 ));
             }
             None
-        }
-    }
-}
-
-fn auth_message(e: AuthError) -> String {
-    match e {
-        AuthError::InvalidConfig(m) => m,
-        other => other.to_string(),
-    }
-}
-
-/// A stand-in HMAC secret used only to validate the rest of an hmac provider's settings
-/// (the real secret is resolved per environment by the server).
-const PLACEHOLDER_HMAC_SECRET: [u8; 64] = [0x5a; 64];
-
-fn compile_auth(v: Option<&Value>, errors: &mut Vec<DefError>) -> Vec<ProviderConfig> {
-    let Some(v) = v else { return Vec::new() };
-    let Value::Object(map) = v else {
-        errors.push(DefError::new(
-            "$.auth",
-            "invalid_type",
-            "must be an object such as {\"providers\": [...]}",
-        ));
-        return Vec::new();
-    };
-    for k in map.keys() {
-        if k != "providers" {
-            errors.push(DefError::new(
-                format!("$.auth.{k}"),
-                "unknown_field",
-                format!("unknown member {k:?} of auth (expected providers)"),
-            ));
-        }
-    }
-    let items = match map.get("providers") {
-        None | Some(Value::Null) => return Vec::new(),
-        Some(Value::Array(a)) => a,
-        Some(_) => {
-            errors.push(DefError::new(
-                "$.auth.providers",
-                "invalid_type",
-                "must be an array",
-            ));
-            return Vec::new();
-        }
-    };
-    if items.len() > MAX_PROVIDERS {
-        errors.push(DefError::new(
-            "$.auth.providers",
-            "too_many",
-            format!("more than {MAX_PROVIDERS} providers"),
-        ));
-    }
-    let mut out: Vec<ProviderConfig> = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let p = format!("$.auth.providers[{i}]");
-        let cfg = match ProviderConfig::from_json(item) {
-            Ok(c) => c,
-            Err(e) => {
-                errors.push(DefError::new(p, "invalid_provider", auth_message(e)));
-                continue;
-            }
-        };
-        if let ProviderKind::Hmac { secret, .. } = &cfg.kind {
-            let parts: Vec<&str> = secret.split('.').collect();
-            if parts.len() != 4
-                || parts[0] != "$"
-                || parts[1] != "secrets"
-                || parts[2].is_empty()
-                || parts[3].is_empty()
-            {
-                errors.push(DefError::new(format!("{p}.secret"), "invalid_provider", "an hmac secret must be a reference $.secrets.<name>.<key> (secrets never go into definitions)"));
-                continue;
-            }
-        }
-        if let Err(e) = cfg.build(Some(&PLACEHOLDER_HMAC_SECRET)) {
-            errors.push(DefError::new(p, "invalid_provider", auth_message(e)));
-            continue;
-        }
-        if out.iter().any(|o| o.name == cfg.name) {
-            errors.push(DefError::new(
-                format!("{p}.name"),
-                "duplicate_name",
-                format!("duplicate provider name {:?}", cfg.name),
-            ));
-            continue;
-        }
-        out.push(cfg);
-    }
-    out
-}
-
-fn string_list(map: &Map<String, Value>, key: &str, errors: &mut Vec<DefError>) -> Vec<String> {
-    match map.get(key) {
-        None => Vec::new(),
-        Some(Value::Array(a)) if a.iter().all(|x| x.as_str().is_some_and(|s| !s.is_empty())) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        Some(_) => {
-            errors.push(DefError::new(
-                format!("$.cors.{key}"),
-                "invalid_cors",
-                "must be an array of non-empty strings",
-            ));
-            Vec::new()
-        }
-    }
-}
-
-fn compile_cors(v: &Value, errors: &mut Vec<DefError>) -> Option<CorsConfig> {
-    let Value::Object(map) = v else {
-        errors.push(DefError::new("$.cors", "invalid_cors", "must be an object"));
-        return None;
-    };
-    for k in map.keys() {
-        if !CORS_KEYS.contains(&k.as_str()) {
-            errors.push(DefError::new(
-                format!("$.cors.{k}"),
-                "unknown_field",
-                format!(
-                    "unknown member {k:?} of cors (expected {})",
-                    CORS_KEYS.join(", ")
-                ),
-            ));
-        }
-    }
-    let allow_origins = string_list(map, "allowOrigins", errors);
-    for (i, o) in allow_origins.iter().enumerate() {
-        if o != "*" && !(o.starts_with("http://") || o.starts_with("https://")) {
-            errors.push(DefError::new(
-                format!("$.cors.allowOrigins[{i}]"),
-                "invalid_cors",
-                "an origin is \"*\" or starts with http:// or https://",
-            ));
-        }
-    }
-    let mut allow_methods = string_list(map, "allowMethods", errors);
-    for (i, m) in allow_methods.iter_mut().enumerate() {
-        *m = m.to_ascii_uppercase();
-        if !METHODS.contains(&m.as_str()) && m != "OPTIONS" && m != "HEAD" && m != "*" {
-            errors.push(DefError::new(
-                format!("$.cors.allowMethods[{i}]"),
-                "invalid_cors",
-                format!("unknown method {m:?}"),
-            ));
-        }
-    }
-    let allow_headers = string_list(map, "allowHeaders", errors)
-        .into_iter()
-        .map(|h| h.to_ascii_lowercase())
-        .collect();
-    let max_age_secs = match map.get("maxAgeSecs") {
-        None => None,
-        Some(n) => match n.as_u64() {
-            Some(s) if s <= MAX_CORS_MAX_AGE_SECS => Some(s),
-            _ => {
-                errors.push(DefError::new(
-                    "$.cors.maxAgeSecs",
-                    "invalid_cors",
-                    format!("must be an integer from 0 to {MAX_CORS_MAX_AGE_SECS}"),
-                ));
-                None
-            }
-        },
-    };
-    Some(CorsConfig {
-        allow_origins,
-        allow_methods,
-        allow_headers,
-        max_age_secs,
-    })
-}
-
-struct ApiCtx<'a> {
-    models: &'a [Arc<CompiledModel>],
-    providers: &'a [ProviderConfig],
-    subflows: &'a [SubflowSpec],
-    collections: &'a HashSet<String>,
-}
-
-fn compile_api(
-    v: &Value,
-    p: &str,
-    ctx: &ApiCtx<'_>,
-    errors: &mut Vec<DefError>,
-) -> Option<CompiledApi> {
-    let Value::Object(map) = v else {
-        errors.push(DefError::new(p, "invalid_type", "an API must be an object"));
-        return None;
-    };
-    let before = errors.len();
-    for k in map.keys() {
-        if !API_KEYS.contains(&k.as_str()) {
-            errors.push(DefError::new(
-                format!("{p}.{k}"),
-                "unknown_field",
-                format!(
-                    "unknown member {k:?} of an API (expected {})",
-                    API_KEYS.join(", ")
-                ),
-            ));
-        }
-    }
-    let name = match map.get("name") {
-        Some(Value::String(s)) if api::valid_api_name(s) => s.clone(),
-        Some(_) => {
-            errors.push(DefError::new(
-                format!("{p}.name"),
-                "invalid_name",
-                format!(
-                    "an API name must match ^[A-Za-z_][A-Za-z0-9_-]*$ (at most {} bytes)",
-                    api::MAX_API_NAME_BYTES
-                ),
-            ));
-            String::new()
-        }
-        None => {
-            errors.push(DefError::new(p, "missing_field", "missing field `name`"));
-            String::new()
-        }
-    };
-    let description = map
-        .get("description")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let method = match map.get("method") {
-        Some(Value::String(m)) if METHODS.contains(&m.to_ascii_uppercase().as_str()) => {
-            m.to_ascii_uppercase()
-        }
-        Some(_) => {
-            errors.push(DefError::new(
-                format!("{p}.method"),
-                "invalid_method",
-                format!("method must be one of {}", METHODS.join(", ")),
-            ));
-            String::new()
-        }
-        None => {
-            errors.push(DefError::new(p, "missing_field", "missing field `method`"));
-            String::new()
-        }
-    };
-    let (endpoint, path_params) = match map.get("endpoint") {
-        Some(Value::String(e)) => match api::parse_endpoint(e) {
-            Ok(params) => (e.clone(), params),
-            Err(why) => {
-                errors.push(DefError::new(
-                    format!("{p}.endpoint"),
-                    "invalid_endpoint",
-                    why,
-                ));
-                (String::new(), Vec::new())
-            }
-        },
-        Some(_) => {
-            errors.push(DefError::new(
-                format!("{p}.endpoint"),
-                "invalid_type",
-                "must be a string",
-            ));
-            (String::new(), Vec::new())
-        }
-        None => {
-            errors.push(DefError::new(
-                p,
-                "missing_field",
-                "missing field `endpoint`",
-            ));
-            (String::new(), Vec::new())
-        }
-    };
-    let query = map
-        .get("queryParams")
-        .map(|q| api::compile_query(q, &format!("{p}.queryParams"), errors));
-    let body = match map.get("body") {
-        None | Some(Value::Null) => BodySpec::Undeclared,
-        Some(b) => compile_body(b, &format!("{p}.body"), &method, ctx, errors),
-    };
-    let partial = match map.get("partial") {
-        None => false,
-        Some(Value::Bool(b)) => {
-            if *b && matches!(body, BodySpec::Undeclared) {
-                errors.push(DefError::new(
-                    format!("{p}.partial"),
-                    "invalid_body",
-                    "partial needs a body declaration",
-                ));
-            }
-            *b
-        }
-        Some(_) => {
-            errors.push(DefError::new(
-                format!("{p}.partial"),
-                "invalid_type",
-                "must be a boolean",
-            ));
-            false
-        }
-    };
-    let auth = compile_api_auth(map.get("auth"), &format!("{p}.auth"), ctx.providers, errors);
-    let flow = match map.get("flow") {
-        Some(f) => {
-            let fp = format!("{p}.flow");
-            flowcheck::check_collections(f, &fp, ctx.collections, errors);
-            let body_names: Option<Vec<&str>> = match &body {
-                BodySpec::Undeclared => None,
-                BodySpec::Model(m) => {
-                    Some(m.schema.fields.iter().map(|(n, _)| n.as_str()).collect())
-                }
-                BodySpec::Fields(s) => Some(s.fields.iter().map(|(n, _)| n.as_str()).collect()),
-            };
-            let declared = Declared {
-                path_params: &path_params,
-                query: query
-                    .as_ref()
-                    .map(|q| q.iter().map(|(n, _)| n.as_str()).collect()),
-                body: body_names,
-            };
-            flowcheck::check_request_refs(f, &fp, &declared, errors);
-            match stratus_flow::compile(f, &ctx.subflows) {
-                Ok(c) => Some(Arc::new(c)),
-                Err(errs) => {
-                    for e in errs {
-                        errors.push(DefError::new(
-                            format!("{fp}{}", e.path_suffix()),
-                            "invalid_flow",
-                            e.message,
-                        ));
-                    }
-                    None
-                }
-            }
-        }
-        None => {
-            errors.push(DefError::new(p, "missing_field", "missing field `flow`"));
-            None
-        }
-    };
-    if errors.len() > before {
-        return None;
-    }
-    Some(CompiledApi {
-        name,
-        description,
-        method,
-        endpoint,
-        path_params,
-        auth,
-        flow: flow?,
-        query,
-        body,
-        partial,
-    })
-}
-
-/// The flow-relative path of a flow validation error as a suffix (`[0].filter`, or empty).
-trait PathSuffix {
-    fn path_suffix(&self) -> String;
-}
-
-impl PathSuffix for stratus_flow::ValidationError {
-    fn path_suffix(&self) -> String {
-        if self.path.is_empty() || self.path.starts_with('[') {
-            self.path.clone()
-        } else {
-            format!(".{}", self.path)
-        }
-    }
-}
-
-fn compile_body(
-    b: &Value,
-    p: &str,
-    method: &str,
-    ctx: &ApiCtx<'_>,
-    errors: &mut Vec<DefError>,
-) -> BodySpec {
-    if method == "GET" {
-        errors.push(DefError::new(
-            p,
-            "invalid_body",
-            "GET APIs take no request body",
-        ));
-        return BodySpec::Undeclared;
-    }
-    let Value::Object(map) = b else {
-        errors.push(DefError::new(
-            p,
-            "invalid_body",
-            "body must be {\"model\": name} or {\"fields\": {...}}",
-        ));
-        return BodySpec::Undeclared;
-    };
-    for k in map.keys() {
-        if k != "model" && k != "fields" {
-            errors.push(DefError::new(
-                format!("{p}.{k}"),
-                "unknown_field",
-                format!("unknown member {k:?} of body (expected model or fields)"),
-            ));
-        }
-    }
-    match (map.get("model"), map.get("fields")) {
-        (Some(Value::String(m)), None) => match ctx.models.iter().find(|x| &x.name == m) {
-            Some(model) => BodySpec::Model(model.clone()),
-            None => {
-                errors.push(DefError::new(
-                    format!("{p}.model"),
-                    "unknown_model",
-                    format!("unknown model {m:?}"),
-                ));
-                BodySpec::Undeclared
-            }
-        },
-        (None, Some(f)) => {
-            BodySpec::Fields(schema::compile_object(f, &format!("{p}.fields"), 0, errors))
-        }
-        _ => {
-            errors.push(DefError::new(
-                p,
-                "invalid_body",
-                "body must have exactly one of model (a model name) or fields",
-            ));
-            BodySpec::Undeclared
-        }
-    }
-}
-
-fn compile_api_auth(
-    v: Option<&Value>,
-    p: &str,
-    providers: &[ProviderConfig],
-    errors: &mut Vec<DefError>,
-) -> ApiAuth {
-    match v {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => ApiAuth::None,
-        Some(Value::Bool(true)) => {
-            if providers.is_empty() {
-                errors.push(DefError::new(
-                    p,
-                    "invalid_auth",
-                    "auth is true but the project has no auth.providers",
-                ));
-            }
-            ApiAuth::AnyProvider
-        }
-        Some(Value::Object(m)) => {
-            for k in m.keys() {
-                if k != "providers" {
-                    errors.push(DefError::new(
-                        format!("{p}.{k}"),
-                        "unknown_field",
-                        format!("unknown member {k:?} of an API's auth (expected providers)"),
-                    ));
-                }
-            }
-            match m.get("providers") {
-                Some(Value::Array(names)) if !names.is_empty() => {
-                    let mut out = Vec::new();
-                    for (i, n) in names.iter().enumerate() {
-                        match n.as_str() {
-                            Some(s) if providers.iter().any(|x| x.name == s) => {
-                                out.push(s.to_string())
-                            }
-                            Some(s) => errors.push(DefError::new(
-                                format!("{p}.providers[{i}]"),
-                                "unknown_provider",
-                                format!("unknown auth provider {s:?}"),
-                            )),
-                            None => errors.push(DefError::new(
-                                format!("{p}.providers[{i}]"),
-                                "invalid_type",
-                                "must be a provider name",
-                            )),
-                        }
-                    }
-                    ApiAuth::Providers(out)
-                }
-                _ => {
-                    errors.push(DefError::new(
-                        p,
-                        "invalid_auth",
-                        "auth.providers must be a non-empty array of provider names",
-                    ));
-                    ApiAuth::None
-                }
-            }
-        }
-        Some(_) => {
-            errors.push(DefError::new(
-                p,
-                "invalid_auth",
-                "auth must be false, true or {\"providers\": [names]}",
-            ));
-            ApiAuth::None
         }
     }
 }

@@ -13,6 +13,7 @@
 //! [`CompiledApi::coerce_query`] and [`CompiledApi::validate_body`], then runs the flow.
 
 pub mod api;
+mod api_compile;
 pub mod compile;
 pub mod crud;
 pub mod error;
@@ -21,10 +22,12 @@ pub mod load;
 pub mod model;
 pub mod openapi;
 pub mod schema;
+pub mod settings;
 
 pub use api::{ApiAuth, CompiledApi};
-pub use compile::{CompiledProject, CorsConfig, compile, compile_value, is_slug};
+pub use compile::{CompiledProject, compile, compile_value, is_slug};
 pub use error::{DefError, FieldError, SourceMap};
 pub use load::{Loaded, load_dir, parse_definition};
 pub use model::{CompiledModel, IndexDef};
 pub use openapi::openapi;
+pub use settings::CorsConfig;

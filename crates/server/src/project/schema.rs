@@ -794,9 +794,12 @@ pub(crate) fn validate_object(
     errors: &mut Vec<FieldError>,
 ) -> Document {
     let mut out = Document::new();
+    let mut present = 0usize;
     for (name, field) in &schema.fields {
         loc.push(Value::String(name.clone()));
-        match map.get(name) {
+        let value = map.get(name);
+        present += usize::from(value.is_some());
+        match value {
             None => {
                 if partial {
                 } else if let Some(d) = &field.default {
@@ -824,6 +827,9 @@ pub(crate) fn validate_object(
             }
         }
         loc.pop();
+    }
+    if present == map.len() {
+        return out;
     }
     for k in map.keys() {
         if !schema.fields.iter().any(|(n, _)| n == k) {

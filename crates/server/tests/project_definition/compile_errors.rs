@@ -489,6 +489,24 @@ fn every_error_is_reported_at_once() {
 }
 
 #[test]
+fn literal_segments_and_parameters_coexist() {
+    let mut d = shop();
+    for (n, m, e) in [
+        ("a", "GET", "/products/{id}/related"),
+        ("b", "POST", "/products/{id}"),
+        ("c", "GET", "/"),
+        ("d", "GET", "/products/top/{n}"),
+    ] {
+        d["apis"]
+            .as_array_mut()
+            .expect("a")
+            .push(api(json!({"name": n, "method": m, "endpoint": e})));
+    }
+    let p = compile_value(&d).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(p.apis.len(), 11);
+}
+
+#[test]
 fn errors_in_generated_apis_point_at_the_template() {
     let mut d = shop();
     // A user API taking the generated POST /products route.
