@@ -79,10 +79,7 @@ pub(crate) fn compile_api(
             String::new()
         }
     };
-    let description = map
-        .get("description")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let description = schema::description(map, p, errors);
     let method = match map.get("method") {
         Some(Value::String(m)) if METHODS.contains(&m.to_ascii_uppercase().as_str()) => {
             m.to_ascii_uppercase()

@@ -90,6 +90,12 @@ pub fn compile(loaded: &Loaded) -> Result<CompiledProject, Vec<DefError>> {
     })
 }
 
+/// Reads the definition directory `dir` ([`super::load_dir`]) and compiles it: what
+/// `stratus check` and `serve --app` do.
+pub fn compile_dir(dir: &std::path::Path) -> Result<CompiledProject, Vec<DefError>> {
+    compile(&super::load::load_dir(dir)?)
+}
+
 /// Whether `s` is a project slug (`^[a-z0-9][a-z0-9-]{0,62}$`).
 pub fn is_slug(s: &str) -> bool {
     let b = s.as_bytes();

@@ -25,7 +25,7 @@ pub mod schema;
 pub mod settings;
 
 pub use api::{ApiAuth, CompiledApi};
-pub use compile::{CompiledProject, compile, compile_value, is_slug};
+pub use compile::{CompiledProject, compile, compile_dir, compile_value, is_slug};
 pub use error::{DefError, FieldError, SourceMap};
 pub use load::{Loaded, load_dir, parse_definition};
 pub use model::{CompiledModel, IndexDef};

@@ -158,10 +158,7 @@ pub(crate) fn compile_model(
             None
         }
     };
-    let description = map
-        .get("description")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let description = schema::description(map, path, errors);
     let schema = match map.get("fields") {
         Some(f) => schema::compile_object(f, &format!("{path}.fields"), 0, errors),
         None => {

@@ -109,6 +109,26 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// The optional `description` member of the object at `path` (a string).
+pub(crate) fn description(
+    map: &Map<String, Value>,
+    path: &str,
+    errors: &mut Vec<DefError>,
+) -> Option<String> {
+    match map.get("description") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            errors.push(DefError::new(
+                format!("{path}.description"),
+                "invalid_type",
+                "must be a string",
+            ));
+            None
+        }
+    }
+}
+
 /// Whether `name` may be a field name (not empty, no leading `$`, no `.`, no NUL).
 pub(crate) fn valid_field_name(name: &str) -> bool {
     !name.is_empty()
@@ -885,5 +905,82 @@ pub(crate) fn query_value(field: &Field, raw: &str) -> Result<Value, &'static st
             }
         }
         _ => Ok(Value::String(raw.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn field(spec: Value) -> Field {
+        let mut errors = Vec::new();
+        let f = compile_field(&spec, "$.f", 0, false, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        f.expect("compiles")
+    }
+
+    #[test]
+    fn query_text_becomes_typed_json() {
+        let cases = [
+            (json!({"type": "int"}), "42", Ok(json!(42))),
+            (json!({"type": "int"}), "4.2", Err("expected an integer")),
+            (json!({"type": "number"}), "4.5", Ok(json!(4.5))),
+            (json!({"type": "number"}), "-3", Ok(json!(-3))),
+            (json!({"type": "number"}), "NaN", Err("expected a number")),
+            (json!({"type": "boolean"}), "False", Ok(json!(false))),
+            (
+                json!({"type": "boolean"}),
+                "on",
+                Err("expected a boolean: true, false, 1 or 0"),
+            ),
+            (
+                json!({"type": "enum", "values": ["a", 2]}),
+                "2",
+                Ok(json!(2)),
+            ),
+            (
+                json!({"type": "enum", "values": ["a", 2]}),
+                "a",
+                Ok(json!("a")),
+            ),
+            (json!({"type": "string"}), "007", Ok(json!("007"))),
+        ];
+        for (spec, raw, want) in cases {
+            assert_eq!(query_value(&field(spec.clone()), raw), want, "{spec} {raw}");
+        }
+    }
+
+    #[test]
+    fn patterns_search_unanchored_and_defaults_are_converted() {
+        let f = field(json!({"type": "string", "pattern": "b+"}));
+        let mut errors = Vec::new();
+        assert!(validate_value(&f, &json!("abbc"), &mut Vec::new(), &mut errors).is_some());
+        assert!(validate_value(&f, &json!("ac"), &mut Vec::new(), &mut errors).is_none());
+        assert_eq!(errors[0].kind, VALUE_ERROR);
+        let f = field(json!({"type": "datetime", "default": "2024-01-01T00:00:00Z"}));
+        assert!(matches!(f.default, Some(Bson::DateTime(_))));
+        let mut errors = Vec::new();
+        compile_field(
+            &json!({"type": "string", "pattern": "x".repeat(MAX_PATTERN_BYTES + 1)}),
+            "$.f",
+            0,
+            false,
+            &mut errors,
+        );
+        assert_eq!(errors[0].code, "invalid_pattern");
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let mut spec = json!({"type": "int"});
+        for _ in 0..=MAX_SCHEMA_DEPTH {
+            spec = json!({"type": "array", "items": spec});
+        }
+        let mut errors = Vec::new();
+        assert!(compile_field(&spec, "$.f", 0, false, &mut errors).is_none());
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].code, "too_deep");
     }
 }
