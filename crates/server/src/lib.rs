@@ -1,4 +1,5 @@
-//! Stratus's network servers. For now only the MongoDB wire protocol ([`wire`]), serving the
-//! embedded document store to MongoDB drivers and tools.
+//! Stratus's server: the HTTP runtime of user APIs, the admin API, request logs ([`http`]),
+//! and the MongoDB wire protocol ([`wire`]) serving the embedded document store to drivers.
 
+pub mod http;
 pub mod wire;
