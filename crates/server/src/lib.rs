@@ -3,5 +3,6 @@
 
 pub mod config;
 pub mod http;
+pub mod metrics;
 pub mod runtime;
 pub mod wire;
