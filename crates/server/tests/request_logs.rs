@@ -586,3 +586,50 @@ fn bad_queries_are_client_errors_with_stable_codes() {
     assert!(logs.flush(WAIT));
     assert_eq!((logs.written(), logs.failed()), (0, 1));
 }
+
+#[test]
+fn listings_time_ranges_retention_and_request_id_lookups_need_no_scan_or_sort() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let logs = RequestLogs::start(store.clone(), keep_all());
+    for i in 0..20 {
+        logs.record(rec("development", &format!("i{i}"), T0 + i));
+    }
+    assert!(logs.flush(WAIT));
+    let coll = stratus_server::logs::collection_name("shop", "development").expect("name");
+    let newest = bson::doc! {"_id": -1};
+    let oldest = bson::doc! {"_id": 1};
+    // The filters RequestLogs builds (time ranges are `_id` ranges, see entry::entry_id).
+    let cases = [
+        (bson::doc! {}, &newest, "_id_"),
+        (
+            bson::doc! {"_id": {"$gte": "8000019b77", "$lt": "8000019b78"}},
+            &newest,
+            "_id_",
+        ),
+        (
+            bson::doc! {"$and": [{"status": {"$gte": 400, "$lt": 500}}, {"_id": {"$lt": "8000019b78"}}]},
+            &newest,
+            "_id_",
+        ),
+        (bson::doc! {"_id": {"$lt": "8000019b78"}}, &oldest, "_id_"),
+        (bson::doc! {"requestId": "i3"}, &newest, "requestId_1"),
+    ];
+    for (filter, sort, index) in cases {
+        let plan = store
+            .explain("logs", &coll, &filter, Some(sort))
+            .expect("explain");
+        let text = plan.to_string();
+        assert!(
+            text.contains(&format!("\"{index}\"")),
+            "{filter} should use {index}: {text}"
+        );
+        assert!(!text.contains("COLLSCAN"), "{filter}: {text}");
+        if index == "_id_" {
+            assert!(
+                !text.contains("SORT"),
+                "{filter} needs no in-memory sort: {text}"
+            );
+        }
+    }
+}

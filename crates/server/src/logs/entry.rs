@@ -2,8 +2,8 @@
 //! stored document → API JSON.
 //!
 //! Layout (docs/request-logs.md): database [`LOG_DB`], one collection per project environment
-//! named by [`collection_name`], indexes [`TIME_INDEX`] (newest-first listing, time ranges,
-//! retention) and `{requestId: 1}`. The trace and the debug values are kept as JSON text
+//! named by [`collection_name`], an `_id` that orders entries by time ([`entry_id`]) and one
+//! secondary index, `{requestId: 1}`. The trace and the debug values are kept as JSON text
 //! (`trace`, `debug`) so they round-trip exactly (no Extended-JSON reinterpretation of `$`
 //! keys) whatever the flow produced. `search` is a derived field the text filter scans; it is
 //! never returned.
@@ -27,17 +27,32 @@ pub const MAX_JSON_FIELD_BYTES: usize = 256 * 1024;
 /// Largest derived text (`search`) the `q` filter scans per entry, in bytes.
 pub const MAX_SEARCH_TEXT_BYTES: usize = 64 * 1024;
 
-/// Key of the index that orders entries newest first.
-pub(crate) fn time_index_key() -> Document {
-    doc! {"time": -1, "_id": -1}
+/// Sort order of listings: newest first (see [`entry_id`]).
+pub(crate) fn newest_first() -> Document {
+    doc! {"_id": -1}
 }
 
-/// Name of the time index (documentation and tests).
-pub const TIME_INDEX: &str = "time_-1__id_-1";
+/// Sort order of retention: oldest first.
+pub(crate) fn oldest_first() -> Document {
+    doc! {"_id": 1}
+}
 
-/// Sort order of listings: newest first, ties by insertion order (ObjectId), newest first.
-pub(crate) fn newest_first() -> Document {
-    doc! {"time": -1, "_id": -1}
+/// Length of [`time_prefix`].
+pub const TIME_PREFIX_LEN: usize = 16;
+
+/// The leading part of the `_id` of entries logged at `t`: the milliseconds since the epoch
+/// with the sign bit flipped, as 16 lower-case hex digits, so that string order is time order.
+pub(crate) fn time_prefix(t: DateTime) -> String {
+    let ordered = (t.timestamp_millis() as u64) ^ (1 << 63);
+    format!("{ordered:016x}")
+}
+
+/// The `_id` of an entry: [`time_prefix`] of its time, the writer instance (random per start,
+/// 8 hex digits) and the writer's sequence number (16 hex digits). `_id` order is therefore
+/// time order, ties in arrival order within one writer, so listings, time ranges and retention
+/// all run on the primary key without a secondary index or an in-memory sort.
+pub(crate) fn entry_id(t: DateTime, instance: u32, seq: u64) -> String {
+    format!("{}{instance:08x}{seq:016x}", time_prefix(t))
 }
 
 /// The collection of the environment `env` of `project`: `<project>__<env>` where bytes
@@ -112,8 +127,8 @@ fn truncate_at_char(s: &mut String, max: usize) {
     }
 }
 
-/// The stored document of an (already scrubbed) record.
-pub(crate) fn to_document(rec: &LogRecord) -> Document {
+/// The stored document of an (already scrubbed) record, with its `_id` ([`entry_id`]).
+pub(crate) fn to_document(rec: &LogRecord, id: String) -> Document {
     let mut search = String::new();
     for part in [
         Some(rec.path.as_str()),
@@ -138,6 +153,7 @@ pub(crate) fn to_document(rec: &LogRecord) -> Document {
         .collect();
     let opt = |s: &Option<String>| s.clone().map_or(Bson::Null, Bson::String);
     doc! {
+        "_id": id,
         "time": rec.time,
         "requestId": rec.request_id.clone(),
         "project": rec.project.clone(),
@@ -285,7 +301,7 @@ mod tests {
 
     #[test]
     fn a_record_round_trips_to_api_json() {
-        let doc = to_document(&record());
+        let doc = to_document(&record(), "id".into());
         let v = to_json(&doc);
         assert_eq!(v["time"], "2024-03-22T00:00:00.123Z");
         assert_eq!(v["requestId"], "req-1");
@@ -310,10 +326,25 @@ mod tests {
     }
 
     #[test]
+    fn entry_ids_sort_like_times_then_sequence() {
+        let times = [i64::MIN, -1_000, -1, 0, 1, 999, 1_711_065_600_000, i64::MAX];
+        let ids: Vec<String> = times
+            .iter()
+            .map(|t| entry_id(DateTime::from_millis(*t), 7, 0))
+            .collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+        assert!(ids.iter().all(|i| i.len() == TIME_PREFIX_LEN + 24));
+        let t = DateTime::from_millis(5);
+        assert!(entry_id(t, 1, 9) < entry_id(t, 1, 10));
+        assert!(entry_id(t, u32::MAX, u64::MAX) < time_prefix(DateTime::from_millis(6)));
+        assert!(entry_id(t, 0, 0) >= time_prefix(t));
+    }
+
+    #[test]
     fn oversized_trace_is_replaced_by_a_marker() {
         let mut rec = record();
         rec.trace = json!("x".repeat(MAX_JSON_FIELD_BYTES + 1));
-        let v = to_json(&to_document(&rec));
+        let v = to_json(&to_document(&rec, "id".into()));
         assert_eq!(v["trace"]["truncated"], true);
         assert_eq!(v["trace"]["bytes"], MAX_JSON_FIELD_BYTES + 3);
     }
@@ -322,7 +353,7 @@ mod tests {
     fn search_text_is_bounded_on_a_char_boundary() {
         let mut rec = record();
         rec.debug = vec![json!({"value": "é".repeat(MAX_SEARCH_TEXT_BYTES)})];
-        let doc = to_document(&rec);
+        let doc = to_document(&rec, "id".into());
         let s = doc.get_str("search").unwrap_or_default();
         assert!(s.len() <= MAX_SEARCH_TEXT_BYTES && s.len() > MAX_SEARCH_TEXT_BYTES - 4);
     }

@@ -9,6 +9,8 @@
 
 use bson::{Bson, DateTime, Document, doc};
 
+use super::entry::time_prefix;
+
 /// Entries per page when `limit` is absent.
 pub const DEFAULT_LIMIT: u64 = 50;
 
@@ -207,15 +209,17 @@ impl LogQuery {
             let low = i32::from(c) * 100;
             and.push(doc! {"status": {"$gte": low, "$lt": low + 100}}.into());
         }
-        let mut time = Document::new();
+        // The `_id` starts with the entry's time (`entry::entry_id`): a time range is an
+        // `_id` range, scanned on the primary key.
+        let mut range = Document::new();
         if let Some(from) = self.from {
-            time.insert("$gte", from);
+            range.insert("$gte", time_prefix(from));
         }
         if let Some(to) = self.to {
-            time.insert("$lt", to);
+            range.insert("$lt", time_prefix(to));
         }
-        if !time.is_empty() {
-            and.push(doc! {"time": time}.into());
+        if !range.is_empty() {
+            and.push(doc! {"_id": range}.into());
         }
         if let Some(id) = &self.request_id {
             and.push(doc! {"requestId": id.clone()}.into());
@@ -351,6 +355,15 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(q.to_filter(), doc! {"status": {"$gte": 500, "$lt": 600}});
+        let q = LogQuery {
+            from: Some(DateTime::from_millis(0)),
+            to: Some(DateTime::from_millis(16)),
+            ..Default::default()
+        };
+        assert_eq!(
+            q.to_filter(),
+            doc! {"_id": {"$gte": "8000000000000000", "$lt": "8000000000000010"}}
+        );
         let q = LogQuery {
             api: Some("a".into()),
             text: Some("a.b*(c)".into()),

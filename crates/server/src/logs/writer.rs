@@ -17,7 +17,7 @@ use bson::{Bson, DateTime, Document, doc};
 use stratus_docstore::index::spec::IndexSpec;
 use stratus_docstore::{FindOptions, Store};
 
-use super::entry::{LOG_DB, collection_name, newest_first, time_index_key, to_document};
+use super::entry::{LOG_DB, collection_name, entry_id, oldest_first, time_prefix, to_document};
 use super::scrub::scrub_record;
 use super::{LogConfig, LogRecord};
 
@@ -118,6 +118,9 @@ pub(crate) struct Writer {
     pub(crate) rx: Receiver<Msg>,
     /// Collections whose indexes exist.
     indexed: HashSet<String>,
+    /// This writer's instance number and next sequence number (parts of [`entry_id`]).
+    instance: u32,
+    seq: u64,
     /// Collections left in the current retention pass (`None`: no pass under way).
     retention_todo: Option<Vec<String>>,
 }
@@ -135,6 +138,8 @@ impl Writer {
             shared,
             rx,
             indexed: HashSet::new(),
+            instance: rand::random(),
+            seq: 0,
             retention_todo: None,
         }
     }
@@ -207,7 +212,9 @@ impl Writer {
                 continue;
             };
             scrub_record(&mut rec);
-            by_coll.entry(coll).or_default().push(to_document(&rec));
+            let id = entry_id(rec.time, self.instance, self.seq);
+            self.seq += 1;
+            by_coll.entry(coll).or_default().push(to_document(&rec, id));
         }
         for (coll, docs) in by_coll {
             let n = docs.len() as u64;
@@ -232,10 +239,8 @@ impl Writer {
     }
 
     fn ensure_indexes(&self, coll: &str) -> stratus_docstore::Result<()> {
-        for key in [time_index_key(), doc! {"requestId": 1}] {
-            self.store
-                .create_index(LOG_DB, coll, IndexSpec::new(key)?)?;
-        }
+        let spec = IndexSpec::new(doc! {"requestId": 1})?;
+        self.store.create_index(LOG_DB, coll, spec)?;
         Ok(())
     }
 
@@ -253,13 +258,9 @@ impl Writer {
         filter: Document,
         limit: usize,
     ) -> stratus_docstore::Result<Vec<Bson>> {
-        let mut sort = Document::new();
-        for (k, _) in newest_first() {
-            sort.insert(k, 1);
-        }
         let options = FindOptions {
             filter,
-            sort: Some(sort),
+            sort: Some(oldest_first()),
             limit: i64::try_from(limit).unwrap_or(i64::MAX),
             projection: Some(doc! {"_id": 1}),
             ..Default::default()
@@ -313,7 +314,8 @@ impl Writer {
                 .timestamp_millis()
                 .saturating_sub(max_age_ms),
         );
-        let ids = self.oldest_ids(coll, doc! {"time": {"$lt": cutoff}}, RETENTION_CHUNK)?;
+        let filter = doc! {"_id": {"$lt": time_prefix(cutoff)}};
+        let ids = self.oldest_ids(coll, filter, RETENTION_CHUNK)?;
         let full = ids.len() == RETENTION_CHUNK;
         self.delete_ids(coll, ids)?;
         if full {
