@@ -1,5 +1,5 @@
-//! Stratus's network servers. For now only the MongoDB wire protocol ([`wire`]), serving the
-//! embedded document store to MongoDB drivers and tools.
+//! Stratus's network servers: the MongoDB wire protocol ([`wire`]), serving the embedded
+//! document store to MongoDB drivers and tools, and the request logs of user APIs ([`logs`]).
 
 pub mod logs;
 pub mod wire;

@@ -438,6 +438,44 @@ fn retention_trims_each_environment_to_max_entries_oldest_first() {
 }
 
 #[test]
+fn retention_deletes_in_several_chunks_when_far_over_the_limit() {
+    let over = stratus_server::logs::writer::RETENTION_CHUNK + 300;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = LogConfig {
+        max_entries_per_env: 100,
+        retention_interval: Duration::from_millis(20),
+        ..LogConfig::default()
+    };
+    let logs = RequestLogs::start(open(dir.path()), config);
+    let pause = logs.pause(); // the whole excess arrives before retention looks
+    let now = DateTime::now().timestamp_millis();
+    for i in 0..over + 100 {
+        logs.record(rec(
+            "development",
+            &format!("c{i:05}"),
+            now - 1_000_000 + i as i64,
+        ));
+    }
+    drop(pause);
+    assert!(logs.flush(WAIT));
+    assert_eq!(logs.dropped(), 0);
+    let passes = logs.retention_passes();
+    wait_until("two retention passes", || {
+        logs.retention_passes() >= passes + 2
+    });
+    let (got, total) = ids(&logs, "development", &params(&[("limit", "1")]));
+    assert_eq!(total, 100);
+    assert_eq!(got, vec![format!("c{:05}", over + 99)]);
+    let (oldest, _) = ids(
+        &logs,
+        "development",
+        &params(&[("limit", "1"), ("offset", "99")]),
+    );
+    assert_eq!(oldest, vec![format!("c{over:05}")]);
+    assert_eq!(logs.retention_deleted(), over as u64);
+}
+
+#[test]
 fn entries_persist_across_reopening_the_store() {
     let dir = tempfile::tempdir().expect("tempdir");
     {

@@ -96,6 +96,45 @@ pub struct LogConfig {
     pub retention_interval: Duration,
 }
 
+/// Largest accepted `logs.queue_capacity` (each queued entry holds a whole request's trace).
+pub const MAX_QUEUE_CAPACITY: usize = 1_000_000;
+
+/// Largest accepted batch size (one write transaction).
+pub const MAX_BATCH: usize = 10_000;
+
+/// Smallest accepted `logs.max_age_secs`.
+pub const MIN_MAX_AGE: Duration = Duration::from_secs(60);
+
+impl LogConfig {
+    /// Checks the settings; an error names the config key (`logs.queue_capacity`, …) and the
+    /// accepted range.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let err = |key: &str, msg: String| Err((format!("logs.{key}"), msg));
+        if !(1..=MAX_QUEUE_CAPACITY).contains(&self.queue_capacity) {
+            return err(
+                "queue_capacity",
+                format!("must be from 1 to {MAX_QUEUE_CAPACITY}"),
+            );
+        }
+        if !(1..=MAX_BATCH).contains(&self.batch_max) {
+            return err("batch_max", format!("must be from 1 to {MAX_BATCH}"));
+        }
+        if self.max_age < MIN_MAX_AGE {
+            return err(
+                "max_age_secs",
+                format!("must be at least {}", MIN_MAX_AGE.as_secs()),
+            );
+        }
+        if self.max_entries_per_env == 0 {
+            return err("max_entries_per_env", "must be at least 1".into());
+        }
+        if self.retention_interval.is_zero() {
+            return err("retention_interval", "must not be zero".into());
+        }
+        Ok(())
+    }
+}
+
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
@@ -146,7 +185,9 @@ impl Drop for WriterPause {
 
 impl RequestLogs {
     /// Starts the writer thread over `store` (its own file, e.g. `<data-dir>/logs.redb`).
-    /// Should the thread fail to start, every record is dropped and counted.
+    /// Should the thread fail to start, every record is dropped and counted. Out-of-range
+    /// settings are clamped (a capacity or batch of 0 counts as 1); check them first with
+    /// [`LogConfig::validate`].
     pub fn start(store: Store, config: LogConfig) -> RequestLogs {
         let (tx, rx) = sync_channel(config.queue_capacity.max(1));
         let shared = Arc::new(Shared::default());
@@ -288,5 +329,63 @@ impl RequestLogs {
             data.push(to_json(&doc?));
         }
         Ok(LogPage { data, total })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_validation_names_the_key() {
+        assert_eq!(LogConfig::default().validate(), Ok(()));
+        let cases = [
+            (
+                LogConfig {
+                    queue_capacity: 0,
+                    ..LogConfig::default()
+                },
+                "logs.queue_capacity",
+            ),
+            (
+                LogConfig {
+                    queue_capacity: MAX_QUEUE_CAPACITY + 1,
+                    ..LogConfig::default()
+                },
+                "logs.queue_capacity",
+            ),
+            (
+                LogConfig {
+                    batch_max: 0,
+                    ..LogConfig::default()
+                },
+                "logs.batch_max",
+            ),
+            (
+                LogConfig {
+                    max_age: Duration::from_secs(59),
+                    ..LogConfig::default()
+                },
+                "logs.max_age_secs",
+            ),
+            (
+                LogConfig {
+                    max_entries_per_env: 0,
+                    ..LogConfig::default()
+                },
+                "logs.max_entries_per_env",
+            ),
+            (
+                LogConfig {
+                    retention_interval: Duration::ZERO,
+                    ..LogConfig::default()
+                },
+                "logs.retention_interval",
+            ),
+        ];
+        for (config, key) in cases {
+            let got = config.validate().err().map(|(k, _)| k);
+            assert_eq!(got.as_deref(), Some(key));
+        }
     }
 }
