@@ -69,6 +69,7 @@ impl Shared {
     }
 
     fn add_processed(&self, n: u64) {
+        // n == 0 only wakes the waiters (the writer stopped).
         *lock(&self.processed) += n;
         self.processed_cond.notify_all();
     }
@@ -110,6 +111,16 @@ impl Shared {
     }
 }
 
+/// Marks the writer stopped when its thread ends, even by a panic, so `flush` returns at once.
+struct RunningGuard(Arc<Shared>);
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.0.running.store(false, Ordering::SeqCst);
+        self.0.add_processed(0);
+    }
+}
+
 /// The writer thread's state.
 pub(crate) struct Writer {
     pub(crate) store: Store,
@@ -146,6 +157,7 @@ impl Writer {
 
     /// The thread's body: runs until [`Msg::Stop`] or until every handle is gone.
     pub(crate) fn run(mut self) {
+        let _running = RunningGuard(self.shared.clone());
         let batch_max = self.config.batch_max.max(1);
         let mut last_retention: Option<Instant> = None;
         let mut stop = false;
@@ -199,7 +211,6 @@ impl Writer {
             }
         }
         self.shared.dropped.fetch_add(late, Ordering::Relaxed);
-        self.shared.running.store(false, Ordering::SeqCst);
         self.shared.add_processed(late);
     }
 
