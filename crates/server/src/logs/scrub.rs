@@ -2,7 +2,9 @@
 //! already redacts secrets in its trace; these rules run again on everything we store).
 //!
 //! Rules, each applied by [`scrub_record`]:
-//! 1. header values of [`SENSITIVE_HEADERS`] become [`REDACTED`];
+//! 1. header values of [`SENSITIVE_HEADERS`] and of headers whose name looks like a
+//!    credential ([`is_sensitive_param`]: `x-auth-token`, `x-goog-api-key`, …) become
+//!    [`REDACTED`];
 //! 2. any JWT-looking substring (three base64url segments separated by dots, the first starting
 //!    with `eyJ`) in the path, the error, header values and every string (and object key) of
 //!    the trace and debug values becomes [`REDACTED_TOKEN`];
@@ -65,13 +67,14 @@ pub(crate) fn scrub_record(rec: &mut LogRecord) {
     }
 }
 
-/// Header names lower-cased; values of [`SENSITIVE_HEADERS`] replaced, others token-scrubbed.
+/// Header names lower-cased; values of [`SENSITIVE_HEADERS`] and of credential-like names
+/// ([`is_sensitive_param`]) replaced, others token-scrubbed.
 pub fn scrub_headers(headers: Vec<(String, String)>) -> Vec<(String, String)> {
     headers
         .into_iter()
         .map(|(name, value)| {
             let name = name.to_ascii_lowercase();
-            let value = if SENSITIVE_HEADERS.contains(&name.as_str()) {
+            let value = if SENSITIVE_HEADERS.contains(&name.as_str()) || is_sensitive_param(&name) {
                 REDACTED.to_string()
             } else {
                 scrub_text(&value).into_owned()
@@ -340,6 +343,11 @@ mod tests {
             ("X-Api-Key", "k-123", REDACTED),
             ("content-type", "application/json", "application/json"),
             ("X-Forwarded-For", "10.0.0.1", "10.0.0.1"),
+            ("X-Auth-Token", "opaque", REDACTED),
+            ("x-amz-security-token", "opaque", REDACTED),
+            ("x-goog-api-key", "k", REDACTED),
+            ("x-client-secret", "s", REDACTED),
+            ("keep-alive", "timeout=5", "timeout=5"),
             ("x-custom", JWT, REDACTED_TOKEN),
             ("x-other", "Bearer opaque1234", "Bearer [redacted]"),
         ];
