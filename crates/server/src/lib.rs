@@ -1,6 +1,12 @@
-//! Stratus's network servers: the MongoDB wire protocol ([`wire`]), serving the embedded
-//! document store to MongoDB drivers and tools, and project definitions ([`project`]), the
-//! compiled form the user-API runtime serves.
+//! Stratus's server: the HTTP runtime of user APIs, the admin API, request logs ([`logs`]),
+//! project definitions ([`project`]: loading, validation and the compiled form the runtime
+//! serves), and the MongoDB wire protocol ([`wire`]) serving the embedded document store to
+//! drivers.
 
+pub mod config;
+pub mod http;
+pub mod logs;
+pub mod metrics;
 pub mod project;
+pub mod runtime;
 pub mod wire;
