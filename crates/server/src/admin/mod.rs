@@ -1,0 +1,1 @@
+//! The admin REST API (`/admin/api/v1`), see `docs/admin-api.md`.
