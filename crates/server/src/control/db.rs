@@ -121,17 +121,6 @@ pub(crate) fn is_identifier(s: &str) -> bool {
         && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
 }
 
-/// A page of a list: `(items, total)` after `offset`/`limit`.
-pub(crate) fn page<T>(items: Vec<T>, limit: u64, offset: u64) -> (Vec<T>, u64) {
-    let total = items.len() as u64;
-    let items = items
-        .into_iter()
-        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .collect();
-    (items, total)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,10 +136,8 @@ mod tests {
     }
 
     #[test]
-    fn identifiers_and_paging() {
+    fn identifiers() {
         assert!(is_identifier("auth_Key1"));
         assert!(!is_identifier("1a") && !is_identifier("a-b") && !is_identifier(""));
-        assert_eq!(page(vec![1, 2, 3, 4], 2, 1), (vec![2, 3], 4));
-        assert_eq!(page(vec![1, 2], 10, 5), (vec![], 2));
     }
 }

@@ -40,6 +40,7 @@ pub use db::{RESERVED_SLUGS, SYSTEM_DB};
 pub use deploy::{DeployOutcome, Deployer, DeploymentInfo, LogSource};
 pub use drafts::{DraftKind, ReleaseInfo, item_key};
 pub use error::ControlError;
+pub(crate) use projects::parse_project_role;
 pub use projects::{MemberInfo, OrgInfo, ProjectInfo};
 pub use secrets::SecretInfo;
 
