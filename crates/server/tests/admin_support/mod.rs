@@ -124,7 +124,13 @@ pub struct Resp {
 }
 
 impl Harness {
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(t) = token {
@@ -143,9 +149,8 @@ impl Harness {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                Value::String(String::from_utf8_lossy(&bytes).into_owned())
-            })
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
         Resp {
             status,
@@ -164,13 +169,20 @@ impl Harness {
 
     /// Creates an account through the control plane and logs it in over HTTP.
     pub async fn user(&self, email: &str, owner: bool) -> String {
-        self.control.create_account(email, "password-123", owner).unwrap();
+        self.control
+            .create_account(email, "password-123", owner)
+            .unwrap();
         self.login(email, "password-123").await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> String {
         let r = self
-            .call("POST", "/auth/login", None, Some(json!({"email": email, "password": password})))
+            .call(
+                "POST",
+                "/auth/login",
+                None,
+                Some(json!({"email": email, "password": password})),
+            )
             .await;
         assert_eq!(r.status, 200, "login {email}: {:?}", r.body);
         r.body["token"].as_str().unwrap().to_string()
