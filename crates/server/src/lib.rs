@@ -2,7 +2,9 @@
 //! project definitions ([`project`]), and the MongoDB wire protocol ([`wire`]) serving the
 //! embedded document store to drivers.
 
+pub mod admin;
 pub mod config;
+pub mod control;
 pub mod http;
 pub mod logs;
 pub mod metrics;
