@@ -3,8 +3,10 @@
 //! embedded document store to drivers.
 
 pub mod admin;
+pub mod backup;
 pub mod config;
 pub mod control;
+pub mod devmode;
 pub mod http;
 pub mod logs;
 pub mod metrics;
