@@ -3,6 +3,7 @@
 //! embedded document store to drivers.
 
 pub mod admin;
+pub mod app;
 pub mod backup;
 pub mod config;
 pub mod control;
@@ -10,6 +11,8 @@ pub mod devmode;
 pub mod http;
 pub mod logs;
 pub mod metrics;
+pub mod ops;
 pub mod project;
 pub mod runtime;
+pub mod serve;
 pub mod wire;
