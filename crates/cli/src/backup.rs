@@ -48,7 +48,12 @@ pub(crate) fn run_backup(args: BackupArgs) -> CmdResult {
     if let Some(server) = running_server(&data_dir)? {
         let token = admin_token(&data_dir)?;
         let body = json!({"out": out.display().to_string()});
-        let resp = send("POST", &admin_url(&server.url, "backup"), Some(&token), Some(&body))?;
+        let resp = send(
+            "POST",
+            &admin_url(&server.url, "backup"),
+            Some(&token),
+            Some(&body),
+        )?;
         if !resp.ok() {
             return Err(resp.failure("backing up through the running server"));
         }

@@ -40,14 +40,16 @@ pub(crate) fn load_and_compile(path: &Path) -> Result<(Loaded, CompiledProject),
         Ok((loaded, c))
     });
     compiled.map_err(|errors| {
-        let mut lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        let n = lines.len();
-        lines.push(format!(
+        // Every error on its own line (stderr), then the count as the command's failure.
+        for e in &errors {
+            eprintln!("{e}");
+        }
+        let n = errors.len();
+        Failure::failed(format!(
             "{n} error{} in {}",
             if n == 1 { "" } else { "s" },
             path.display()
-        ));
-        Failure::failed(lines.join("\n"))
+        ))
     })
 }
 

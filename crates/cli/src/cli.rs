@@ -21,35 +21,45 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run the server (HTTP APIs, admin API, console; optionally the MongoDB wire protocol).
-    #[command(after_help = "Configuration layers, lowest first: defaults < config file (--config, \
+    #[command(
+        after_help = "Configuration layers, lowest first: defaults < config file (--config, \
         $STRATUS_CONFIG, or <data-dir>/stratus.toml) < STRATUS_* environment < flags.\n\n\
         Examples:\n  stratus serve\n  stratus serve --listen 0.0.0.0:8080 --data-dir /var/lib/stratus\n  \
         stratus serve --app ./my-project            # dev mode: deploy to `development`, redeploy on change\n  \
-        stratus serve --config ./stratus.toml --print-config")]
+        stratus serve --config ./stratus.toml --print-config"
+    )]
     Serve(ServeArgs),
     /// Manage accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
     /// Validate a project directory locally, then deploy it to a running server.
-    #[command(after_help = "Examples:\n  stratus deploy ./my-project --url http://127.0.0.1:8080 --token $TOKEN\n  \
-        stratus deploy ./my-project --url https://stratus.example.com --token $TOKEN --env production")]
+    #[command(
+        after_help = "Examples:\n  stratus deploy ./my-project --url http://127.0.0.1:8080 --token $TOKEN\n  \
+        stratus deploy ./my-project --url https://stratus.example.com --token $TOKEN --env production"
+    )]
     Deploy(DeployArgs),
     /// Download a project's definition as JSON (stdout, a file, or a split directory).
-    #[command(after_help = "Examples:\n  stratus export --url http://127.0.0.1:8080 --token $TOKEN --project shop\n  \
+    #[command(
+        after_help = "Examples:\n  stratus export --url http://127.0.0.1:8080 --token $TOKEN --project shop\n  \
         stratus export --url http://127.0.0.1:8080 --token $TOKEN --project shop --out shop.json\n  \
-        stratus export --url http://127.0.0.1:8080 --token $TOKEN --project shop --out ./shop/   # split into models/, apis/, subflows/")]
+        stratus export --url http://127.0.0.1:8080 --token $TOKEN --project shop --out ./shop/   # split into models/, apis/, subflows/"
+    )]
     Export(ExportArgs),
     /// Validate a project definition offline; prints every error with its file and JSON path.
     #[command(after_help = "Exit codes: 0 valid, 1 errors found, 2 bad usage.\n\n\
         Examples:\n  stratus check ./my-project\n  stratus check ./project.json")]
     Check(CheckArgs),
     /// Write a consistent backup of a data directory (the server may be running).
-    #[command(after_help = "A backup is a directory with data.redb, logs.redb, the key files and backup.json.\n\n\
-        Examples:\n  stratus backup --data-dir ./stratus-data ./backups/2026-11-28")]
+    #[command(
+        after_help = "A backup is a directory with data.redb, logs.redb, the key files and backup.json.\n\n\
+        Examples:\n  stratus backup --data-dir ./stratus-data ./backups/2026-11-28"
+    )]
     Backup(BackupArgs),
     /// Restore a backup into a data directory (the server must be stopped).
-    #[command(after_help = "Examples:\n  stratus restore --data-dir ./stratus-data ./backups/2026-11-28\n  \
-        stratus restore --data-dir ./stratus-data ./backups/2026-11-28 --force   # replace existing data")]
+    #[command(
+        after_help = "Examples:\n  stratus restore --data-dir ./stratus-data ./backups/2026-11-28\n  \
+        stratus restore --data-dir ./stratus-data ./backups/2026-11-28 --force   # replace existing data"
+    )]
     Restore(RestoreArgs),
 }
 
@@ -92,7 +102,9 @@ pub(crate) struct ServeArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum AdminCommand {
     /// Create an owner account (works while the server is stopped or running).
-    #[command(after_help = "Examples:\n  stratus admin create --data-dir ./stratus-data --email me@example.com --password 'a long passphrase'")]
+    #[command(
+        after_help = "Examples:\n  stratus admin create --data-dir ./stratus-data --email me@example.com --password 'a long passphrase'"
+    )]
     Create(AdminCreateArgs),
 }
 

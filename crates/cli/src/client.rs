@@ -34,8 +34,20 @@ impl Response {
 
     /// A failure describing an error response: `HTTP 409 duplicate_key: detail`.
     pub(crate) fn failure(&self, what: &str) -> Failure {
-        let code = self.body.get("code").and_then(Value::as_str).unwrap_or("");
-        let detail = match self.body.get("detail") {
+        Failure::failed(format!(
+            "{what}: HTTP {} {}",
+            self.status,
+            describe_error(&self.body)
+        ))
+    }
+}
+
+/// `code: detail` of a CONTRACT §3 error body; validation problems one per line as
+/// `loc: msg`.
+pub(crate) fn describe_error(body: &Value) -> String {
+    {
+        let code = body.get("code").and_then(Value::as_str).unwrap_or("");
+        let detail = match body.get("detail") {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Array(items)) => items
                 .iter()
@@ -60,13 +72,17 @@ impl Response {
             Some(other) => other.to_string(),
             None => String::new(),
         };
-        Failure::failed(format!("{what}: HTTP {} {code}: {detail}", self.status))
+        format!("{code}: {detail}")
     }
 }
 
 /// Joins a base URL and an admin API path (`projects/p/definition`).
 pub(crate) fn admin_url(base: &str, path: &str) -> String {
-    format!("{}{ADMIN_PREFIX}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'))
+    format!(
+        "{}{ADMIN_PREFIX}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
 }
 
 /// Sends one request; `body` is JSON when given.

@@ -49,7 +49,13 @@ fn item_file_name(item: &Value, i: usize, taken: &mut std::collections::HashSet<
         .unwrap_or("item");
     let mut base: String = raw
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect::<String>()
         .trim_matches('_')
         .to_string();
@@ -68,7 +74,9 @@ fn item_file_name(item: &Value, i: usize, taken: &mut std::collections::HashSet<
 /// Writes `def` split into `dir`.
 pub(crate) fn write_split(def: &Value, dir: &Path) -> Result<usize, Failure> {
     let Value::Object(top) = def else {
-        return Err(Failure::failed("the server's definition is not a JSON object"));
+        return Err(Failure::failed(
+            "the server's definition is not a JSON object",
+        ));
     };
     std::fs::create_dir_all(dir)
         .map_err(|e| Failure::failed(format!("cannot create {}: {e}", dir.display())))?;
@@ -79,18 +87,13 @@ pub(crate) fn write_split(def: &Value, dir: &Path) -> Result<usize, Failure> {
         match (split, v) {
             (Some((_, sub)), Value::Array(items)) if !items.is_empty() => {
                 let d = dir.join(sub);
-                std::fs::create_dir_all(&d).map_err(|e| {
-                    Failure::failed(format!("cannot create {}: {e}", d.display()))
-                })?;
+                std::fs::create_dir_all(&d)
+                    .map_err(|e| Failure::failed(format!("cannot create {}: {e}", d.display())))?;
                 let mut taken = std::collections::HashSet::new();
                 let width = items.len().to_string().len().max(3);
                 for (i, item) in items.iter().enumerate() {
                     // The loader reads files in name order: a numeric prefix keeps the order.
-                    let name = format!(
-                        "{:0width$}-{}",
-                        i + 1,
-                        item_file_name(item, i, &mut taken)
-                    );
+                    let name = format!("{:0width$}-{}", i + 1, item_file_name(item, i, &mut taken));
                     write(&d.join(name), &pretty(item))?;
                     files += 1;
                 }
@@ -152,12 +155,18 @@ mod tests {
             &std::fs::read_to_string(tmp.path().join("project.json")).expect("top"),
         )
         .expect("json");
-        assert_eq!(top, json!({"name": "shop", "subflows": [], "auth": {"providers": []}}));
+        assert_eq!(
+            top,
+            json!({"name": "shop", "subflows": [], "auth": {"providers": []}})
+        );
     }
 
     #[test]
     fn definition_is_unwrapped() {
-        assert_eq!(definition_of(json!({"definition": {"name": "a"}})), json!({"name": "a"}));
+        assert_eq!(
+            definition_of(json!({"definition": {"name": "a"}})),
+            json!({"name": "a"})
+        );
         assert_eq!(definition_of(json!({"name": "a"})), json!({"name": "a"}));
     }
 }

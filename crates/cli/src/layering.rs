@@ -4,8 +4,8 @@
 //! The config file is `--config FILE`, else `$STRATUS_CONFIG`, else `<data_dir>/stratus.toml`
 //! when that file exists (the data directory for this lookup comes from the flag, the
 //! environment or the default; an explicitly named file that does not exist is an error).
-//! Every environment variable is listed in [`ENV_VARS`] and documented in
-//! `docs/configuration.md`.
+//! Every environment variable read in [`resolve`] is documented in `docs/configuration.md`
+//! (a test in `tests/config_example.rs` checks the list).
 
 use std::path::{Path, PathBuf};
 
@@ -16,18 +16,6 @@ use crate::failure::Failure;
 
 /// Name of the config file looked up in the data directory.
 pub(crate) const DATA_DIR_CONFIG: &str = "stratus.toml";
-
-/// The environment variables `serve` reads, with the option each one sets.
-pub(crate) const ENV_VARS: &[(&str, &str)] = &[
-    ("STRATUS_CONFIG", "(config file path)"),
-    ("STRATUS_LISTEN", "listen"),
-    ("STRATUS_DATA_DIR", "data_dir"),
-    ("STRATUS_APP", "app"),
-    ("STRATUS_MONGO_LISTEN", "mongo_listen"),
-    ("STRATUS_LOG_FORMAT", "log_format"),
-    ("STRATUS_LOG_LEVEL", "log_level"),
-    ("STRATUS_MASTER_KEY", "security.master_key"),
-];
 
 /// Reads an environment variable through `env` (a seam for tests); empty counts as unset.
 fn var(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
@@ -186,8 +174,14 @@ mod tests {
         let mut a = args();
         a.config = Some(file.clone());
         let c = resolve(&a, &env_of(&[])).expect("file only");
-        assert_eq!((c.listen.as_str(), c.http.max_body_bytes), ("127.0.0.1:1001", 77));
-        let env = env_of(&[("STRATUS_LISTEN", "127.0.0.1:1002"), ("STRATUS_LOG_FORMAT", "json")]);
+        assert_eq!(
+            (c.listen.as_str(), c.http.max_body_bytes),
+            ("127.0.0.1:1001", 77)
+        );
+        let env = env_of(&[
+            ("STRATUS_LISTEN", "127.0.0.1:1002"),
+            ("STRATUS_LOG_FORMAT", "json"),
+        ]);
         let c = resolve(&a, &env).expect("env over file");
         assert_eq!(c.listen, "127.0.0.1:1002");
         assert_eq!(c.log_format, LogFormat::Json);
@@ -202,18 +196,30 @@ mod tests {
     #[test]
     fn data_dir_file_is_found_and_errors_are_usage_errors() {
         let tmp = tempfile::tempdir().expect("tmp");
-        std::fs::write(tmp.path().join(DATA_DIR_CONFIG), "listen = \"127.0.0.1:2000\"\n")
-            .expect("write");
+        std::fs::write(
+            tmp.path().join(DATA_DIR_CONFIG),
+            "listen = \"127.0.0.1:2000\"\n",
+        )
+        .expect("write");
         let mut a = args();
         a.data_dir = Some(tmp.path().to_path_buf());
-        assert_eq!(resolve(&a, &env_of(&[])).expect("ok").listen, "127.0.0.1:2000");
+        assert_eq!(
+            resolve(&a, &env_of(&[])).expect("ok").listen,
+            "127.0.0.1:2000"
+        );
 
         let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
             (vec![("STRATUS_LISTEN", "nope")], "`listen`"),
             (vec![("STRATUS_LOG_FORMAT", "xml")], "`log_format`"),
-            (vec![("STRATUS_MASTER_KEY", "short")], "`security.master_key`"),
+            (
+                vec![("STRATUS_MASTER_KEY", "short")],
+                "`security.master_key`",
+            ),
             (vec![("STRATUS_MONGO_LISTEN", "x")], "`mongo_listen`"),
-            (vec![("STRATUS_CONFIG", "/nonexistent/s.toml")], "does not exist"),
+            (
+                vec![("STRATUS_CONFIG", "/nonexistent/s.toml")],
+                "does not exist",
+            ),
         ];
         for (env, needle) in cases {
             let f = resolve(&args(), &env_of(&env)).expect_err("invalid");

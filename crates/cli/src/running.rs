@@ -42,7 +42,10 @@ pub(crate) fn running_server(data_dir: &Path) -> Result<Option<RunningServer>, F
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
-            return Err(Failure::failed(format!("cannot read {}: {e}", path.display())));
+            return Err(Failure::failed(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )));
         }
     };
     let server: RunningServer = serde_json::from_str(&text)

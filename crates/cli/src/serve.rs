@@ -33,10 +33,14 @@ pub(crate) fn run(args: ServeArgs) -> CmdResult {
 
 /// Runs the server until it stops (SIGTERM / Ctrl-C).
 fn start(config: Config) -> CmdResult {
-    // PENDING(serve): `stratus_server::serve::run` is written by the lead and not merged yet;
-    // until it is, `serve` says so instead of pretending to run.
-    let _ = config;
-    Err(Failure::failed(
-        "this build has no server entry point yet (stratus_server::serve not merged)",
-    ))
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::failed(format!("cannot start the runtime: {e}")))?;
+    runtime
+        .block_on(stratus_server::serve::run(config))
+        .map_err(|e| match e {
+            stratus_server::serve::ServeError::Config(c) => Failure::usage(c.to_string()),
+            other => Failure::failed(format!("server: {other}")),
+        })
 }

@@ -10,7 +10,9 @@ use common::{good_project, stratus, stratus_env};
 fn help_and_version() {
     let r = stratus(&["--help"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    for cmd in ["serve", "admin", "deploy", "export", "check", "backup", "restore", "Examples"] {
+    for cmd in [
+        "serve", "admin", "deploy", "export", "check", "backup", "restore", "Examples",
+    ] {
         assert!(r.out.contains(cmd), "--help lacks {cmd}: {}", r.out);
     }
     for cmd in [
@@ -24,11 +26,19 @@ fn help_and_version() {
     ] {
         let r = stratus(&cmd);
         assert_eq!(r.code, 0, "{cmd:?}: {}", r.all());
-        assert!(r.out.contains("Examples:"), "{cmd:?} --help has no examples");
+        assert!(
+            r.out.contains("Examples:"),
+            "{cmd:?} --help has no examples"
+        );
     }
     let r = stratus(&["--version"]);
     assert_eq!(r.code, 0);
-    assert!(r.out.starts_with(&format!("stratus {}", env!("CARGO_PKG_VERSION"))), "{}", r.out);
+    assert!(
+        r.out
+            .starts_with(&format!("stratus {}", env!("CARGO_PKG_VERSION"))),
+        "{}",
+        r.out
+    );
     // Usage errors are exit 2.
     assert_eq!(stratus(&["frobnicate"]).code, 2);
     assert_eq!(stratus(&["deploy"]).code, 2);
@@ -73,7 +83,10 @@ fn check_good_and_broken_projects() {
     assert_eq!(r.code, 1, "{}", r.all());
     let all = r.all();
     assert!(all.contains("broken.json"), "names the file: {all}");
-    assert!(all.contains("$.models[1].fields.x"), "names the JSON path: {all}");
+    assert!(
+        all.contains("models/broken.json: $.models[0].fields.x.type: unknown field type"),
+        "names the file and the JSON path: {all}"
+    );
     assert!(all.contains("orphan.json"), "every error is printed: {all}");
     assert!(all.contains("errors in"), "{all}");
 
@@ -114,13 +127,38 @@ fn config_layering_and_validation() {
     let r = print(&["--config", f], &[]);
     assert!(r.out.contains("listen = \"127.0.0.1:1111\""), "{}", r.out);
     assert!(r.out.contains("max_body_bytes = 2048"), "{}", r.out);
-    let env = [("STRATUS_LISTEN", "127.0.0.1:2222"), ("STRATUS_LOG_FORMAT", "json")];
+    let env = [
+        ("STRATUS_LISTEN", "127.0.0.1:2222"),
+        ("STRATUS_LOG_FORMAT", "json"),
+    ];
     let r = print(&["--config", f], &env);
-    assert!(r.out.contains("listen = \"127.0.0.1:2222\""), "env beats file: {}", r.out);
+    assert!(
+        r.out.contains("listen = \"127.0.0.1:2222\""),
+        "env beats file: {}",
+        r.out
+    );
     assert!(r.out.contains("log_format = \"json\""), "{}", r.out);
-    assert!(r.out.contains("log_level = \"debug\""), "file still applies: {}", r.out);
-    let r = print(&["--config", f, "--listen", "127.0.0.1:3333", "--log-format", "text"], &env);
-    assert!(r.out.contains("listen = \"127.0.0.1:3333\""), "flag beats env: {}", r.out);
+    assert!(
+        r.out.contains("log_level = \"debug\""),
+        "file still applies: {}",
+        r.out
+    );
+    let r = print(
+        &[
+            "--config",
+            f,
+            "--listen",
+            "127.0.0.1:3333",
+            "--log-format",
+            "text",
+        ],
+        &env,
+    );
+    assert!(
+        r.out.contains("listen = \"127.0.0.1:3333\""),
+        "flag beats env: {}",
+        r.out
+    );
     assert!(r.out.contains("log_format = \"text\""), "{}", r.out);
     // STRATUS_CONFIG names the file too.
     let r = print(&[], &[("STRATUS_CONFIG", f)]);
@@ -143,9 +181,17 @@ fn config_layering_and_validation() {
         (vec!["--listen", "nope"], vec![], "`listen`"),
         (vec![], vec![("STRATUS_LISTEN", "nope")], "`listen`"),
         (vec![], vec![("STRATUS_LOG_FORMAT", "xml")], "`log_format`"),
-        (vec![], vec![("STRATUS_MASTER_KEY", "tooshort")], "`security.master_key`"),
+        (
+            vec![],
+            vec![("STRATUS_MASTER_KEY", "tooshort")],
+            "`security.master_key`",
+        ),
         (vec!["--mongo-listen", "x:y"], vec![], "`mongo_listen`"),
-        (vec!["--config", "/nonexistent/x.toml"], vec![], "does not exist"),
+        (
+            vec!["--config", "/nonexistent/x.toml"],
+            vec![],
+            "does not exist",
+        ),
     ];
     for (args, env, needle) in cases {
         let r = print(&args, &env);
@@ -168,12 +214,24 @@ fn admin_create_on_a_stopped_data_dir() {
     let dd = tmp.path().join("data");
     let d = dd.to_str().expect("utf8");
     let create = |email: &str, password: &str| {
-        stratus(&["admin", "create", "--data-dir", d, "--email", email, "--password", password])
+        stratus(&[
+            "admin",
+            "create",
+            "--data-dir",
+            d,
+            "--email",
+            email,
+            "--password",
+            password,
+        ])
     };
     let r = create("owner@example.com", "correct horse battery");
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(dd.join("data.redb").is_file());
-    assert!(!r.all().contains("correct horse battery"), "the password is never printed");
+    assert!(
+        !r.all().contains("correct horse battery"),
+        "the password is never printed"
+    );
     // Duplicate (email normalised), weak password, bad email: exit 1 with a reason.
     let r = create("Owner@Example.com", "correct horse battery");
     assert_eq!(r.code, 1, "{}", r.all());
@@ -186,7 +244,14 @@ fn admin_create_on_a_stopped_data_dir() {
     assert_eq!(r.code, 1, "{}", r.all());
     // STRATUS_DATA_DIR is honoured.
     let r = stratus_env(
-        &["admin", "create", "--email", "env@example.com", "--password", "correct horse battery"],
+        &[
+            "admin",
+            "create",
+            "--email",
+            "env@example.com",
+            "--password",
+            "correct horse battery",
+        ],
         &[("STRATUS_DATA_DIR", d)],
         None,
     );
@@ -199,7 +264,14 @@ fn backup_and_restore_of_a_stopped_data_dir() {
     let dd = tmp.path().join("data");
     let d = dd.to_str().expect("utf8");
     let r = stratus(&[
-        "admin", "create", "--data-dir", d, "--email", "a@example.com", "--password", "correct horse battery",
+        "admin",
+        "create",
+        "--data-dir",
+        d,
+        "--email",
+        "a@example.com",
+        "--password",
+        "correct horse battery",
     ]);
     assert_eq!(r.code, 0, "{}", r.all());
     let out = tmp.path().join("bk");
@@ -207,7 +279,10 @@ fn backup_and_restore_of_a_stopped_data_dir() {
     let r = stratus(&["backup", "--data-dir", d, o]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(out.join("data.redb").is_file() && out.join("backup.json").is_file());
-    assert!(out.join("master.key").is_file(), "key files are part of the backup");
+    assert!(
+        out.join("master.key").is_file(),
+        "key files are part of the backup"
+    );
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("backup.json")).expect("read"))
             .expect("json");
@@ -217,7 +292,12 @@ fn backup_and_restore_of_a_stopped_data_dir() {
     assert_eq!(stratus(&["backup", "--data-dir", d, o]).code, 1);
     // Missing data: refused.
     let empty = tmp.path().join("empty");
-    let r = stratus(&["backup", "--data-dir", empty.to_str().expect("utf8"), tmp.path().join("bk2").to_str().expect("utf8")]);
+    let r = stratus(&[
+        "backup",
+        "--data-dir",
+        empty.to_str().expect("utf8"),
+        tmp.path().join("bk2").to_str().expect("utf8"),
+    ]);
     assert_eq!(r.code, 1, "{}", r.all());
 
     // Restore into a fresh directory: the account is there (a duplicate is refused).
@@ -230,7 +310,14 @@ fn backup_and_restore_of_a_stopped_data_dir() {
         std::fs::read(dd.join("master.key")).expect("key")
     );
     let r = stratus(&[
-        "admin", "create", "--data-dir", t, "--email", "a@example.com", "--password", "correct horse battery",
+        "admin",
+        "create",
+        "--data-dir",
+        t,
+        "--email",
+        "a@example.com",
+        "--password",
+        "correct horse battery",
     ]);
     assert_eq!(r.code, 1, "restored account exists: {}", r.all());
     assert!(r.err.contains("already exists"), "{}", r.err);
@@ -241,7 +328,12 @@ fn backup_and_restore_of_a_stopped_data_dir() {
     let r = stratus(&["restore", "--data-dir", t, o, "--force"]);
     assert_eq!(r.code, 0, "{}", r.all());
     // Not a backup: refused.
-    let r = stratus(&["restore", "--data-dir", tmp.path().join("x").to_str().expect("utf8"), d]);
+    let r = stratus(&[
+        "restore",
+        "--data-dir",
+        tmp.path().join("x").to_str().expect("utf8"),
+        d,
+    ]);
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(r.err.contains("not a Stratus backup"), "{}", r.err);
 }

@@ -17,7 +17,11 @@ fn leaves(prefix: &str, v: &Value, out: &mut BTreeSet<String>) {
     match v {
         Value::Object(m) => {
             for (k, v) in m {
-                let name = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let name = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 if v.is_object() {
                     leaves(&name, v, out);
                 } else {
@@ -46,7 +50,11 @@ fn written(text: &str) -> BTreeSet<String> {
             continue;
         };
         if key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
-            out.insert(if section.is_empty() { key.to_string() } else { format!("{section}.{key}") });
+            out.insert(if section.is_empty() {
+                key.to_string()
+            } else {
+                format!("{section}.{key}")
+            });
         }
     }
     out
@@ -67,9 +75,15 @@ fn example_names_every_option() {
     assert!(fields.contains("http.max_body_bytes") && fields.contains("security.master_key"));
     let written = written(&example());
     let missing: Vec<_> = fields.difference(&written).collect();
-    assert!(missing.is_empty(), "options missing from config.example.toml: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "options missing from config.example.toml: {missing:?}"
+    );
     let unknown: Vec<_> = written.difference(&fields).collect();
-    assert!(unknown.is_empty(), "config.example.toml names unknown options: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "config.example.toml names unknown options: {unknown:?}"
+    );
 }
 
 #[test]
@@ -83,7 +97,10 @@ fn docs_name_every_option_and_env_var() {
     let mut fields = BTreeSet::new();
     leaves("", &v, &mut fields);
     for f in fields {
-        assert!(docs.contains(&format!("`{f}`")), "docs/configuration.md lacks `{f}`");
+        assert!(
+            docs.contains(&format!("`{f}`")),
+            "docs/configuration.md lacks `{f}`"
+        );
     }
     for var in [
         "STRATUS_CONFIG",

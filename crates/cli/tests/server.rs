@@ -16,7 +16,16 @@ fn admin_deploy_export_backup_against_a_running_server() {
     let dd = tmp.path().join("data");
     let d = dd.to_str().expect("utf8");
     // An account made while stopped.
-    let r = stratus(&["admin", "create", "--data-dir", d, "--email", "first@example.com", "--password", PASSWORD]);
+    let r = stratus(&[
+        "admin",
+        "create",
+        "--data-dir",
+        d,
+        "--email",
+        "first@example.com",
+        "--password",
+        PASSWORD,
+    ]);
     assert_eq!(r.code, 0, "{}", r.all());
 
     let server = Server::start(&dd, &[]);
@@ -24,19 +33,51 @@ fn admin_deploy_export_backup_against_a_running_server() {
     assert_eq!(status, 200, "login of the offline-created account: {body}");
 
     // admin create while running goes through the API.
-    let r = stratus(&["admin", "create", "--data-dir", d, "--email", "second@example.com", "--password", PASSWORD]);
+    let r = stratus(&[
+        "admin",
+        "create",
+        "--data-dir",
+        d,
+        "--email",
+        "second@example.com",
+        "--password",
+        PASSWORD,
+    ]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(r.out.contains("running server"), "{}", r.out);
     let (status, body) = server.login("second@example.com", PASSWORD);
     assert_eq!(status, 200, "{body}");
     let token = body["token"].as_str().expect("token").to_string();
-    let r = stratus(&["admin", "create", "--data-dir", d, "--email", "second@example.com", "--password", PASSWORD]);
+    let r = stratus(&[
+        "admin",
+        "create",
+        "--data-dir",
+        d,
+        "--email",
+        "second@example.com",
+        "--password",
+        PASSWORD,
+    ]);
     assert_eq!(r.code, 1, "duplicate while running: {}", r.all());
-    let r = stratus(&["admin", "create", "--data-dir", d, "--email", "third@example.com", "--password", "short"]);
+    let r = stratus(&[
+        "admin",
+        "create",
+        "--data-dir",
+        d,
+        "--email",
+        "third@example.com",
+        "--password",
+        "short",
+    ]);
     assert_eq!(r.code, 1, "weak password while running: {}", r.all());
 
     // deploy: the project must exist first (POST projects {name}).
-    let (status, body) = http("POST", &format!("{}/admin/api/v1/projects", server.url), Some(&token), Some(&json!({"name": "shop"})));
+    let (status, body) = http(
+        "POST",
+        &format!("{}/admin/api/v1/projects", server.url),
+        Some(&token),
+        Some(&json!({"name": "shop"})),
+    );
     assert!(status == 201 || status == 200, "{status} {body}");
     let app = tmp.path().join("app");
     good_project(&app, "shop");
@@ -44,16 +85,34 @@ fn admin_deploy_export_backup_against_a_running_server() {
     let r = stratus(&["deploy", a, "--url", &server.url, "--token", &token]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(!r.all().contains(&token), "the token is never printed");
-    let (status, body) = http("POST", &format!("{}/shop/development/api/products", server.url), None, Some(&json!({"name": "pen", "price": 2})));
+    let (status, body) = http(
+        "POST",
+        &format!("{}/shop/development/api/products", server.url),
+        None,
+        Some(&json!({"name": "pen", "price": 2})),
+    );
     assert_eq!(status, 201, "deployed API answers: {body}");
     // A broken dir is refused locally, nothing sent.
-    std::fs::write(app.join("models/bad.json"), r#"{"name": "x", "collection": "x", "fields": {"a": {"type": "nope"}}}"#).expect("write");
+    std::fs::write(
+        app.join("models/bad.json"),
+        r#"{"name": "x", "collection": "x", "fields": {"a": {"type": "nope"}}}"#,
+    )
+    .expect("write");
     let r = stratus(&["deploy", a, "--url", &server.url, "--token", &token]);
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(r.all().contains("bad.json"), "{}", r.all());
     std::fs::remove_file(app.join("models/bad.json")).expect("rm");
     // Server-side refusal: unknown environment → the server's code and detail, exit 1.
-    let r = stratus(&["deploy", a, "--url", &server.url, "--token", &token, "--env", "nosuchenv"]);
+    let r = stratus(&[
+        "deploy",
+        a,
+        "--url",
+        &server.url,
+        "--token",
+        &token,
+        "--env",
+        "nosuchenv",
+    ]);
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(r.err.contains("HTTP 4"), "{}", r.err);
     // Bad token → 401 unauthenticated.
@@ -62,12 +121,30 @@ fn admin_deploy_export_backup_against_a_running_server() {
     assert!(r.err.contains("unauthenticated"), "{}", r.err);
 
     // export to stdout, a file and a split directory; the split dir checks again.
-    let r = stratus(&["export", "--url", &server.url, "--token", &token, "--project", "shop"]);
+    let r = stratus(&[
+        "export",
+        "--url",
+        &server.url,
+        "--token",
+        &token,
+        "--project",
+        "shop",
+    ]);
     assert_eq!(r.code, 0, "{}", r.all());
     let def: serde_json::Value = serde_json::from_str(&r.out).expect("json on stdout");
     assert_eq!(def["name"], "shop");
     let split = tmp.path().join("exported");
-    let r = stratus(&["export", "--url", &server.url, "--token", &token, "--project", "shop", "--out", split.to_str().expect("utf8")]);
+    let r = stratus(&[
+        "export",
+        "--url",
+        &server.url,
+        "--token",
+        &token,
+        "--project",
+        "shop",
+        "--out",
+        split.to_str().expect("utf8"),
+    ]);
     assert_eq!(r.code, 0, "{}", r.all());
     let r = stratus(&["check", split.to_str().expect("utf8")]);
     assert_eq!(r.code, 0, "exported split dir is valid: {}", r.all());
@@ -78,20 +155,39 @@ fn admin_deploy_export_backup_against_a_running_server() {
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(out.join("backup.json").is_file() && out.join("data.redb").is_file());
     // Restore is refused while the server runs.
-    let r = stratus(&["restore", "--data-dir", d, out.to_str().expect("utf8"), "--force"]);
+    let r = stratus(&[
+        "restore",
+        "--data-dir",
+        d,
+        out.to_str().expect("utf8"),
+        "--force",
+    ]);
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(r.err.contains("stop it"), "{}", r.err);
     server.stop();
 
     let restored = tmp.path().join("restored");
-    let r = stratus(&["restore", "--data-dir", restored.to_str().expect("utf8"), out.to_str().expect("utf8")]);
+    let r = stratus(&[
+        "restore",
+        "--data-dir",
+        restored.to_str().expect("utf8"),
+        out.to_str().expect("utf8"),
+    ]);
     assert_eq!(r.code, 0, "{}", r.all());
     let server2 = Server::start(&restored, &[]);
     let (status, body) = server2.login("second@example.com", PASSWORD);
     assert_eq!(status, 200, "the account is in the restored data: {body}");
-    let (status, body) = http("GET", &format!("{}/shop/development/api/products?limit=10", server2.url), None, None);
+    let (status, body) = http(
+        "GET",
+        &format!("{}/shop/development/api/products?limit=10", server2.url),
+        None,
+        None,
+    );
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["page"]["total"], 1, "the document is in the restored data: {body}");
+    assert_eq!(
+        body["page"]["total"], 1,
+        "the document is in the restored data: {body}"
+    );
     server2.stop();
 }
 

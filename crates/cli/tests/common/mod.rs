@@ -89,9 +89,13 @@ pub fn free_port() -> u16 {
 /// One HTTP/1.1 exchange (`Connection: close`); returns status and JSON body (Null if none).
 pub fn http(method: &str, url: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Value) {
     let rest = url.strip_prefix("http://").expect("http url");
-    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
     let mut s = TcpStream::connect(host).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
     if let Some(t) = token {
@@ -100,7 +104,10 @@ pub fn http(method: &str, url: &str, token: Option<&str>, body: Option<&Value>) 
     if body.is_some() {
         req.push_str("Content-Type: application/json\r\n");
     }
-    req.push_str(&format!("Content-Length: {}\r\n\r\n{payload}", payload.len()));
+    req.push_str(&format!(
+        "Content-Length: {}\r\n\r\n{payload}",
+        payload.len()
+    ));
     s.write_all(req.as_bytes()).expect("send");
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).expect("read");
@@ -111,8 +118,14 @@ pub fn http(method: &str, url: &str, token: Option<&str>, body: Option<&Value>) 
         .nth(1)
         .and_then(|s| s.parse().ok())
         .expect("status line");
-    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
-    let body = if chunked { dechunk(body) } else { body.to_string() };
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
     (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
@@ -169,7 +182,10 @@ impl Server {
             if up && http("GET", &format!("{}/healthz", server.url), None, None).0 == 200 {
                 return server;
             }
-            assert!(t0.elapsed() < Duration::from_secs(60), "server did not start");
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "server did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
