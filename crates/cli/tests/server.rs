@@ -149,29 +149,38 @@ fn admin_deploy_export_backup_against_a_running_server() {
     let r = stratus(&["check", split.to_str().expect("utf8")]);
     assert_eq!(r.code, 0, "exported split dir is valid: {}", r.all());
 
-    // Backup while running, then restore into a new dir and serve it.
-    let out = tmp.path().join("bk");
-    let r = stratus(&["backup", "--data-dir", d, out.to_str().expect("utf8")]);
-    assert_eq!(r.code, 0, "{}", r.all());
-    assert!(out.join("backup.json").is_file() && out.join("data.redb").is_file());
-    // Restore is refused while the server runs.
+    // Restore is refused while the server runs (checked before the backup is even read).
     let r = stratus(&[
         "restore",
         "--data-dir",
         d,
-        out.to_str().expect("utf8"),
+        tmp.path().to_str().expect("utf8"),
         "--force",
     ]);
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(r.err.contains("stop it"), "{}", r.err);
     server.stop();
+    assert!(
+        !dd.join("server.json").exists(),
+        "a stopped server removes server.json"
+    );
 
-    let restored = tmp.path().join("restored");
+    // Backup of the stopped data dir, restore into a new dir, serve it: everything is there.
+    let out = tmp.path().join("bk");
+    let r = stratus(&["backup", "--data-dir", d, out.to_str().expect("utf8")]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    restore_and_verify(tmp.path(), &out, "restored");
+}
+
+/// Restores `backup` into `<tmp>/<name>`, serves it, and checks the account, the deployed API
+/// and its document survived.
+fn restore_and_verify(tmp: &std::path::Path, backup: &std::path::Path, name: &str) {
+    let restored = tmp.join(name);
     let r = stratus(&[
         "restore",
         "--data-dir",
         restored.to_str().expect("utf8"),
-        out.to_str().expect("utf8"),
+        backup.to_str().expect("utf8"),
     ]);
     assert_eq!(r.code, 0, "{}", r.all());
     let server2 = Server::start(&restored, &[]);
@@ -183,12 +192,85 @@ fn admin_deploy_export_backup_against_a_running_server() {
         None,
         None,
     );
-    assert_eq!(status, 200, "{body}");
+    assert_eq!(status, 200, "the deployment is restored: {body}");
     assert_eq!(
         body["page"]["total"], 1,
         "the document is in the restored data: {body}"
     );
     server2.stop();
+}
+
+/// Sets up a running server with two accounts, the `shop` project deployed and one product.
+fn running_shop(tmp: &std::path::Path) -> (Server, String) {
+    let dd = tmp.join("data");
+    let d = dd.to_str().expect("utf8");
+    let server = Server::start(&dd, &[]);
+    let r = stratus(&[
+        "admin",
+        "create",
+        "--data-dir",
+        d,
+        "--email",
+        "second@example.com",
+        "--password",
+        PASSWORD,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let (status, body) = server.login("second@example.com", PASSWORD);
+    assert_eq!(status, 200, "{body}");
+    let token = body["token"].as_str().expect("token").to_string();
+    let (status, body) = http(
+        "POST",
+        &format!("{}/admin/api/v1/projects", server.url),
+        Some(&token),
+        Some(&json!({"name": "shop"})),
+    );
+    assert!(status == 201 || status == 200, "{status} {body}");
+    let app = tmp.join("app");
+    good_project(&app, "shop");
+    let r = stratus(&[
+        "deploy",
+        app.to_str().expect("utf8"),
+        "--url",
+        &server.url,
+        "--token",
+        &token,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let (status, body) = http(
+        "POST",
+        &format!("{}/shop/development/api/products", server.url),
+        None,
+        Some(&json!({"name": "pen", "price": 2})),
+    );
+    assert_eq!(status, 201, "{body}");
+    (server, token)
+}
+
+#[test]
+#[ignore = "needs POST /admin/api/v1/backup (stratus_server::backup::backup_handler) mounted in the admin router by the lead"]
+fn backup_of_a_running_server_then_restore() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (server, _token) = running_shop(tmp.path());
+    let d = server.data_dir.to_str().expect("utf8").to_string();
+    let out = tmp.path().join("bk");
+    let r = stratus(&["backup", "--data-dir", &d, out.to_str().expect("utf8")]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(out.join("backup.json").is_file() && out.join("data.redb").is_file());
+    assert!(
+        out.join("logs.redb").is_file(),
+        "the request-log store is part of it"
+    );
+    // Writes after the backup do not reach it; the server keeps serving.
+    let (status, _) = http(
+        "POST",
+        &format!("{}/shop/development/api/products", server.url),
+        None,
+        Some(&json!({"name": "late", "price": 1})),
+    );
+    assert_eq!(status, 201);
+    server.stop();
+    restore_and_verify(tmp.path(), &out, "restored");
 }
 
 #[test]
