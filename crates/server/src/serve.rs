@@ -232,13 +232,14 @@ pub async fn run_on(
     let jwks = Arc::new(
         JwksCache::new(Default::default(), clock).map_err(|e| io("JWKS cache", e.detail()))?,
     );
-    let runtime = Arc::new(Runtime::new(store.clone(), services, jwks));
+    let metrics = Arc::new(Metrics::default());
+    let runtime = Arc::new(Runtime::new(store.clone(), services, jwks, metrics.clone()));
     let resolver_control = control.clone();
     let state = AppState::new(AppInner {
         config: config.clone(),
         runtime: runtime.clone(),
         logs: logs.clone(),
-        metrics: Metrics::default(),
+        metrics,
         store: store.clone(),
         resolve_project: Arc::new(move |id| resolver_control.project(id).map(|p| p.slug)),
         ready: AtomicBool::new(false),
