@@ -12,7 +12,7 @@ use crate::failure::{CmdResult, Failure};
 /// Runs `stratus deploy`.
 pub(crate) fn run(args: DeployArgs) -> CmdResult {
     let (loaded, compiled) = load_and_compile(&args.dir)?;
-    let project = args.project.clone().unwrap_or(compiled.name.clone());
+    let project = args.project.clone().unwrap_or(compiled.name);
     if project.is_empty() {
         return Err(Failure::usage(
             "the definition has no `name`; pass --project".to_string(),

@@ -177,7 +177,8 @@ fn config_layering_and_validation() {
     assert!(r.out.contains("<redacted>"), "{}", r.out);
 
     // Bad values: exit 2 naming the option.
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (vec!["--listen", "nope"], vec![], "`listen`"),
         (vec![], vec![("STRATUS_LISTEN", "nope")], "`listen`"),
         (vec![], vec![("STRATUS_LOG_FORMAT", "xml")], "`log_format`"),
