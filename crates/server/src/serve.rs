@@ -28,7 +28,7 @@ use crate::config::{Config, ConfigError, LogFormat};
 use crate::control::{ControlConfig, ControlPlane};
 use crate::control::{Deployer, LogSource};
 use crate::http::ApiError;
-use crate::logs::{LogConfig, LogQuery, RequestLogs};
+use crate::logs::{LogQuery, RequestLogs};
 use crate::metrics::Metrics;
 use crate::runtime::registry::Runtime;
 
@@ -218,15 +218,7 @@ pub async fn run_on(
         )
         .map_err(|e| ServeError::Control(e.to_string()))?,
     );
-    let logs = RequestLogs::start(
-        log_store,
-        LogConfig {
-            queue_capacity: config.logs.queue_capacity,
-            max_age: Duration::from_secs(config.logs.max_age_secs),
-            max_entries_per_env: config.logs.max_entries_per_env,
-            ..LogConfig::default()
-        },
-    );
+    let logs = RequestLogs::start(log_store, config.log_config());
     let http = stratus_flow::http::HttpConfig {
         allow_private_networks: config.flow.allow_private_network,
         ..stratus_flow::http::HttpConfig::default()

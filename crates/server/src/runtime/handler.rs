@@ -258,6 +258,7 @@ pub async fn handle(State(app): State<AppState>, req: Request) -> Response {
         &headers,
         req,
         &mut outcome,
+        &request_id.0,
     )
     .await;
     let mut resp = match result {
@@ -308,6 +309,10 @@ pub async fn handle(State(app): State<AppState>, req: Request) -> Response {
     resp
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the request's parts, split once by the caller"
+)]
 async fn serve(
     app: &AppState,
     env: &Arc<EnvRuntime>,
@@ -316,6 +321,7 @@ async fn serve(
     headers: &HeaderMap,
     req: Request,
     outcome: &mut Outcome,
+    request_id: &str,
 ) -> Result<Response, ApiError> {
     if method == Method::OPTIONS
         && let Some(r) = preflight(env, headers)
@@ -427,7 +433,7 @@ async fn serve(
             ));
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             if status.is_server_error() {
-                tracing::warn!(request_id = %e.code.name(), api = %api.name, "flow failed");
+                tracing::warn!(request_id = %request_id, code = %e.code.name(), project = %addr.project, api = %api.name, "flow failed");
                 Err(ApiError::custom(
                     status,
                     e.code.name(),
