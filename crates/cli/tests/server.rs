@@ -248,7 +248,6 @@ fn running_shop(tmp: &std::path::Path) -> (Server, String) {
 }
 
 #[test]
-#[ignore = "needs POST /admin/api/v1/backup (stratus_server::backup::backup_handler) mounted in the admin router by the lead"]
 fn backup_of_a_running_server_then_restore() {
     let tmp = tempfile::tempdir().expect("tmp");
     let (server, _token) = running_shop(tmp.path());

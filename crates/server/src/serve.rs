@@ -218,6 +218,15 @@ pub async fn run_on(
         )
         .map_err(|e| ServeError::Control(e.to_string()))?,
     );
+    // `stratus backup` on a running server: POST /admin/api/v1/backup (local admin token).
+    let backup = crate::backup::backup_router(
+        crate::backup::BackupSource {
+            data: store.clone(),
+            logs: Some(log_store.clone()),
+            data_dir: data_dir.clone(),
+        },
+        control.local_admin_token().to_string(),
+    );
     let logs = RequestLogs::start(log_store, config.log_config());
     let http = stratus_flow::http::HttpConfig {
         allow_private_networks: config.flow.allow_private_network,
@@ -250,7 +259,8 @@ pub async fn run_on(
             control: control.clone(),
         }),
         logs: Arc::new(LogsAdapter(logs.clone())),
-    });
+    })
+    .merge(backup);
     let app = crate::app::router(state.clone(), admin);
 
     // Restore what was deployed before the restart.
