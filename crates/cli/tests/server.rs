@@ -219,13 +219,7 @@ fn running_shop(tmp: &std::path::Path) -> (Server, String) {
     let (status, body) = server.login("second@example.com", PASSWORD);
     assert_eq!(status, 200, "{body}");
     let token = body["token"].as_str().expect("token").to_string();
-    let (status, body) = http(
-        "POST",
-        &format!("{}/admin/api/v1/projects", server.url),
-        Some(&token),
-        Some(&json!({"name": "shop"})),
-    );
-    assert!(status == 201 || status == 200, "{status} {body}");
+    // The project does not exist yet: deploy to `development` creates it.
     let app = tmp.join("app");
     good_project(&app, "shop");
     let r = stratus(&[
@@ -237,6 +231,7 @@ fn running_shop(tmp: &std::path::Path) -> (Server, String) {
         &token,
     ]);
     assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.out.contains("created project `shop`"), "{}", r.out);
     let (status, body) = http(
         "POST",
         &format!("{}/shop/development/api/products", server.url),
