@@ -218,15 +218,7 @@ pub async fn run_on(
         )
         .map_err(|e| ServeError::Control(e.to_string()))?,
     );
-    // `stratus backup` on a running server: POST /admin/api/v1/backup (local admin token).
-    let backup = crate::backup::backup_router(
-        crate::backup::BackupSource {
-            data: store.clone(),
-            logs: Some(log_store.clone()),
-            data_dir: data_dir.clone(),
-        },
-        control.local_admin_token().to_string(),
-    );
+    let logs_store_handle = log_store.clone();
     let logs = RequestLogs::start(log_store, config.log_config());
     let http = stratus_flow::http::HttpConfig {
         allow_private_networks: config.flow.allow_private_network,
@@ -259,8 +251,18 @@ pub async fn run_on(
             control: control.clone(),
         }),
         logs: Arc::new(LogsAdapter(logs.clone())),
-    })
-    .merge(backup);
+    });
+    let admin = admin.route(
+        "/backup",
+        axum::routing::post(backup_route(
+            control.clone(),
+            crate::backup::BackupSource {
+                data: store.clone(),
+                logs: Some(logs_store_handle.clone()),
+                data_dir: data_dir.clone(),
+            },
+        )),
+    );
     let app = crate::app::router(state.clone(), admin);
 
     // Restore what was deployed before the restart.
@@ -270,6 +272,10 @@ pub async fn run_on(
             .await
             .map_err(|e| io("restoring deployments", e))?
     };
+    let _watcher = config
+        .app
+        .as_ref()
+        .map(|dir| start_dev_mode(dir, &config, runtime.clone(), control.clone()));
     state.set_ready(true);
 
     let local: SocketAddr = listener.local_addr().map_err(|e| io("listener", e))?;
@@ -367,4 +373,145 @@ fn restore_deployments(runtime: &Runtime, control: &ControlPlane) -> usize {
         }
     }
     ok
+}
+
+/// `POST /admin/api/v1/backup`: only the local admin token (someone with access to the data
+/// directory's machine) may write a backup onto the server's disk.
+fn backup_route(
+    control: Arc<ControlPlane>,
+    source: crate::backup::BackupSource,
+) -> impl Fn(
+    axum::http::HeaderMap,
+    axum::body::Bytes,
+) -> std::pin::Pin<Box<dyn Future<Output = axum::response::Response> + Send>>
++ Clone
++ Send
++ Sync
++ 'static {
+    move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+        let control = control.clone();
+        let source = source.clone();
+        Box::pin(async move {
+            use axum::response::IntoResponse;
+            use sha2::Digest;
+            let presented = headers
+                .get(axum::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| stratus_auth::verifier::bearer_token(v).ok())
+                .unwrap_or("");
+            let same = sha2::Sha256::digest(presented.as_bytes())
+                == sha2::Sha256::digest(control.local_admin_token().as_bytes());
+            if !same {
+                return ApiError::unauthenticated(
+                    "backups over HTTP need the local admin token (<data_dir>/.admin-token)",
+                    !presented.is_empty(),
+                )
+                .into_response();
+            }
+            let req: crate::backup::BackupRequest = match serde_json::from_slice(&body) {
+                Ok(r) => r,
+                Err(e) => {
+                    return ApiError::new(
+                        stratus_types::error::Code::InvalidJson,
+                        format!("body: {e}"),
+                    )
+                    .into_response();
+                }
+            };
+            match crate::backup::backup_handler(source, req).await {
+                Ok(j) => j.into_response(),
+                Err(e) => e.into_response(),
+            }
+        })
+    }
+}
+
+/// Dev mode (`--app DIR`): deploys DIR to environment `development` of the project it names
+/// (creating the project), then redeploys on every settled change. Deploys go through the same
+/// path as the admin API (a release is recorded), as the system principal.
+fn start_dev_mode(
+    dir: &Path,
+    config: &Config,
+    runtime: Arc<Runtime>,
+    control: Arc<ControlPlane>,
+) -> crate::devmode::WatchHandle {
+    let deployer = RuntimeDeployer {
+        runtime,
+        control: control.clone(),
+    };
+    let deploy_once =
+        move |loaded: Result<crate::project::Loaded, Vec<crate::project::DefError>>| {
+            let loaded = match loaded {
+                Ok(l) => l,
+                Err(errors) => {
+                    for e in errors {
+                        eprintln!("stratus --app: {e}");
+                    }
+                    return;
+                }
+            };
+            match dev_deploy(&control, &deployer, loaded.definition) {
+                Ok(msg) => println!("stratus --app: {msg}"),
+                Err(msg) => eprintln!("stratus --app: {msg}"),
+            }
+        };
+    deploy_once(crate::project::load_dir(dir));
+    crate::devmode::spawn_watcher(
+        dir.to_path_buf(),
+        Duration::from_millis(config.http.watch_interval_ms),
+        deploy_once,
+    )
+}
+
+fn dev_deploy(
+    control: &ControlPlane,
+    deployer: &RuntimeDeployer,
+    definition: serde_json::Value,
+) -> Result<String, String> {
+    use stratus_auth::roles::{CreateProject, Deploy};
+    let name = definition
+        .get("name")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let principal = control
+        .authenticate_bearer(control.local_admin_token())
+        .map_err(|e| e.to_string())?;
+    if control.project(&name).is_none() {
+        let (_, auth) = control
+            .authorize_in_org::<CreateProject>(&principal, None)
+            .map_err(|e| e.to_string())?;
+        control
+            .create_project(&auth, &name)
+            .map_err(|e| format!("cannot create project '{name}': {e}"))?;
+    }
+    let (_, auth) = control
+        .authorize::<Deploy>(&principal, &name)
+        .map_err(|e| e.to_string())?;
+    match control.deploy(&auth, "development", definition, deployer) {
+        Ok(outcome) => Ok(format!(
+            "deployed {name}/development (release {})",
+            outcome.deployment.release
+        )),
+        Err(crate::control::ControlError::DeployFailed(errors)) => Err(errors
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}{}: {}",
+                    e.get("file")
+                        .and_then(serde_json::Value::as_str)
+                        .map(|f| format!("{f}: "))
+                        .unwrap_or_default(),
+                    e.get("path")
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or("$"),
+                    e.get("message")
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or("")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")),
+        Err(e) => Err(e.to_string()),
+    }
 }
