@@ -253,17 +253,14 @@ pub async fn run_on(
         }),
         logs: Arc::new(LogsAdapter(logs.clone())),
     });
-    let admin = admin.route(
-        "/backup",
-        axum::routing::post(backup_route(
-            control.clone(),
-            crate::backup::BackupSource {
-                data: store.clone(),
-                logs: Some(logs_store_handle.clone()),
-                data_dir: data_dir.clone(),
-            },
-        )),
-    );
+    let admin = admin.merge(crate::backup::backup_router(
+        crate::backup::BackupSource {
+            data: store.clone(),
+            logs: Some(logs_store_handle.clone()),
+            data_dir: data_dir.clone(),
+        },
+        control.local_admin_token().to_string(),
+    ));
     let app = crate::app::router(state.clone(), admin);
 
     // Restore what was deployed before the restart.
@@ -374,57 +371,6 @@ fn restore_deployments(runtime: &Runtime, control: &ControlPlane) -> usize {
         }
     }
     ok
-}
-
-/// `POST /admin/api/v1/backup`: only the local admin token (someone with access to the data
-/// directory's machine) may write a backup onto the server's disk.
-fn backup_route(
-    control: Arc<ControlPlane>,
-    source: crate::backup::BackupSource,
-) -> impl Fn(
-    axum::http::HeaderMap,
-    axum::body::Bytes,
-) -> std::pin::Pin<Box<dyn Future<Output = axum::response::Response> + Send>>
-+ Clone
-+ Send
-+ Sync
-+ 'static {
-    move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-        let control = control.clone();
-        let source = source.clone();
-        Box::pin(async move {
-            use axum::response::IntoResponse;
-            use sha2::Digest;
-            let presented = headers
-                .get(axum::http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| stratus_auth::verifier::bearer_token(v).ok())
-                .unwrap_or("");
-            let same = sha2::Sha256::digest(presented.as_bytes())
-                == sha2::Sha256::digest(control.local_admin_token().as_bytes());
-            if !same {
-                return ApiError::unauthenticated(
-                    "backups over HTTP need the local admin token (<data_dir>/.admin-token)",
-                    !presented.is_empty(),
-                )
-                .into_response();
-            }
-            let req: crate::backup::BackupRequest = match serde_json::from_slice(&body) {
-                Ok(r) => r,
-                Err(e) => {
-                    return ApiError::new(
-                        stratus_types::error::Code::InvalidJson,
-                        format!("body: {e}"),
-                    )
-                    .into_response();
-                }
-            };
-            match crate::backup::backup_handler(source, req).await {
-                Ok(j) => j.into_response(),
-                Err(e) => e.into_response(),
-            }
-        })
-    }
 }
 
 /// Dev mode (`--app DIR`): deploys DIR to environment `development` of the project it names
