@@ -42,10 +42,13 @@ impl Deployer for StubDeployer {
     }
 }
 
+/// One recorded log query: project, environment, parameters.
+pub type LogQuery = (String, String, Vec<(String, String)>);
+
 /// Records queries; answers one fake entry.
 #[derive(Default)]
 pub struct StubLogs {
-    pub queries: Mutex<Vec<(String, String, Vec<(String, String)>)>>,
+    pub queries: Mutex<Vec<LogQuery>>,
 }
 
 impl LogSource for StubLogs {
