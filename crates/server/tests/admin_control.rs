@@ -159,3 +159,31 @@ fn bearer_tokens_and_capabilities() {
     plane.delete_project(&cap, &NoDeploy).unwrap();
     assert!(plane.project("shop").is_none());
 }
+
+#[test]
+fn dev_mode_deploy_creates_the_project_and_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let plane = open(dir.path(), ControlConfig::default());
+    let def = json!({"name": "shop", "models": []});
+    let out = plane
+        .deploy_as_system("shop", "development", def.clone(), &NoDeploy)
+        .unwrap();
+    assert_eq!(out.deployment.release, 1);
+    let out = plane
+        .deploy_as_system("shop", "preview", def.clone(), &NoDeploy)
+        .unwrap();
+    assert_eq!(out.deployment.release, 2);
+    assert_eq!(
+        plane.project("shop").unwrap().environments,
+        vec!["development", "preview"]
+    );
+    let active = plane.active_deployments().unwrap();
+    assert_eq!(active.len(), 2);
+    // Names that look like ids, reserved words and bad slugs are refused.
+    for bad in ["0123456789abcdef01234567", "api", "Bad"] {
+        let err = plane
+            .deploy_as_system(bad, "development", def.clone(), &NoDeploy)
+            .unwrap_err();
+        assert_eq!(err.code().http_status(), 400, "{bad}");
+    }
+}

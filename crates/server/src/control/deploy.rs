@@ -137,6 +137,21 @@ impl ControlPlane {
         })
     }
 
+    /// Deploys `definition` to `project`/`env` as the system, creating the project and the
+    /// environment when missing (`serve --app DIR`, dev mode).
+    pub fn deploy_as_system(
+        &self,
+        project: &str,
+        env: &str,
+        definition: Value,
+        deployer: &dyn Deployer,
+    ) -> Result<DeployOutcome, ControlError> {
+        let project = self.ensure_project_environment(project, env)?;
+        let system = self.system_principal()?;
+        let (_, cap) = self.authorize::<Deploy>(&system, &project.id)?;
+        self.deploy(&cap, env, definition, deployer)
+    }
+
     /// What is deployed in each environment of a project (environments without a deployment
     /// are absent).
     pub fn deployments(&self, project: &ProjectInfo) -> Result<Vec<DeploymentInfo>, ControlError> {

@@ -167,6 +167,7 @@ impl ControlPlane {
             draft_lock: std::sync::Mutex::new(()),
         };
         plane.default_org = plane.ensure_default_org()?;
+        plane.prune_revoked_sessions()?;
         Ok(plane)
     }
 

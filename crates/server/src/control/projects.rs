@@ -13,6 +13,7 @@ use stratus_auth::roles::{
     OrgRole, Principal, ProjectPermission, ProjectRef, ProjectRole, Subject, ViewOrg, ViewProject,
     authorize_org, authorize_project,
 };
+use stratus_types::ErrorCode;
 
 use super::db::{self, MEMBERS, ORGS, PROJECTS, SYSTEM_DB, find_all, find_one, int, text};
 use super::{ControlError, ControlPlane, DEFAULT_ENVIRONMENT, DEFAULT_ORG, MAX_ENVIRONMENTS};
@@ -249,6 +250,13 @@ impl ControlPlane {
         name: &str,
     ) -> Result<ProjectInfo, ControlError> {
         check_slug(name, "name")?;
+        if name.len() == 24 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ControlError::field(
+                "name",
+                "a project name may not look like a project id (24 hex digits)",
+                "value_error",
+            ));
+        }
         if db::RESERVED_SLUGS.contains(&name) {
             return Err(ControlError::field(
                 "name",
@@ -271,11 +279,12 @@ impl ControlPlane {
                 "environments": [DEFAULT_ENVIRONMENT], "nextRelease": 1_i64,
                 "createdAt": self.now_secs(), "createdBy": by},
             )
-            .map_err(|e| match ControlError::from(e) {
-                ControlError::Store(_) => {
+            .map_err(|e| {
+                if e.code() == stratus_types::Code::DuplicateKey {
                     ControlError::AlreadyExists(format!("a project named '{name}' already exists"))
+                } else {
+                    ControlError::from(e)
                 }
-                other => other,
             })?;
         if let Subject::Account(account) = auth.subject()
             && let Some(acc) = self.account_doc(account)?
@@ -323,6 +332,28 @@ impl ControlPlane {
         let id = id.ok_or_else(|| ControlError::internal("capability without a project"))?;
         self.find_project(id)?
             .ok_or_else(|| ControlError::not_found("the project no longer exists"))
+    }
+
+    /// Creates project `slug` (in the default organisation) and its environment `env` when
+    /// missing, as the system (for `serve --app DIR`); returns the project.
+    pub fn ensure_project_environment(
+        &self,
+        slug: &str,
+        env: &str,
+    ) -> Result<ProjectInfo, ControlError> {
+        let system = self.system_principal()?;
+        let project = match self.find_project(slug)? {
+            Some(p) => p,
+            None => {
+                let (_, cap) = self.authorize_in_org::<CreateProject>(&system, None)?;
+                self.create_project(&cap, slug)?
+            }
+        };
+        if project.environments.iter().any(|e| e == env) {
+            return Ok(project);
+        }
+        let (_, cap) = self.authorize::<ManageEnvironments>(&system, &project.id)?;
+        self.create_environment(&cap, env)
     }
 
     /// Adds environment `name` to the project.
