@@ -736,6 +736,17 @@ async fn bodies_projects_and_unknown_paths() {
     )
     .await;
     assert!(h.control.project("shop").is_some() && h.control.project("nope").is_none());
+    // A path parameter that is not UTF-8: a JSON validation error.
+    let r = h
+        .call("GET", "/projects/shop/models/%FF", Some(&token), None)
+        .await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (400, Some("validation_failed")),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(r.body["detail"][0]["loc"], json!(["path"]));
     // Unknown paths: JSON 404; malformed Authorization: 401.
     let r = h.call("GET", "/nothing/here", Some(&token), None).await;
     assert_eq!(

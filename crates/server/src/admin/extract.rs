@@ -91,10 +91,33 @@ async fn path_params(
     parts: &mut Parts,
     state: &AdminState,
 ) -> Result<HashMap<String, String>, ApiError> {
-    Path::<HashMap<String, String>>::from_request_parts(parts, state)
+    PathArgs::<HashMap<String, String>>::from_request_parts(parts, state)
         .await
-        .map(|Path(m)| m)
-        .map_err(|e| ApiError::new(Code::ValidationFailed, e.body_text()))
+        .map(|PathArgs(m)| m)
+}
+
+/// Path parameters (axum's [`Path`]) whose rejection is a CONTRACT §3 error.
+pub struct PathArgs<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for PathArgs<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(t)| PathArgs(t))
+            .map_err(|e| {
+                ApiError::validation(vec![FieldProblem {
+                    loc: vec!["path".into()],
+                    msg: e.body_text(),
+                    kind: "value_error".into(),
+                }])
+            })
+    }
 }
 
 /// A passed check of project permission `P` on the project named by the `{p}` path
