@@ -90,6 +90,8 @@ pub struct WriterStats {
     pub commits: AtomicU64,
     /// Operations executed (successful or not).
     pub operations: AtomicU64,
+    /// Operations handed to the writer.
+    pub submitted: AtomicU64,
 }
 
 /// A snapshot of [`WriterStats`].
@@ -99,6 +101,8 @@ pub struct WriterStatsSnapshot {
     pub commits: u64,
     /// Operations executed.
     pub operations: u64,
+    /// Operations waiting for the writer (submitted, not yet executed).
+    pub queued: u64,
 }
 
 /// Handle to the writer thread; dropping it stops the thread after the queue drains.
@@ -165,6 +169,7 @@ impl Writer {
             (ok, completion)
         });
         let tx = self.tx.as_ref().ok_or(DocstoreError::WriterStopped)?;
+        self.stats.submitted.fetch_add(1, Ordering::Relaxed);
         match tx.try_send(job) {
             Ok(()) => {}
             Err(TrySendError::Full(job)) => {
@@ -177,9 +182,15 @@ impl Writer {
 
     /// Current counters.
     pub fn stats(&self) -> WriterStatsSnapshot {
+        let operations = self.stats.operations.load(Ordering::Relaxed);
         WriterStatsSnapshot {
             commits: self.stats.commits.load(Ordering::Relaxed),
-            operations: self.stats.operations.load(Ordering::Relaxed),
+            operations,
+            queued: self
+                .stats
+                .submitted
+                .load(Ordering::Relaxed)
+                .saturating_sub(operations),
         }
     }
 }

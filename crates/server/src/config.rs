@@ -1,0 +1,294 @@
+//! The server's configuration: every option, its default (a named constant) and its
+//! validation. Layering (defaults < config file < `STRATUS_*` environment < command-line flags)
+//! is done by the CLI; this module owns the shape and [`Config::validate`], which runs once at
+//! start so a bad value stops the server with a message naming the option.
+//!
+//! The commented `config.example.toml` at the repository root lists every option; a test
+//! checks that it parses and matches [`Config::default`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Default HTTP listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default data directory.
+pub const DEFAULT_DATA_DIR: &str = "./stratus-data";
+/// Default maximum request body, bytes (413 `payload_too_large` above it).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Default maximum concurrent in-flight runtime requests before 503.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 4096;
+/// Default grace period for in-flight requests on shutdown, seconds.
+pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
+/// Default wall-clock budget of one flow run, milliseconds.
+pub const DEFAULT_FLOW_TIMEOUT_MS: u64 = 30_000;
+/// Default request-log queue capacity (entries; overflow is dropped and counted).
+pub const DEFAULT_LOG_QUEUE: usize = 10_000;
+/// Default maximum age of request-log entries, seconds (7 days).
+pub const DEFAULT_LOG_MAX_AGE_SECS: u64 = 7 * 24 * 3600;
+/// Default maximum request-log entries kept per environment.
+pub const DEFAULT_LOG_MAX_ENTRIES: u64 = 100_000;
+/// Default polling interval of `--app` dev mode, milliseconds.
+pub const DEFAULT_WATCH_INTERVAL_MS: u64 = 500;
+
+/// Diagnostic log format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// HTTP listen address (`STRATUS_LISTEN`, `--listen`).
+    pub listen: String,
+    /// Data directory (`STRATUS_DATA_DIR`, `--data-dir`).
+    pub data_dir: PathBuf,
+    /// Project directory deployed to `development` and watched (`--app`).
+    pub app: Option<PathBuf>,
+    /// MongoDB wire-protocol listen address (`--mongo-listen`); off when absent.
+    pub mongo_listen: Option<String>,
+    /// Diagnostic log format.
+    pub log_format: LogFormat,
+    /// Diagnostic log filter (tracing `EnvFilter` syntax, e.g. `info,stratus=debug`).
+    pub log_level: String,
+    /// HTTP limits.
+    pub http: HttpSection,
+    /// Flow budgets.
+    pub flow: FlowSection,
+    /// Request logs.
+    pub logs: LogsSection,
+    /// Secrets and sessions.
+    pub security: SecuritySection,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSection {
+    /// Maximum request body, bytes.
+    pub max_body_bytes: usize,
+    /// Maximum concurrent runtime requests (503 `unavailable` above).
+    pub max_in_flight: usize,
+    /// Seconds in-flight requests get to finish on SIGTERM.
+    pub shutdown_grace_secs: u64,
+    /// `--app` polling interval, milliseconds.
+    pub watch_interval_ms: u64,
+}
+
+/// `[flow]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FlowSection {
+    /// Wall-clock budget of one run, ms.
+    pub timeout_ms: u64,
+    /// Maximum node executions per run.
+    pub max_node_executions: u64,
+    /// Maximum iterations of one loop.
+    pub max_loop_iterations: u64,
+    /// Maximum response body, bytes.
+    pub max_response_bytes: usize,
+    /// Allow `apiCall` to reach private/loopback addresses (off by default: SSRF guard).
+    pub allow_private_network: bool,
+}
+
+/// `[logs]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogsSection {
+    /// Queue capacity of the background writer.
+    pub queue_capacity: usize,
+    /// Entries older than this are deleted, seconds.
+    pub max_age_secs: u64,
+    /// At most this many entries per environment (oldest deleted first).
+    pub max_entries_per_env: u64,
+}
+
+/// `[security]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecuritySection {
+    /// Master key for secrets at rest, base64 of 32 bytes (`STRATUS_MASTER_KEY`). When absent a
+    /// key is generated into `<data_dir>/master.key` (0600) on first start.
+    pub master_key: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: DEFAULT_LISTEN.to_string(),
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            app: None,
+            mongo_listen: None,
+            log_format: LogFormat::Text,
+            log_level: "info".to_string(),
+            http: HttpSection::default(),
+            flow: FlowSection::default(),
+            logs: LogsSection::default(),
+            security: SecuritySection::default(),
+        }
+    }
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        HttpSection {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
+            watch_interval_ms: DEFAULT_WATCH_INTERVAL_MS,
+        }
+    }
+}
+
+impl Default for FlowSection {
+    fn default() -> Self {
+        let b = stratus_flow::Budgets::default();
+        FlowSection {
+            timeout_ms: DEFAULT_FLOW_TIMEOUT_MS,
+            max_node_executions: b.max_node_executions,
+            max_loop_iterations: b.max_loop_iterations,
+            max_response_bytes: b.max_response_bytes,
+            allow_private_network: false,
+        }
+    }
+}
+
+impl Default for LogsSection {
+    fn default() -> Self {
+        LogsSection {
+            queue_capacity: DEFAULT_LOG_QUEUE,
+            max_age_secs: DEFAULT_LOG_MAX_AGE_SECS,
+            max_entries_per_env: DEFAULT_LOG_MAX_ENTRIES,
+        }
+    }
+}
+
+/// A configuration problem, naming the option.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("config option `{option}`: {message}")]
+pub struct ConfigError {
+    /// Dotted option name (`http.max_body_bytes`).
+    pub option: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn bad(option: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        option: option.to_string(),
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Parses a TOML configuration file's text (unknown options are errors).
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| bad("(file)", e.to_string()))
+    }
+
+    /// Checks every option once; returns the parsed listen addresses.
+    pub fn validate(&self) -> Result<(SocketAddr, Option<SocketAddr>), ConfigError> {
+        let listen: SocketAddr = self.listen.parse().map_err(|_| {
+            bad(
+                "listen",
+                format!("'{}' is not an address like 127.0.0.1:8080", self.listen),
+            )
+        })?;
+        let mongo = match &self.mongo_listen {
+            Some(m) => Some(m.parse::<SocketAddr>().map_err(|_| {
+                bad(
+                    "mongo_listen",
+                    format!("'{m}' is not an address like 127.0.0.1:27017"),
+                )
+            })?),
+            None => None,
+        };
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(bad("data_dir", "must not be empty"));
+        }
+        if self.http.max_body_bytes == 0 {
+            return Err(bad("http.max_body_bytes", "must be at least 1"));
+        }
+        if self.http.max_in_flight == 0 {
+            return Err(bad("http.max_in_flight", "must be at least 1"));
+        }
+        if self.http.watch_interval_ms < 50 {
+            return Err(bad("http.watch_interval_ms", "must be at least 50"));
+        }
+        if self.flow.timeout_ms == 0 {
+            return Err(bad("flow.timeout_ms", "must be at least 1"));
+        }
+        if self.flow.max_node_executions == 0 || self.flow.max_loop_iterations == 0 {
+            return Err(bad(
+                "flow.max_node_executions",
+                "budgets must be at least 1",
+            ));
+        }
+        if self.logs.queue_capacity == 0 {
+            return Err(bad("logs.queue_capacity", "must be at least 1"));
+        }
+        if let Some(k) = &self.security.master_key
+            && stratus_auth::secretbox::SecretBox::from_base64(k).is_err()
+        {
+            return Err(bad("security.master_key", "must be base64 of 32 bytes"));
+        }
+        Ok((listen, mongo))
+    }
+
+    /// The flow budgets of this configuration.
+    pub fn budgets(&self) -> stratus_flow::Budgets {
+        stratus_flow::Budgets {
+            max_node_executions: self.flow.max_node_executions,
+            max_loop_iterations: self.flow.max_loop_iterations,
+            timeout: Duration::from_millis(self.flow.timeout_ms),
+            max_response_bytes: self.flow.max_response_bytes,
+            ..stratus_flow::Budgets::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate() {
+        let c = Config::default();
+        let (l, m) = c.validate().expect("defaults are valid");
+        assert_eq!(l.port(), 8080);
+        assert!(m.is_none());
+    }
+
+    #[test]
+    fn errors_name_the_option() {
+        let c = Config {
+            listen: "nope".into(),
+            ..Config::default()
+        };
+        assert_eq!(c.validate().unwrap_err().option, "listen");
+        let mut c = Config::default();
+        c.http.max_body_bytes = 0;
+        assert_eq!(c.validate().unwrap_err().option, "http.max_body_bytes");
+        let mut c = Config::default();
+        c.security.master_key = Some("short".into());
+        assert_eq!(c.validate().unwrap_err().option, "security.master_key");
+    }
+
+    #[test]
+    fn toml_refuses_unknown_options() {
+        assert!(
+            Config::from_toml("listen = \"127.0.0.1:1\"\n[http]\nmax_body_bytes = 10\n").is_ok()
+        );
+        assert!(Config::from_toml("lisen = \"x\"").is_err());
+        assert!(Config::from_toml("[http]\nmax_body = 1").is_err());
+    }
+}

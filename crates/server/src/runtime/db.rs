@@ -1,0 +1,228 @@
+//! The flow engine's [`Database`] implemented on the embedded store: one instance per project
+//! environment, bound to that environment's database (`<project>__<env>`), so a flow can only
+//! ever reach its own environment's collections (tenant isolation by construction).
+//!
+//! Error mapping: query-language refusals → `BadQuery` (400), unique-index refusals →
+//! `DuplicateKey` (409), everything else → `Internal` (500, cause logged, not answered).
+
+use bson::{Bson, Document};
+use stratus_docstore::crud::aggregate::AggregateOptions;
+use stratus_docstore::{DocstoreError, FindOptions, Store, UpdateOptions};
+use stratus_flow::services::{
+    Database, FindQuery, ServiceError, ServiceErrorKind, UpdateOutcome, UpdateSpec,
+};
+
+/// The store seen through one environment's database.
+#[derive(Debug, Clone)]
+pub struct EnvDatabase {
+    store: Store,
+    db: String,
+}
+
+impl EnvDatabase {
+    /// Flows of this environment read and write database `db` of `store`.
+    pub fn new(store: Store, db: String) -> Self {
+        EnvDatabase { store, db }
+    }
+
+    /// The database name.
+    pub fn name(&self) -> &str {
+        &self.db
+    }
+}
+
+fn service_error(e: DocstoreError) -> ServiceError {
+    match e {
+        DocstoreError::Query(q) => ServiceError::new(ServiceErrorKind::BadQuery, q.to_string()),
+        DocstoreError::DuplicateKey { .. } => {
+            ServiceError::new(ServiceErrorKind::DuplicateKey, e.to_string())
+        }
+        DocstoreError::DocumentTooLarge { .. } | DocstoreError::InvalidNamespace { .. } => {
+            ServiceError::new(ServiceErrorKind::BadQuery, e.to_string())
+        }
+        other => ServiceError::new(ServiceErrorKind::Internal, other.to_string()),
+    }
+}
+
+fn limit_of(limit: Option<u64>) -> i64 {
+    limit.map_or(0, |l| i64::try_from(l).unwrap_or(i64::MAX))
+}
+
+impl Database for EnvDatabase {
+    fn insert_one(&self, collection: &str, doc: Document) -> Result<Bson, ServiceError> {
+        self.store
+            .insert_one(&self.db, collection, doc)
+            .map_err(service_error)
+    }
+
+    fn insert_many(
+        &self,
+        collection: &str,
+        docs: Vec<Document>,
+    ) -> Result<Vec<Bson>, ServiceError> {
+        let r = self
+            .store
+            .insert_many(&self.db, collection, docs, true)
+            .map_err(service_error)?;
+        if let Some(w) = r.write_errors.first() {
+            let kind = if w.code == 11000 {
+                ServiceErrorKind::DuplicateKey
+            } else {
+                ServiceErrorKind::BadQuery
+            };
+            return Err(ServiceError::new(kind, w.message.clone()));
+        }
+        Ok(r.inserted_ids.into_iter().map(|(_, id)| id).collect())
+    }
+
+    fn find(&self, collection: &str, query: &FindQuery) -> Result<Vec<Document>, ServiceError> {
+        let options = FindOptions {
+            filter: query.filter.clone(),
+            projection: query.projection.clone(),
+            sort: query.sort.clone(),
+            skip: query.skip,
+            limit: limit_of(query.limit),
+            ..FindOptions::default()
+        };
+        self.store
+            .find(&self.db, collection, options)
+            .and_then(|c| c.to_vec())
+            .map_err(service_error)
+    }
+
+    fn count(&self, collection: &str, filter: &Document) -> Result<u64, ServiceError> {
+        if filter.is_empty() {
+            // The catalog keeps an exact document count: O(1).
+            return self
+                .store
+                .estimated_count(&self.db, collection)
+                .map_err(service_error);
+        }
+        self.store
+            .count_documents(&self.db, collection, filter, 0, 0)
+            .map_err(service_error)
+    }
+
+    fn aggregate(
+        &self,
+        collection: &str,
+        pipeline: &[Document],
+    ) -> Result<Vec<Document>, ServiceError> {
+        let stages: Vec<Bson> = pipeline.iter().cloned().map(Bson::Document).collect();
+        self.store
+            .aggregate(&self.db, collection, &stages, AggregateOptions::default())
+            .and_then(|c| c.to_vec())
+            .map_err(service_error)
+    }
+
+    fn update(
+        &self,
+        collection: &str,
+        filter: &Document,
+        update: &UpdateSpec,
+        multi: bool,
+        upsert: bool,
+    ) -> Result<UpdateOutcome, ServiceError> {
+        let update = match update {
+            UpdateSpec::Document(d) => Bson::Document(d.clone()),
+            UpdateSpec::Pipeline(p) => Bson::Array(p.iter().cloned().map(Bson::Document).collect()),
+        };
+        let options = UpdateOptions {
+            upsert,
+            ..UpdateOptions::default()
+        };
+        let r = if multi {
+            self.store
+                .update_many(&self.db, collection, filter.clone(), &update, options)
+        } else {
+            self.store
+                .update_one(&self.db, collection, filter.clone(), &update, options)
+        }
+        .map_err(service_error)?;
+        Ok(UpdateOutcome {
+            matched: r.matched,
+            modified: r.modified,
+            upserted_id: r.upserted_id,
+        })
+    }
+
+    fn delete(
+        &self,
+        collection: &str,
+        filter: &Document,
+        multi: bool,
+    ) -> Result<u64, ServiceError> {
+        if multi {
+            self.store.delete_many(&self.db, collection, filter.clone())
+        } else {
+            self.store.delete_one(&self.db, collection, filter.clone())
+        }
+        .map_err(service_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    fn db() -> EnvDatabase {
+        EnvDatabase::new(
+            Store::open_in_memory().expect("store"),
+            "shop__development".into(),
+        )
+    }
+
+    #[test]
+    fn crud_round_trip_and_exact_count() {
+        let d = db();
+        let id = d.insert_one("p", doc! {"n": 1}).expect("insert");
+        assert!(matches!(id, Bson::ObjectId(_)));
+        d.insert_many("p", vec![doc! {"n": 2}, doc! {"n": 3}])
+            .expect("many");
+        assert_eq!(d.count("p", &doc! {}).expect("count"), 3);
+        assert_eq!(d.count("p", &doc! {"n": {"$gt": 1}}).expect("count"), 2);
+        let q = FindQuery {
+            filter: doc! {},
+            sort: Some(doc! {"n": -1}),
+            limit: Some(2),
+            ..FindQuery::default()
+        };
+        let found = d.find("p", &q).expect("find");
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].get_i32("n").ok(), Some(3));
+        let u = d
+            .update(
+                "p",
+                &doc! {"n": 1},
+                &UpdateSpec::Document(doc! {"$set": {"m": true}}),
+                false,
+                false,
+            )
+            .expect("update");
+        assert_eq!((u.matched, u.modified), (1, 1));
+        assert_eq!(d.delete("p", &doc! {}, true).expect("delete"), 3);
+    }
+
+    #[test]
+    fn errors_are_classified() {
+        let d = db();
+        d.insert_one("p", doc! {"_id": 1}).expect("insert");
+        let e = d.insert_one("p", doc! {"_id": 1}).unwrap_err();
+        assert_eq!(e.kind, ServiceErrorKind::DuplicateKey);
+        let e = d
+            .find(
+                "p",
+                &FindQuery {
+                    filter: doc! {"a": {"$nope": 1}},
+                    ..FindQuery::default()
+                },
+            )
+            .unwrap_err();
+        assert_eq!(e.kind, ServiceErrorKind::BadQuery);
+        let e = d
+            .insert_many("p", vec![doc! {"_id": 2}, doc! {"_id": 1}])
+            .unwrap_err();
+        assert_eq!(e.kind, ServiceErrorKind::DuplicateKey);
+    }
+}

@@ -1,0 +1,673 @@
+//! Integration tests of the request logs on a real (temp-dir) log store: writing and querying,
+//! every filter and paging, ordering, the never-blocking queue, flush, retention by age and by
+//! count, persistence across reopen, scrubbing (query output and raw file bytes) and a
+//! multi-thread stress run.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use bson::DateTime;
+use serde_json::{Value, json};
+use stratus_docstore::{Store, StoreOptions};
+use stratus_server::logs::{LogConfig, LogQuery, LogRecord, RequestLogs};
+
+const WAIT: Duration = Duration::from_secs(20);
+/// A fixed "now" for records whose age does not matter (2026-01-01T00:00:00Z).
+const T0: i64 = 1_767_225_600_000;
+const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJlLXNlY3JldA";
+
+/// The default configuration, except that no entry is old enough for age retention (the
+/// fixtures use fixed dates in the past).
+fn keep_all() -> LogConfig {
+    LogConfig {
+        max_age: Duration::from_secs(100 * 365 * 24 * 3600),
+        ..LogConfig::default()
+    }
+}
+
+fn open(dir: &Path) -> Store {
+    Store::open(dir.join("logs.redb"), StoreOptions::default()).expect("open log store")
+}
+
+fn rec(env: &str, id: &str, ms: i64) -> LogRecord {
+    LogRecord {
+        time: DateTime::from_millis(ms),
+        request_id: id.to_string(),
+        project: "shop".into(),
+        env: env.into(),
+        api: Some("listProducts".into()),
+        method: "GET".into(),
+        path: "/shop/development/api/products".into(),
+        status: 200,
+        duration_us: 1500,
+        trace: json!([{"node": "found", "status": "ok"}]),
+        debug: vec![],
+        error: None,
+        request_headers: vec![("accept".into(), "application/json".into())],
+    }
+}
+
+fn ids(logs: &RequestLogs, env: &str, q: &LogQuery) -> (Vec<String>, u64) {
+    let page = logs.query("shop", env, q).expect("query");
+    let ids = page
+        .data
+        .iter()
+        .map(|v| v["requestId"].as_str().unwrap_or("?").to_string())
+        .collect();
+    (ids, page.total)
+}
+
+fn params(pairs: &[(&str, &str)]) -> LogQuery {
+    let p: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    LogQuery::from_query_params(&p).expect("valid params")
+}
+
+/// Query parameters and the request ids expected, in order.
+type Case<'a> = (Vec<(&'a str, &'a str)>, Vec<&'a str>);
+
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn records_are_written_and_returned_newest_first_with_all_fields() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = RequestLogs::start(open(dir.path()), keep_all());
+    for i in 0..5 {
+        logs.record(rec("development", &format!("r{i}"), T0 + i * 1000));
+    }
+    assert!(logs.flush(WAIT));
+    assert_eq!((logs.written(), logs.dropped(), logs.failed()), (5, 0, 0));
+    assert_eq!(logs.queue_depth(), 0);
+    let page = logs
+        .query("shop", "development", &LogQuery::default())
+        .expect("query");
+    assert_eq!(page.total, 5);
+    let got: Vec<&str> = page
+        .data
+        .iter()
+        .filter_map(|v| v["requestId"].as_str())
+        .collect();
+    assert_eq!(got, ["r4", "r3", "r2", "r1", "r0"]);
+    assert_eq!(
+        page.data[4],
+        json!({
+            "time": "2026-01-01T00:00:00Z",
+            "requestId": "r0", "project": "shop", "env": "development",
+            "api": "listProducts", "method": "GET", "path": "/shop/development/api/products",
+            "status": 200, "durationUs": 1500, "error": null,
+            "requestHeaders": {"accept": "application/json"},
+            "debug": [], "trace": [{"node": "found", "status": "ok"}]
+        })
+    );
+    // Other environments and projects are separate.
+    assert_eq!(ids(&logs, "production", &LogQuery::default()), (vec![], 0));
+    let other = logs
+        .query("other", "development", &LogQuery::default())
+        .expect("query");
+    assert_eq!(other.total, 0);
+    logs.shutdown(WAIT);
+}
+
+#[test]
+fn equal_times_list_in_reverse_insertion_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = RequestLogs::start(open(dir.path()), keep_all());
+    for i in 0..30 {
+        logs.record(rec("development", &format!("r{i:02}"), T0));
+    }
+    assert!(logs.flush(WAIT));
+    let (got, total) = ids(&logs, "development", &params(&[("limit", "100")]));
+    let want: Vec<String> = (0..30).rev().map(|i| format!("r{i:02}")).collect();
+    assert_eq!((got, total), (want, 30));
+}
+
+/// (id, api, status, seconds after T0, error, debug value).
+type Row = (
+    &'static str,
+    Option<&'static str>,
+    u16,
+    i64,
+    Option<&'static str>,
+    Option<Value>,
+);
+
+/// The fixture of the filter table: (id, api, status, seconds after T0, error, debug value).
+fn filter_fixture(logs: &RequestLogs) {
+    let rows: [Row; 8] = [
+        ("a1", Some("listProducts"), 200, 0, None, None),
+        (
+            "a2",
+            Some("listProducts"),
+            201,
+            10,
+            None,
+            Some(json!("Cart total 42")),
+        ),
+        (
+            "a3",
+            Some("getProduct"),
+            404,
+            20,
+            Some("not_found: no product x"),
+            None,
+        ),
+        (
+            "a4",
+            Some("getProduct"),
+            500,
+            30,
+            Some("flow_timeout: node slow"),
+            None,
+        ),
+        (
+            "a5",
+            None,
+            404,
+            40,
+            Some("not_found: no API matches GET /nope"),
+            None,
+        ),
+        (
+            "a6",
+            Some("createOrder"),
+            302,
+            50,
+            None,
+            Some(json!({"deep": ["TIMEOUT soon"]})),
+        ),
+        (
+            "a7",
+            Some("createOrder"),
+            422,
+            60,
+            Some("validation_failed"),
+            None,
+        ),
+        ("a8", Some("createOrder"), 503, 70, None, Some(json!(7))),
+    ];
+    for (id, api, status, secs, error, debug) in rows {
+        let mut r = rec("development", id, T0 + secs * 1000);
+        r.api = api.map(str::to_string);
+        r.status = status;
+        r.error = error.map(str::to_string);
+        if api.is_none() {
+            r.path = "/shop/development/api/nope".into();
+        }
+        if let Some(d) = debug {
+            r.debug = vec![json!({"label": "dbg", "value": d})];
+        }
+        logs.record(r);
+    }
+    assert!(logs.flush(WAIT));
+}
+
+#[test]
+fn every_filter_selects_exactly_the_matching_entries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = RequestLogs::start(open(dir.path()), keep_all());
+    filter_fixture(&logs);
+    let iso = |secs: i64| {
+        DateTime::from_millis(T0 + secs * 1000)
+            .try_to_rfc3339_string()
+            .expect("iso")
+    };
+    let (t20, t50) = (iso(20), iso(50));
+    let cases: Vec<Case> = vec![
+        (vec![], vec!["a8", "a7", "a6", "a5", "a4", "a3", "a2", "a1"]),
+        (vec![("api", "getProduct")], vec!["a4", "a3"]),
+        (vec![("api", "createOrder")], vec!["a8", "a7", "a6"]),
+        (vec![("api", "nothing")], vec![]),
+        (vec![("status", "404")], vec!["a5", "a3"]),
+        (vec![("status", "200")], vec!["a1"]),
+        (vec![("status", "2xx")], vec!["a2", "a1"]),
+        (vec![("status", "3xx")], vec!["a6"]),
+        (vec![("status", "4xx")], vec!["a7", "a5", "a3"]),
+        (vec![("status", "5XX")], vec!["a8", "a4"]),
+        (vec![("status", "1xx")], vec![]),
+        (
+            vec![("from", t20.as_str())],
+            vec!["a8", "a7", "a6", "a5", "a4", "a3"],
+        ),
+        (vec![("to", t20.as_str())], vec!["a2", "a1"]),
+        (
+            vec![("from", t20.as_str()), ("to", t50.as_str())],
+            vec!["a5", "a4", "a3"],
+        ),
+        (vec![("q", "timeout")], vec!["a6", "a4"]),
+        (vec![("q", "NOT_FOUND")], vec!["a5", "a3"]),
+        (vec![("q", "/api/nope")], vec!["a5"]),
+        (vec![("q", "cart total")], vec!["a2"]),
+        (vec![("q", "a7")], vec!["a7"]),
+        (vec![("q", "createorder")], vec!["a8", "a7", "a6"]),
+        (vec![("q", ".*")], vec![]),
+        (vec![("requestId", "a3")], vec!["a3"]),
+        (vec![("requestId", "a")], vec![]),
+        (vec![("api", "getProduct"), ("status", "5xx")], vec!["a4"]),
+        (
+            vec![
+                ("status", "4xx"),
+                ("q", "not_found"),
+                ("from", t20.as_str()),
+            ],
+            vec!["a5", "a3"],
+        ),
+    ];
+    for (input, want) in cases {
+        let (got, total) = ids(&logs, "development", &params(&input));
+        assert_eq!(got, want, "filter {input:?}");
+        assert_eq!(total, want.len() as u64, "total of {input:?}");
+    }
+}
+
+#[test]
+fn paging_walks_all_matches_with_a_stable_total() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = RequestLogs::start(open(dir.path()), keep_all());
+    for i in 0..23 {
+        let mut r = rec("development", &format!("p{i:02}"), T0 + i * 10);
+        r.status = if i % 2 == 0 { 200 } else { 500 };
+        logs.record(r);
+    }
+    assert!(logs.flush(WAIT));
+    let mut seen = Vec::new();
+    for (offset, want_len) in [("0", 10), ("10", 10), ("20", 3), ("30", 0)] {
+        let (got, total) = ids(
+            &logs,
+            "development",
+            &params(&[("limit", "10"), ("offset", offset)]),
+        );
+        assert_eq!((got.len(), total), (want_len, 23), "offset {offset}");
+        seen.extend(got);
+    }
+    let want: Vec<String> = (0..23).rev().map(|i| format!("p{i:02}")).collect();
+    assert_eq!(seen, want);
+    // Paging combines with a filter: 11 odd entries have status 500.
+    let (got, total) = ids(
+        &logs,
+        "development",
+        &params(&[("status", "500"), ("limit", "5"), ("offset", "10")]),
+    );
+    assert_eq!((got, total), (vec!["p01".to_string()], 11));
+}
+
+#[test]
+fn record_never_blocks_when_the_queue_is_full_and_counts_drops() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = LogConfig {
+        queue_capacity: 4,
+        ..keep_all()
+    };
+    let logs = RequestLogs::start(open(dir.path()), config);
+    let pause = logs.pause();
+    let (done_tx, done_rx) = mpsc::channel();
+    let producer = logs.clone();
+    thread::spawn(move || {
+        for i in 0..50 {
+            producer.record(rec("development", &format!("q{i}"), T0 + i));
+        }
+        let _ = done_tx.send(());
+    });
+    assert!(
+        done_rx.recv_timeout(Duration::from_secs(5)).is_ok(),
+        "record() blocked on a full queue"
+    );
+    // The queue holds 4; the paused writer may hold one more it had already taken.
+    assert!(logs.dropped() >= 45, "dropped {}", logs.dropped());
+    assert!(
+        logs.queue_depth() <= 5 && logs.queue_depth() >= 4,
+        "depth {}",
+        logs.queue_depth()
+    );
+    assert_eq!(logs.written(), 0, "nothing is written while paused");
+    assert!(
+        !logs.flush(Duration::from_millis(100)),
+        "flush cannot finish while paused"
+    );
+    drop(pause);
+    assert!(logs.flush(WAIT));
+    assert_eq!(logs.written() + logs.dropped(), 50);
+    assert_eq!(logs.queue_depth(), 0);
+    let page = logs
+        .query("shop", "development", &LogQuery::default())
+        .expect("query");
+    assert_eq!(page.total, logs.written());
+}
+
+#[test]
+fn flush_waits_for_everything_queued_and_shutdown_stops_the_writer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = LogConfig {
+        batch_max: 7,
+        ..keep_all()
+    };
+    let logs = RequestLogs::start(open(dir.path()), config);
+    for i in 0..100 {
+        logs.record(rec("development", &format!("f{i}"), T0 + i));
+    }
+    assert!(logs.flush(WAIT));
+    assert_eq!(
+        logs.written(),
+        100,
+        "flush returned before every record was written"
+    );
+    logs.shutdown(WAIT);
+    logs.shutdown(WAIT); // idempotent
+    logs.record(rec("development", "late", T0));
+    assert_eq!(logs.dropped(), 1, "records after shutdown are dropped");
+    assert_eq!(logs.queue_depth(), 0);
+    let page = logs
+        .query("shop", "development", &LogQuery::default())
+        .expect("query");
+    assert_eq!(page.total, 100);
+}
+
+#[test]
+fn retention_deletes_entries_older_than_max_age() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = LogConfig {
+        max_age: Duration::from_secs(3600),
+        retention_interval: Duration::from_millis(20),
+        ..LogConfig::default()
+    };
+    let logs = RequestLogs::start(open(dir.path()), config);
+    let now = DateTime::now().timestamp_millis();
+    for i in 0..6 {
+        logs.record(rec(
+            "development",
+            &format!("old{i}"),
+            now - 3 * 3600 * 1000 + i,
+        ));
+        logs.record(rec(
+            "production",
+            &format!("old{i}"),
+            now - 2 * 3600 * 1000 + i,
+        ));
+        logs.record(rec("development", &format!("new{i}"), now - 60_000 + i));
+    }
+    assert!(logs.flush(WAIT));
+    let passes = logs.retention_passes();
+    wait_until("two retention passes", || {
+        logs.retention_passes() >= passes + 2
+    });
+    let (got, total) = ids(&logs, "development", &LogQuery::default());
+    assert_eq!(total, 6);
+    assert!(got.iter().all(|id| id.starts_with("new")), "{got:?}");
+    assert_eq!(ids(&logs, "production", &LogQuery::default()).1, 0);
+    assert_eq!(logs.retention_deleted(), 12);
+}
+
+#[test]
+fn retention_trims_each_environment_to_max_entries_oldest_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = LogConfig {
+        max_entries_per_env: 10,
+        retention_interval: Duration::from_millis(20),
+        ..LogConfig::default()
+    };
+    let logs = RequestLogs::start(open(dir.path()), config);
+    let now = DateTime::now().timestamp_millis();
+    for i in 0..25 {
+        logs.record(rec(
+            "development",
+            &format!("d{i:02}"),
+            now - 100_000 + i * 100,
+        ));
+    }
+    for i in 0..4 {
+        logs.record(rec("production", &format!("p{i}"), now - 100_000 + i));
+    }
+    assert!(logs.flush(WAIT));
+    let passes = logs.retention_passes();
+    wait_until("two retention passes", || {
+        logs.retention_passes() >= passes + 2
+    });
+    let (got, total) = ids(&logs, "development", &params(&[("limit", "100")]));
+    let want: Vec<String> = (15..25).rev().map(|i| format!("d{i:02}")).collect();
+    assert_eq!((got, total), (want, 10));
+    assert_eq!(ids(&logs, "production", &LogQuery::default()).1, 4);
+}
+
+#[test]
+fn retention_deletes_in_several_chunks_when_far_over_the_limit() {
+    let over = stratus_server::logs::writer::RETENTION_CHUNK + 300;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = LogConfig {
+        max_entries_per_env: 100,
+        retention_interval: Duration::from_millis(20),
+        ..LogConfig::default()
+    };
+    let logs = RequestLogs::start(open(dir.path()), config);
+    let pause = logs.pause(); // the whole excess arrives before retention looks
+    let now = DateTime::now().timestamp_millis();
+    for i in 0..over + 100 {
+        logs.record(rec(
+            "development",
+            &format!("c{i:05}"),
+            now - 1_000_000 + i as i64,
+        ));
+    }
+    drop(pause);
+    assert!(logs.flush(WAIT));
+    assert_eq!(logs.dropped(), 0);
+    let passes = logs.retention_passes();
+    wait_until("two retention passes", || {
+        logs.retention_passes() >= passes + 2
+    });
+    let (got, total) = ids(&logs, "development", &params(&[("limit", "1")]));
+    assert_eq!(total, 100);
+    assert_eq!(got, vec![format!("c{:05}", over + 99)]);
+    let (oldest, _) = ids(
+        &logs,
+        "development",
+        &params(&[("limit", "1"), ("offset", "99")]),
+    );
+    assert_eq!(oldest, vec![format!("c{over:05}")]);
+    assert_eq!(logs.retention_deleted(), over as u64);
+}
+
+#[test]
+fn entries_persist_across_reopening_the_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let logs = RequestLogs::start(open(dir.path()), keep_all());
+        for i in 0..12 {
+            logs.record(rec("development", &format!("k{i:02}"), T0 + i));
+        }
+        logs.shutdown(WAIT);
+        assert_eq!(logs.written(), 12);
+    }
+    let logs = RequestLogs::start(open(dir.path()), keep_all());
+    let (got, total) = ids(&logs, "development", &params(&[("limit", "3")]));
+    assert_eq!(
+        (got, total),
+        (vec!["k11".into(), "k10".into(), "k09".into()], 12)
+    );
+    // Writing continues into the same collection.
+    logs.record(rec("development", "k12", T0 + 12));
+    assert!(logs.flush(WAIT));
+    assert_eq!(
+        ids(&logs, "development", &params(&[("requestId", "k12")])).1,
+        1
+    );
+    assert_eq!(ids(&logs, "development", &LogQuery::default()).1, 13);
+}
+
+#[test]
+fn secrets_never_reach_query_output_or_the_store_file() {
+    const SECRET: &str = "sk_live_SUPERSECRET_4242";
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let logs = RequestLogs::start(open(dir.path()), keep_all());
+        let mut r = rec("development", "s1", T0);
+        r.request_headers = vec![
+            ("Authorization".into(), format!("Bearer {SECRET}")),
+            ("Cookie".into(), format!("session={SECRET}")),
+            ("X-Api-Key".into(), SECRET.into()),
+            ("x-trace".into(), JWT.into()),
+        ];
+        r.path = format!("/shop/development/api/me?access_token={SECRET}&page=2");
+        r.debug = vec![
+            json!({"label": "token", "value": JWT}),
+            json!({"label": "nested", "value": {"t": [format!("jwt={JWT}")]}}),
+        ];
+        r.trace = json!([{"node": "auth", "input": {"header": format!("Bearer {JWT}")}}]);
+        r.error = Some(format!("unauthenticated: token {JWT} expired"));
+        logs.record(r);
+        assert!(logs.flush(WAIT));
+        let page = logs
+            .query("shop", "development", &LogQuery::default())
+            .expect("query");
+        let text = serde_json::to_string(&page.data).expect("json");
+        assert!(!text.contains(SECRET), "{text}");
+        assert!(!text.contains("eyJ"), "{text}");
+        let v = &page.data[0];
+        assert_eq!(v["requestHeaders"]["authorization"], "[redacted]");
+        assert_eq!(v["requestHeaders"]["cookie"], "[redacted]");
+        assert_eq!(v["requestHeaders"]["x-api-key"], "[redacted]");
+        assert_eq!(v["requestHeaders"]["x-trace"], "[redacted-token]");
+        assert_eq!(
+            v["path"],
+            "/shop/development/api/me?access_token=[redacted]&page=2"
+        );
+        assert_eq!(v["debug"][0]["value"], "[redacted-token]");
+        assert_eq!(
+            v["error"],
+            "unauthenticated: token [redacted-token] expired"
+        );
+        // The text filter cannot find the secret either.
+        assert_eq!(
+            ids(&logs, "development", &params(&[("q", "eyJhbGci")])).1,
+            0
+        );
+        logs.shutdown(WAIT);
+    }
+    let raw = std::fs::read(dir.path().join("logs.redb")).expect("read store file");
+    let contains = |needle: &[u8]| raw.windows(needle.len()).any(|w| w == needle);
+    assert!(contains(b"[redacted-token]"), "the entry is in the file");
+    assert!(!contains(SECRET.as_bytes()), "secret in the raw store file");
+    assert!(
+        !contains(b"eyJhbGciOiJIUzI1NiJ9"),
+        "JWT in the raw store file"
+    );
+}
+
+#[test]
+fn concurrent_producers_lose_nothing_when_the_queue_has_room() {
+    const THREADS: usize = 4;
+    const PER_THREAD: usize = 250;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = RequestLogs::start(open(dir.path()), keep_all());
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let logs = logs.clone();
+            thread::spawn(move || {
+                for i in 0..PER_THREAD {
+                    let env = if i % 2 == 0 {
+                        "development"
+                    } else {
+                        "production"
+                    };
+                    logs.record(rec(env, &format!("t{t}-{i}"), T0 + i as i64));
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("producer thread");
+    }
+    assert!(logs.flush(WAIT));
+    let n = (THREADS * PER_THREAD) as u64;
+    assert_eq!((logs.written(), logs.dropped(), logs.failed()), (n, 0, 0));
+    let dev = ids(&logs, "development", &LogQuery::default()).1;
+    let prod = ids(&logs, "production", &LogQuery::default()).1;
+    assert_eq!((dev, prod), (n / 2, n / 2));
+    for t in 0..THREADS {
+        let id = format!("t{t}-{}", PER_THREAD - 1);
+        assert_eq!(
+            ids(&logs, "production", &params(&[("requestId", &id)])).1,
+            1
+        );
+    }
+}
+
+#[test]
+fn bad_queries_are_client_errors_with_stable_codes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = RequestLogs::start(open(dir.path()), keep_all());
+    let bad_limit = LogQuery {
+        limit: 0,
+        ..LogQuery::default()
+    };
+    let e = logs
+        .query("shop", "development", &bad_limit)
+        .expect_err("limit 0");
+    assert_eq!((e.code(), e.is_client_error()), ("validation_failed", true));
+    let e = logs
+        .query("", "development", &LogQuery::default())
+        .expect_err("empty project");
+    assert_eq!(
+        (e.code(), e.is_client_error()),
+        ("invalid_log_namespace", true)
+    );
+    // Records of an invalid namespace are counted as failed, not written.
+    logs.record(rec("", "x", T0));
+    assert!(logs.flush(WAIT));
+    assert_eq!((logs.written(), logs.failed()), (0, 1));
+}
+
+#[test]
+fn listings_time_ranges_retention_and_request_id_lookups_need_no_scan_or_sort() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let logs = RequestLogs::start(store.clone(), keep_all());
+    for i in 0..20 {
+        logs.record(rec("development", &format!("i{i}"), T0 + i));
+    }
+    assert!(logs.flush(WAIT));
+    let coll = stratus_server::logs::collection_name("shop", "development").expect("name");
+    let newest = bson::doc! {"_id": -1};
+    let oldest = bson::doc! {"_id": 1};
+    // The filters RequestLogs builds (time ranges are `_id` ranges, see entry::entry_id).
+    let cases = [
+        (bson::doc! {}, &newest, "_id_"),
+        (
+            bson::doc! {"_id": {"$gte": "8000019b77", "$lt": "8000019b78"}},
+            &newest,
+            "_id_",
+        ),
+        (
+            bson::doc! {"$and": [{"status": {"$gte": 400, "$lt": 500}}, {"_id": {"$lt": "8000019b78"}}]},
+            &newest,
+            "_id_",
+        ),
+        (bson::doc! {"_id": {"$lt": "8000019b78"}}, &oldest, "_id_"),
+        (bson::doc! {"requestId": "i3"}, &newest, "requestId_1"),
+    ];
+    for (filter, sort, index) in cases {
+        let plan = store
+            .explain("logs", &coll, &filter, Some(sort))
+            .expect("explain");
+        let text = plan.to_string();
+        assert!(
+            text.contains(&format!("\"{index}\"")),
+            "{filter} should use {index}: {text}"
+        );
+        assert!(!text.contains("COLLSCAN"), "{filter}: {text}");
+        if index == "_id_" {
+            assert!(
+                !text.contains("SORT"),
+                "{filter} needs no in-memory sort: {text}"
+            );
+        }
+    }
+}
