@@ -36,7 +36,7 @@ use stratus_docstore::Store;
 
 pub use accounts::{AccountInfo, LoginTokens, MAX_EMAIL_BYTES};
 pub use apikeys::{ApiKeyInfo, CreatedApiKey};
-pub use db::{RESERVED_SLUGS, SYSTEM_DB};
+pub use db::SYSTEM_DB;
 pub use deploy::{DeployOutcome, Deployer, DeploymentInfo, LogSource};
 pub use drafts::{DraftKind, ReleaseInfo, item_key};
 pub use error::ControlError;
