@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sha2::Digest;
 use stratus_auth::ratelimit::BucketConfig;
 use stratus_server::admin::{NO_ROUTE_DETAIL, ROUTES, openapi};
-use stratus_server::control::ControlConfig;
+use stratus_server::control::{ControlConfig, ControlLimits};
 use stratus_server::wire::{DatabaseAccess, Mechanism, ScramCredential};
 
 fn store_bytes(h: &Harness) -> Vec<u8> {
@@ -960,4 +960,68 @@ async fn key_files_are_private_and_the_admin_token_works() {
         400,
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_come_from_the_configuration() {
+    let limits = ControlLimits {
+        max_environments: 2,
+        max_secret_keys: 1,
+        max_body_bytes: 200,
+        max_page_limit: 3,
+        ..ControlLimits::default()
+    };
+    let h = start_with(ControlConfig {
+        limits,
+        ..ControlConfig::default()
+    })
+    .await;
+    h.sys("POST", "/projects", Some(json!({"name": "shop"})), 201)
+        .await;
+    h.sys(
+        "POST",
+        "/projects/shop/environments",
+        Some(json!({"name": "prod"})),
+        201,
+    )
+    .await;
+    h.sys(
+        "POST",
+        "/projects/shop/environments",
+        Some(json!({"name": "more"})),
+        400,
+    )
+    .await;
+    h.sys(
+        "PUT",
+        "/projects/shop/environments/prod/secrets/s",
+        Some(json!({"values": {"a": "1", "b": "2"}})),
+        400,
+    )
+    .await;
+    h.sys(
+        "POST",
+        "/projects/shop/models",
+        Some(json!({"name": "m", "pad": "x".repeat(300)})),
+        413,
+    )
+    .await;
+    for i in 0..4 {
+        h.sys(
+            "POST",
+            "/projects/shop/models",
+            Some(json!({"name": format!("m{i}")})),
+            201,
+        )
+        .await;
+    }
+    assert_eq!(
+        h.sys("GET", "/projects/shop/models", None, 200).await["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    h.sys("GET", "/projects/shop/models?limit=4", None, 400)
+        .await;
 }

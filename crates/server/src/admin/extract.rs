@@ -5,7 +5,7 @@
 //! Invariants: a project-scoped handler cannot run without a [`ProjectAuth<P>`] (so without
 //! the check of `P`); authentication happens before any path or body validation, so a caller
 //! without rights learns nothing about the resource (401, then 404 for invisible projects);
-//! bodies are limited to [`MAX_BODY_BYTES`], must be `application/json`, and reject unknown
+//! bodies are limited to `ControlLimits::max_body_bytes`, must be `application/json`, and reject unknown
 //! fields naming them.
 
 use std::collections::HashMap;
@@ -21,11 +21,10 @@ use stratus_auth::roles::{Authorized, OrgPermission, Principal, ProjectPermissio
 use stratus_types::Code;
 
 use super::AdminState;
-use crate::control::{ControlError, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, OrgInfo, ProjectInfo};
+use crate::control::{ControlError, DEFAULT_PAGE_LIMIT, OrgInfo, ProjectInfo};
 use crate::http::{ApiError, FieldProblem};
 
-/// Largest admin request body (a whole project definition fits).
-pub const MAX_BODY_BYTES: usize = crate::control::MAX_DEFINITION_BYTES + 64 * 1024;
+pub use crate::control::MAX_BODY_BYTES;
 
 /// Runs blocking control-plane work off the async threads.
 pub(crate) async fn blocking<T, F>(f: F) -> Result<T, ApiError>
@@ -245,7 +244,7 @@ fn serde_problem(msg: &str) -> FieldProblem {
 }
 
 /// Reads a JSON body as a [`Value`] with the content-type, size and syntax checks.
-pub(crate) async fn json_value(req: Request) -> Result<Value, ApiError> {
+pub(crate) async fn json_value(req: Request, max_bytes: usize) -> Result<Value, ApiError> {
     let is_json = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -262,12 +261,12 @@ pub(crate) async fn json_value(req: Request) -> Result<Value, ApiError> {
             "the body must be JSON (Content-Type: application/json)",
         ));
     }
-    let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+    let bytes = axum::body::to_bytes(req.into_body(), max_bytes)
         .await
         .map_err(|_| {
             ApiError::new(
                 Code::PayloadTooLarge,
-                format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+                format!("the body is larger than {max_bytes} bytes"),
             )
         })?;
     serde_json::from_slice(&bytes).map_err(|e| {
@@ -281,8 +280,8 @@ pub(crate) async fn json_value(req: Request) -> Result<Value, ApiError> {
 impl<T: DeserializeOwned + Send> FromRequest<AdminState> for Body<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, _: &AdminState) -> Result<Self, Self::Rejection> {
-        let value = json_value(req).await?;
+    async fn from_request(req: Request, state: &AdminState) -> Result<Self, Self::Rejection> {
+        let value = json_value(req, state.control.limits().max_body_bytes).await?;
         if !value.is_object() {
             return Err(ApiError::validation(vec![FieldProblem {
                 loc: vec!["body".into()],
@@ -302,15 +301,17 @@ pub struct JsonValue(pub Value);
 impl FromRequest<AdminState> for JsonValue {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, _: &AdminState) -> Result<Self, Self::Rejection> {
-        json_value(req).await.map(JsonValue)
+    async fn from_request(req: Request, state: &AdminState) -> Result<Self, Self::Rejection> {
+        json_value(req, state.control.limits().max_body_bytes)
+            .await
+            .map(JsonValue)
     }
 }
 
 /// `limit` / `offset` query parameters of lists (and the rest of the query string).
 #[derive(Debug, Clone)]
 pub struct Paging {
-    /// Page size (default [`DEFAULT_PAGE_LIMIT`], at most [`MAX_PAGE_LIMIT`]).
+    /// Page size (default [`DEFAULT_PAGE_LIMIT`], at most `ControlLimits::max_page_limit`).
     pub limit: u64,
     /// Items skipped.
     pub offset: u64,
@@ -318,14 +319,18 @@ pub struct Paging {
     pub params: Vec<(String, String)>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Paging {
+impl FromRequestParts<AdminState> for Paging {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AdminState,
+    ) -> Result<Self, Self::Rejection> {
+        let max_limit = state.control.limits().max_page_limit;
         let query = parts.uri.query().unwrap_or("");
         let params: Vec<(String, String)> = serde_urlencoded_pairs(query);
         let mut paging = Paging {
-            limit: DEFAULT_PAGE_LIMIT,
+            limit: DEFAULT_PAGE_LIMIT.min(max_limit),
             offset: 0,
             params: params.clone(),
         };
@@ -341,7 +346,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
                 }
             };
             match k.as_str() {
-                "limit" => paging.limit = field("limit", MAX_PAGE_LIMIT)?,
+                "limit" => paging.limit = field("limit", max_limit)?,
                 "offset" => paging.offset = field("offset", u64::MAX)?,
                 _ => {}
             }

@@ -107,7 +107,7 @@ impl ControlPlane {
             }
             None => {
                 let mut def = body;
-                check_definition(&project, &mut def)?;
+                check_definition(&project, &mut def, self.limits.max_definition_bytes)?;
                 let report = deployer
                     .deploy(&project.slug, env, &def)
                     .map_err(ControlError::DeployFailed)?;

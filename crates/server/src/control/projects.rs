@@ -16,7 +16,7 @@ use stratus_auth::roles::{
 use stratus_types::ErrorCode;
 
 use super::db::{self, MEMBERS, ORGS, PROJECTS, SYSTEM_DB, find_all, find_one, int, text};
-use super::{ControlError, ControlPlane, DEFAULT_ENVIRONMENT, DEFAULT_ORG, MAX_ENVIRONMENTS};
+use super::{ControlError, ControlPlane, DEFAULT_ENVIRONMENT, DEFAULT_ORG};
 use crate::control::deploy::Deployer;
 
 /// A project as the rest of the server sees it.
@@ -369,10 +369,11 @@ impl ControlPlane {
                 "environment '{name}' already exists"
             )));
         }
-        if project.environments.len() >= MAX_ENVIRONMENTS {
+        let max = self.limits.max_environments;
+        if project.environments.len() >= max {
             return Err(ControlError::field(
                 "name",
-                format!("a project has at most {MAX_ENVIRONMENTS} environments"),
+                format!("a project has at most {max} environments"),
                 "value_error",
             ));
         }
