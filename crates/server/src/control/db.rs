@@ -43,6 +43,10 @@ pub(crate) fn ensure_indexes(store: &Store) -> Result<(), ControlError> {
         IndexSpec::new(doc! {"project": 1}).map_err(stratus_docstore::DocstoreError::from)?;
     by_project.unique = false;
     store.create_index(SYSTEM_DB, MEMBERS, by_project.clone())?;
+    // Every request of an account reads its memberships.
+    let by_account =
+        IndexSpec::new(doc! {"account": 1}).map_err(stratus_docstore::DocstoreError::from)?;
+    store.create_index(SYSTEM_DB, MEMBERS, by_account)?;
     store.create_index(SYSTEM_DB, SECRETS, by_project)?;
     Ok(())
 }
