@@ -379,6 +379,7 @@ impl ControlPlane {
             )?
             .ok_or_else(|| ControlError::not_found("the account no longer exists"))?;
         let generation = u64::try_from(int(&after, "generation")).unwrap_or(0);
+        tracing::info!(target: "control", action = "change_password", account = %id);
         Ok(self.sessions.issue(&id, generation)?.into())
     }
 

@@ -117,6 +117,7 @@ impl ControlPlane {
             }
         };
         let now = self.now_secs();
+        tracing::info!(target: "control", action = "deploy", project = %project.slug, env, release = number, actor = %by);
         let id = format!("{}:{env}", project.id);
         self.store.replace_one(
             SYSTEM_DB,

@@ -291,6 +291,7 @@ impl ControlPlane {
         {
             self.put_member(&id, account, &text(&acc, "email"), ProjectRole::Admin)?;
         }
+        tracing::info!(target: "control", action = "create_project", project = name, actor = %self.actor_name(auth.subject()));
         Ok(ProjectInfo {
             id,
             slug: name.to_string(),
@@ -325,6 +326,7 @@ impl ControlPlane {
             .delete_one(SYSTEM_DB, db::DRAFTS, doc! {"_id": &project.id})?;
         self.store
             .delete_one(SYSTEM_DB, PROJECTS, doc! {"_id": &project.id})?;
+        tracing::info!(target: "control", action = "delete_project", project = %project.slug, actor = %self.actor_name(auth.subject()));
         Ok(())
     }
 
@@ -466,6 +468,7 @@ impl ControlPlane {
             .account_by_email(&email)?
             .ok_or_else(|| ControlError::not_found(format!("no account '{email}'")))?;
         self.put_member(&project.id, &text(&account, "_id"), &email, role)?;
+        tracing::info!(target: "control", action = "set_member", project = %project.slug, member = %email, role = ?role, actor = %self.actor_name(auth.subject()));
         Ok(MemberInfo { email, role })
     }
 

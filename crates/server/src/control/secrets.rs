@@ -117,6 +117,8 @@ impl ControlPlane {
         "sealed": Bson::Binary(Binary {subtype: BinarySubtype::Generic, bytes: sealed})};
         self.store
             .replace_one(SYSTEM_DB, SECRETS, doc! {"_id": &id}, d.clone(), true)?;
+        // The secret's name only; never its values.
+        tracing::info!(target: "control", action = "put_secret", project = %project.slug, env, secret = name, actor = %self.actor_name(auth.subject()));
         Ok(info(&d))
     }
 
