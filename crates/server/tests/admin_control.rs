@@ -187,3 +187,57 @@ fn dev_mode_deploy_creates_the_project_and_environment() {
         assert_eq!(err.code().http_status(), 400, "{bad}");
     }
 }
+
+#[test]
+fn request_logs_answer_the_admin_log_queries() {
+    use stratus_server::control::LogSource;
+    use stratus_server::logs::{LogConfig, LogRecord, RequestLogs};
+    let logs = RequestLogs::start(Store::open_in_memory().unwrap(), LogConfig::default());
+    for (status, path) in [(200, "/a"), (404, "/b"), (500, "/c")] {
+        logs.record(LogRecord {
+            time: bson::DateTime::now(),
+            request_id: format!("r{status}"),
+            project: "shop".into(),
+            env: "development".into(),
+            api: None,
+            method: "GET".into(),
+            path: path.into(),
+            status,
+            duration_us: 10,
+            trace: json!([]),
+            debug: vec![],
+            error: None,
+            request_headers: vec![],
+        });
+    }
+    assert!(logs.flush(std::time::Duration::from_secs(10)));
+    let source: &dyn LogSource = &logs;
+    let all = source.query("shop", "development", &[]).unwrap();
+    assert_eq!(all["page"]["total"], 3);
+    let p = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+    let errors = source
+        .query("shop", "development", &p("status", "4xx"))
+        .unwrap();
+    assert_eq!(errors["page"]["total"], 1);
+    assert_eq!(errors["data"][0]["path"], "/b");
+    let paged = source
+        .query("shop", "development", &p("limit", "2"))
+        .unwrap();
+    assert_eq!(
+        (
+            paged["data"].as_array().unwrap().len(),
+            paged["page"]["total"].clone()
+        ),
+        (2, json!(3))
+    );
+    let bad = source
+        .query("shop", "development", &p("status", "abc"))
+        .unwrap_err();
+    assert_eq!(bad.status.as_u16(), 400);
+    assert_eq!(bad.body()["detail"][0]["loc"], json!(["params", "status"]));
+    assert_eq!(
+        source.query("other", "development", &[]).unwrap()["page"]["total"],
+        0
+    );
+    logs.shutdown(std::time::Duration::from_secs(5));
+}

@@ -355,6 +355,20 @@ impl FromRequestParts<AdminState> for Paging {
     }
 }
 
+/// Every query parameter, decoded and unvalidated (for endpoints with their own rules, such as
+/// logs).
+pub struct QueryParams(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(QueryParams(serde_urlencoded_pairs(
+            parts.uri.query().unwrap_or(""),
+        )))
+    }
+}
+
 /// Splits a query string into decoded pairs.
 fn serde_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
     query

@@ -198,6 +198,19 @@ pub fn openapi() -> Value {
         if route.path == "/api-keys" && route.method == "GET" {
             params.push(json!({"name": "project", "in": "query", "required": true, "schema": {"type": "string"}}));
         }
+        if route.path.ends_with("/logs") {
+            for (name, what) in [
+                ("api", "the API's name"),
+                ("status", "a status (404) or a class (4xx)"),
+                ("q", "text searched in path and error"),
+                ("requestId", "one request"),
+                ("from", "ISO-8601 lower bound"),
+                ("to", "ISO-8601 upper bound"),
+            ] {
+                params.push(json!({"name": name, "in": "query", "required": false,
+                                   "description": what, "schema": {"type": "string"}}));
+            }
+        }
         if matches!(route.response, Shape::List(_)) {
             params.push(json!({"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "maximum": crate::control::MAX_PAGE_LIMIT, "default": crate::control::DEFAULT_PAGE_LIMIT}}));
             params.push(json!({"name": "offset", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "default": 0}}));

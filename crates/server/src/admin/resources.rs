@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use stratus_auth::roles::{Deploy, EditResources, ManageSecrets, ReadLogs, ViewProject};
 
 use super::AdminState;
-use super::extract::{Body, JsonValue, Paging, PathArgs, ProjectAuth, blocking};
+use super::extract::{Body, JsonValue, Paging, PathArgs, ProjectAuth, QueryParams, blocking};
 use super::respond::{Answer, created, list, no_content, ok};
 use crate::control::{ControlError, DraftKind};
 use crate::http::ApiError;
@@ -142,15 +142,14 @@ pub(crate) async fn logs(
     State(st): State<AdminState>,
     a: ProjectAuth<ReadLogs>,
     PathArgs((_, env)): PathArgs<(String, String)>,
-    paging: Paging,
+    QueryParams(params): QueryParams,
 ) -> Answer {
     let control = st.control.clone();
     let source = st.logs.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        control.logs(&a.auth, &env, &paging.params, source.as_ref())
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))??;
+    let result =
+        tokio::task::spawn_blocking(move || control.logs(&a.auth, &env, &params, source.as_ref()))
+            .await
+            .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))??;
     ok(result)
 }
 
