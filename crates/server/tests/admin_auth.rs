@@ -209,6 +209,8 @@ async fn login_is_rate_limited_per_account() {
         statuses.push(r.status);
         if r.status == 429 {
             assert_eq!(r.body["code"], "rate_limited");
+            let wait: u64 = r.retry_after.as_deref().unwrap().parse().unwrap();
+            assert!((1..=600).contains(&wait), "{wait}");
         }
     }
     assert_eq!(statuses, vec![401, 401, 401, 429, 429]);

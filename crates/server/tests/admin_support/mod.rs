@@ -124,6 +124,7 @@ pub struct Resp {
     pub status: u16,
     pub body: Value,
     pub www_authenticate: Option<String>,
+    pub retry_after: Option<String>,
 }
 
 impl Harness {
@@ -148,6 +149,10 @@ impl Harness {
             .headers()
             .get("www-authenticate")
             .map(|v| v.to_str().unwrap().to_string());
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
         let bytes = resp.bytes().await.unwrap();
         let body = if bytes.is_empty() {
             Value::Null
@@ -159,6 +164,7 @@ impl Harness {
             status,
             body,
             www_authenticate,
+            retry_after,
         }
     }
 
