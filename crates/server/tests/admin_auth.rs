@@ -3,7 +3,7 @@
 
 mod admin_support;
 
-use admin_support::{Harness, start, start_with};
+use admin_support::{Harness, start, start_opts, start_with};
 use serde_json::json;
 use sha2::Digest;
 use stratus_auth::ratelimit::BucketConfig;
@@ -571,4 +571,34 @@ async fn key_files_are_private_and_the_admin_token_works() {
         400,
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_is_rate_limited_per_client_address() {
+    // Default buckets: 20 attempts per address. Each attempt names another account, so only
+    // the address bucket can refuse.
+    let h = start().await;
+    let mut statuses = Vec::new();
+    for i in 0..21 {
+        let body = json!({"email": format!("u{i}@example.com"), "password": "password-123"});
+        statuses.push(h.call("POST", "/auth/login", None, Some(body)).await.status);
+    }
+    assert_eq!(statuses[..20], [401; 20]);
+    assert_eq!(statuses[20], 429);
+    // Without connection info there is no address to share: throttling stays per account.
+    let h = start_opts(ControlConfig::default(), false).await;
+    for i in 0..21 {
+        let body = json!({"email": format!("u{i}@example.com"), "password": "password-123"});
+        assert_eq!(
+            h.call("POST", "/auth/login", None, Some(body)).await.status,
+            401,
+            "{i}"
+        );
+    }
+    let mut last = 0;
+    for _ in 0..6 {
+        let body = json!({"email": "same@example.com", "password": "password-123"});
+        last = h.call("POST", "/auth/login", None, Some(body)).await.status;
+    }
+    assert_eq!(last, 429);
 }

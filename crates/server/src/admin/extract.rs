@@ -9,7 +9,7 @@
 //! fields naming them.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request};
 use axum::http::header;
@@ -194,9 +194,9 @@ impl<P: OrgPermission + Send + 'static> FromRequestParts<AdminState> for OrgAuth
     }
 }
 
-/// The client's address (for login throttling); unspecified when the server was not started
-/// with connection info.
-pub struct ClientAddr(pub IpAddr);
+/// The client's address (for login throttling); `None` when the server was not started with
+/// connection info (`into_make_service_with_connect_info::<SocketAddr>()`).
+pub struct ClientAddr(pub Option<IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = ApiError;
@@ -206,10 +206,25 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip())
-                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+                .map(|c| c.0.ip()),
         ))
     }
+}
+
+/// The address a login is throttled under: the client's, or — when the server has no
+/// connection info — a per-account stand-in (in the documentation prefix `2001:db8::/32`), so
+/// that throttling stays per account instead of one bucket shared by every client.
+pub(crate) fn throttle_addr(addr: Option<IpAddr>, email: &str) -> IpAddr {
+    addr.unwrap_or_else(|| {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in email.trim().to_lowercase().bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        let [a, b, c, d, e, f, g, i] = h.to_be_bytes();
+        IpAddr::V6(Ipv6Addr::from([
+            0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, a, b, c, d, e, f, g, i,
+        ]))
+    })
 }
 
 /// A JSON body deserialized into `T` (which should deny unknown fields).
@@ -418,6 +433,16 @@ mod tests {
         assert_eq!(p.kind, "missing");
         assert_eq!(p.loc[1], Value::from("email"));
         assert_eq!(serde_problem("invalid type").kind, "type_error");
+    }
+
+    #[test]
+    fn throttle_addresses() {
+        let real: IpAddr = [10, 0, 0, 1].into();
+        assert_eq!(throttle_addr(Some(real), "a@b"), real);
+        let a = throttle_addr(None, "a@b");
+        assert_eq!(a, throttle_addr(None, " A@B "));
+        assert_ne!(a, throttle_addr(None, "c@d"));
+        assert!(a.to_string().starts_with("2001:db8:"), "{a}");
     }
 
     #[test]

@@ -82,6 +82,12 @@ pub async fn start() -> Harness {
 }
 
 pub async fn start_with(config: ControlConfig) -> Harness {
+    start_opts(config, true).await
+}
+
+/// `connect_info: false` serves without client addresses (as a server that forgot
+/// `into_make_service_with_connect_info`).
+pub async fn start_opts(config: ControlConfig, connect_info: bool) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store_file = dir.path().join("data.redb");
     let store = Store::open(&store_file, StoreOptions::default()).unwrap();
@@ -99,12 +105,18 @@ pub async fn start_with(config: ControlConfig) -> Harness {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
+        if connect_info {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        } else {
+            axum::serve(listener, app.into_make_service())
+                .await
+                .unwrap();
+        }
     });
     Harness {
         base: format!("http://{addr}/admin/api/v1"),
