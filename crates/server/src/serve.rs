@@ -190,10 +190,20 @@ pub async fn run_on(
     let data_dir = config.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .map_err(|e| io(&format!("cannot create {}", data_dir.display()), e))?;
-    let store = Store::open(data_dir.join("data.redb"), StoreOptions::default())
-        .map_err(|e| ServeError::Store(e.to_string()))?;
-    let log_store = Store::open(data_dir.join("logs.redb"), StoreOptions::default())
-        .map_err(|e| ServeError::Store(format!("logs: {e}")))?;
+    let store = Store::open(
+        data_dir.join("data.redb"),
+        StoreOptions {
+            cache_bytes: config.store.cache_mb * 1024 * 1024,
+        },
+    )
+    .map_err(|e| ServeError::Store(e.to_string()))?;
+    let log_store = Store::open(
+        data_dir.join("logs.redb"),
+        StoreOptions {
+            cache_bytes: config.store.logs_cache_mb * 1024 * 1024,
+        },
+    )
+    .map_err(|e| ServeError::Store(format!("logs: {e}")))?;
     let control = Arc::new(
         ControlPlane::open(
             store.clone(),
