@@ -15,6 +15,10 @@ mod serve;
 
 use clap::Parser;
 
+/// mimalloc instead of the system allocator (see the dependency note in Cargo.toml).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args = cli::Cli::parse();
     let outcome = match args.command {

@@ -411,6 +411,13 @@ impl Run<'_> {
                     )
                 })?;
                 let call = d.prepare(frame, now)?;
+                if self.services.inline_reads && d.is_bounded_read() {
+                    // Short reads on an MVCC snapshot never wait for a writer: running them on
+                    // the async worker saves two thread hand-offs per call.
+                    let v = db::execute(db_service.as_ref(), d.collection(), call)?;
+                    frame.set_result(node.slot, v);
+                    return Ok(Next::Continue);
+                }
                 let coll = d.collection().to_string();
                 let v = tokio::task::spawn_blocking(move || {
                     db::execute(db_service.as_ref(), &coll, call)

@@ -175,6 +175,10 @@ pub struct Services {
     pub http: HttpClient,
     /// Per-run budgets.
     pub budgets: Budgets,
+    /// Run bounded reads (`fetchById`, `findOne`, `findMany`, `listRecords`) on the calling
+    /// async worker instead of the blocking pool. Right for stores whose reads never block
+    /// (the embedded store: MVCC snapshots); wrong for a network database.
+    pub inline_reads: bool,
 }
 
 impl Services {
@@ -186,6 +190,7 @@ impl Services {
             subflows: None,
             http: HttpClient::new(HttpConfig::default())?,
             budgets: Budgets::default(),
+            inline_reads: false,
         })
     }
 
@@ -205,6 +210,12 @@ impl Services {
     pub fn with_http(mut self, config: HttpConfig) -> Result<Self, String> {
         self.http = HttpClient::new(config)?;
         Ok(self)
+    }
+
+    /// Runs bounded reads on the calling worker (see [`Services::inline_reads`]).
+    pub fn with_inline_reads(mut self, inline: bool) -> Self {
+        self.inline_reads = inline;
+        self
     }
 
     /// Sets the budgets.

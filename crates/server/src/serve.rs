@@ -224,7 +224,8 @@ pub async fn run_on(
     let services = stratus_flow::Services::new()
         .and_then(|s| s.with_http(http))
         .map_err(|e| io("outbound HTTP client", e))?
-        .with_budgets(config.budgets());
+        .with_budgets(config.budgets())
+        .with_inline_reads(true);
     let clock: Arc<dyn stratus_auth::clock::Clock> = Arc::new(SystemClock);
     let jwks = Arc::new(
         JwksCache::new(Default::default(), clock).map_err(|e| io("JWKS cache", e.detail()))?,

@@ -361,6 +361,15 @@ impl DbNode {
         &self.collection
     }
 
+    /// Whether the node only reads through `find`/`count` (bounded by its limit). Aggregations
+    /// are not counted as reads here: they can scan without bound or write (`$out`, `$merge`).
+    pub(crate) fn is_bounded_read(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::FetchById(_) | Kind::Find { .. } | Kind::List { .. }
+        )
+    }
+
     /// Evaluates the inputs.
     pub(crate) fn prepare(&self, f: &Frame, now: DateTime) -> Result<Call> {
         Ok(match &self.kind {

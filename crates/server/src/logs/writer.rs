@@ -25,6 +25,9 @@ use super::entry::{LOG_DB, collection_name, entry_id, oldest_first, time_prefix,
 use super::scrub::scrub_record;
 use super::{LogConfig, LogRecord};
 
+/// How long the writer lets records gather after the first one of a batch arrives.
+pub const BATCH_LINGER: Duration = Duration::from_millis(10);
+
 /// Most entries one retention step deletes (one write transaction of the log store).
 pub const RETENTION_CHUNK: usize = 2_000;
 
@@ -200,6 +203,11 @@ impl Writer {
                 Err(RecvTimeoutError::Timeout) => {}
             }
             if !batch.is_empty() {
+                // Let a batch gather: under load this turns one wake-up and one commit per
+                // request into one per BATCH_LINGER (the request path never waits for it).
+                if !stop {
+                    std::thread::sleep(BATCH_LINGER);
+                }
                 // A pause set while we waited holds this batch too.
                 self.shared.wait_while_paused();
                 while !stop && batch.len() < batch_max {
