@@ -1,9 +1,13 @@
 //! Stratus's server: the HTTP runtime of user APIs, the admin API, request logs ([`logs`]),
-//! and the MongoDB wire protocol ([`wire`]) serving the embedded document store to drivers.
+//! project definitions ([`project`]), and the MongoDB wire protocol ([`wire`]) serving the
+//! embedded document store to drivers.
 
+pub mod admin;
 pub mod config;
+pub mod control;
 pub mod http;
 pub mod logs;
 pub mod metrics;
+pub mod project;
 pub mod runtime;
 pub mod wire;

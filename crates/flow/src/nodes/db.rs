@@ -8,13 +8,13 @@
 //! | `fetchById` | `id` | the document or `null` |
 //! | `findOne` | `filter`, `projection`, `sort`, `offset` | the first document or `null` |
 //! | `findMany` | + `limit` (default [`DEFAULT_FIND_LIMIT`]) | array |
-//! | `listRecords` | + `limit` (default [`DEFAULT_LIST_LIMIT`]) | `{data, page: {total, limit, offset}}` |
+//! | `listRecords` | + `limit` (default [`DEFAULT_LIST_LIMIT`]), `count` (default `true`) | `{data, page: {total, limit, offset}}` (no `total` when `count` is `false`) |
 //! | `aggregate` | `pipeline` | array |
 //! | `updateOne` / `updateMany` | `filter`, `update`, `upsert` | `{matched, modified}` (+ `upsertedId`) |
 //! | `updateById` | `id`, `update` | `{matched, modified}` |
 //! | `deleteOne` / `deleteMany` | `filter` | `{deleted}` |
 //!
-//! `document(s)`, `id`, `limit`, `offset` and `upsert` are CQL values; `filter`, `update`,
+//! `document(s)`, `id`, `limit`, `offset`, `count` and `upsert` are CQL values; `filter`, `update`,
 //! `pipeline`, `projection` and `sort` are raw MongoDB inputs (path substitution only, Extended
 //! JSON decoded). `id`: a 24-hex string is converted to an ObjectId, anything else is used as
 //! is. Limits are capped at [`MAX_LIMIT`]. A plain-JSON filter does not convert 24-hex strings
@@ -47,7 +47,10 @@ enum Kind {
         q: FindTmpl,
         one: bool,
     },
-    List(FindTmpl),
+    List {
+        q: FindTmpl,
+        count: Option<Tmpl>,
+    },
     Aggregate(Tmpl),
     Update {
         filter: Tmpl,
@@ -169,7 +172,13 @@ pub(crate) fn compile_find_many(c: &mut Compiler<'_>, f: &mut Fields<'_>) -> Op 
 pub(crate) fn compile_list_records(c: &mut Compiler<'_>, f: &mut Fields<'_>) -> Op {
     let coll = collection(c, f);
     let q = find_tmpl(c, f, true, DEFAULT_LIST_LIMIT);
-    node(coll, Kind::List(q))
+    let count = c.opt_value(f, "count");
+    if let Some(b) = count.as_ref().and_then(Tmpl::literal)
+        && !matches!(b, Bson::Boolean(_))
+    {
+        c.error(&f.at("count"), "must be a boolean");
+    }
+    node(coll, Kind::List { q, count })
 }
 
 pub(crate) fn compile_aggregate(c: &mut Compiler<'_>, f: &mut Fields<'_>) -> Op {
@@ -253,7 +262,8 @@ pub(crate) enum Call {
     InsertMany(Vec<Document>),
     FetchById(Bson),
     Find(FindQuery, bool),
-    List(FindQuery),
+    /// The query and whether to count all matches (`page.total`).
+    List(FindQuery, bool),
     Aggregate(Vec<Document>),
     Update {
         filter: Document,
@@ -358,7 +368,17 @@ impl DbNode {
             Kind::InsertMany(t) => Call::InsertMany(docs_of(t.eval(f, now)?, "documents")?),
             Kind::FetchById(t) => Call::FetchById(id_of(t.eval(f, now)?)),
             Kind::Find { q, one } => Call::Find(q.eval(f, now)?, *one),
-            Kind::List(q) => Call::List(q.eval(f, now)?),
+            Kind::List { q, count } => {
+                let with_total = match count {
+                    Some(t) => match t.eval(f, now)? {
+                        Bson::Boolean(b) => b,
+                        Bson::Null => true,
+                        other => return Err(type_error("count", "a boolean", &other)),
+                    },
+                    None => true,
+                };
+                Call::List(q.eval(f, now)?, with_total)
+            }
             Kind::Aggregate(t) => Call::Aggregate(docs_of(t.eval(f, now)?, "pipeline")?),
             Kind::Update {
                 filter,
@@ -449,11 +469,13 @@ pub(crate) fn execute(db: &dyn Database, collection: &str, call: Call) -> Result
         Call::Find(q, false) => db
             .find(collection, &q)
             .map(|v| Bson::Array(v.into_iter().map(Bson::Document).collect())),
-        Call::List(q) => {
+        Call::List(q, with_total) => {
             let data = db.find(collection, &q).map_err(service_error)?;
-            let total = db.count(collection, &q.filter).map_err(service_error)?;
             let mut page = Document::new();
-            page.insert("total", u64_bson(total));
+            if with_total {
+                let total = db.count(collection, &q.filter).map_err(service_error)?;
+                page.insert("total", u64_bson(total));
+            }
             page.insert("limit", u64_bson(q.limit.unwrap_or(0)));
             page.insert("offset", u64_bson(q.skip));
             let mut out = Document::new();

@@ -1,0 +1,889 @@
+//! Field schemas of models, request bodies and query parameters: compiled once from the
+//! definition's field syntax (`{"type": "int", "required": true, "min": 0}`), then used to
+//! validate and convert request values without re-reading JSON or recompiling regexes.
+//!
+//! Field types: `string`, `int`, `number`, `boolean`, `datetime`, `objectId`, `object`
+//! (with `fields`; without `fields` any object), `array` (with `items`), `enum` (with
+//! `values`), `any`. Constraints: `required`, `default`, `min`/`max` (int, number),
+//! `minLength`/`maxLength` (string characters, array items), `pattern` (string, unanchored
+//! regex search), `values` (enum), `description` (documentation only).
+//!
+//! Invariants: a compiled [`Field`]'s `default` already passed its own validation (and is
+//! stored converted); objects are strict (undeclared keys are `extra_forbidden`); validated
+//! output follows the schema's field order.
+
+use bson::oid::ObjectId;
+use bson::{Bson, Document};
+use regex::Regex;
+use serde_json::{Map, Value};
+use stratus_flow::output::from_json;
+
+use super::error::{DefError, EXTRA_FORBIDDEN, FieldError, MISSING, TYPE_ERROR, VALUE_ERROR};
+
+/// Deepest nesting of `object`/`array` field declarations.
+pub const MAX_SCHEMA_DEPTH: usize = 16;
+/// Most fields one object (model, body, nested object) may declare.
+pub const MAX_FIELDS_PER_OBJECT: usize = 500;
+/// Longest field name, in bytes.
+pub const MAX_FIELD_NAME_BYTES: usize = 256;
+/// Longest `pattern`, in bytes.
+pub const MAX_PATTERN_BYTES: usize = 1024;
+/// Largest compiled `pattern` (the regex crate's size limit), in bytes.
+pub const MAX_PATTERN_COMPILED_BYTES: usize = 1 << 20;
+/// Most `values` an `enum` field may list.
+pub const MAX_ENUM_VALUES: usize = 1000;
+
+/// The type names of fields, as written in definitions.
+pub const FIELD_TYPES: &[&str] = &[
+    "string", "int", "number", "boolean", "datetime", "objectId", "object", "array", "enum", "any",
+];
+
+/// Type names allowed for query parameters (scalars).
+pub const QUERY_PARAM_TYPES: &[&str] = &[
+    "string", "int", "number", "boolean", "datetime", "objectId", "enum",
+];
+
+/// A compiled regex with its source (shown in errors and OpenAPI).
+#[derive(Debug, Clone)]
+pub(crate) struct Pattern {
+    pub(crate) source: String,
+    re: Regex,
+}
+
+/// A compiled field type with its constraints.
+#[derive(Debug, Clone)]
+pub(crate) enum Ty {
+    String {
+        min_len: Option<u64>,
+        max_len: Option<u64>,
+        pattern: Option<Pattern>,
+    },
+    Int {
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+    Number {
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+    Boolean,
+    Datetime,
+    ObjectId,
+    /// `None` = any object (no declared fields).
+    Object(Option<ObjectSchema>),
+    Array {
+        items: Box<Field>,
+        min_len: Option<u64>,
+        max_len: Option<u64>,
+    },
+    Enum(Vec<Value>),
+    Any,
+}
+
+/// One compiled field.
+#[derive(Debug, Clone)]
+pub(crate) struct Field {
+    pub(crate) ty: Ty,
+    pub(crate) required: bool,
+    /// The default, converted (applied when the field is absent, outside partial mode).
+    pub(crate) default: Option<Bson>,
+    /// The default as written (for OpenAPI).
+    pub(crate) default_json: Option<Value>,
+    pub(crate) description: Option<String>,
+}
+
+/// A compiled object: its fields in declaration order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ObjectSchema {
+    pub(crate) fields: Vec<(String, Field)>,
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Whether `name` may be a field name (not empty, no leading `$`, no `.`, no NUL).
+pub(crate) fn valid_field_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_FIELD_NAME_BYTES
+        && !name.starts_with('$')
+        && !name.contains(['.', '\0'])
+}
+
+/// Compiles the fields of an object declaration (`{"name": {...}, ...}`) found at `path`.
+pub(crate) fn compile_object(
+    v: &Value,
+    path: &str,
+    depth: usize,
+    errors: &mut Vec<DefError>,
+) -> ObjectSchema {
+    let Value::Object(map) = v else {
+        errors.push(DefError::new(
+            path,
+            "invalid_type",
+            "must be an object of field declarations",
+        ));
+        return ObjectSchema::default();
+    };
+    if map.len() > MAX_FIELDS_PER_OBJECT {
+        errors.push(DefError::new(
+            path,
+            "too_many",
+            format!(
+                "declares {} fields, more than the limit of {MAX_FIELDS_PER_OBJECT}",
+                map.len()
+            ),
+        ));
+    }
+    let mut fields = Vec::with_capacity(map.len());
+    for (name, spec) in map {
+        let p = format!("{path}.{name}");
+        if !valid_field_name(name) {
+            errors.push(DefError::new(
+                &p,
+                "invalid_name",
+                format!(
+                    "invalid field name {name:?}: must be 1..={MAX_FIELD_NAME_BYTES} bytes, \
+                     not start with '$' and not contain '.'"
+                ),
+            ));
+            continue;
+        }
+        if let Some(f) = compile_field(spec, &p, depth, false, errors) {
+            fields.push((name.clone(), f));
+        }
+    }
+    ObjectSchema { fields }
+}
+
+fn constraint_keys(ty: &str) -> &'static [&'static str] {
+    match ty {
+        "string" => &["minLength", "maxLength", "pattern"],
+        "int" | "number" => &["min", "max"],
+        "array" => &["items", "minLength", "maxLength"],
+        "object" => &["fields"],
+        "enum" => &["values"],
+        _ => &[],
+    }
+}
+
+const COMMON_KEYS: &[&str] = &["type", "required", "default", "description"];
+const ALL_CONSTRAINTS: &[&str] = &[
+    "minLength",
+    "maxLength",
+    "pattern",
+    "min",
+    "max",
+    "items",
+    "fields",
+    "values",
+];
+
+fn length(
+    map: &Map<String, Value>,
+    key: &str,
+    path: &str,
+    errors: &mut Vec<DefError>,
+) -> Option<u64> {
+    let v = map.get(key)?;
+    match v.as_u64() {
+        Some(n) => Some(n),
+        None => {
+            errors.push(DefError::new(
+                format!("{path}.{key}"),
+                "invalid_constraint",
+                format!("{key} must be a non-negative integer"),
+            ));
+            None
+        }
+    }
+}
+
+fn bound(
+    map: &Map<String, Value>,
+    key: &str,
+    path: &str,
+    errors: &mut Vec<DefError>,
+) -> Option<f64> {
+    let v = map.get(key)?;
+    match v.as_f64() {
+        Some(n) if n.is_finite() => Some(n),
+        _ => {
+            errors.push(DefError::new(
+                format!("{path}.{key}"),
+                "invalid_constraint",
+                format!("{key} must be a number"),
+            ));
+            None
+        }
+    }
+}
+
+/// Compiles one field declaration at `path`. `scalar_only` restricts the type to
+/// [`QUERY_PARAM_TYPES`]. Returns `None` when the type itself is unusable.
+pub(crate) fn compile_field(
+    spec: &Value,
+    path: &str,
+    depth: usize,
+    scalar_only: bool,
+    errors: &mut Vec<DefError>,
+) -> Option<Field> {
+    if depth > MAX_SCHEMA_DEPTH {
+        errors.push(DefError::new(
+            path,
+            "too_deep",
+            format!("field declarations nest deeper than {MAX_SCHEMA_DEPTH} levels"),
+        ));
+        return None;
+    }
+    let owned;
+    let map = match spec {
+        Value::Object(m) => m,
+        // Shorthand: `"price": "number"`.
+        Value::String(s) => {
+            let mut m = Map::new();
+            m.insert("type".into(), Value::String(s.clone()));
+            owned = m;
+            &owned
+        }
+        other => {
+            errors.push(DefError::new(
+                path,
+                "invalid_type",
+                format!(
+                    "a field declaration must be an object or a type name, not {}",
+                    type_name(other)
+                ),
+            ));
+            return None;
+        }
+    };
+    let ty_name = match map.get("type") {
+        Some(Value::String(s)) => s.as_str(),
+        Some(_) => {
+            errors.push(DefError::new(
+                format!("{path}.type"),
+                "invalid_type",
+                "must be a string",
+            ));
+            return None;
+        }
+        None => {
+            errors.push(DefError::new(path, "missing_field", "missing field `type`"));
+            return None;
+        }
+    };
+    let allowed: &[&str] = if scalar_only {
+        QUERY_PARAM_TYPES
+    } else {
+        FIELD_TYPES
+    };
+    if !allowed.contains(&ty_name) {
+        let (code, msg) = if scalar_only && FIELD_TYPES.contains(&ty_name) {
+            (
+                "invalid_query_param",
+                format!(
+                    "query parameters are scalars: type {ty_name:?} is not allowed (use one of {})",
+                    allowed.join(", ")
+                ),
+            )
+        } else {
+            (
+                "invalid_field_type",
+                format!(
+                    "unknown field type {ty_name:?} (expected one of {})",
+                    allowed.join(", ")
+                ),
+            )
+        };
+        errors.push(DefError::new(format!("{path}.type"), code, msg));
+        return None;
+    }
+    let own = constraint_keys(ty_name);
+    for k in map.keys() {
+        if COMMON_KEYS.contains(&k.as_str()) || own.contains(&k.as_str()) {
+            continue;
+        }
+        if ALL_CONSTRAINTS.contains(&k.as_str()) {
+            errors.push(DefError::new(
+                format!("{path}.{k}"),
+                "invalid_constraint",
+                format!("{k} does not apply to a field of type {ty_name}"),
+            ));
+        } else {
+            errors.push(DefError::new(
+                format!("{path}.{k}"),
+                "unknown_field",
+                format!("unknown member {k:?} of a field declaration"),
+            ));
+        }
+    }
+    let required = match map.get("required") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            errors.push(DefError::new(
+                format!("{path}.required"),
+                "invalid_type",
+                "must be a boolean",
+            ));
+            false
+        }
+    };
+    let description = match map.get("description") {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            errors.push(DefError::new(
+                format!("{path}.description"),
+                "invalid_type",
+                "must be a string",
+            ));
+            None
+        }
+    };
+    let lengths = |errors: &mut Vec<DefError>| {
+        let min = length(map, "minLength", path, errors);
+        let max = length(map, "maxLength", path, errors);
+        if let (Some(a), Some(b)) = (min, max)
+            && a > b
+        {
+            errors.push(DefError::new(
+                format!("{path}.minLength"),
+                "invalid_constraint",
+                "minLength is greater than maxLength",
+            ));
+        }
+        (min, max)
+    };
+    let bounds = |errors: &mut Vec<DefError>| {
+        let min = bound(map, "min", path, errors);
+        let max = bound(map, "max", path, errors);
+        if let (Some(a), Some(b)) = (min, max)
+            && a > b
+        {
+            errors.push(DefError::new(
+                format!("{path}.min"),
+                "invalid_constraint",
+                "min is greater than max",
+            ));
+        }
+        (min, max)
+    };
+    let ty = match ty_name {
+        "string" => {
+            let (min_len, max_len) = lengths(errors);
+            let pattern = match map.get("pattern") {
+                None => None,
+                Some(Value::String(src)) if src.len() > MAX_PATTERN_BYTES => {
+                    errors.push(DefError::new(
+                        format!("{path}.pattern"),
+                        "invalid_pattern",
+                        format!("the pattern is longer than {MAX_PATTERN_BYTES} bytes"),
+                    ));
+                    None
+                }
+                Some(Value::String(src)) => {
+                    match regex::RegexBuilder::new(src)
+                        .size_limit(MAX_PATTERN_COMPILED_BYTES)
+                        .build()
+                    {
+                        Ok(re) => Some(Pattern {
+                            source: src.clone(),
+                            re,
+                        }),
+                        Err(e) => {
+                            errors.push(DefError::new(
+                                format!("{path}.pattern"),
+                                "invalid_pattern",
+                                format!("invalid regular expression: {e}"),
+                            ));
+                            None
+                        }
+                    }
+                }
+                Some(_) => {
+                    errors.push(DefError::new(
+                        format!("{path}.pattern"),
+                        "invalid_type",
+                        "must be a string",
+                    ));
+                    None
+                }
+            };
+            Ty::String {
+                min_len,
+                max_len,
+                pattern,
+            }
+        }
+        "int" => {
+            let (min, max) = bounds(errors);
+            Ty::Int { min, max }
+        }
+        "number" => {
+            let (min, max) = bounds(errors);
+            Ty::Number { min, max }
+        }
+        "boolean" => Ty::Boolean,
+        "datetime" => Ty::Datetime,
+        "objectId" => Ty::ObjectId,
+        "object" => match map.get("fields") {
+            None => Ty::Object(None),
+            Some(f) => Ty::Object(Some(compile_object(
+                f,
+                &format!("{path}.fields"),
+                depth + 1,
+                errors,
+            ))),
+        },
+        "array" => {
+            let (min_len, max_len) = lengths(errors);
+            let items = match map.get("items") {
+                None => {
+                    errors.push(DefError::new(
+                        path,
+                        "missing_field",
+                        "an array field needs `items` (use {\"type\": \"any\"} for mixed arrays)",
+                    ));
+                    return None;
+                }
+                Some(i) => compile_field(i, &format!("{path}.items"), depth + 1, false, errors)?,
+            };
+            Ty::Array {
+                items: Box::new(items),
+                min_len,
+                max_len,
+            }
+        }
+        "enum" => match map.get("values") {
+            Some(Value::Array(vals))
+                if !vals.is_empty()
+                    && vals.len() <= MAX_ENUM_VALUES
+                    && vals.iter().all(|v| v.is_string() || v.is_number()) =>
+            {
+                Ty::Enum(vals.clone())
+            }
+            Some(_) => {
+                errors.push(DefError::new(format!("{path}.values"), "invalid_constraint", format!("values must be a non-empty array (at most {MAX_ENUM_VALUES}) of strings or numbers")));
+                return None;
+            }
+            None => {
+                errors.push(DefError::new(
+                    path,
+                    "missing_field",
+                    "an enum field needs `values`",
+                ));
+                return None;
+            }
+        },
+        _ => Ty::Any,
+    };
+    let mut field = Field {
+        ty,
+        required,
+        default: None,
+        default_json: None,
+        description,
+    };
+    if let Some(d) = map.get("default") {
+        let mut errs = Vec::new();
+        let mut loc = Vec::new();
+        match validate_value(&field, d, &mut loc, &mut errs) {
+            Some(b) if errs.is_empty() && !d.is_null() => {
+                field.default = Some(b);
+                field.default_json = Some(d.clone());
+            }
+            _ => {
+                let why = errs
+                    .first()
+                    .map_or_else(|| "must not be null".to_string(), |e| e.msg.clone());
+                errors.push(DefError::new(
+                    format!("{path}.default"),
+                    "invalid_default",
+                    format!("the default does not fit the field: {why}"),
+                ));
+            }
+        }
+    }
+    Some(field)
+}
+
+fn err(loc: &[Value], kind: &'static str, msg: impl Into<String>, errors: &mut Vec<FieldError>) {
+    errors.push(FieldError::new(loc.to_vec(), kind, msg));
+}
+
+fn fmt_num(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        n.to_string()
+    }
+}
+
+fn check_bounds(
+    x: f64,
+    min: Option<f64>,
+    max: Option<f64>,
+    loc: &[Value],
+    errors: &mut Vec<FieldError>,
+) -> bool {
+    if let Some(m) = min
+        && x < m
+    {
+        err(
+            loc,
+            VALUE_ERROR,
+            format!("must be at least {}", fmt_num(m)),
+            errors,
+        );
+        return false;
+    }
+    if let Some(m) = max
+        && x > m
+    {
+        err(
+            loc,
+            VALUE_ERROR,
+            format!("must be at most {}", fmt_num(m)),
+            errors,
+        );
+        return false;
+    }
+    true
+}
+
+fn check_len(
+    n: usize,
+    min: Option<u64>,
+    max: Option<u64>,
+    unit: &str,
+    loc: &[Value],
+    errors: &mut Vec<FieldError>,
+) -> bool {
+    let n = n as u64;
+    if let Some(m) = min
+        && n < m
+    {
+        err(
+            loc,
+            VALUE_ERROR,
+            format!("must have at least {m} {unit}"),
+            errors,
+        );
+        return false;
+    }
+    if let Some(m) = max
+        && n > m
+    {
+        err(
+            loc,
+            VALUE_ERROR,
+            format!("must have at most {m} {unit}"),
+            errors,
+        );
+        return false;
+    }
+    true
+}
+
+fn enum_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+/// Largest integer magnitude accepted from a JSON float with no fractional part (2^53).
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_992.0;
+
+fn int_bson(i: i64) -> Bson {
+    i32::try_from(i).map(Bson::Int32).unwrap_or(Bson::Int64(i))
+}
+
+/// Validates and converts `v` against `field` (its `required` flag is the caller's business);
+/// errors are recorded at `loc`. Returns `None` when the value was refused.
+pub(crate) fn validate_value(
+    field: &Field,
+    v: &Value,
+    loc: &mut Vec<Value>,
+    errors: &mut Vec<FieldError>,
+) -> Option<Bson> {
+    match &field.ty {
+        Ty::Any => Some(from_json(v)),
+        Ty::String {
+            min_len,
+            max_len,
+            pattern,
+        } => {
+            let Value::String(s) = v else {
+                err(loc, TYPE_ERROR, "expected a string", errors);
+                return None;
+            };
+            if !check_len(
+                s.chars().count(),
+                *min_len,
+                *max_len,
+                "characters",
+                loc,
+                errors,
+            ) {
+                return None;
+            }
+            if let Some(p) = pattern
+                && !p.re.is_match(s)
+            {
+                err(
+                    loc,
+                    VALUE_ERROR,
+                    format!("must match the pattern {}", p.source),
+                    errors,
+                );
+                return None;
+            }
+            Some(Bson::String(s.clone()))
+        }
+        Ty::Int { min, max } => {
+            let i = match v {
+                Value::Number(n) => match n.as_i64() {
+                    Some(i) => Some(i),
+                    None => n
+                        .as_f64()
+                        .filter(|f| f.fract() == 0.0 && f.abs() <= MAX_SAFE_INTEGER)
+                        .map(|f| f as i64),
+                },
+                _ => None,
+            };
+            let Some(i) = i else {
+                err(loc, TYPE_ERROR, "expected an integer", errors);
+                return None;
+            };
+            check_bounds(i as f64, *min, *max, loc, errors).then(|| int_bson(i))
+        }
+        Ty::Number { min, max } => {
+            let Value::Number(n) = v else {
+                err(loc, TYPE_ERROR, "expected a number", errors);
+                return None;
+            };
+            let x = n.as_f64().unwrap_or(f64::NAN);
+            check_bounds(x, *min, *max, loc, errors).then(|| from_json(v))
+        }
+        Ty::Boolean => match v {
+            Value::Bool(b) => Some(Bson::Boolean(*b)),
+            _ => {
+                err(loc, TYPE_ERROR, "expected a boolean", errors);
+                None
+            }
+        },
+        Ty::Datetime => match v {
+            Value::String(s) => match bson::DateTime::parse_rfc3339_str(s) {
+                Ok(d) => Some(Bson::DateTime(d)),
+                Err(_) => {
+                    err(
+                        loc,
+                        VALUE_ERROR,
+                        "expected an ISO-8601 date-time such as 2024-03-27T10:00:00Z",
+                        errors,
+                    );
+                    None
+                }
+            },
+            _ => {
+                err(
+                    loc,
+                    TYPE_ERROR,
+                    "expected an ISO-8601 date-time string",
+                    errors,
+                );
+                None
+            }
+        },
+        Ty::ObjectId => match v {
+            Value::String(s) => match (s.len() == 24).then(|| ObjectId::parse_str(s)) {
+                Some(Ok(o)) => Some(Bson::ObjectId(o)),
+                _ => {
+                    err(
+                        loc,
+                        VALUE_ERROR,
+                        "expected an ObjectId: 24 hexadecimal characters",
+                        errors,
+                    );
+                    None
+                }
+            },
+            _ => {
+                err(loc, TYPE_ERROR, "expected an ObjectId string", errors);
+                None
+            }
+        },
+        Ty::Enum(values) => {
+            if values.iter().any(|x| enum_eq(x, v)) {
+                Some(from_json(v))
+            } else {
+                let list: Vec<String> = values.iter().map(Value::to_string).collect();
+                err(
+                    loc,
+                    VALUE_ERROR,
+                    format!("must be one of {}", list.join(", ")),
+                    errors,
+                );
+                None
+            }
+        }
+        Ty::Object(schema) => {
+            let Value::Object(map) = v else {
+                err(loc, TYPE_ERROR, "expected an object", errors);
+                return None;
+            };
+            match schema {
+                None => Some(from_json(v)),
+                Some(s) => {
+                    let before = errors.len();
+                    let d = validate_object(s, map, loc, false, errors);
+                    (errors.len() == before).then_some(Bson::Document(d))
+                }
+            }
+        }
+        Ty::Array {
+            items,
+            min_len,
+            max_len,
+        } => {
+            let Value::Array(arr) = v else {
+                err(loc, TYPE_ERROR, "expected an array", errors);
+                return None;
+            };
+            if !check_len(arr.len(), *min_len, *max_len, "items", loc, errors) {
+                return None;
+            }
+            let before = errors.len();
+            let mut out = Vec::with_capacity(arr.len());
+            for (i, item) in arr.iter().enumerate() {
+                loc.push(Value::from(i));
+                if item.is_null() {
+                    if items.required {
+                        err(loc, TYPE_ERROR, "must not be null", errors);
+                    } else {
+                        out.push(Bson::Null);
+                    }
+                } else if let Some(b) = validate_value(items, item, loc, errors) {
+                    out.push(b);
+                }
+                loc.pop();
+            }
+            (errors.len() == before).then_some(Bson::Array(out))
+        }
+    }
+}
+
+/// Validates an object against `schema`: declared fields in order (required, defaults,
+/// `null` only for optional fields), then undeclared keys (`extra_forbidden`). In `partial`
+/// mode no top-level field is required and no default is applied.
+pub(crate) fn validate_object(
+    schema: &ObjectSchema,
+    map: &Map<String, Value>,
+    loc: &mut Vec<Value>,
+    partial: bool,
+    errors: &mut Vec<FieldError>,
+) -> Document {
+    let mut out = Document::new();
+    let mut present = 0usize;
+    for (name, field) in &schema.fields {
+        loc.push(Value::String(name.clone()));
+        let value = map.get(name);
+        present += usize::from(value.is_some());
+        match value {
+            None => {
+                if partial {
+                } else if let Some(d) = &field.default {
+                    out.insert(name.clone(), d.clone());
+                } else if field.required {
+                    err(loc, MISSING, "field required", errors);
+                }
+            }
+            Some(Value::Null) => {
+                if field.required {
+                    err(
+                        loc,
+                        TYPE_ERROR,
+                        "must not be null (the field is required)",
+                        errors,
+                    );
+                } else {
+                    out.insert(name.clone(), Bson::Null);
+                }
+            }
+            Some(v) => {
+                if let Some(b) = validate_value(field, v, loc, errors) {
+                    out.insert(name.clone(), b);
+                }
+            }
+        }
+        loc.pop();
+    }
+    if present == map.len() {
+        return out;
+    }
+    for k in map.keys() {
+        if !schema.fields.iter().any(|(n, _)| n == k) {
+            loc.push(Value::String(k.clone()));
+            err(loc, EXTRA_FORBIDDEN, "extra fields not permitted", errors);
+            loc.pop();
+        }
+    }
+    out
+}
+
+/// Converts a query-string value to the JSON value `field` validates: numbers for `int` and
+/// `number`, `true`/`false`/`1`/`0` (any case) for `boolean`, numbers for numeric enum values;
+/// strings otherwise. `None` when the text cannot be that type.
+pub(crate) fn query_value(field: &Field, raw: &str) -> Result<Value, &'static str> {
+    match &field.ty {
+        Ty::Int { .. } => raw
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| "expected an integer"),
+        Ty::Number { .. } => {
+            if let Ok(i) = raw.parse::<i64>() {
+                return Ok(Value::from(i));
+            }
+            match raw.parse::<f64>() {
+                Ok(f) if f.is_finite() => serde_json::Number::from_f64(f)
+                    .map(Value::Number)
+                    .ok_or("expected a number"),
+                _ => Err("expected a number"),
+            }
+        }
+        Ty::Boolean => {
+            if raw.eq_ignore_ascii_case("true") || raw == "1" {
+                Ok(Value::Bool(true))
+            } else if raw.eq_ignore_ascii_case("false") || raw == "0" {
+                Ok(Value::Bool(false))
+            } else {
+                Err("expected a boolean: true, false, 1 or 0")
+            }
+        }
+        Ty::Enum(values) => {
+            if values.iter().any(|v| v.as_str() == Some(raw)) {
+                return Ok(Value::String(raw.to_string()));
+            }
+            match raw.parse::<f64>() {
+                Ok(f) if f.is_finite() => {
+                    Ok(raw.parse::<i64>().map(Value::from).unwrap_or_else(|_| {
+                        serde_json::Number::from_f64(f)
+                            .map_or(Value::String(raw.to_string()), Value::Number)
+                    }))
+                }
+                _ => Ok(Value::String(raw.to_string())),
+            }
+        }
+        _ => Ok(Value::String(raw.to_string())),
+    }
+}
