@@ -233,15 +233,25 @@ impl Config {
                 "budgets must be at least 1",
             ));
         }
-        if self.logs.queue_capacity == 0 {
-            return Err(bad("logs.queue_capacity", "must be at least 1"));
-        }
+        self.log_config()
+            .validate()
+            .map_err(|(option, message)| ConfigError { option, message })?;
         if let Some(k) = &self.security.master_key
             && stratus_auth::secretbox::SecretBox::from_base64(k).is_err()
         {
             return Err(bad("security.master_key", "must be base64 of 32 bytes"));
         }
         Ok((listen, mongo))
+    }
+
+    /// The request-log settings of this configuration.
+    pub fn log_config(&self) -> crate::logs::LogConfig {
+        crate::logs::LogConfig {
+            queue_capacity: self.logs.queue_capacity,
+            max_age: Duration::from_secs(self.logs.max_age_secs),
+            max_entries_per_env: self.logs.max_entries_per_env,
+            ..crate::logs::LogConfig::default()
+        }
     }
 
     /// The flow budgets of this configuration.
@@ -281,6 +291,9 @@ mod tests {
         let mut c = Config::default();
         c.security.master_key = Some("short".into());
         assert_eq!(c.validate().unwrap_err().option, "security.master_key");
+        let mut c = Config::default();
+        c.logs.max_age_secs = 1;
+        assert_eq!(c.validate().unwrap_err().option, "logs.max_age_secs");
     }
 
     #[test]

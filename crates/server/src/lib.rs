@@ -3,11 +3,14 @@
 //! embedded document store to drivers.
 
 pub mod admin;
+pub mod app;
 pub mod config;
 pub mod control;
 pub mod http;
 pub mod logs;
 pub mod metrics;
+pub mod ops;
 pub mod project;
 pub mod runtime;
+pub mod serve;
 pub mod wire;

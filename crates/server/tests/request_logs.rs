@@ -476,6 +476,28 @@ fn retention_deletes_in_several_chunks_when_far_over_the_limit() {
 }
 
 #[test]
+fn the_change_feed_of_the_log_store_is_trimmed() {
+    use stratus_server::logs::writer::TRIM_CHANGES_EVERY;
+    let n = 3 * TRIM_CHANGES_EVERY + 10;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let logs = RequestLogs::start(store.clone(), keep_all());
+    for i in 0..n {
+        logs.record(rec("development", &format!("f{i}"), T0 + i as i64));
+    }
+    assert!(logs.flush(WAIT));
+    assert_eq!(logs.written(), n);
+    let retained = || {
+        let snap = store.snapshot().expect("snapshot");
+        let first = stratus_docstore::changefeed::first_seq(snap.as_ref()).expect("first");
+        store.last_change_seq() + 1 - first.unwrap_or(store.last_change_seq())
+    };
+    assert!(store.last_change_seq() >= n, "one event per insert");
+    wait_until("trimmed change feed", || retained() <= TRIM_CHANGES_EVERY);
+    assert_eq!(ids(&logs, "development", &LogQuery::default()).1, n);
+}
+
+#[test]
 fn entries_persist_across_reopening_the_store() {
     let dir = tempfile::tempdir().expect("tempdir");
     {

@@ -2,6 +2,10 @@
 //! (one `insert_many` — one durable commit — per environment per batch) and applies the
 //! retention policy in small chunks between batches.
 //!
+//! The document store keeps every write in its change feed; nothing follows the log store's
+//! feed, so the writer trims it ([`TRIM_CHANGES_EVERY`]) or retention would never shrink
+//! the file.
+//!
 //! Invariants: the thread is the only writer of the log store; every record taken off the
 //! queue is counted exactly once in `processed` (written, failed, or dropped at shutdown), so
 //! [`Shared::wait_processed`] (flush) terminates; a retention step deletes at most
@@ -15,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use bson::{Bson, DateTime, Document, doc};
 use stratus_docstore::index::spec::IndexSpec;
-use stratus_docstore::{FindOptions, Store};
+use stratus_docstore::{FindOptions, Store, changefeed};
 
 use super::entry::{LOG_DB, collection_name, entry_id, oldest_first, time_prefix, to_document};
 use super::scrub::scrub_record;
@@ -23,6 +27,13 @@ use super::{LogConfig, LogRecord};
 
 /// Most entries one retention step deletes (one write transaction of the log store).
 pub const RETENTION_CHUNK: usize = 2_000;
+
+/// The document store records every write in its change feed; the log store has no
+/// followers, so the writer trims the feed once this many events have accumulated.
+pub const TRIM_CHANGES_EVERY: u64 = 2_000;
+
+/// Most change-feed events one trim deletes (one write transaction).
+pub const TRIM_CHANGES_CHUNK: u64 = 10_000;
 
 /// A message of the queue.
 pub(crate) enum Msg {
@@ -134,6 +145,8 @@ pub(crate) struct Writer {
     seq: u64,
     /// Collections left in the current retention pass (`None`: no pass under way).
     retention_todo: Option<Vec<String>>,
+    /// Change-feed events up to this sequence number are trimmed (or being ignored).
+    trimmed_to: u64,
 }
 
 impl Writer {
@@ -152,6 +165,7 @@ impl Writer {
             instance: rand::random(),
             seq: 0,
             retention_todo: None,
+            trimmed_to: 0,
         }
     }
 
@@ -170,7 +184,7 @@ impl Writer {
                 self.retention_todo = Some(self.log_collections());
             }
             let mut batch: Vec<LogRecord> = Vec::new();
-            let first = if self.retention_todo.is_some() {
+            let first = if self.retention_todo.is_some() || self.trim_due() {
                 self.rx.try_recv().map_err(|e| match e {
                     TryRecvError::Empty => RecvTimeoutError::Timeout,
                     TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
@@ -201,6 +215,9 @@ impl Writer {
             }
             if !stop {
                 self.retention_step();
+            }
+            if self.trim_due() {
+                self.trim_step();
             }
         }
         // Records queued after the stop request are not written.
@@ -253,6 +270,32 @@ impl Writer {
         let spec = IndexSpec::new(doc! {"requestId": 1})?;
         self.store.create_index(LOG_DB, coll, spec)?;
         Ok(())
+    }
+
+    /// Whether enough change-feed events accumulated to trim them.
+    fn trim_due(&self) -> bool {
+        self.store.last_change_seq() >= self.trimmed_to.saturating_add(TRIM_CHANGES_EVERY)
+    }
+
+    /// Deletes up to [`TRIM_CHANGES_CHUNK`] of the oldest change-feed events (the store
+    /// always keeps the newest one).
+    fn trim_step(&mut self) {
+        let last = self.store.last_change_seq();
+        let first = self
+            .store
+            .snapshot()
+            .and_then(|snap| changefeed::first_seq(snap.as_ref()));
+        let upto = match first {
+            Ok(Some(first)) => last.min(first.saturating_add(TRIM_CHANGES_CHUNK - 1)),
+            Ok(None) => last,
+            // Do not retry in a loop; the next TRIM_CHANGES_EVERY events try again.
+            Err(_) => last,
+        };
+        if upto > self.trimmed_to && self.store.trim_changes(upto).is_err() {
+            self.trimmed_to = last;
+            return;
+        }
+        self.trimmed_to = upto;
     }
 
     fn log_collections(&self) -> Vec<String> {

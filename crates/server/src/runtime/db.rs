@@ -32,6 +32,9 @@ impl EnvDatabase {
 }
 
 fn service_error(e: DocstoreError) -> ServiceError {
+    if e.mongo_code() == DUPLICATE_KEY_CODE {
+        return ServiceError::new(ServiceErrorKind::DuplicateKey, e.to_string());
+    }
     match e {
         DocstoreError::Query(q) => ServiceError::new(ServiceErrorKind::BadQuery, q.to_string()),
         DocstoreError::DuplicateKey { .. } => {
@@ -43,6 +46,9 @@ fn service_error(e: DocstoreError) -> ServiceError {
         other => ServiceError::new(ServiceErrorKind::Internal, other.to_string()),
     }
 }
+
+/// MongoDB's duplicate-key error code (E11000), however the store wraps it.
+const DUPLICATE_KEY_CODE: i32 = 11000;
 
 fn limit_of(limit: Option<u64>) -> i64 {
     limit.map_or(0, |l| i64::try_from(l).unwrap_or(i64::MAX))
@@ -65,7 +71,7 @@ impl Database for EnvDatabase {
             .insert_many(&self.db, collection, docs, true)
             .map_err(service_error)?;
         if let Some(w) = r.write_errors.first() {
-            let kind = if w.code == 11000 {
+            let kind = if w.code == DUPLICATE_KEY_CODE {
                 ServiceErrorKind::DuplicateKey
             } else {
                 ServiceErrorKind::BadQuery
@@ -123,6 +129,26 @@ impl Database for EnvDatabase {
         multi: bool,
         upsert: bool,
     ) -> Result<UpdateOutcome, ServiceError> {
+        if let UpdateSpec::Document(d) = update
+            && d.keys().next().is_some_and(|k| !k.starts_with('$'))
+        {
+            // A replacement document (no update operators).
+            if multi {
+                return Err(ServiceError::new(
+                    ServiceErrorKind::BadQuery,
+                    "a replacement document can only replace one document (use update operators for updateMany)",
+                ));
+            }
+            let r = self
+                .store
+                .replace_one(&self.db, collection, filter.clone(), d.clone(), upsert)
+                .map_err(service_error)?;
+            return Ok(UpdateOutcome {
+                matched: r.matched,
+                modified: r.modified,
+                upserted_id: r.upserted_id,
+            });
+        }
         let update = match update {
             UpdateSpec::Document(d) => Bson::Document(d.clone()),
             UpdateSpec::Pipeline(p) => Bson::Array(p.iter().cloned().map(Bson::Document).collect()),
@@ -201,6 +227,27 @@ mod tests {
             )
             .expect("update");
         assert_eq!((u.matched, u.modified), (1, 1));
+        let r = d
+            .update(
+                "p",
+                &doc! {"n": 2},
+                &UpdateSpec::Document(doc! {"n": 20}),
+                false,
+                false,
+            )
+            .expect("replace");
+        assert_eq!((r.matched, r.modified), (1, 1));
+        assert_eq!(d.count("p", &doc! {"n": 20}).expect("count"), 1);
+        let e = d
+            .update(
+                "p",
+                &doc! {},
+                &UpdateSpec::Document(doc! {"n": 0}),
+                true,
+                false,
+            )
+            .unwrap_err();
+        assert_eq!(e.kind, ServiceErrorKind::BadQuery);
         assert_eq!(d.delete("p", &doc! {}, true).expect("delete"), 3);
     }
 
