@@ -48,6 +48,14 @@ pub trait KvRead {
         hi: Bound<&[u8]>,
         reverse: bool,
     ) -> KvResult<KvIter<'a>>;
+
+    /// Names of the tables that exist in this view (used by backups, which copy every
+    /// table). Engines that cannot list tables answer an error.
+    fn table_names(&self) -> KvResult<Vec<String>> {
+        Err(KvError::Engine(
+            "this storage view cannot list its tables".into(),
+        ))
+    }
 }
 
 /// A write transaction: reads see its own writes.
@@ -156,6 +164,10 @@ fn owned_bound(b: Bound<&[u8]>) -> Bound<Vec<u8>> {
 }
 
 impl KvRead for MemoryKv {
+    fn table_names(&self) -> KvResult<Vec<String>> {
+        Ok(self.tables.keys().cloned().collect())
+    }
+
     fn get(&self, table: &str, key: &[u8]) -> KvResult<Option<Vec<u8>>> {
         Ok(self.tables.get(table).and_then(|t| t.get(key)).cloned())
     }

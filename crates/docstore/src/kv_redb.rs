@@ -75,6 +75,16 @@ struct RedbSnapshot {
 }
 
 impl KvRead for RedbSnapshot {
+    fn table_names(&self) -> KvResult<Vec<String>> {
+        let names = self
+            .txn
+            .list_tables()
+            .map_err(engine)?
+            .map(|h| h.name().to_string())
+            .collect();
+        Ok(names)
+    }
+
     fn get(&self, table: &str, key: &[u8]) -> KvResult<Option<Vec<u8>>> {
         let t = match self.txn.open_table(def(table)) {
             Ok(t) => t,

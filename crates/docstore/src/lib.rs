@@ -24,6 +24,7 @@
 //! # }
 //! ```
 
+pub mod backup;
 pub mod catalog;
 pub mod changefeed;
 pub mod crud;
@@ -40,6 +41,7 @@ mod secondary;
 pub mod store;
 pub mod writer;
 
+pub use backup::BackupInfo;
 pub use changefeed::{ChangeEvent, ChangeOp};
 pub use crud::aggregate::AggregateOptions;
 pub use crud::bulk::{BulkWriteResult, WriteModel};

@@ -4,8 +4,10 @@
 
 pub mod admin;
 pub mod app;
+pub mod backup;
 pub mod config;
 pub mod control;
+pub mod devmode;
 pub mod http;
 pub mod logs;
 pub mod metrics;

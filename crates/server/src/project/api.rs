@@ -15,8 +15,9 @@ use stratus_flow::CompiledFlow;
 use stratus_flow::output::from_json;
 
 use super::error::{DefError, FieldError, MISSING, TYPE_ERROR};
+use super::limits::DefinitionLimits;
 use super::model::{CompiledModel, validate_body_object};
-use super::schema::{self, Field, ObjectSchema};
+use super::schema::{self, Field, Nest, ObjectSchema};
 
 /// Longest endpoint, in bytes.
 pub const MAX_ENDPOINT_BYTES: usize = 512;
@@ -248,6 +249,7 @@ pub(crate) fn valid_api_name(s: &str) -> bool {
 pub(crate) fn compile_query(
     v: &Value,
     path: &str,
+    limits: &DefinitionLimits,
     errors: &mut Vec<DefError>,
 ) -> Vec<(String, Field)> {
     let Value::Object(map) = v else {
@@ -276,7 +278,7 @@ pub(crate) fn compile_query(
             ));
             continue;
         }
-        if let Some(f) = schema::compile_field(spec, &p, 0, true, errors) {
+        if let Some(f) = schema::compile_field(spec, &p, Nest::top(limits), true, errors) {
             out.push((name.clone(), f));
         }
     }

@@ -14,8 +14,9 @@ use stratus_flow::SubflowSpec;
 use super::api::{self, ApiAuth, BodySpec, CompiledApi, METHODS};
 use super::error::DefError;
 use super::flowcheck::{self, Declared};
+use super::limits::DefinitionLimits;
 use super::model::CompiledModel;
-use super::schema;
+use super::schema::{self, Nest};
 
 const API_KEYS: &[&str] = &[
     "name",
@@ -35,6 +36,7 @@ pub(crate) struct ApiCtx<'a> {
     pub(crate) providers: &'a [ProviderConfig],
     pub(crate) subflows: &'a [SubflowSpec],
     pub(crate) collections: &'a HashSet<String>,
+    pub(crate) limits: &'a DefinitionLimits,
 }
 
 /// Compiles the API entry `v` found at `p`.
@@ -79,10 +81,7 @@ pub(crate) fn compile_api(
             String::new()
         }
     };
-    let description = map
-        .get("description")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let description = schema::description(map, p, errors);
     let method = match map.get("method") {
         Some(Value::String(m)) if METHODS.contains(&m.to_ascii_uppercase().as_str()) => {
             m.to_ascii_uppercase()
@@ -131,7 +130,7 @@ pub(crate) fn compile_api(
     };
     let query = map
         .get("queryParams")
-        .map(|q| api::compile_query(q, &format!("{p}.queryParams"), errors));
+        .map(|q| api::compile_query(q, &format!("{p}.queryParams"), ctx.limits, errors));
     let body = match map.get("body") {
         None | Some(Value::Null) => BodySpec::Undeclared,
         Some(b) => compile_body(b, &format!("{p}.body"), &method, ctx, errors),
@@ -272,9 +271,12 @@ fn compile_body(
                 BodySpec::Undeclared
             }
         },
-        (None, Some(f)) => {
-            BodySpec::Fields(schema::compile_object(f, &format!("{p}.fields"), 0, errors))
-        }
+        (None, Some(f)) => BodySpec::Fields(schema::compile_object(
+            f,
+            &format!("{p}.fields"),
+            Nest::top(ctx.limits),
+            errors,
+        )),
         _ => {
             errors.push(DefError::new(
                 p,

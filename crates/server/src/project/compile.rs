@@ -19,8 +19,9 @@ use super::api_compile::{ApiCtx, compile_api};
 use super::crud;
 use super::error::DefError;
 use super::flowcheck;
+use super::limits::DefinitionLimits;
 use super::load::Loaded;
-use super::model::{self, CompiledModel, IndexDef, MAX_MODELS};
+use super::model::{self, CompiledModel, IndexDef};
 use super::settings::{CorsConfig, compile_auth, compile_cors};
 
 /// Top-level members of a definition. `search`, `vectorIndexes` and `buckets` are kept as
@@ -82,12 +83,35 @@ impl CompiledProject {
     }
 }
 
-/// Compiles a loaded definition; errors carry the file each path came from.
+/// Compiles a loaded definition under the default limits; errors carry the file each path
+/// came from.
 pub fn compile(loaded: &Loaded) -> Result<CompiledProject, Vec<DefError>> {
-    compile_value(&loaded.definition).map_err(|mut e| {
+    compile_with(loaded, &DefinitionLimits::default())
+}
+
+/// [`compile`] under `limits`.
+pub fn compile_with(
+    loaded: &Loaded,
+    limits: &DefinitionLimits,
+) -> Result<CompiledProject, Vec<DefError>> {
+    compile_value_with(&loaded.definition, limits).map_err(|mut e| {
         loaded.sources.attach(&mut e);
         e
     })
+}
+
+/// Reads the definition directory `dir` ([`super::load_dir`]) and compiles it: what
+/// `stratus check` and `serve --app` do.
+pub fn compile_dir(dir: &std::path::Path) -> Result<CompiledProject, Vec<DefError>> {
+    compile_dir_with(dir, &DefinitionLimits::default())
+}
+
+/// [`compile_dir`] under `limits`.
+pub fn compile_dir_with(
+    dir: &std::path::Path,
+    limits: &DefinitionLimits,
+) -> Result<CompiledProject, Vec<DefError>> {
+    compile_with(&super::load::load_dir_with(dir, limits)?, limits)
 }
 
 /// Whether `s` is a project slug (`^[a-z0-9][a-z0-9-]{0,62}$`).
@@ -115,8 +139,16 @@ fn array_of<'v>(map: &'v Map<String, Value>, key: &str, errors: &mut Vec<DefErro
     }
 }
 
-/// Compiles an in-memory definition (errors carry no file).
+/// Compiles an in-memory definition under the default limits (errors carry no file).
 pub fn compile_value(def: &Value) -> Result<CompiledProject, Vec<DefError>> {
+    compile_value_with(def, &DefinitionLimits::default())
+}
+
+/// [`compile_value`] under `limits`.
+pub fn compile_value_with(
+    def: &Value,
+    limits: &DefinitionLimits,
+) -> Result<CompiledProject, Vec<DefError>> {
     let mut errors = Vec::new();
     let Value::Object(top) = def else {
         return Err(vec![DefError::new(
@@ -174,18 +206,18 @@ pub fn compile_value(def: &Value) -> Result<CompiledProject, Vec<DefError>> {
 
     // Models.
     let model_values = array_of(top, "models", &mut errors);
-    if model_values.len() > MAX_MODELS {
+    if model_values.len() > limits.max_models {
         errors.push(DefError::new(
             "$.models",
             "too_many",
-            format!("more than {MAX_MODELS} models"),
+            format!("more than {} models", limits.max_models),
         ));
     }
     let mut models: Vec<Arc<CompiledModel>> = Vec::new();
     let mut indexes = Vec::new();
     for (i, v) in model_values.iter().enumerate() {
         let p = format!("$.models[{i}]");
-        if let Some(m) = model::compile_model(v, &p, &mut indexes, &mut errors) {
+        if let Some(m) = model::compile_model(v, &p, limits, &mut indexes, &mut errors) {
             if models.iter().any(|o| o.name == m.name) {
                 errors.push(DefError::new(
                     format!("{p}.name"),
@@ -222,11 +254,11 @@ pub fn compile_value(def: &Value) -> Result<CompiledProject, Vec<DefError>> {
 
     // Sub-flows.
     let subflow_values = array_of(top, "subflows", &mut errors);
-    if subflow_values.len() > MAX_SUBFLOWS {
+    if subflow_values.len() > limits.max_subflows {
         errors.push(DefError::new(
             "$.subflows",
             "too_many",
-            format!("more than {MAX_SUBFLOWS} sub-flows"),
+            format!("more than {} sub-flows", limits.max_subflows),
         ));
     }
     let mut specs: Vec<SubflowSpec> = Vec::new();
@@ -293,13 +325,13 @@ pub fn compile_value(def: &Value) -> Result<CompiledProject, Vec<DefError>> {
             }
         }
     }
-    if expanded.len() > api::MAX_APIS {
+    if expanded.len() > limits.max_apis {
         errors.push(DefError::new(
             "$.apis",
             "too_many",
             format!(
                 "more than {} APIs (after template expansion)",
-                api::MAX_APIS
+                limits.max_apis
             ),
         ));
     }
@@ -308,6 +340,7 @@ pub fn compile_value(def: &Value) -> Result<CompiledProject, Vec<DefError>> {
         providers: &auth_providers,
         subflows: &specs,
         collections: &collections,
+        limits,
     };
     let mut apis: Vec<Arc<CompiledApi>> = Vec::new();
     let mut names: HashMap<String, String> = HashMap::new();

@@ -107,6 +107,16 @@ impl fmt::Display for FieldError {
     }
 }
 
+impl From<FieldError> for crate::http::FieldProblem {
+    fn from(e: FieldError) -> Self {
+        crate::http::FieldProblem {
+            loc: e.loc,
+            msg: e.msg,
+            kind: e.kind.to_string(),
+        }
+    }
+}
+
 /// Which file each part of a merged definition came from: JSON-path prefixes (`$.apis[3]`)
 /// mapped to file names, with a default file for everything else.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -178,6 +188,11 @@ mod tests {
             vec!["body".into(), "age".into()],
             TYPE_ERROR,
             "expected an integer",
+        );
+        let problem = crate::http::FieldProblem::from(f.clone());
+        assert_eq!(
+            serde_json::to_value(&problem).expect("json"),
+            serde_json::to_value(&f).expect("json")
         );
         assert_eq!(
             serde_json::to_value(&f).expect("json"),

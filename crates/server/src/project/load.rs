@@ -12,7 +12,8 @@
 //! file; files with other extensions and sub-folders are ignored. The [`SourceMap`] records
 //! which file every appended entry came from, so every error can name its file.
 //!
-//! Invariant: no file larger than [`MAX_DEFINITION_FILE_BYTES`] is read into memory.
+//! Invariant: no file larger than the limit ([`MAX_DEFINITION_FILE_BYTES`] by default) is
+//! read into memory.
 
 use std::io::Read;
 use std::path::Path;
@@ -20,6 +21,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::error::{DefError, SourceMap};
+use super::limits::DefinitionLimits;
 
 /// Largest definition file, in bytes.
 pub const MAX_DEFINITION_FILE_BYTES: u64 = 4 * 1024 * 1024;
@@ -43,13 +45,13 @@ fn is_yaml(name: &str) -> bool {
     name.ends_with(".yaml") || name.ends_with(".yml")
 }
 
-fn parse_value(text: &str, file_name: &str) -> Result<Value, DefError> {
-    if text.len() as u64 > MAX_DEFINITION_FILE_BYTES {
+fn parse_value(text: &str, file_name: &str, max_bytes: u64) -> Result<Value, DefError> {
+    if text.len() as u64 > max_bytes {
         return Err(DefError::in_file(
             file_name,
             "$",
             "file_too_large",
-            format!("the file is larger than {MAX_DEFINITION_FILE_BYTES} bytes"),
+            format!("the file is larger than {max_bytes} bytes"),
         ));
     }
     if is_yaml(file_name) {
@@ -73,35 +75,50 @@ fn parse_value(text: &str, file_name: &str) -> Result<Value, DefError> {
 /// Parses a whole definition held in one file's text (JSON or YAML, by `file_name`'s
 /// extension).
 pub fn parse_definition(text: &str, file_name: &str) -> Result<Loaded, Vec<DefError>> {
-    let definition = parse_value(text, file_name).map_err(|e| vec![e])?;
+    parse_definition_with(text, file_name, &DefinitionLimits::default())
+}
+
+/// [`parse_definition`] under `limits`.
+pub fn parse_definition_with(
+    text: &str,
+    file_name: &str,
+    limits: &DefinitionLimits,
+) -> Result<Loaded, Vec<DefError>> {
+    let definition = parse_value(text, file_name, limits.max_file_bytes).map_err(|e| vec![e])?;
     Ok(Loaded {
         definition,
         sources: SourceMap::single(file_name),
     })
 }
 
-fn read_limited(path: &Path, name: &str) -> Result<String, DefError> {
+fn read_limited(path: &Path, name: &str, max_bytes: u64) -> Result<String, DefError> {
     let io = |e: std::io::Error| {
         DefError::in_file(name, "$", "io_error", format!("cannot read the file: {e}"))
     };
     let f = std::fs::File::open(path).map_err(io)?;
     let mut text = String::new();
-    f.take(MAX_DEFINITION_FILE_BYTES + 1)
+    f.take(max_bytes.saturating_add(1))
         .read_to_string(&mut text)
         .map_err(io)?;
-    if text.len() as u64 > MAX_DEFINITION_FILE_BYTES {
+    if text.len() as u64 > max_bytes {
         return Err(DefError::in_file(
             name,
             "$",
             "file_too_large",
-            format!("the file is larger than {MAX_DEFINITION_FILE_BYTES} bytes"),
+            format!("the file is larger than {max_bytes} bytes"),
         ));
     }
     Ok(text)
 }
 
-/// Reads a definition directory (see the module docs).
+/// Reads a definition directory (see the module docs) under the default limits.
 pub fn load_dir(dir: &Path) -> Result<Loaded, Vec<DefError>> {
+    load_dir_with(dir, &DefinitionLimits::default())
+}
+
+/// [`load_dir`] under `limits`.
+pub fn load_dir_with(dir: &Path, limits: &DefinitionLimits) -> Result<Loaded, Vec<DefError>> {
+    let max = limits.max_file_bytes;
     let found: Vec<&str> = PROJECT_FILES
         .iter()
         .copied()
@@ -128,7 +145,7 @@ pub fn load_dir(dir: &Path) -> Result<Loaded, Vec<DefError>> {
     };
     let mut errors = Vec::new();
     let mut definition =
-        match read_limited(&dir.join(main), main).and_then(|t| parse_value(&t, main)) {
+        match read_limited(&dir.join(main), main, max).and_then(|t| parse_value(&t, main, max)) {
             Ok(Value::Object(m)) => m,
             Ok(_) => {
                 return Err(vec![DefError::in_file(
@@ -168,16 +185,17 @@ pub fn load_dir(dir: &Path) -> Result<Loaded, Vec<DefError>> {
         for n in names {
             files_read += 1;
             let rel = format!("{folder}/{n}");
-            if files_read > MAX_DEFINITION_FILES {
+            if files_read > limits.max_files {
                 errors.push(DefError::in_file(
                     rel,
                     "$",
                     "too_many",
-                    format!("more than {MAX_DEFINITION_FILES} definition files"),
+                    format!("more than {} definition files", limits.max_files),
                 ));
                 return Err(errors);
             }
-            let value = match read_limited(&sub.join(&n), &rel).and_then(|t| parse_value(&t, &rel))
+            let value = match read_limited(&sub.join(&n), &rel, max)
+                .and_then(|t| parse_value(&t, &rel, max))
             {
                 Ok(v) => v,
                 Err(e) => {

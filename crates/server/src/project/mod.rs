@@ -18,6 +18,7 @@ pub mod compile;
 pub mod crud;
 pub mod error;
 pub mod flowcheck;
+pub mod limits;
 pub mod load;
 pub mod model;
 pub mod openapi;
@@ -25,9 +26,13 @@ pub mod schema;
 pub mod settings;
 
 pub use api::{ApiAuth, CompiledApi};
-pub use compile::{CompiledProject, compile, compile_value, is_slug};
+pub use compile::{
+    CompiledProject, compile, compile_dir, compile_dir_with, compile_value, compile_value_with,
+    compile_with, is_slug,
+};
 pub use error::{DefError, FieldError, SourceMap};
-pub use load::{Loaded, load_dir, parse_definition};
+pub use limits::DefinitionLimits;
+pub use load::{Loaded, load_dir, load_dir_with, parse_definition, parse_definition_with};
 pub use model::{CompiledModel, IndexDef};
 pub use openapi::openapi;
 pub use settings::CorsConfig;

@@ -8,7 +8,8 @@ use bson::Document;
 use serde_json::Value;
 
 use super::error::{DefError, FieldError, TYPE_ERROR};
-use super::schema::{self, ObjectSchema};
+use super::limits::DefinitionLimits;
+use super::schema::{self, Nest, ObjectSchema};
 
 /// Most models one project may declare.
 pub const MAX_MODELS: usize = 500;
@@ -100,6 +101,7 @@ const INDEX_KEYS: &[&str] = &["fields", "unique", "name"];
 pub(crate) fn compile_model(
     v: &Value,
     path: &str,
+    limits: &DefinitionLimits,
     indexes: &mut Vec<IndexDef>,
     errors: &mut Vec<DefError>,
 ) -> Option<CompiledModel> {
@@ -158,12 +160,9 @@ pub(crate) fn compile_model(
             None
         }
     };
-    let description = map
-        .get("description")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let description = schema::description(map, path, errors);
     let schema = match map.get("fields") {
-        Some(f) => schema::compile_object(f, &format!("{path}.fields"), 0, errors),
+        Some(f) => schema::compile_object(f, &format!("{path}.fields"), Nest::top(limits), errors),
         None => {
             errors.push(DefError::new(
                 path,

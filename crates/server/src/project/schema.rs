@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 use stratus_flow::output::from_json;
 
 use super::error::{DefError, EXTRA_FORBIDDEN, FieldError, MISSING, TYPE_ERROR, VALUE_ERROR};
+use super::limits::DefinitionLimits;
 
 /// Deepest nesting of `object`/`array` field declarations.
 pub const MAX_SCHEMA_DEPTH: usize = 16;
@@ -32,6 +33,32 @@ pub const MAX_PATTERN_BYTES: usize = 1024;
 pub const MAX_PATTERN_COMPILED_BYTES: usize = 1 << 20;
 /// Most `values` an `enum` field may list.
 pub const MAX_ENUM_VALUES: usize = 1000;
+
+/// Where a declaration sits: its nesting depth and the limits that apply.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Nest {
+    depth: usize,
+    max_depth: usize,
+    max_fields: usize,
+}
+
+impl Nest {
+    /// The top level of a declaration compiled under `limits`.
+    pub(crate) fn top(limits: &DefinitionLimits) -> Nest {
+        Nest {
+            depth: 0,
+            max_depth: limits.max_schema_depth,
+            max_fields: limits.max_fields_per_object,
+        }
+    }
+
+    fn deeper(self) -> Nest {
+        Nest {
+            depth: self.depth + 1,
+            ..self
+        }
+    }
+}
 
 /// The type names of fields, as written in definitions.
 pub const FIELD_TYPES: &[&str] = &[
@@ -109,6 +136,26 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// The optional `description` member of the object at `path` (a string).
+pub(crate) fn description(
+    map: &Map<String, Value>,
+    path: &str,
+    errors: &mut Vec<DefError>,
+) -> Option<String> {
+    match map.get("description") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            errors.push(DefError::new(
+                format!("{path}.description"),
+                "invalid_type",
+                "must be a string",
+            ));
+            None
+        }
+    }
+}
+
 /// Whether `name` may be a field name (not empty, no leading `$`, no `.`, no NUL).
 pub(crate) fn valid_field_name(name: &str) -> bool {
     !name.is_empty()
@@ -121,7 +168,7 @@ pub(crate) fn valid_field_name(name: &str) -> bool {
 pub(crate) fn compile_object(
     v: &Value,
     path: &str,
-    depth: usize,
+    nest: Nest,
     errors: &mut Vec<DefError>,
 ) -> ObjectSchema {
     let Value::Object(map) = v else {
@@ -132,13 +179,14 @@ pub(crate) fn compile_object(
         ));
         return ObjectSchema::default();
     };
-    if map.len() > MAX_FIELDS_PER_OBJECT {
+    if map.len() > nest.max_fields {
         errors.push(DefError::new(
             path,
             "too_many",
             format!(
-                "declares {} fields, more than the limit of {MAX_FIELDS_PER_OBJECT}",
-                map.len()
+                "declares {} fields, more than the limit of {}",
+                map.len(),
+                nest.max_fields
             ),
         ));
     }
@@ -156,7 +204,7 @@ pub(crate) fn compile_object(
             ));
             continue;
         }
-        if let Some(f) = compile_field(spec, &p, depth, false, errors) {
+        if let Some(f) = compile_field(spec, &p, nest, false, errors) {
             fields.push((name.clone(), f));
         }
     }
@@ -231,15 +279,18 @@ fn bound(
 pub(crate) fn compile_field(
     spec: &Value,
     path: &str,
-    depth: usize,
+    nest: Nest,
     scalar_only: bool,
     errors: &mut Vec<DefError>,
 ) -> Option<Field> {
-    if depth > MAX_SCHEMA_DEPTH {
+    if nest.depth > nest.max_depth {
         errors.push(DefError::new(
             path,
             "too_deep",
-            format!("field declarations nest deeper than {MAX_SCHEMA_DEPTH} levels"),
+            format!(
+                "field declarations nest deeper than {} levels",
+                nest.max_depth
+            ),
         ));
         return None;
     }
@@ -440,7 +491,7 @@ pub(crate) fn compile_field(
             Some(f) => Ty::Object(Some(compile_object(
                 f,
                 &format!("{path}.fields"),
-                depth + 1,
+                nest.deeper(),
                 errors,
             ))),
         },
@@ -455,7 +506,9 @@ pub(crate) fn compile_field(
                     ));
                     return None;
                 }
-                Some(i) => compile_field(i, &format!("{path}.items"), depth + 1, false, errors)?,
+                Some(i) => {
+                    compile_field(i, &format!("{path}.items"), nest.deeper(), false, errors)?
+                }
             };
             Ty::Array {
                 items: Box::new(items),
@@ -885,5 +938,86 @@ pub(crate) fn query_value(field: &Field, raw: &str) -> Result<Value, &'static st
             }
         }
         _ => Ok(Value::String(raw.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn top() -> Nest {
+        Nest::top(&DefinitionLimits::default())
+    }
+
+    fn field(spec: Value) -> Field {
+        let mut errors = Vec::new();
+        let f = compile_field(&spec, "$.f", top(), false, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        f.expect("compiles")
+    }
+
+    #[test]
+    fn query_text_becomes_typed_json() {
+        let cases = [
+            (json!({"type": "int"}), "42", Ok(json!(42))),
+            (json!({"type": "int"}), "4.2", Err("expected an integer")),
+            (json!({"type": "number"}), "4.5", Ok(json!(4.5))),
+            (json!({"type": "number"}), "-3", Ok(json!(-3))),
+            (json!({"type": "number"}), "NaN", Err("expected a number")),
+            (json!({"type": "boolean"}), "False", Ok(json!(false))),
+            (
+                json!({"type": "boolean"}),
+                "on",
+                Err("expected a boolean: true, false, 1 or 0"),
+            ),
+            (
+                json!({"type": "enum", "values": ["a", 2]}),
+                "2",
+                Ok(json!(2)),
+            ),
+            (
+                json!({"type": "enum", "values": ["a", 2]}),
+                "a",
+                Ok(json!("a")),
+            ),
+            (json!({"type": "string"}), "007", Ok(json!("007"))),
+        ];
+        for (spec, raw, want) in cases {
+            assert_eq!(query_value(&field(spec.clone()), raw), want, "{spec} {raw}");
+        }
+    }
+
+    #[test]
+    fn patterns_search_unanchored_and_defaults_are_converted() {
+        let f = field(json!({"type": "string", "pattern": "b+"}));
+        let mut errors = Vec::new();
+        assert!(validate_value(&f, &json!("abbc"), &mut Vec::new(), &mut errors).is_some());
+        assert!(validate_value(&f, &json!("ac"), &mut Vec::new(), &mut errors).is_none());
+        assert_eq!(errors[0].kind, VALUE_ERROR);
+        let f = field(json!({"type": "datetime", "default": "2024-01-01T00:00:00Z"}));
+        assert!(matches!(f.default, Some(Bson::DateTime(_))));
+        let mut errors = Vec::new();
+        compile_field(
+            &json!({"type": "string", "pattern": "x".repeat(MAX_PATTERN_BYTES + 1)}),
+            "$.f",
+            top(),
+            false,
+            &mut errors,
+        );
+        assert_eq!(errors[0].code, "invalid_pattern");
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let mut spec = json!({"type": "int"});
+        for _ in 0..=MAX_SCHEMA_DEPTH {
+            spec = json!({"type": "array", "items": spec});
+        }
+        let mut errors = Vec::new();
+        assert!(compile_field(&spec, "$.f", top(), false, &mut errors).is_none());
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].code, "too_deep");
     }
 }

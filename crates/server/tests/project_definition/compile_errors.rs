@@ -561,3 +561,57 @@ fn providers_cors_and_api_auth_compile() {
     assert_eq!(cors.allow_headers, ["content-type"]);
     assert_eq!(cors.max_age_secs, Some(600));
 }
+
+#[test]
+fn limits_can_be_lowered() {
+    use stratus_server::project::{DefinitionLimits, compile_value_with, parse_definition_with};
+    let d = shop();
+    let cases: Vec<(DefinitionLimits, &str, &str)> = vec![
+        (
+            DefinitionLimits {
+                max_models: 0,
+                ..Default::default()
+            },
+            "$.models",
+            "too_many",
+        ),
+        (
+            DefinitionLimits {
+                max_apis: 6,
+                ..Default::default()
+            },
+            "$.apis",
+            "too_many",
+        ),
+        (
+            DefinitionLimits {
+                max_schema_depth: 0,
+                ..Default::default()
+            },
+            "$.models[0].fields.tags.items",
+            "too_deep",
+        ),
+        (
+            DefinitionLimits {
+                max_fields_per_object: 5,
+                ..Default::default()
+            },
+            "$.models[0].fields",
+            "too_many",
+        ),
+    ];
+    for (limits, path, code) in cases {
+        let got = compile_value_with(&d, &limits).expect_err(code);
+        assert!(
+            got.iter().any(|e| e.path == path && e.code == code),
+            "{limits:?}: {got:?}"
+        );
+    }
+    assert!(compile_value_with(&d, &DefinitionLimits::default()).is_ok());
+    let small = DefinitionLimits {
+        max_file_bytes: 10,
+        ..Default::default()
+    };
+    let e = parse_definition_with(&d.to_string(), "project.json", &small).expect_err("too large");
+    assert_eq!(e[0].code, "file_too_large");
+}

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::json;
 use stratus_server::project::load::MAX_DEFINITION_FILE_BYTES;
-use stratus_server::project::{compile, load_dir, parse_definition};
+use stratus_server::project::{compile, compile_dir, load_dir, parse_definition};
 
 fn write(dir: &Path, rel: &str, text: &str) {
     let p = dir.join(rel);
@@ -91,6 +91,7 @@ fn split_directory_with_yaml_and_json() {
     assert_eq!(p.apis.len(), 7);
     assert_eq!(p.subflows.len(), 1);
     assert!(p.api("orders").is_some());
+    assert_eq!(compile_dir(t.path()).map(|p| p.apis.len()).ok(), Some(7));
 }
 
 #[test]

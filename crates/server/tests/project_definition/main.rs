@@ -8,3 +8,4 @@ mod crud_runs;
 mod loading;
 mod openapi_doc;
 mod requests;
+mod robustness;

@@ -1,0 +1,385 @@
+//! Backups of a data directory: a directory holding `data.redb`, `logs.redb` (when the server
+//! keeps request logs), the key files of the data directory and a `backup.json` manifest.
+//!
+//! Used by `stratus backup` directly when the server is stopped, and by the admin endpoint
+//! `POST /admin/api/v1/backup` ([`backup_handler`]) when it runs. The store files are copied
+//! with [`Store::backup_to`] (one MVCC snapshot each, fsynced, renamed into place), so a backup
+//! of a running server is consistent per file and never blocks writers.
+//!
+//! Invariants: the output directory is created fresh (an existing non-empty directory is
+//! refused); the manifest is written last, so a directory without `backup.json` is an
+//! incomplete backup and [`restore_backup`] refuses it.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use stratus_docstore::{Store, StoreOptions};
+
+use crate::http::error::ApiError;
+
+/// File name of the document store inside a data directory and a backup.
+pub const DATA_FILE: &str = "data.redb";
+/// File name of the request-log store inside a data directory and a backup.
+pub const LOGS_FILE: &str = "logs.redb";
+/// File name of the manifest inside a backup.
+pub const MANIFEST_FILE: &str = "backup.json";
+/// Suffix of the key files (`master.key`, session keys, …) copied with a backup.
+pub const KEY_FILE_SUFFIX: &str = ".key";
+/// The config file of a data directory, copied with a backup when present.
+pub const DATA_DIR_CONFIG_FILE: &str = "stratus.toml";
+
+/// The manifest of a backup (`backup.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupManifest {
+    /// When the backup was taken, ISO-8601 UTC.
+    pub created_at: String,
+    /// Version of the Stratus build that wrote it.
+    pub stratus_version: String,
+    /// Docstore format version of the store files.
+    pub format_version: u32,
+    /// Collections in `data.redb`.
+    pub collections: u64,
+    /// Documents in `data.redb`.
+    pub documents: u64,
+    /// Whether `logs.redb` is part of the backup.
+    pub logs: bool,
+    /// Documents in `logs.redb` (0 when absent).
+    pub log_documents: u64,
+    /// Other files copied (key files, `stratus.toml`), by name.
+    pub files: Vec<String>,
+}
+
+/// Why a backup or restore failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    /// The target directory exists and is not empty.
+    #[error("{0} exists and is not empty")]
+    NotEmpty(PathBuf),
+    /// The directory is not a complete backup.
+    #[error("{0} is not a Stratus backup (no {MANIFEST_FILE})")]
+    NotABackup(PathBuf),
+    /// The store could not be copied or opened.
+    #[error("store: {0}")]
+    Store(#[from] stratus_docstore::DocstoreError),
+    /// A file operation failed.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// On which path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The manifest could not be read or written.
+    #[error("manifest: {0}")]
+    Manifest(String),
+    /// The restored store failed its integrity check.
+    #[error("the restored store failed its integrity check: {0}")]
+    Integrity(String),
+}
+
+fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> BackupError {
+    let path = path.to_path_buf();
+    move |source| BackupError::Io { what, path, source }
+}
+
+/// Whether `dir` is absent or an empty directory.
+pub fn is_empty_dir(dir: &Path) -> Result<bool, BackupError> {
+    match std::fs::read_dir(dir) {
+        Ok(mut it) => Ok(it.next().is_none()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(io("reading", dir)(e)),
+    }
+}
+
+/// The extra files of a data directory a backup carries: `*.key` and `stratus.toml`.
+fn extra_files(data_dir: &Path) -> Result<Vec<String>, BackupError> {
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(data_dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(io("reading", data_dir)(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(io("reading", data_dir))?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
+        if is_file && (name.ends_with(KEY_FILE_SUFFIX) || name == DATA_DIR_CONFIG_FILE) {
+            out.push(name);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// ISO-8601 UTC of `t` (seconds precision).
+fn iso8601(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
+    bson::DateTime::from_millis(secs * 1000)
+        .try_to_rfc3339_string()
+        .unwrap_or_else(|_| secs.to_string())
+}
+
+/// Copies a file and fsyncs the copy, keeping owner-only permissions of key files.
+fn copy_synced(from: &Path, to: &Path) -> Result<(), BackupError> {
+    std::fs::copy(from, to).map_err(io("copying", from))?;
+    let f = std::fs::File::open(to).map_err(io("opening", to))?;
+    f.sync_all().map_err(io("syncing", to))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), BackupError> {
+    let d = std::fs::File::open(dir).map_err(io("opening", dir))?;
+    d.sync_all().map_err(io("syncing", dir))
+}
+
+/// Writes a backup of the open stores (`logs` optional) and of the key files of `data_dir`
+/// into `out`, which must be absent or an empty directory.
+pub fn write_backup(
+    data: &Store,
+    logs: Option<&Store>,
+    data_dir: &Path,
+    out: &Path,
+) -> Result<BackupManifest, BackupError> {
+    if !is_empty_dir(out)? {
+        return Err(BackupError::NotEmpty(out.to_path_buf()));
+    }
+    std::fs::create_dir_all(out).map_err(io("creating", out))?;
+    let info = data.backup_to(&out.join(DATA_FILE))?;
+    let log_info = match logs {
+        Some(l) => Some(l.backup_to(&out.join(LOGS_FILE))?),
+        None => None,
+    };
+    let files = extra_files(data_dir)?;
+    for name in &files {
+        copy_synced(&data_dir.join(name), &out.join(name))?;
+    }
+    let manifest = BackupManifest {
+        created_at: iso8601(SystemTime::now()),
+        stratus_version: env!("CARGO_PKG_VERSION").to_string(),
+        format_version: info.format_version,
+        collections: info.collections,
+        documents: info.documents,
+        logs: log_info.is_some(),
+        log_documents: log_info.map(|i| i.documents).unwrap_or(0),
+        files,
+    };
+    let text = serde_json::to_string_pretty(&manifest)
+        .map_err(|e| BackupError::Manifest(e.to_string()))?;
+    let path = out.join(MANIFEST_FILE);
+    std::fs::write(&path, text).map_err(io("writing", &path))?;
+    copy_sync_file(&path)?;
+    sync_dir(out)?;
+    Ok(manifest)
+}
+
+fn copy_sync_file(path: &Path) -> Result<(), BackupError> {
+    let f = std::fs::File::open(path).map_err(io("opening", path))?;
+    f.sync_all().map_err(io("syncing", path))
+}
+
+/// Reads and checks the manifest of the backup in `dir`.
+pub fn read_manifest(dir: &Path) -> Result<BackupManifest, BackupError> {
+    let path = dir.join(MANIFEST_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(BackupError::NotABackup(dir.to_path_buf()));
+        }
+        Err(e) => return Err(io("reading", &path)(e)),
+    };
+    serde_json::from_str(&text)
+        .map_err(|e| BackupError::Manifest(format!("{}: {e}", path.display())))
+}
+
+/// Restores the backup in `from` into the data directory `to` (the server must be stopped;
+/// the caller checks). Existing files of the same names are replaced; the restored
+/// `data.redb` is opened and its integrity verified before returning.
+pub fn restore_backup(from: &Path, to: &Path) -> Result<BackupManifest, BackupError> {
+    let manifest = read_manifest(from)?;
+    if manifest.format_version != stratus_docstore::format::FORMAT_VERSION {
+        return Err(BackupError::Manifest(format!(
+            "format version {} is not readable by this build (version {})",
+            manifest.format_version,
+            stratus_docstore::format::FORMAT_VERSION
+        )));
+    }
+    std::fs::create_dir_all(to).map_err(io("creating", to))?;
+    let mut names = vec![DATA_FILE.to_string()];
+    if manifest.logs {
+        names.push(LOGS_FILE.to_string());
+    } else {
+        // A stale log store must not survive next to restored data.
+        let stale = to.join(LOGS_FILE);
+        if stale.exists() {
+            std::fs::remove_file(&stale).map_err(io("removing", &stale))?;
+        }
+    }
+    names.extend(manifest.files.iter().cloned());
+    for name in &names {
+        // Copy under a temporary name, then rename, so a crash never leaves half a file.
+        let tmp = to.join(format!("{name}.restoring"));
+        copy_synced(&from.join(name), &tmp)?;
+        let dest = to.join(name);
+        std::fs::rename(&tmp, &dest).map_err(io("renaming onto", &dest))?;
+    }
+    sync_dir(to)?;
+    let store = Store::open(to.join(DATA_FILE), StoreOptions::default())?;
+    let report = store.verify_integrity()?;
+    if !report.problems.is_empty() {
+        return Err(BackupError::Integrity(report.problems.join("; ")));
+    }
+    Ok(manifest)
+}
+
+/// The stores and data directory the backup endpoint copies.
+#[derive(Debug, Clone)]
+pub struct BackupSource {
+    /// The document store (`data.redb`).
+    pub data: Store,
+    /// The request-log store (`logs.redb`), when open.
+    pub logs: Option<Store>,
+    /// The data directory (key files are copied from it).
+    pub data_dir: PathBuf,
+}
+
+/// Body of `POST /admin/api/v1/backup`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupRequest {
+    /// Absolute path of the output directory on the server's machine (absent or empty).
+    pub out: String,
+}
+
+/// `POST /admin/api/v1/backup` `{"out": "/abs/dir"}` → 200 the [`BackupManifest`]. The caller
+/// (the admin router) checks that the bearer has owner rights (the CLI uses the local admin
+/// token). Errors: 400 `validation_failed` for a relative path, 409 `conflict` for a
+/// non-empty directory, 500 `internal` otherwise.
+pub async fn backup_handler(
+    source: BackupSource,
+    body: BackupRequest,
+) -> Result<axum::Json<BackupManifest>, ApiError> {
+    let out = PathBuf::from(&body.out);
+    if !out.is_absolute() {
+        return Err(ApiError::field(
+            &["body", "out"],
+            "must be an absolute path on the server's machine",
+            "value_error",
+        ));
+    }
+    let joined = tokio::task::spawn_blocking(move || {
+        write_backup(&source.data, source.logs.as_ref(), &source.data_dir, &out)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    match joined {
+        Ok(m) => Ok(axum::Json(m)),
+        Err(BackupError::NotEmpty(p)) => Err(ApiError::custom(
+            axum::http::StatusCode::CONFLICT,
+            "conflict",
+            format!("{} exists and is not empty", p.display()),
+        )),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    fn data_dir_with_store(dir: &Path) -> Store {
+        std::fs::create_dir_all(dir).expect("mkdir");
+        std::fs::write(dir.join("master.key"), b"k").expect("key");
+        std::fs::write(dir.join("server.json"), b"{}").expect("runtime file");
+        let s = Store::open(dir.join(DATA_FILE), StoreOptions::default()).expect("open");
+        s.insert_many(
+            "p_dev",
+            "items",
+            vec![doc! {"_id": 1}, doc! {"_id": 2}],
+            true,
+        )
+        .expect("insert");
+        s
+    }
+
+    #[test]
+    fn backup_then_restore_round_trips() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dd = tmp.path().join("data");
+        let store = data_dir_with_store(&dd);
+        let out = tmp.path().join("bk");
+        let m = write_backup(&store, None, &dd, &out).expect("backup");
+        assert_eq!(m.documents, 2);
+        assert_eq!(m.files, vec!["master.key".to_string()]);
+        assert!(!out.join("server.json").exists());
+        assert!(matches!(
+            write_backup(&store, None, &dd, &out),
+            Err(BackupError::NotEmpty(_))
+        ));
+        let target = tmp.path().join("restored");
+        let r = restore_backup(&out, &target).expect("restore");
+        assert_eq!(r, m);
+        assert_eq!(std::fs::read(target.join("master.key")).expect("key"), b"k");
+        let s = Store::open(target.join(DATA_FILE), StoreOptions::default()).expect("open");
+        assert_eq!(
+            s.collection_stats("p_dev", "items").expect("stats").count,
+            2
+        );
+    }
+
+    #[test]
+    fn restore_refuses_a_directory_without_manifest() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let err = restore_backup(tmp.path(), &tmp.path().join("t")).expect_err("refused");
+        assert!(matches!(err, BackupError::NotABackup(_)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn handler_validates_the_path_and_refuses_non_empty() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dd = tmp.path().join("data");
+        let store = data_dir_with_store(&dd);
+        let source = BackupSource {
+            data: store,
+            logs: None,
+            data_dir: dd.clone(),
+        };
+        let rel = backup_handler(
+            source.clone(),
+            BackupRequest {
+                out: "rel/dir".into(),
+            },
+        )
+        .await;
+        assert_eq!(
+            rel.expect_err("relative").body()["code"],
+            "validation_failed"
+        );
+        let busy = backup_handler(
+            source.clone(),
+            BackupRequest {
+                out: dd.display().to_string(),
+            },
+        )
+        .await;
+        assert_eq!(busy.expect_err("non-empty").body()["code"], "conflict");
+        let out = tmp.path().join("ok");
+        let ok = backup_handler(
+            source,
+            BackupRequest {
+                out: out.display().to_string(),
+            },
+        )
+        .await
+        .expect("backup");
+        assert_eq!(ok.0.documents, 2);
+        assert!(out.join(MANIFEST_FILE).exists());
+    }
+}
