@@ -71,9 +71,12 @@ fn create(args: AdminCreateArgs) -> CmdResult {
     };
     let control = ControlPlane::open(store, &data_dir, config)
         .map_err(|e| Failure::failed(format!("cannot open the control plane: {e}")))?;
-    control
-        .create_account(&args.email, &args.password, true)
-        .map_err(|e| Failure::failed(format!("creating the account: {}", describe(e))))?;
+    let created = control.create_account(&args.email, &args.password, true);
+    // Opening the control plane wrote a local admin token; no server runs to honour it, and
+    // the server writes a fresh one when it starts.
+    drop(control);
+    let _ = std::fs::remove_file(data_dir.join(crate::running::ADMIN_TOKEN_FILE));
+    created.map_err(|e| Failure::failed(format!("creating the account: {}", describe(e))))?;
     println!("created owner account {}", args.email);
     Ok(())
 }

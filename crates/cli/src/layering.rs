@@ -172,7 +172,7 @@ mod tests {
         )
         .expect("write");
         let mut a = args();
-        a.config = Some(file.clone());
+        a.config = Some(file);
         let c = resolve(&a, &env_of(&[])).expect("file only");
         assert_eq!(
             (c.listen.as_str(), c.http.max_body_bytes),

@@ -177,7 +177,8 @@ fn config_layering_and_validation() {
     assert!(r.out.contains("<redacted>"), "{}", r.out);
 
     // Bad values: exit 2 naming the option.
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (vec!["--listen", "nope"], vec![], "`listen`"),
         (vec![], vec![("STRATUS_LISTEN", "nope")], "`listen`"),
         (vec![], vec![("STRATUS_LOG_FORMAT", "xml")], "`log_format`"),
@@ -202,6 +203,10 @@ fn config_layering_and_validation() {
     let r = print(&["--config", f], &[]);
     assert_eq!(r.code, 2);
     assert!(r.err.contains("`http.max_body_bytes`"), "{}", r.err);
+    // The real `serve` path (no --print-config) validates the same way before starting.
+    let r = stratus_env(&["serve", "--listen", "nope"], &[], Some(tmp.path()));
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.err.contains("`listen`"), "{}", r.err);
     std::fs::write(&file, "listn = \"127.0.0.1:1\"\n").expect("write");
     let r = print(&["--config", f], &[]);
     assert_eq!(r.code, 2, "unknown option: {}", r.all());

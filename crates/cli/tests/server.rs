@@ -219,13 +219,7 @@ fn running_shop(tmp: &std::path::Path) -> (Server, String) {
     let (status, body) = server.login("second@example.com", PASSWORD);
     assert_eq!(status, 200, "{body}");
     let token = body["token"].as_str().expect("token").to_string();
-    let (status, body) = http(
-        "POST",
-        &format!("{}/admin/api/v1/projects", server.url),
-        Some(&token),
-        Some(&json!({"name": "shop"})),
-    );
-    assert!(status == 201 || status == 200, "{status} {body}");
+    // The project does not exist yet: deploy to `development` creates it.
     let app = tmp.join("app");
     good_project(&app, "shop");
     let r = stratus(&[
@@ -237,6 +231,7 @@ fn running_shop(tmp: &std::path::Path) -> (Server, String) {
         &token,
     ]);
     assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.out.contains("created project `shop`"), "{}", r.out);
     let (status, body) = http(
         "POST",
         &format!("{}/shop/development/api/products", server.url),
@@ -248,7 +243,6 @@ fn running_shop(tmp: &std::path::Path) -> (Server, String) {
 }
 
 #[test]
-#[ignore = "needs POST /admin/api/v1/backup (stratus_server::backup::backup_handler) mounted in the admin router by the lead"]
 fn backup_of_a_running_server_then_restore() {
     let tmp = tempfile::tempdir().expect("tmp");
     let (server, _token) = running_shop(tmp.path());
@@ -281,5 +275,62 @@ fn first_start_on_an_empty_data_dir_needs_no_config() {
     assert!(dd.join("data.redb").is_file());
     let (status, _) = http("GET", &format!("{}/readyz", server.url), None, None);
     assert_eq!(status, 200);
+    server.stop();
+}
+
+/// Polls `GET url` until it answers `status` (dev mode redeploys asynchronously).
+fn wait_for_status(url: &str, status: u16) -> serde_json::Value {
+    let t0 = std::time::Instant::now();
+    loop {
+        let (st, body) = http("GET", url, None, None);
+        if st == status {
+            return body;
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(20),
+            "{url} still answers {st}, expected {status}: {body}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn serve_app_deploys_and_redeploys_on_change() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let app = tmp.path().join("app");
+    good_project(&app, "devshop");
+    let dd = tmp.path().join("data");
+    let server = Server::start(&dd, &["--app", app.to_str().expect("utf8")]);
+    let products = format!("{}/devshop/development/api/products", server.url);
+    let body = wait_for_status(&products, 200);
+    assert_eq!(body["page"]["total"], 0, "{body}");
+    let orders = format!("{}/devshop/development/api/orders", server.url);
+    assert_eq!(http("GET", &orders, None, None).0, 404);
+
+    // Add a model and its CRUD API: redeployed.
+    std::fs::write(
+        app.join("models/order.json"),
+        r#"{"name": "order", "collection": "orders", "fields": {"qty": {"type": "int"}}}"#,
+    )
+    .expect("write");
+    std::fs::create_dir_all(app.join("apis")).expect("mkdir");
+    std::fs::write(
+        app.join("apis/orders.json"),
+        r#"{"template": "crud", "model": "order", "endpoint": "/orders"}"#,
+    )
+    .expect("write");
+    wait_for_status(&orders, 200);
+
+    // A broken file: the last good deployment keeps serving.
+    std::fs::write(app.join("models/order.json"), "{ broken").expect("write");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(http("GET", &orders, None, None).0, 200);
+    assert_eq!(http("GET", &products, None, None).0, 200);
+
+    // Fixed and the API removed: gone after the redeploy.
+    std::fs::remove_file(app.join("apis/orders.json")).expect("rm");
+    std::fs::remove_file(app.join("models/order.json")).expect("rm");
+    wait_for_status(&orders, 404);
+    assert_eq!(http("GET", &products, None, None).0, 200);
     server.stop();
 }

@@ -37,7 +37,7 @@ pub struct AppInner {
     /// Request logs.
     pub logs: RequestLogs,
     /// Metrics.
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     /// The document store (user data and system collections).
     pub store: stratus_docstore::Store,
     /// Project id/slug → slug.

@@ -289,6 +289,55 @@ pub async fn backup_handler(
     }
 }
 
+/// Compares two byte strings in time independent of where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The route `POST /backup` (relative: merge it into the admin router that is nested at
+/// `/admin/api/v1`) serving [`backup_handler`]. Only the server's local admin token (the one
+/// in `<data_dir>/.admin-token`, readable only by the server's user) is accepted: a backup
+/// copies every project's data and the key files, and the output path is on the server's
+/// machine. Other callers get 401 `unauthenticated`.
+///
+/// ```text
+/// let admin = admin::router(state).merge(backup::backup_router(source, token.to_string()));
+/// ```
+pub fn backup_router(source: BackupSource, local_admin_token: String) -> axum::Router {
+    use axum::http::{HeaderMap, header};
+    let token = std::sync::Arc::new(local_admin_token);
+    let route = move |headers: HeaderMap, body: axum::body::Bytes| {
+        let (source, token) = (source.clone(), token.clone());
+        async move {
+            let presented = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "));
+            match presented {
+                Some(t) if same_secret(t.as_bytes(), token.as_bytes()) => {}
+                other => {
+                    return Err(ApiError::unauthenticated(
+                        "backups need the server's local admin token",
+                        other.is_some(),
+                    ));
+                }
+            }
+            let req: BackupRequest = serde_json::from_slice(&body).map_err(|e| {
+                if e.is_syntax() || e.is_eof() {
+                    ApiError::new(
+                        stratus_types::Code::InvalidJson,
+                        "the body is not valid JSON",
+                    )
+                } else {
+                    ApiError::field(&["body"], e.to_string(), "value_error")
+                }
+            })?;
+            backup_handler(source, req).await
+        }
+    };
+    axum::Router::new().route("/backup", axum::routing::post(route))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,5 +430,87 @@ mod tests {
         .expect("backup");
         assert_eq!(ok.0.documents, 2);
         assert!(out.join(MANIFEST_FILE).exists());
+    }
+
+    /// One raw HTTP/1.1 POST; returns the status and the JSON body.
+    async fn post(
+        addr: std::net::SocketAddr,
+        token: Option<&str>,
+        body: &str,
+    ) -> (u16, serde_json::Value) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        let req = format!(
+            "POST /admin/api/v1/backup HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).await.expect("send");
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).await.expect("read");
+        let status = raw
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .expect("status");
+        let json = raw
+            .split_once("\r\n\r\n")
+            .and_then(|(_, b)| serde_json::from_str(b).ok())
+            .unwrap_or(serde_json::Value::Null);
+        (status, json)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn route_accepts_only_the_local_admin_token() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dd = tmp.path().join("data");
+        let source = BackupSource {
+            data: data_dir_with_store(&dd),
+            logs: None,
+            data_dir: dd.clone(),
+        };
+        let app =
+            axum::Router::new().nest("/admin/api/v1", backup_router(source, "sta_local".into()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let out = tmp.path().join("bk");
+        let body = serde_json::json!({"out": out.display().to_string()}).to_string();
+        let cases: Vec<(Option<&str>, &str, u16, &str)> = vec![
+            (None, &body, 401, "unauthenticated"),
+            (Some("sta_other"), &body, 401, "unauthenticated"),
+            (Some("sta_local"), "{nope", 400, "invalid_json"),
+            (Some("sta_local"), r#"{"out": 1}"#, 400, "validation_failed"),
+            (
+                Some("sta_local"),
+                r#"{"out": "/x", "more": 1}"#,
+                400,
+                "validation_failed",
+            ),
+        ];
+        for (token, b, status, code) in cases {
+            let (st, json) = post(addr, token, b).await;
+            assert_eq!(
+                (st, json["code"].as_str()),
+                (status, Some(code)),
+                "{token:?} {b}: {json}"
+            );
+        }
+        assert!(!out.exists(), "refused requests wrote nothing");
+        let (st, json) = post(addr, Some("sta_local"), &body).await;
+        assert_eq!(st, 200, "{json}");
+        assert_eq!(json["documents"], 2);
+        assert!(out.join(DATA_FILE).is_file() && out.join(MANIFEST_FILE).is_file());
+        let (st, json) = post(addr, Some("sta_local"), &body).await;
+        assert_eq!(
+            (st, json["code"].as_str()),
+            (409, Some("conflict")),
+            "{json}"
+        );
     }
 }

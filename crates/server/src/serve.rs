@@ -218,6 +218,7 @@ pub async fn run_on(
         )
         .map_err(|e| ServeError::Control(e.to_string()))?,
     );
+    let logs_store_handle = log_store.clone();
     let logs = RequestLogs::start(log_store, config.log_config());
     let http = stratus_flow::http::HttpConfig {
         allow_private_networks: config.flow.allow_private_network,
@@ -231,13 +232,14 @@ pub async fn run_on(
     let jwks = Arc::new(
         JwksCache::new(Default::default(), clock).map_err(|e| io("JWKS cache", e.detail()))?,
     );
-    let runtime = Arc::new(Runtime::new(store.clone(), services, jwks));
+    let metrics = Arc::new(Metrics::default());
+    let runtime = Arc::new(Runtime::new(store.clone(), services, jwks, metrics.clone()));
     let resolver_control = control.clone();
     let state = AppState::new(AppInner {
         config: config.clone(),
         runtime: runtime.clone(),
         logs: logs.clone(),
-        metrics: Metrics::default(),
+        metrics,
         store: store.clone(),
         resolve_project: Arc::new(move |id| resolver_control.project(id).map(|p| p.slug)),
         ready: AtomicBool::new(false),
@@ -251,6 +253,14 @@ pub async fn run_on(
         }),
         logs: Arc::new(LogsAdapter(logs.clone())),
     });
+    let admin = admin.merge(crate::backup::backup_router(
+        crate::backup::BackupSource {
+            data: store.clone(),
+            logs: Some(logs_store_handle.clone()),
+            data_dir: data_dir.clone(),
+        },
+        control.local_admin_token().to_string(),
+    ));
     let app = crate::app::router(state.clone(), admin);
 
     // Restore what was deployed before the restart.
@@ -260,6 +270,10 @@ pub async fn run_on(
             .await
             .map_err(|e| io("restoring deployments", e))?
     };
+    let _watcher = config
+        .app
+        .as_ref()
+        .map(|dir| start_dev_mode(dir, &config, runtime.clone(), control.clone()));
     state.set_ready(true);
 
     let local: SocketAddr = listener.local_addr().map_err(|e| io("listener", e))?;
@@ -357,4 +371,94 @@ fn restore_deployments(runtime: &Runtime, control: &ControlPlane) -> usize {
         }
     }
     ok
+}
+
+/// Dev mode (`--app DIR`): deploys DIR to environment `development` of the project it names
+/// (creating the project), then redeploys on every settled change. Deploys go through the same
+/// path as the admin API (a release is recorded), as the system principal.
+fn start_dev_mode(
+    dir: &Path,
+    config: &Config,
+    runtime: Arc<Runtime>,
+    control: Arc<ControlPlane>,
+) -> crate::devmode::WatchHandle {
+    let deployer = RuntimeDeployer {
+        runtime,
+        control: control.clone(),
+    };
+    let deploy_once =
+        move |loaded: Result<crate::project::Loaded, Vec<crate::project::DefError>>| {
+            let loaded = match loaded {
+                Ok(l) => l,
+                Err(errors) => {
+                    for e in errors {
+                        eprintln!("stratus --app: {e}");
+                    }
+                    return;
+                }
+            };
+            match dev_deploy(&control, &deployer, loaded.definition) {
+                Ok(msg) => println!("stratus --app: {msg}"),
+                Err(msg) => eprintln!("stratus --app: {msg}"),
+            }
+        };
+    deploy_once(crate::project::load_dir(dir));
+    crate::devmode::spawn_watcher(
+        dir.to_path_buf(),
+        Duration::from_millis(config.http.watch_interval_ms),
+        deploy_once,
+    )
+}
+
+fn dev_deploy(
+    control: &ControlPlane,
+    deployer: &RuntimeDeployer,
+    definition: serde_json::Value,
+) -> Result<String, String> {
+    use stratus_auth::roles::{CreateProject, Deploy};
+    let name = definition
+        .get("name")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let principal = control
+        .authenticate_bearer(control.local_admin_token())
+        .map_err(|e| e.to_string())?;
+    if control.project(&name).is_none() {
+        let (_, auth) = control
+            .authorize_in_org::<CreateProject>(&principal, None)
+            .map_err(|e| e.to_string())?;
+        control
+            .create_project(&auth, &name)
+            .map_err(|e| format!("cannot create project '{name}': {e}"))?;
+    }
+    let (_, auth) = control
+        .authorize::<Deploy>(&principal, &name)
+        .map_err(|e| e.to_string())?;
+    match control.deploy(&auth, "development", definition, deployer) {
+        Ok(outcome) => Ok(format!(
+            "deployed {name}/development (release {})",
+            outcome.deployment.release
+        )),
+        Err(crate::control::ControlError::DeployFailed(errors)) => Err(errors
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}{}: {}",
+                    e.get("file")
+                        .and_then(serde_json::Value::as_str)
+                        .map(|f| format!("{f}: "))
+                        .unwrap_or_default(),
+                    e.get("path")
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or("$"),
+                    e.get("message")
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or("")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")),
+        Err(e) => Err(e.to_string()),
+    }
 }

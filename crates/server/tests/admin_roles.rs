@@ -608,7 +608,7 @@ async fn account_and_org_routes_by_every_caller() {
 }
 
 /// Every route of the server's table is exercised by a matrix above or by a named test of
-/// `admin_api.rs`.
+/// `admin_auth.rs` / `admin_api.rs`.
 #[test]
 fn the_matrix_covers_every_route() {
     let mut covered: Vec<(String, String)> = cases()
@@ -628,7 +628,7 @@ fn the_matrix_covers_every_route() {
         ("GET", "/orgs"),
         ("GET", "/orgs/x"),
         ("GET", "/users/me"),
-        // admin_api.rs: login, refresh, logout, password change, openapi.
+        // admin_auth.rs: login, refresh, logout, password change; admin_api.rs: openapi.
         ("POST", "/auth/login"),
         ("POST", "/auth/refresh"),
         ("POST", "/auth/logout"),

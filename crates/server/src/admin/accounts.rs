@@ -49,6 +49,7 @@ pub(crate) async fn login(
     Body(b): Body<LoginBody>,
 ) -> Answer {
     let control = st.control.clone();
+    let addr = super::extract::throttle_addr(addr, &b.email);
     ok(blocking(move || control.login(&b.email, &b.password, addr)).await?)
 }
 

@@ -5,11 +5,11 @@
 //! Invariants: a project-scoped handler cannot run without a [`ProjectAuth<P>`] (so without
 //! the check of `P`); authentication happens before any path or body validation, so a caller
 //! without rights learns nothing about the resource (401, then 404 for invisible projects);
-//! bodies are limited to [`MAX_BODY_BYTES`], must be `application/json`, and reject unknown
+//! bodies are limited to `ControlLimits::max_body_bytes`, must be `application/json`, and reject unknown
 //! fields naming them.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request};
 use axum::http::header;
@@ -21,11 +21,10 @@ use stratus_auth::roles::{Authorized, OrgPermission, Principal, ProjectPermissio
 use stratus_types::Code;
 
 use super::AdminState;
-use crate::control::{ControlError, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, OrgInfo, ProjectInfo};
+use crate::control::{ControlError, DEFAULT_PAGE_LIMIT, OrgInfo, ProjectInfo};
 use crate::http::{ApiError, FieldProblem};
 
-/// Largest admin request body (a whole project definition fits).
-pub const MAX_BODY_BYTES: usize = crate::control::MAX_DEFINITION_BYTES + 64 * 1024;
+pub use crate::control::MAX_BODY_BYTES;
 
 /// Runs blocking control-plane work off the async threads.
 pub(crate) async fn blocking<T, F>(f: F) -> Result<T, ApiError>
@@ -91,10 +90,33 @@ async fn path_params(
     parts: &mut Parts,
     state: &AdminState,
 ) -> Result<HashMap<String, String>, ApiError> {
-    Path::<HashMap<String, String>>::from_request_parts(parts, state)
+    PathArgs::<HashMap<String, String>>::from_request_parts(parts, state)
         .await
-        .map(|Path(m)| m)
-        .map_err(|e| ApiError::new(Code::ValidationFailed, e.body_text()))
+        .map(|PathArgs(m)| m)
+}
+
+/// Path parameters (axum's [`Path`]) whose rejection is a CONTRACT §3 error.
+pub struct PathArgs<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for PathArgs<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(t)| PathArgs(t))
+            .map_err(|e| {
+                ApiError::validation(vec![FieldProblem {
+                    loc: vec!["path".into()],
+                    msg: e.body_text(),
+                    kind: "value_error".into(),
+                }])
+            })
+    }
 }
 
 /// A passed check of project permission `P` on the project named by the `{p}` path
@@ -172,9 +194,9 @@ impl<P: OrgPermission + Send + 'static> FromRequestParts<AdminState> for OrgAuth
     }
 }
 
-/// The client's address (for login throttling); unspecified when the server was not started
-/// with connection info.
-pub struct ClientAddr(pub IpAddr);
+/// The client's address (for login throttling); `None` when the server was not started with
+/// connection info (`into_make_service_with_connect_info::<SocketAddr>()`).
+pub struct ClientAddr(pub Option<IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = ApiError;
@@ -184,10 +206,25 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip())
-                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+                .map(|c| c.0.ip()),
         ))
     }
+}
+
+/// The address a login is throttled under: the client's, or — when the server has no
+/// connection info — a per-account stand-in (in the documentation prefix `2001:db8::/32`), so
+/// that throttling stays per account instead of one bucket shared by every client.
+pub(crate) fn throttle_addr(addr: Option<IpAddr>, email: &str) -> IpAddr {
+    addr.unwrap_or_else(|| {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in email.trim().to_lowercase().bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        let [a, b, c, d, e, f, g, i] = h.to_be_bytes();
+        IpAddr::V6(Ipv6Addr::from([
+            0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, a, b, c, d, e, f, g, i,
+        ]))
+    })
 }
 
 /// A JSON body deserialized into `T` (which should deny unknown fields).
@@ -222,7 +259,7 @@ fn serde_problem(msg: &str) -> FieldProblem {
 }
 
 /// Reads a JSON body as a [`Value`] with the content-type, size and syntax checks.
-pub(crate) async fn json_value(req: Request) -> Result<Value, ApiError> {
+pub(crate) async fn json_value(req: Request, max_bytes: usize) -> Result<Value, ApiError> {
     let is_json = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -239,12 +276,12 @@ pub(crate) async fn json_value(req: Request) -> Result<Value, ApiError> {
             "the body must be JSON (Content-Type: application/json)",
         ));
     }
-    let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+    let bytes = axum::body::to_bytes(req.into_body(), max_bytes)
         .await
         .map_err(|_| {
             ApiError::new(
                 Code::PayloadTooLarge,
-                format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+                format!("the body is larger than {max_bytes} bytes"),
             )
         })?;
     serde_json::from_slice(&bytes).map_err(|e| {
@@ -258,8 +295,8 @@ pub(crate) async fn json_value(req: Request) -> Result<Value, ApiError> {
 impl<T: DeserializeOwned + Send> FromRequest<AdminState> for Body<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, _: &AdminState) -> Result<Self, Self::Rejection> {
-        let value = json_value(req).await?;
+    async fn from_request(req: Request, state: &AdminState) -> Result<Self, Self::Rejection> {
+        let value = json_value(req, state.control.limits().max_body_bytes).await?;
         if !value.is_object() {
             return Err(ApiError::validation(vec![FieldProblem {
                 loc: vec!["body".into()],
@@ -279,15 +316,17 @@ pub struct JsonValue(pub Value);
 impl FromRequest<AdminState> for JsonValue {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, _: &AdminState) -> Result<Self, Self::Rejection> {
-        json_value(req).await.map(JsonValue)
+    async fn from_request(req: Request, state: &AdminState) -> Result<Self, Self::Rejection> {
+        json_value(req, state.control.limits().max_body_bytes)
+            .await
+            .map(JsonValue)
     }
 }
 
 /// `limit` / `offset` query parameters of lists (and the rest of the query string).
 #[derive(Debug, Clone)]
 pub struct Paging {
-    /// Page size (default [`DEFAULT_PAGE_LIMIT`], at most [`MAX_PAGE_LIMIT`]).
+    /// Page size (default [`DEFAULT_PAGE_LIMIT`], at most `ControlLimits::max_page_limit`).
     pub limit: u64,
     /// Items skipped.
     pub offset: u64,
@@ -295,14 +334,18 @@ pub struct Paging {
     pub params: Vec<(String, String)>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Paging {
+impl FromRequestParts<AdminState> for Paging {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AdminState,
+    ) -> Result<Self, Self::Rejection> {
+        let max_limit = state.control.limits().max_page_limit;
         let query = parts.uri.query().unwrap_or("");
         let params: Vec<(String, String)> = serde_urlencoded_pairs(query);
         let mut paging = Paging {
-            limit: DEFAULT_PAGE_LIMIT,
+            limit: DEFAULT_PAGE_LIMIT.min(max_limit),
             offset: 0,
             params: params.clone(),
         };
@@ -318,12 +361,26 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
                 }
             };
             match k.as_str() {
-                "limit" => paging.limit = field("limit", MAX_PAGE_LIMIT)?,
+                "limit" => paging.limit = field("limit", max_limit)?,
                 "offset" => paging.offset = field("offset", u64::MAX)?,
                 _ => {}
             }
         }
         Ok(paging)
+    }
+}
+
+/// Every query parameter, decoded and unvalidated (for endpoints with their own rules, such as
+/// logs).
+pub struct QueryParams(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(QueryParams(serde_urlencoded_pairs(
+            parts.uri.query().unwrap_or(""),
+        )))
     }
 }
 
@@ -376,6 +433,16 @@ mod tests {
         assert_eq!(p.kind, "missing");
         assert_eq!(p.loc[1], Value::from("email"));
         assert_eq!(serde_problem("invalid type").kind, "type_error");
+    }
+
+    #[test]
+    fn throttle_addresses() {
+        let real: IpAddr = [10, 0, 0, 1].into();
+        assert_eq!(throttle_addr(Some(real), "a@b"), real);
+        let a = throttle_addr(None, "a@b");
+        assert_eq!(a, throttle_addr(None, " A@B "));
+        assert_ne!(a, throttle_addr(None, "c@d"));
+        assert!(a.to_string().starts_with("2001:db8:"), "{a}");
     }
 
     #[test]

@@ -15,6 +15,7 @@
 
 mod accounts;
 pub mod extract;
+mod logsource;
 pub mod openapi;
 mod projects;
 mod resources;

@@ -107,9 +107,35 @@ fn schema_of(shape: Shape) -> Option<Value> {
     }
 }
 
-fn error_response(why: &str) -> Value {
-    json!({"description": why,
-           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+/// The shared error responses (`components.responses`).
+const ERROR_RESPONSES: &[(&str, &str)] = &[
+    (
+        "BadRequest",
+        "invalid input (`validation_failed`, `invalid_json`)",
+    ),
+    (
+        "Unauthenticated",
+        "no or invalid token (`WWW-Authenticate: Bearer`)",
+    ),
+    ("Forbidden", "the caller's role is too weak"),
+    ("NotFound", "not found, or not visible to the caller"),
+    ("RateLimited", "too many login attempts"),
+];
+
+fn error_response(name: &str) -> Value {
+    json!({"$ref": format!("#/components/responses/{name}")})
+}
+
+fn error_responses() -> Value {
+    let mut m = Map::new();
+    for (name, why) in ERROR_RESPONSES {
+        m.insert(
+            (*name).to_string(),
+            json!({"description": why,
+                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}),
+        );
+    }
+    Value::Object(m)
 }
 
 /// The permission rule of a route, for people.
@@ -172,6 +198,19 @@ pub fn openapi() -> Value {
         if route.path == "/api-keys" && route.method == "GET" {
             params.push(json!({"name": "project", "in": "query", "required": true, "schema": {"type": "string"}}));
         }
+        if route.path.ends_with("/logs") {
+            for (name, what) in [
+                ("api", "the API's name"),
+                ("status", "a status (404) or a class (4xx)"),
+                ("q", "text searched in path and error"),
+                ("requestId", "one request"),
+                ("from", "ISO-8601 lower bound"),
+                ("to", "ISO-8601 upper bound"),
+            ] {
+                params.push(json!({"name": name, "in": "query", "required": false,
+                                   "description": what, "schema": {"type": "string"}}));
+            }
+        }
         if matches!(route.response, Shape::List(_)) {
             params.push(json!({"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "maximum": crate::control::MAX_PAGE_LIMIT, "default": crate::control::DEFAULT_PAGE_LIMIT}}));
             params.push(json!({"name": "offset", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "default": 0}}));
@@ -192,19 +231,16 @@ pub fn openapi() -> Value {
         }
         responses.insert(route.status.to_string(), success);
         if route.request != Shape::Empty || route.path.contains('{') {
-            responses.insert("400".into(), error_response("invalid input"));
+            responses.insert("400".into(), error_response("BadRequest"));
         }
         if route.access != Access::Public {
-            responses.insert("401".into(), error_response("no or invalid token"));
-            responses.insert("403".into(), error_response("role too weak"));
-            responses.insert(
-                "404".into(),
-                error_response("not found, or not visible to the caller"),
-            );
+            responses.insert("401".into(), error_response("Unauthenticated"));
+            responses.insert("403".into(), error_response("Forbidden"));
+            responses.insert("404".into(), error_response("NotFound"));
         }
         if route.path == "/auth/login" {
-            responses.insert("401".into(), error_response("wrong e-mail or password"));
-            responses.insert("429".into(), error_response("too many attempts"));
+            responses.insert("401".into(), error_response("Unauthenticated"));
+            responses.insert("429".into(), error_response("RateLimited"));
         }
         op.insert("responses".into(), Value::Object(responses));
         if route.access == Access::Public {
@@ -228,6 +264,7 @@ pub fn openapi() -> Value {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                 "description": "A login token, an API key (stk_…) or the local admin token."}},
             "schemas": components(),
+            "responses": error_responses(),
         },
     })
 }

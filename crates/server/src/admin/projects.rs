@@ -1,6 +1,6 @@
 //! Handlers of `projects*` (projects, environments, members) and `api-keys*`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::json;
 use stratus_auth::roles::{
@@ -9,7 +9,9 @@ use stratus_auth::roles::{
 };
 
 use super::AdminState;
-use super::extract::{Body, Caller, OrgAuth, Paging, ProjectAuth, authorize_named, blocking};
+use super::extract::{
+    Body, Caller, OrgAuth, Paging, PathArgs, ProjectAuth, authorize_named, blocking,
+};
 use super::respond::{Answer, created, list, no_content, ok};
 use crate::control::{ControlError, ProjectInfo, parse_project_role};
 use crate::http::{ApiError, FieldProblem};
@@ -148,7 +150,7 @@ pub(crate) async fn create_environment(
 pub(crate) async fn delete_environment(
     State(st): State<AdminState>,
     a: ProjectAuth<ManageEnvironments>,
-    Path((_, e)): Path<(String, String)>,
+    PathArgs((_, e)): PathArgs<(String, String)>,
 ) -> Answer {
     let control = st.control.clone();
     let deployer = st.deployer.clone();
@@ -171,7 +173,7 @@ pub(crate) async fn list_members(
 pub(crate) async fn put_member(
     State(st): State<AdminState>,
     a: ProjectAuth<ManageMembers>,
-    Path((_, email)): Path<(String, String)>,
+    PathArgs((_, email)): PathArgs<(String, String)>,
     Body(b): Body<MemberBody>,
 ) -> Answer {
     let control = st.control.clone();
@@ -182,7 +184,7 @@ pub(crate) async fn put_member(
 pub(crate) async fn delete_member(
     State(st): State<AdminState>,
     a: ProjectAuth<ManageMembers>,
-    Path((_, email)): Path<(String, String)>,
+    PathArgs((_, email)): PathArgs<(String, String)>,
 ) -> Answer {
     let control = st.control.clone();
     blocking(move || control.remove_member(&a.auth, &email)).await?;
@@ -228,7 +230,7 @@ pub(crate) async fn create_api_key(
 pub(crate) async fn delete_api_key(
     State(st): State<AdminState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathArgs(id): PathArgs<String>,
 ) -> Answer {
     let control = st.control.clone();
     let key = id.clone();

@@ -1,13 +1,13 @@
 //! Handlers of project resources: the draft's models, APIs and sub-flows, the whole draft,
 //! releases, deployment, logs and secrets.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use stratus_auth::roles::{Deploy, EditResources, ManageSecrets, ReadLogs, ViewProject};
 
 use super::AdminState;
-use super::extract::{Body, JsonValue, Paging, ProjectAuth, blocking};
+use super::extract::{Body, JsonValue, Paging, PathArgs, ProjectAuth, QueryParams, blocking};
 use super::respond::{Answer, created, list, no_content, ok};
 use crate::control::{ControlError, DraftKind};
 use crate::http::ApiError;
@@ -49,7 +49,7 @@ pub(crate) async fn list_items<K: Kind>(
 pub(crate) async fn get_item<K: Kind>(
     State(st): State<AdminState>,
     a: ProjectAuth<ViewProject>,
-    Path((_, name)): Path<(String, String)>,
+    PathArgs((_, name)): PathArgs<(String, String)>,
 ) -> Answer {
     let control = st.control.clone();
     ok(blocking(move || control.get_item(&a.auth, K::KIND, &name)).await?)
@@ -71,7 +71,7 @@ pub(crate) async fn create_item<K: Kind>(
 pub(crate) async fn replace_item<K: Kind>(
     State(st): State<AdminState>,
     a: ProjectAuth<EditResources>,
-    Path((_, name)): Path<(String, String)>,
+    PathArgs((_, name)): PathArgs<(String, String)>,
     JsonValue(item): JsonValue,
 ) -> Answer {
     let control = st.control.clone();
@@ -83,7 +83,7 @@ pub(crate) async fn replace_item<K: Kind>(
 pub(crate) async fn delete_item<K: Kind>(
     State(st): State<AdminState>,
     a: ProjectAuth<EditResources>,
-    Path((_, name)): Path<(String, String)>,
+    PathArgs((_, name)): PathArgs<(String, String)>,
 ) -> Answer {
     let control = st.control.clone();
     blocking(move || control.delete_item(&a.auth, K::KIND, &name)).await?;
@@ -118,7 +118,7 @@ pub(crate) async fn create_release(State(st): State<AdminState>, a: ProjectAuth<
 pub(crate) async fn get_release(
     State(st): State<AdminState>,
     a: ProjectAuth<ViewProject>,
-    Path((_, n)): Path<(String, String)>,
+    PathArgs((_, n)): PathArgs<(String, String)>,
 ) -> Answer {
     let number: i64 = n
         .parse()
@@ -130,7 +130,7 @@ pub(crate) async fn get_release(
 pub(crate) async fn deploy(
     State(st): State<AdminState>,
     a: ProjectAuth<Deploy>,
-    Path((_, env)): Path<(String, String)>,
+    PathArgs((_, env)): PathArgs<(String, String)>,
     JsonValue(body): JsonValue,
 ) -> Answer {
     let control = st.control.clone();
@@ -141,16 +141,15 @@ pub(crate) async fn deploy(
 pub(crate) async fn logs(
     State(st): State<AdminState>,
     a: ProjectAuth<ReadLogs>,
-    Path((_, env)): Path<(String, String)>,
-    paging: Paging,
+    PathArgs((_, env)): PathArgs<(String, String)>,
+    QueryParams(params): QueryParams,
 ) -> Answer {
     let control = st.control.clone();
     let source = st.logs.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        control.logs(&a.auth, &env, &paging.params, source.as_ref())
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))??;
+    let result =
+        tokio::task::spawn_blocking(move || control.logs(&a.auth, &env, &params, source.as_ref()))
+            .await
+            .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))??;
     ok(result)
 }
 
@@ -164,7 +163,7 @@ pub(crate) struct SecretBody {
 pub(crate) async fn list_secrets(
     State(st): State<AdminState>,
     a: ProjectAuth<ManageSecrets>,
-    Path((_, env)): Path<(String, String)>,
+    PathArgs((_, env)): PathArgs<(String, String)>,
     paging: Paging,
 ) -> Answer {
     let control = st.control.clone();
@@ -177,7 +176,7 @@ pub(crate) async fn list_secrets(
 pub(crate) async fn put_secret(
     State(st): State<AdminState>,
     a: ProjectAuth<ManageSecrets>,
-    Path((_, env, name)): Path<(String, String, String)>,
+    PathArgs((_, env, name)): PathArgs<(String, String, String)>,
     Body(b): Body<SecretBody>,
 ) -> Answer {
     let control = st.control.clone();
@@ -187,7 +186,7 @@ pub(crate) async fn put_secret(
 pub(crate) async fn delete_secret(
     State(st): State<AdminState>,
     a: ProjectAuth<ManageSecrets>,
-    Path((_, env, name)): Path<(String, String, String)>,
+    PathArgs((_, env, name)): PathArgs<(String, String, String)>,
 ) -> Answer {
     let control = st.control.clone();
     blocking(move || control.delete_secret(&a.auth, &env, &name)).await?;

@@ -17,6 +17,7 @@ use stratus_auth::roles::{
     Authorized, ManageOrg, ManageOrgMembers, OrgRole, Principal, Subject, ViewOrg,
 };
 use stratus_auth::session::{ACCESS_TOKEN_TTL, SessionState, TokenPair};
+use stratus_types::ErrorCode;
 
 use super::db::{self, ACCOUNTS, REVOKED, SYSTEM_DB, find_all, find_one, int, text};
 use super::projects::{org_role_name, parse_org_role};
@@ -163,6 +164,13 @@ impl SessionState for StoreSessions<'_> {
 }
 
 impl ControlPlane {
+    /// Drops revocation entries whose tokens have expired anyway (called at start).
+    pub(crate) fn prune_revoked_sessions(&self) -> Result<u64, ControlError> {
+        Ok(self
+            .store
+            .delete_many(SYSTEM_DB, REVOKED, doc! {"until": {"$lt": self.now_secs()}})?)
+    }
+
     pub(crate) fn session_state(&self) -> StoreSessions<'_> {
         StoreSessions { store: &self.store }
     }
@@ -213,14 +221,13 @@ impl ControlPlane {
         let mut d = doc! {"_id": &id, "email": &email, "generation": 0_i64,
         "orgRoles": {org: org_role_name(role)}, "createdAt": self.now_secs()};
         d.extend(password_fields(&email, password)?);
-        self.store
-            .insert_one(SYSTEM_DB, ACCOUNTS, d)
-            .map_err(|e| match ControlError::from(e) {
-                ControlError::Store(_) => {
-                    ControlError::AlreadyExists(format!("an account '{email}' already exists"))
-                }
-                other => other,
-            })?;
+        self.store.insert_one(SYSTEM_DB, ACCOUNTS, d).map_err(|e| {
+            if e.code() == stratus_types::Code::DuplicateKey {
+                ControlError::AlreadyExists(format!("an account '{email}' already exists"))
+            } else {
+                ControlError::from(e)
+            }
+        })?;
         let mut org_roles = std::collections::BTreeMap::new();
         org_roles.insert(org.to_string(), org_role_name(role).to_string());
         Ok(AccountInfo {
@@ -372,6 +379,7 @@ impl ControlPlane {
             )?
             .ok_or_else(|| ControlError::not_found("the account no longer exists"))?;
         let generation = u64::try_from(int(&after, "generation")).unwrap_or(0);
+        tracing::info!(target: "control", action = "change_password", account = %id);
         Ok(self.sessions.issue(&id, generation)?.into())
     }
 
@@ -391,7 +399,9 @@ impl ControlPlane {
         self.principal_for_account(&session.account_id)
     }
 
-    fn system_principal(&self) -> Result<Principal, ControlError> {
+    /// The system principal (what the local admin token authenticates as): owner of every
+    /// organisation. For the server's own actions (dev-mode deploys, the CLI).
+    pub fn system_principal(&self) -> Result<Principal, ControlError> {
         let mut p = Principal::account(SYSTEM_ACCOUNT);
         for org in self.all_org_ids()? {
             p = p.with_org_role(org, OrgRole::Owner);

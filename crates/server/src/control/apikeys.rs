@@ -97,6 +97,7 @@ impl ControlPlane {
             "createdBy": self.actor_name(auth.subject())},
         )?;
         let info = self.key_info(r);
+        tracing::info!(target: "control", action = "create_api_key", project = %project.slug, key = %r.prefix, actor = %self.actor_name(auth.subject()));
         Ok(CreatedApiKey {
             key: new.plaintext,
             info,

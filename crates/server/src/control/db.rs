@@ -43,6 +43,10 @@ pub(crate) fn ensure_indexes(store: &Store) -> Result<(), ControlError> {
         IndexSpec::new(doc! {"project": 1}).map_err(stratus_docstore::DocstoreError::from)?;
     by_project.unique = false;
     store.create_index(SYSTEM_DB, MEMBERS, by_project.clone())?;
+    // Every request of an account reads its memberships.
+    let by_account =
+        IndexSpec::new(doc! {"account": 1}).map_err(stratus_docstore::DocstoreError::from)?;
+    store.create_index(SYSTEM_DB, MEMBERS, by_account)?;
     store.create_index(SYSTEM_DB, SECRETS, by_project)?;
     Ok(())
 }
@@ -96,20 +100,11 @@ pub(crate) fn new_id() -> String {
     bson::oid::ObjectId::new().to_hex()
 }
 
-/// Whether `s` is a valid slug (`^[a-z0-9][a-z0-9-]{0,62}$`).
-pub(crate) fn is_slug(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-}
+/// Whether `s` is a valid slug (`^[a-z0-9][a-z0-9-]{0,62}$`), the project definition's rule.
+pub(crate) use crate::project::is_slug;
 
 /// Words a project slug may not be (they are top-level paths of the server).
-pub const RESERVED_SLUGS: &[&str] = &[
-    "admin", "console", "storage", "healthz", "readyz", "metrics", "api",
-];
+pub(crate) use crate::project::compile::RESERVED_PROJECT_NAMES as RESERVED_SLUGS;
 
 /// Whether `s` is a valid identifier (`^[A-Za-z_][A-Za-z0-9_]{0,99}$`): secret names,
 /// secret keys.

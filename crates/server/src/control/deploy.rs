@@ -107,7 +107,7 @@ impl ControlPlane {
             }
             None => {
                 let mut def = body;
-                check_definition(&project, &mut def)?;
+                check_definition(&project, &mut def, self.limits.max_definition_bytes)?;
                 let report = deployer
                     .deploy(&project.slug, env, &def)
                     .map_err(ControlError::DeployFailed)?;
@@ -117,6 +117,7 @@ impl ControlPlane {
             }
         };
         let now = self.now_secs();
+        tracing::info!(target: "control", action = "deploy", project = %project.slug, env, release = number, actor = %by);
         let id = format!("{}:{env}", project.id);
         self.store.replace_one(
             SYSTEM_DB,
@@ -135,6 +136,21 @@ impl ControlPlane {
             },
             report,
         })
+    }
+
+    /// Deploys `definition` to `project`/`env` as the system, creating the project and the
+    /// environment when missing (`serve --app DIR`, dev mode).
+    pub fn deploy_as_system(
+        &self,
+        project: &str,
+        env: &str,
+        definition: Value,
+        deployer: &dyn Deployer,
+    ) -> Result<DeployOutcome, ControlError> {
+        let project = self.ensure_project_environment(project, env)?;
+        let system = self.system_principal()?;
+        let (_, cap) = self.authorize::<Deploy>(&system, &project.id)?;
+        self.deploy(&cap, env, definition, deployer)
     }
 
     /// What is deployed in each environment of a project (environments without a deployment

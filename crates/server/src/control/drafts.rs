@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use stratus_auth::roles::{Authorized, Deploy, EditResources, ViewProject};
 
 use super::db::{DRAFTS, RELEASES, SYSTEM_DB, find_all, find_one, int, iso_time, text};
-use super::{ControlError, ControlPlane, MAX_DEFINITION_BYTES, ProjectInfo};
+use super::{ControlError, ControlPlane, ProjectInfo};
 
 /// Which list of the definition an item belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +96,11 @@ fn parse_definition(text: &str) -> Result<Value, ControlError> {
 }
 
 /// Checks a whole definition's outer shape and names it after the project.
-pub(crate) fn check_definition(project: &ProjectInfo, def: &mut Value) -> Result<(), ControlError> {
+pub(crate) fn check_definition(
+    project: &ProjectInfo,
+    def: &mut Value,
+    max_bytes: usize,
+) -> Result<(), ControlError> {
     let obj = def.as_object_mut().ok_or_else(|| {
         ControlError::Invalid(vec![crate::http::FieldProblem {
             loc: vec!["body".into()],
@@ -123,10 +127,10 @@ pub(crate) fn check_definition(project: &ProjectInfo, def: &mut Value) -> Result
     let size = serde_json::to_vec(obj)
         .map(|v| v.len())
         .unwrap_or(usize::MAX);
-    if size > MAX_DEFINITION_BYTES {
+    if size > max_bytes {
         return Err(ControlError::field(
             "definition",
-            format!("a definition is at most {MAX_DEFINITION_BYTES} bytes"),
+            format!("a definition is at most {max_bytes} bytes"),
             "value_error",
         ));
     }
@@ -147,10 +151,11 @@ impl ControlPlane {
         def: &Value,
     ) -> Result<(), ControlError> {
         let text = serde_json::to_string(def).map_err(ControlError::internal)?;
-        if text.len() > MAX_DEFINITION_BYTES {
+        let max_bytes = self.limits.max_definition_bytes;
+        if text.len() > max_bytes {
             return Err(ControlError::field(
                 "definition",
-                format!("a definition is at most {MAX_DEFINITION_BYTES} bytes"),
+                format!("a definition is at most {max_bytes} bytes"),
                 "value_error",
             ));
         }

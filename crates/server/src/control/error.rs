@@ -130,23 +130,12 @@ impl From<ControlError> for ApiError {
                 err
             }
             ControlError::Store(s) if code == Code::DuplicateKey => {
+                tracing::debug!(cause = %s, "duplicate key in the control plane");
                 ApiError::new(code, "a resource with this name already exists")
-                    .with_cause_logged(&s)
             }
             ControlError::Store(s) => ApiError::internal(s),
             ControlError::Internal(cause) => ApiError::internal(cause),
         }
-    }
-}
-
-trait LogCause {
-    fn with_cause_logged(self, cause: &dyn std::fmt::Display) -> Self;
-}
-
-impl LogCause for ApiError {
-    fn with_cause_logged(self, cause: &dyn std::fmt::Display) -> Self {
-        tracing::debug!(cause = %cause, "duplicate key in the control plane");
-        self
     }
 }
 

@@ -36,7 +36,7 @@ use stratus_docstore::Store;
 
 pub use accounts::{AccountInfo, LoginTokens, MAX_EMAIL_BYTES};
 pub use apikeys::{ApiKeyInfo, CreatedApiKey};
-pub use db::{RESERVED_SLUGS, SYSTEM_DB};
+pub use db::SYSTEM_DB;
 pub use deploy::{DeployOutcome, Deployer, DeploymentInfo, LogSource};
 pub use drafts::{DraftKind, ReleaseInfo, item_key};
 pub use error::ControlError;
@@ -69,6 +69,39 @@ pub const DEFAULT_PAGE_LIMIT: u64 = 100;
 /// An API key's last-used time is written at most this often (seconds), to keep reads cheap.
 pub const API_KEY_TOUCH_INTERVAL_SECS: i64 = 60;
 
+/// Size limits of the control plane (defaults: the `MAX_*` constants of this module).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ControlLimits {
+    /// Most environments per project ([`MAX_ENVIRONMENTS`]).
+    pub max_environments: usize,
+    /// Most secrets per environment ([`MAX_SECRETS_PER_ENV`]).
+    pub max_secrets_per_env: usize,
+    /// Most keys in one secret ([`MAX_SECRET_KEYS`]).
+    pub max_secret_keys: usize,
+    /// Largest project definition in bytes ([`MAX_DEFINITION_BYTES`]).
+    pub max_definition_bytes: usize,
+    /// Largest admin request body in bytes ([`MAX_BODY_BYTES`]).
+    pub max_body_bytes: usize,
+    /// Largest page of a list ([`MAX_PAGE_LIMIT`]).
+    pub max_page_limit: u64,
+}
+
+/// Largest admin API request body (a whole project definition fits).
+pub const MAX_BODY_BYTES: usize = MAX_DEFINITION_BYTES + 64 * 1024;
+
+impl Default for ControlLimits {
+    fn default() -> Self {
+        ControlLimits {
+            max_environments: MAX_ENVIRONMENTS,
+            max_secrets_per_env: MAX_SECRETS_PER_ENV,
+            max_secret_keys: MAX_SECRET_KEYS,
+            max_definition_bytes: MAX_DEFINITION_BYTES,
+            max_body_bytes: MAX_BODY_BYTES,
+            max_page_limit: MAX_PAGE_LIMIT,
+        }
+    }
+}
+
 /// Settings of the control plane.
 #[derive(Clone)]
 pub struct ControlConfig {
@@ -80,6 +113,8 @@ pub struct ControlConfig {
     pub login_limits: Option<(BucketConfig, BucketConfig)>,
     /// The time source (tests use a manual clock).
     pub clock: Arc<dyn Clock>,
+    /// Size limits.
+    pub limits: ControlLimits,
 }
 
 impl Default for ControlConfig {
@@ -88,6 +123,7 @@ impl Default for ControlConfig {
             master_key: None,
             login_limits: None,
             clock: Arc::new(SystemClock),
+            limits: ControlLimits::default(),
         }
     }
 }
@@ -100,6 +136,7 @@ impl std::fmt::Debug for ControlConfig {
                 &self.master_key.as_ref().map(|_| "<redacted>"),
             )
             .field("login_limits", &self.login_limits)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -115,6 +152,7 @@ pub struct ControlPlane {
     default_org: String,
     data_dir: PathBuf,
     draft_lock: std::sync::Mutex<()>,
+    limits: ControlLimits,
 }
 
 impl std::fmt::Debug for ControlPlane {
@@ -165,8 +203,10 @@ impl ControlPlane {
             default_org: String::new(),
             data_dir: data_dir.to_path_buf(),
             draft_lock: std::sync::Mutex::new(()),
+            limits: config.limits,
         };
         plane.default_org = plane.ensure_default_org()?;
+        plane.prune_revoked_sessions()?;
         Ok(plane)
     }
 
@@ -179,6 +219,11 @@ impl ControlPlane {
     /// The id of the default organisation.
     pub fn default_org(&self) -> &str {
         &self.default_org
+    }
+
+    /// The size limits in force.
+    pub fn limits(&self) -> &ControlLimits {
+        &self.limits
     }
 
     /// The underlying store (shared with the runtime).

@@ -13,9 +13,10 @@ use stratus_auth::roles::{
     OrgRole, Principal, ProjectPermission, ProjectRef, ProjectRole, Subject, ViewOrg, ViewProject,
     authorize_org, authorize_project,
 };
+use stratus_types::ErrorCode;
 
 use super::db::{self, MEMBERS, ORGS, PROJECTS, SYSTEM_DB, find_all, find_one, int, text};
-use super::{ControlError, ControlPlane, DEFAULT_ENVIRONMENT, DEFAULT_ORG, MAX_ENVIRONMENTS};
+use super::{ControlError, ControlPlane, DEFAULT_ENVIRONMENT, DEFAULT_ORG};
 use crate::control::deploy::Deployer;
 
 /// A project as the rest of the server sees it.
@@ -249,6 +250,13 @@ impl ControlPlane {
         name: &str,
     ) -> Result<ProjectInfo, ControlError> {
         check_slug(name, "name")?;
+        if name.len() == 24 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ControlError::field(
+                "name",
+                "a project name may not look like a project id (24 hex digits)",
+                "value_error",
+            ));
+        }
         if db::RESERVED_SLUGS.contains(&name) {
             return Err(ControlError::field(
                 "name",
@@ -271,17 +279,19 @@ impl ControlPlane {
                 "environments": [DEFAULT_ENVIRONMENT], "nextRelease": 1_i64,
                 "createdAt": self.now_secs(), "createdBy": by},
             )
-            .map_err(|e| match ControlError::from(e) {
-                ControlError::Store(_) => {
+            .map_err(|e| {
+                if e.code() == stratus_types::Code::DuplicateKey {
                     ControlError::AlreadyExists(format!("a project named '{name}' already exists"))
+                } else {
+                    ControlError::from(e)
                 }
-                other => other,
             })?;
         if let Subject::Account(account) = auth.subject()
             && let Some(acc) = self.account_doc(account)?
         {
             self.put_member(&id, account, &text(&acc, "email"), ProjectRole::Admin)?;
         }
+        tracing::info!(target: "control", action = "create_project", project = name, actor = %self.actor_name(auth.subject()));
         Ok(ProjectInfo {
             id,
             slug: name.to_string(),
@@ -316,6 +326,7 @@ impl ControlPlane {
             .delete_one(SYSTEM_DB, db::DRAFTS, doc! {"_id": &project.id})?;
         self.store
             .delete_one(SYSTEM_DB, PROJECTS, doc! {"_id": &project.id})?;
+        tracing::info!(target: "control", action = "delete_project", project = %project.slug, actor = %self.actor_name(auth.subject()));
         Ok(())
     }
 
@@ -323,6 +334,28 @@ impl ControlPlane {
         let id = id.ok_or_else(|| ControlError::internal("capability without a project"))?;
         self.find_project(id)?
             .ok_or_else(|| ControlError::not_found("the project no longer exists"))
+    }
+
+    /// Creates project `slug` (in the default organisation) and its environment `env` when
+    /// missing, as the system (for `serve --app DIR`); returns the project.
+    pub fn ensure_project_environment(
+        &self,
+        slug: &str,
+        env: &str,
+    ) -> Result<ProjectInfo, ControlError> {
+        let system = self.system_principal()?;
+        let project = match self.find_project(slug)? {
+            Some(p) => p,
+            None => {
+                let (_, cap) = self.authorize_in_org::<CreateProject>(&system, None)?;
+                self.create_project(&cap, slug)?
+            }
+        };
+        if project.environments.iter().any(|e| e == env) {
+            return Ok(project);
+        }
+        let (_, cap) = self.authorize::<ManageEnvironments>(&system, &project.id)?;
+        self.create_environment(&cap, env)
     }
 
     /// Adds environment `name` to the project.
@@ -338,10 +371,11 @@ impl ControlPlane {
                 "environment '{name}' already exists"
             )));
         }
-        if project.environments.len() >= MAX_ENVIRONMENTS {
+        let max = self.limits.max_environments;
+        if project.environments.len() >= max {
             return Err(ControlError::field(
                 "name",
-                format!("a project has at most {MAX_ENVIRONMENTS} environments"),
+                format!("a project has at most {max} environments"),
                 "value_error",
             ));
         }
@@ -434,6 +468,7 @@ impl ControlPlane {
             .account_by_email(&email)?
             .ok_or_else(|| ControlError::not_found(format!("no account '{email}'")))?;
         self.put_member(&project.id, &text(&account, "_id"), &email, role)?;
+        tracing::info!(target: "control", action = "set_member", project = %project.slug, member = %email, role = ?role, actor = %self.actor_name(auth.subject()));
         Ok(MemberInfo { email, role })
     }
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 use stratus_auth::roles::{Authorized, ManageSecrets};
 
 use super::db::{SECRETS, SYSTEM_DB, find_all, int, iso_time, text};
-use super::{ControlError, ControlPlane, MAX_SECRET_KEYS, MAX_SECRETS_PER_ENV};
+use super::{ControlError, ControlPlane};
 
 /// A secret as listed: its name and keys, never values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -59,10 +59,11 @@ impl ControlPlane {
                 "a secret name must match ^[A-Za-z_][A-Za-z0-9_]{0,99}$",
             ));
         }
-        if values.len() > MAX_SECRET_KEYS {
+        let max_keys = self.limits.max_secret_keys;
+        if values.len() > max_keys {
             return Err(ControlError::field(
                 "values",
-                format!("at most {MAX_SECRET_KEYS} keys"),
+                format!("at most {max_keys} keys"),
                 "value_error",
             ));
         }
@@ -92,10 +93,11 @@ impl ControlPlane {
             doc! {"project": &project.id, "env": env},
             doc! {"_id": 1},
         )?;
-        if existing.len() >= MAX_SECRETS_PER_ENV && !existing.iter().any(|d| text(d, "_id") == id) {
+        let max_secrets = self.limits.max_secrets_per_env;
+        if existing.len() >= max_secrets && !existing.iter().any(|d| text(d, "_id") == id) {
             return Err(ControlError::path(
                 "name",
-                format!("an environment has at most {MAX_SECRETS_PER_ENV} secrets"),
+                format!("an environment has at most {max_secrets} secrets"),
             ));
         }
         let plain = serde_json::to_vec(values).map_err(ControlError::internal)?;
@@ -115,6 +117,8 @@ impl ControlPlane {
         "sealed": Bson::Binary(Binary {subtype: BinarySubtype::Generic, bytes: sealed})};
         self.store
             .replace_one(SYSTEM_DB, SECRETS, doc! {"_id": &id}, d.clone(), true)?;
+        // The secret's name only; never its values.
+        tracing::info!(target: "control", action = "put_secret", project = %project.slug, env, secret = name, actor = %self.actor_name(auth.subject()));
         Ok(info(&d))
     }
 

@@ -281,10 +281,17 @@ pub async fn handle(State(app): State<AppState>, req: Request) -> Response {
     }
     let status = resp.status().as_u16();
     let elapsed = started.elapsed();
-    let api_name = outcome.api.clone().unwrap_or_default();
-    app.metrics
-        .api(&addr.project, &addr.env, &api_name)
-        .observe(status, elapsed);
+    match env.metrics(outcome.api.as_deref()) {
+        Some(m) => m.observe(status, elapsed),
+        None => app
+            .metrics
+            .api(
+                &addr.project,
+                &addr.env,
+                outcome.api.as_deref().unwrap_or(""),
+            )
+            .observe(status, elapsed),
+    }
     let path_and_query = uri
         .path_and_query()
         .map_or_else(|| uri.path().to_string(), |p| p.as_str().to_string());

@@ -19,6 +19,7 @@ use stratus_flow::Services;
 
 use super::db::EnvDatabase;
 use super::table::{BuildError, BuildInput, EnvRuntime};
+use crate::metrics::Metrics;
 use crate::project::CompiledProject;
 use crate::wire::project_database_name;
 
@@ -32,6 +33,7 @@ pub struct Runtime {
     store: Store,
     base_services: Services,
     jwks: Arc<JwksCache>,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -62,7 +64,12 @@ pub struct DeployReport {
 impl Runtime {
     /// A runtime deploying onto `store`; flows get `base_services` (HTTP client, budgets) plus
     /// their environment's database and sub-flows.
-    pub fn new(store: Store, base_services: Services, jwks: Arc<JwksCache>) -> Runtime {
+    pub fn new(
+        store: Store,
+        base_services: Services,
+        jwks: Arc<JwksCache>,
+        metrics: Arc<Metrics>,
+    ) -> Runtime {
         Runtime {
             envs: ArcSwap::from_pointee(HashMap::new()),
             deploy_lock: Mutex::new(()),
@@ -70,6 +77,7 @@ impl Runtime {
             store,
             base_services,
             jwks,
+            metrics,
         }
     }
 
@@ -155,6 +163,7 @@ impl Runtime {
                 jwks: self.jwks.clone(),
                 secrets,
                 base_path: format!("/{project}/{env}/api"),
+                metrics: self.metrics.clone(),
             },
         )?;
         let apis = env_rt.api_count();

@@ -13,6 +13,7 @@ use stratus_auth::jwks::JwksCache;
 use stratus_auth::verifier::Authenticator;
 use stratus_flow::Services;
 
+use crate::metrics::{ApiMetrics, Metrics};
 use crate::project::{CompiledApi, CompiledProject};
 
 /// Methods of one endpoint pattern.
@@ -52,6 +53,9 @@ pub struct EnvRuntime {
     pub secrets: Document,
     /// The OpenAPI document of the environment's APIs.
     pub openapi: serde_json::Value,
+    /// Metrics per API name (created at deploy, so the request path does no lookup by
+    /// allocation) and for unmatched requests (key "").
+    metrics: HashMap<String, Arc<ApiMetrics>>,
 }
 
 impl std::fmt::Debug for EnvRuntime {
@@ -102,6 +106,8 @@ pub struct BuildInput {
     pub secrets: Document,
     /// Base path of the environment's APIs (for OpenAPI), e.g. `/shop/development/api`.
     pub base_path: String,
+    /// The process's metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 impl EnvRuntime {
@@ -175,6 +181,17 @@ impl EnvRuntime {
             )
         };
         let openapi = crate::project::openapi(&compiled, &input.base_path);
+        let mut metrics = HashMap::new();
+        metrics.insert(
+            String::new(),
+            input.metrics.api(&input.project, &input.env, ""),
+        );
+        for api in &compiled.apis {
+            metrics.insert(
+                api.name.clone(),
+                input.metrics.api(&input.project, &input.env, &api.name),
+            );
+        }
         Ok(EnvRuntime {
             project: input.project,
             env: input.env,
@@ -186,6 +203,7 @@ impl EnvRuntime {
             authenticator,
             secrets: input.secrets,
             openapi,
+            metrics,
         })
     }
 
@@ -207,6 +225,11 @@ impl EnvRuntime {
                 Lookup::MethodNotAllowed(route.methods.iter().map(|(m, _)| m.clone()).collect())
             }
         }
+    }
+
+    /// The metrics of API `name` (`None`: an unmatched request).
+    pub fn metrics(&self, name: Option<&str>) -> Option<&Arc<ApiMetrics>> {
+        self.metrics.get(name.unwrap_or(""))
     }
 
     /// Number of APIs.

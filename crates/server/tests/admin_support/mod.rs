@@ -42,10 +42,13 @@ impl Deployer for StubDeployer {
     }
 }
 
+/// One recorded log query: project, environment, parameters.
+pub type LogQuery = (String, String, Vec<(String, String)>);
+
 /// Records queries; answers one fake entry.
 #[derive(Default)]
 pub struct StubLogs {
-    pub queries: Mutex<Vec<(String, String, Vec<(String, String)>)>>,
+    pub queries: Mutex<Vec<LogQuery>>,
 }
 
 impl LogSource for StubLogs {
@@ -79,6 +82,12 @@ pub async fn start() -> Harness {
 }
 
 pub async fn start_with(config: ControlConfig) -> Harness {
+    start_opts(config, true).await
+}
+
+/// `connect_info: false` serves without client addresses (as a server that forgot
+/// `into_make_service_with_connect_info`).
+pub async fn start_opts(config: ControlConfig, connect_info: bool) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store_file = dir.path().join("data.redb");
     let store = Store::open(&store_file, StoreOptions::default()).unwrap();
@@ -96,12 +105,18 @@ pub async fn start_with(config: ControlConfig) -> Harness {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
+        if connect_info {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        } else {
+            axum::serve(listener, app.into_make_service())
+                .await
+                .unwrap();
+        }
     });
     Harness {
         base: format!("http://{addr}/admin/api/v1"),
@@ -121,6 +136,7 @@ pub struct Resp {
     pub status: u16,
     pub body: Value,
     pub www_authenticate: Option<String>,
+    pub retry_after: Option<String>,
 }
 
 impl Harness {
@@ -145,6 +161,10 @@ impl Harness {
             .headers()
             .get("www-authenticate")
             .map(|v| v.to_str().unwrap().to_string());
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
         let bytes = resp.bytes().await.unwrap();
         let body = if bytes.is_empty() {
             Value::Null
@@ -156,6 +176,7 @@ impl Harness {
             status,
             body,
             www_authenticate,
+            retry_after,
         }
     }
 
