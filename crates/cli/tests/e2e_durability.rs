@@ -35,21 +35,24 @@ fn project() -> Value {
 }
 
 /// Inserts from `threads` threads until `stop`; returns the acknowledged (id, name) pairs.
+/// Names are `p-{tag}-{thread}-{n}`, unique across calls with distinct tags.
 fn insert_until(
     base: &str,
+    tag: &str,
     threads: usize,
     stop: &Arc<AtomicBool>,
 ) -> Vec<std::thread::JoinHandle<Vec<(String, String)>>> {
     (0..threads)
         .map(|t| {
             let base = base.to_string();
+            let tag = tag.to_string();
             let stop = Arc::clone(stop);
             std::thread::spawn(move || {
                 let mut acked = Vec::new();
                 let mut n = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     n += 1;
-                    let name = format!("p-{t}-{n}");
+                    let name = format!("p-{tag}-{t}-{n}");
                     let body = serde_json::to_vec(&json!({"name": name, "price": n, "stock": t}))
                         .expect("json");
                     let r = request(
@@ -119,7 +122,7 @@ fn kill9_during_inserts_loses_no_acknowledged_write() {
             verify_acknowledged(&s, &acked);
         }
         let stop = Arc::new(AtomicBool::new(false));
-        let handles = insert_until(&s.base, 6, &stop);
+        let handles = insert_until(&s.base, &format!("round{round}"), 6, &stop);
         std::thread::sleep(Duration::from_millis(1500));
         // SIGKILL while the clients are still inserting; only then tell them to stop.
         s.kill9();
@@ -182,7 +185,7 @@ fn sigterm_lets_in_flight_requests_finish() {
         })
         .collect();
     let stop = Arc::new(AtomicBool::new(false));
-    let inserters = insert_until(&s.base, 2, &stop);
+    let inserters = insert_until(&s.base, "term", 2, &stop);
     started.wait();
     // Let the slow requests reach the server and start hashing.
     std::thread::sleep(Duration::from_millis(150));
