@@ -53,7 +53,15 @@ impl std::fmt::Debug for RedbStore {
 impl RedbStore {
     /// Opens the database file at `path`, creating it when absent.
     pub fn open(path: &Path) -> KvResult<RedbStore> {
-        let db = redb::Database::create(path).map_err(engine)?;
+        Self::open_with_cache(path, crate::store::DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens the database file at `path` with a page cache of `cache_bytes`.
+    pub fn open_with_cache(path: &Path, cache_bytes: usize) -> KvResult<RedbStore> {
+        let db = redb::Builder::new()
+            .set_cache_size(cache_bytes)
+            .create(path)
+            .map_err(engine)?;
         Ok(RedbStore { db })
     }
 

@@ -22,9 +22,24 @@ use crate::kv_redb::RedbStore;
 use crate::limits::MAX_CHANGES_PER_CALL;
 use crate::writer::{WriteCtx, Writer, WriterStatsSnapshot};
 
+/// Default page-cache budget of a store file, bytes (redb's own default is 1 GiB, which makes
+/// a small server's memory grow far beyond its working set).
+pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 /// Options of [`Store::open`].
-#[derive(Debug, Clone, Default)]
-pub struct StoreOptions {}
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Page-cache budget of the engine, bytes (default [`DEFAULT_CACHE_BYTES`]).
+    pub cache_bytes: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            cache_bytes: DEFAULT_CACHE_BYTES,
+        }
+    }
+}
 
 /// A database as listed by [`Store::list_databases`].
 #[derive(Debug, Clone, PartialEq)]
@@ -95,8 +110,11 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (creating when absent) the store file at `path`; fails with
     /// [`DocstoreError::UnsupportedFormat`] if it was written by an unknown format version.
-    pub fn open(path: impl AsRef<Path>, _options: StoreOptions) -> Result<Store> {
-        let kv: Arc<dyn KvStore> = Arc::new(RedbStore::open(path.as_ref())?);
+    pub fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
+        let kv: Arc<dyn KvStore> = Arc::new(RedbStore::open_with_cache(
+            path.as_ref(),
+            options.cache_bytes,
+        )?);
         Self::with_engine(kv)
     }
 

@@ -30,6 +30,10 @@ pub const DEFAULT_LOG_QUEUE: usize = 10_000;
 pub const DEFAULT_LOG_MAX_AGE_SECS: u64 = 7 * 24 * 3600;
 /// Default maximum request-log entries kept per environment.
 pub const DEFAULT_LOG_MAX_ENTRIES: u64 = 100_000;
+/// Default page cache of the document store, MiB.
+pub const DEFAULT_STORE_CACHE_MB: usize = 64;
+/// Default page cache of the request-log store, MiB.
+pub const DEFAULT_LOGS_CACHE_MB: usize = 8;
 /// Default polling interval of `--app` dev mode, milliseconds.
 pub const DEFAULT_WATCH_INTERVAL_MS: u64 = 500;
 
@@ -66,6 +70,8 @@ pub struct Config {
     pub flow: FlowSection,
     /// Request logs.
     pub logs: LogsSection,
+    /// Storage engine.
+    pub store: StoreSection,
     /// Secrets and sessions.
     pub security: SecuritySection,
 }
@@ -112,6 +118,25 @@ pub struct LogsSection {
     pub max_entries_per_env: u64,
 }
 
+/// `[store]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreSection {
+    /// Page cache of `data.redb`, MiB.
+    pub cache_mb: usize,
+    /// Page cache of `logs.redb`, MiB.
+    pub logs_cache_mb: usize,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection {
+            cache_mb: DEFAULT_STORE_CACHE_MB,
+            logs_cache_mb: DEFAULT_LOGS_CACHE_MB,
+        }
+    }
+}
+
 /// `[security]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -133,6 +158,7 @@ impl Default for Config {
             http: HttpSection::default(),
             flow: FlowSection::default(),
             logs: LogsSection::default(),
+            store: StoreSection::default(),
             security: SecuritySection::default(),
         }
     }
@@ -232,6 +258,9 @@ impl Config {
                 "flow.max_node_executions",
                 "budgets must be at least 1",
             ));
+        }
+        if self.store.cache_mb == 0 || self.store.logs_cache_mb == 0 {
+            return Err(bad("store.cache_mb", "page caches must be at least 1 MiB"));
         }
         self.log_config()
             .validate()

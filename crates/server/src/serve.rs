@@ -25,10 +25,9 @@ use tokio::net::TcpListener;
 use crate::admin::AdminState;
 use crate::app::{AppInner, AppState};
 use crate::config::{Config, ConfigError, LogFormat};
+use crate::control::Deployer;
 use crate::control::{ControlConfig, ControlPlane};
-use crate::control::{Deployer, LogSource};
-use crate::http::ApiError;
-use crate::logs::{LogQuery, RequestLogs};
+use crate::logs::RequestLogs;
 use crate::metrics::Metrics;
 use crate::runtime::registry::Runtime;
 
@@ -137,6 +136,23 @@ impl Deployer for RuntimeDeployer {
     fn undeploy(&self, project: &str, env: &str) {
         self.runtime.undeploy(project, env);
     }
+
+    fn secrets_changed(&self, project: &str, env: &str) {
+        let result = self
+            .control
+            .env_secrets(project, env)
+            .map_err(|e| e.to_string())
+            .and_then(|s| {
+                self.runtime
+                    .update_secrets(project, env, s)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = result {
+            // The previous table keeps serving (e.g. an HMAC secret was deleted while an API
+            // still needs it); the next deploy reports the same error.
+            tracing::warn!(%project, %env, error = %e, "secrets changed but the environment could not be rebuilt");
+        }
+    }
 }
 
 /// Compiles `definition` and deploys it to `project`/`env`; errors as JSON objects
@@ -164,35 +180,6 @@ pub fn deploy_definition(
     Ok(serde_json::to_value(report).unwrap_or(serde_json::Value::Null))
 }
 
-/// Request-log queries for the admin API.
-struct LogsAdapter(RequestLogs);
-
-impl LogSource for LogsAdapter {
-    fn query(
-        &self,
-        project: &str,
-        env: &str,
-        params: &[(String, String)],
-    ) -> Result<serde_json::Value, ApiError> {
-        let q = LogQuery::from_query_params(params).map_err(|errs| {
-            ApiError::validation(
-                errs.into_iter()
-                    .map(|(param, msg)| crate::http::FieldProblem {
-                        loc: vec!["params".into(), param.into()],
-                        msg,
-                        kind: "value_error".into(),
-                    })
-                    .collect(),
-            )
-        })?;
-        let page = self.0.query(project, env, &q).map_err(ApiError::internal)?;
-        Ok(serde_json::json!({
-            "data": page.data,
-            "page": {"total": page.total, "limit": q.limit, "offset": q.offset},
-        }))
-    }
-}
-
 /// Runs the server on `listener` until `shutdown` resolves.
 pub async fn run_on(
     config: Config,
@@ -203,10 +190,20 @@ pub async fn run_on(
     let data_dir = config.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .map_err(|e| io(&format!("cannot create {}", data_dir.display()), e))?;
-    let store = Store::open(data_dir.join("data.redb"), StoreOptions::default())
-        .map_err(|e| ServeError::Store(e.to_string()))?;
-    let log_store = Store::open(data_dir.join("logs.redb"), StoreOptions::default())
-        .map_err(|e| ServeError::Store(format!("logs: {e}")))?;
+    let store = Store::open(
+        data_dir.join("data.redb"),
+        StoreOptions {
+            cache_bytes: config.store.cache_mb * 1024 * 1024,
+        },
+    )
+    .map_err(|e| ServeError::Store(e.to_string()))?;
+    let log_store = Store::open(
+        data_dir.join("logs.redb"),
+        StoreOptions {
+            cache_bytes: config.store.logs_cache_mb * 1024 * 1024,
+        },
+    )
+    .map_err(|e| ServeError::Store(format!("logs: {e}")))?;
     let control = Arc::new(
         ControlPlane::open(
             store.clone(),
@@ -251,7 +248,7 @@ pub async fn run_on(
             runtime: runtime.clone(),
             control: control.clone(),
         }),
-        logs: Arc::new(LogsAdapter(logs.clone())),
+        logs: Arc::new(logs.clone()),
     });
     let admin = admin.merge(crate::backup::backup_router(
         crate::backup::BackupSource {
@@ -316,10 +313,13 @@ pub async fn run_on(
         }));
     }
     let mut graceful_rx = stop_rx.clone();
-    let server =
-        axum::serve(listener, app.into_make_service()).with_graceful_shutdown(async move {
-            let _ = graceful_rx.wait_for(|s| *s).await;
-        });
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = graceful_rx.wait_for(|s| *s).await;
+    });
     let grace = Duration::from_secs(config.http.shutdown_grace_secs);
     let mut grace_rx = stop_rx.clone();
     let grace_timer = async move {
@@ -415,27 +415,12 @@ fn dev_deploy(
     deployer: &RuntimeDeployer,
     definition: serde_json::Value,
 ) -> Result<String, String> {
-    use stratus_auth::roles::{CreateProject, Deploy};
     let name = definition
         .get("name")
         .and_then(serde_json::Value::as_str)
         .unwrap_or("")
         .to_string();
-    let principal = control
-        .authenticate_bearer(control.local_admin_token())
-        .map_err(|e| e.to_string())?;
-    if control.project(&name).is_none() {
-        let (_, auth) = control
-            .authorize_in_org::<CreateProject>(&principal, None)
-            .map_err(|e| e.to_string())?;
-        control
-            .create_project(&auth, &name)
-            .map_err(|e| format!("cannot create project '{name}': {e}"))?;
-    }
-    let (_, auth) = control
-        .authorize::<Deploy>(&principal, &name)
-        .map_err(|e| e.to_string())?;
-    match control.deploy(&auth, "development", definition, deployer) {
+    match control.deploy_as_system(&name, "development", definition, deployer) {
         Ok(outcome) => Ok(format!(
             "deployed {name}/development (release {})",
             outcome.deployment.release

@@ -416,3 +416,48 @@ async fn shop_example_end_to_end() {
     assert_eq!(page["page"]["total"], json!(2));
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_changes_reach_a_deployed_environment() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = start(dir.path()).await;
+    use reqwest::Method as M;
+    let (st, b) = s
+        .admin(M::POST, "/projects", Some(json!({"name": "shop"})))
+        .await;
+    assert_eq!(st, 201, "{b}");
+    let def = json!({"name": "shop", "apis": [
+        {"name": "which", "method": "GET", "endpoint": "/which",
+         "flow": [{"type": "httpResponse", "body": {"plan": "$.secrets.billing.plan"}}]}]});
+    let (st, b) = s
+        .admin(
+            M::POST,
+            "/projects/shop/environments/development/deploy",
+            Some(def),
+        )
+        .await;
+    assert_eq!(st, 200, "{b}");
+    let (_, _, b) = s.call(M::GET, "/which", None).await;
+    assert_eq!(b, json!({"plan": null}));
+    let (st, b) = s
+        .admin(
+            M::PUT,
+            "/projects/shop/environments/development/secrets/billing",
+            Some(json!({"values": {"plan": "gold"}})),
+        )
+        .await;
+    assert_eq!(st, 200, "{b}");
+    let (_, _, b) = s.call(M::GET, "/which", None).await;
+    assert_eq!(b, json!({"plan": "gold"}));
+    let (st, _) = s
+        .admin(
+            M::DELETE,
+            "/projects/shop/environments/development/secrets/billing",
+            None,
+        )
+        .await;
+    assert_eq!(st, 204);
+    let (_, _, b) = s.call(M::GET, "/which", None).await;
+    assert_eq!(b, json!({"plan": null}));
+    s.stop().await;
+}

@@ -180,7 +180,14 @@ pub(crate) async fn put_secret(
     Body(b): Body<SecretBody>,
 ) -> Answer {
     let control = st.control.clone();
-    ok(blocking(move || control.put_secret(&a.auth, &env, &name, &b.values)).await?)
+    let deployer = st.deployer.clone();
+    let slug = a.project.slug.clone();
+    ok(blocking(move || {
+        let r = control.put_secret(&a.auth, &env, &name, &b.values)?;
+        deployer.secrets_changed(&slug, &env);
+        Ok(r)
+    })
+    .await?)
 }
 
 pub(crate) async fn delete_secret(
@@ -189,7 +196,14 @@ pub(crate) async fn delete_secret(
     PathArgs((_, env, name)): PathArgs<(String, String, String)>,
 ) -> Answer {
     let control = st.control.clone();
-    blocking(move || control.delete_secret(&a.auth, &env, &name)).await?;
+    let deployer = st.deployer.clone();
+    let slug = a.project.slug.clone();
+    blocking(move || {
+        control.delete_secret(&a.auth, &env, &name)?;
+        deployer.secrets_changed(&slug, &env);
+        Ok(())
+    })
+    .await?;
     no_content()
 }
 

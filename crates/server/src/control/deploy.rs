@@ -23,6 +23,11 @@ pub trait Deployer: Send + Sync {
     fn deploy(&self, project: &str, env: &str, definition: &Value) -> Result<Value, Vec<Value>>;
     /// Stops serving `project`/`env` (no-op when nothing is deployed).
     fn undeploy(&self, project: &str, env: &str);
+    /// The secrets of `project`/`env` changed: a deployed environment picks up the new values
+    /// (flows' `$.secrets`, HMAC provider keys). Default: nothing to do.
+    fn secrets_changed(&self, project: &str, env: &str) {
+        let _ = (project, env);
+    }
 }
 
 /// Answers request-log queries (implemented by the request-log subsystem).
