@@ -42,6 +42,18 @@ fn def(name: &str) -> TableDefinition<'_, &'static [u8], &'static [u8]> {
 /// A redb database file.
 pub struct RedbStore {
     db: redb::Database,
+    /// `Some`: relaxed durability (at most one fsync per interval; see
+    /// [`RedbStore::with_sync_interval`]).
+    relaxed: Option<Relaxed>,
+}
+
+/// State of relaxed durability.
+struct Relaxed {
+    interval: std::time::Duration,
+    /// When the last durable commit happened.
+    last_sync: std::sync::Mutex<std::time::Instant>,
+    /// Whether a non-durable commit happened since.
+    dirty: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -62,7 +74,39 @@ impl RedbStore {
             .set_cache_size(cache_bytes)
             .create(path)
             .map_err(engine)?;
-        Ok(RedbStore { db })
+        Ok(RedbStore { db, relaxed: None })
+    }
+
+    /// Relaxed durability: commits are made durable (fsync) at most once per `interval`; the
+    /// ones in between are not, so a crash can lose up to `interval` of acknowledged writes.
+    /// For data that may be lost (request logs), never for user data. A clean close makes
+    /// everything durable.
+    pub fn with_sync_interval(mut self, interval: std::time::Duration) -> Self {
+        self.relaxed = Some(Relaxed {
+            interval,
+            last_sync: std::sync::Mutex::new(std::time::Instant::now()),
+            dirty: std::sync::atomic::AtomicBool::new(false),
+        });
+        self
+    }
+
+    /// The durability of the next commit.
+    fn next_durability(&self) -> redb::Durability {
+        let Some(r) = &self.relaxed else {
+            return redb::Durability::Immediate;
+        };
+        let mut last = r
+            .last_sync
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.elapsed() >= r.interval {
+            *last = std::time::Instant::now();
+            r.dirty.store(false, std::sync::atomic::Ordering::Relaxed);
+            redb::Durability::Immediate
+        } else {
+            r.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
+            redb::Durability::None
+        }
     }
 
     /// Names of all tables in the committed state.
@@ -344,6 +388,21 @@ impl KvWrite for RedbWrite {
     }
 }
 
+impl Drop for RedbStore {
+    fn drop(&mut self) {
+        // Relaxed durability: make the last non-durable commits durable on a clean close.
+        if let Some(r) = &self.relaxed
+            && r.dirty.load(std::sync::atomic::Ordering::Relaxed)
+            && let Ok(mut txn) = self.db.begin_write()
+            && txn.set_durability(redb::Durability::Immediate).is_ok()
+        {
+            // Nothing more can be done about a failure while closing; the data up to the last
+            // durable commit is intact either way.
+            let _ = txn.commit();
+        }
+    }
+}
+
 impl KvStore for RedbStore {
     fn snapshot(&self) -> KvResult<Snapshot> {
         let txn = self.db.begin_read().map_err(engine)?;
@@ -352,8 +411,7 @@ impl KvStore for RedbStore {
 
     fn write(&self, f: &mut dyn FnMut(&mut dyn KvWrite) -> KvResult<()>) -> KvResult<()> {
         let mut txn = self.db.begin_write().map_err(engine)?;
-        txn.set_durability(redb::Durability::Immediate)
-            .map_err(engine)?;
+        txn.set_durability(self.next_durability()).map_err(engine)?;
         let mut w = RedbWrite {
             txn,
             tables: RefCell::new(None),
@@ -428,6 +486,45 @@ mod tests {
                 .expect("names")
                 .contains(&"missing".to_string())
         );
+    }
+
+    #[test]
+    fn relaxed_durability_keeps_everything_on_a_clean_close() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db.redb");
+        {
+            let store = RedbStore::open(&path)
+                .expect("open")
+                .with_sync_interval(std::time::Duration::from_secs(3600));
+            // The interval counts from open, so all of these commits are non-durable; they are
+            // visible at once and survive a clean close (the close also fsyncs them, which
+            // only a power cut could tell apart — not checked here).
+            for i in 0u32..20 {
+                store
+                    .write(&mut |kv| kv.put("t", &i.to_be_bytes(), b"v"))
+                    .expect("write");
+            }
+            assert!(
+                store
+                    .relaxed
+                    .as_ref()
+                    .is_some_and(|r| r.dirty.load(std::sync::atomic::Ordering::Relaxed))
+            );
+            let snap = store.snapshot().expect("snapshot");
+            assert_eq!(
+                snap.get("t", &19u32.to_be_bytes()).expect("get"),
+                Some(b"v".to_vec())
+            );
+        }
+        let store = RedbStore::open(&path).expect("reopen");
+        let snap = store.snapshot().expect("snapshot");
+        for i in 0u32..20 {
+            assert_eq!(
+                snap.get("t", &i.to_be_bytes()).expect("get"),
+                Some(b"v".to_vec()),
+                "key {i}"
+            );
+        }
     }
 
     #[test]

@@ -31,12 +31,17 @@ pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
 pub struct StoreOptions {
     /// Page-cache budget of the engine, bytes (default [`DEFAULT_CACHE_BYTES`]).
     pub cache_bytes: usize,
+    /// `None` (default): every acknowledged write is durable. `Some(d)`: at most one fsync
+    /// per `d`; a crash can lose up to `d` of acknowledged writes (for request logs, never for
+    /// user data).
+    pub sync_interval: Option<std::time::Duration>,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             cache_bytes: DEFAULT_CACHE_BYTES,
+            sync_interval: None,
         }
     }
 }
@@ -111,10 +116,11 @@ impl Store {
     /// Opens (creating when absent) the store file at `path`; fails with
     /// [`DocstoreError::UnsupportedFormat`] if it was written by an unknown format version.
     pub fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
-        let kv: Arc<dyn KvStore> = Arc::new(RedbStore::open_with_cache(
-            path.as_ref(),
-            options.cache_bytes,
-        )?);
+        let mut engine = RedbStore::open_with_cache(path.as_ref(), options.cache_bytes)?;
+        if let Some(d) = options.sync_interval {
+            engine = engine.with_sync_interval(d);
+        }
+        let kv: Arc<dyn KvStore> = Arc::new(engine);
         Self::with_engine(kv)
     }
 

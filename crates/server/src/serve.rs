@@ -31,6 +31,10 @@ use crate::logs::RequestLogs;
 use crate::metrics::Metrics;
 use crate::runtime::registry::Runtime;
 
+/// Request logs are made durable at most this often: a crash can lose up to this much of the
+/// log (never user data); a clean shutdown loses nothing.
+pub const LOG_SYNC_INTERVAL: Duration = Duration::from_secs(1);
+
 /// Time the request-log writer gets to flush at shutdown.
 pub const LOG_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -194,6 +198,7 @@ pub async fn run_on(
         data_dir.join("data.redb"),
         StoreOptions {
             cache_bytes: config.store.cache_mb * 1024 * 1024,
+            ..StoreOptions::default()
         },
     )
     .map_err(|e| ServeError::Store(e.to_string()))?;
@@ -201,6 +206,7 @@ pub async fn run_on(
         data_dir.join("logs.redb"),
         StoreOptions {
             cache_bytes: config.store.logs_cache_mb * 1024 * 1024,
+            sync_interval: Some(LOG_SYNC_INTERVAL),
         },
     )
     .map_err(|e| ServeError::Store(format!("logs: {e}")))?;
