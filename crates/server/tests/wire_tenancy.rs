@@ -128,3 +128,64 @@ async fn run_tenancy(mode: &'static str) {
     );
     s.stop().await;
 }
+
+/// The same isolation for user-API flows: a flow of project `alpha` runs its `aggregate`
+/// node in `alpha__development`, but a `$out`/`$merge` stage naming `beta__development`
+/// must not write there (checked through an API of `beta`). Needs no Python.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "reason: bug — the runtime's aggregate (crates/server/src/runtime/db.rs `aggregate`) passes $out/$merge {db} targets through, so a flow writes into another project's database; see the h/authwire report"]
+async fn a_flow_cannot_write_into_another_project() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = server::start_in(dir.path()).await;
+    let steal = |stage: serde_json::Value| {
+        json!([
+            {"type": "insertOne", "name": "ins", "collection": "notes", "document": {"text": "mine"}},
+            {"type": "aggregate", "name": "agg", "collection": "notes", "pipeline": [stage]},
+            {"type": "httpResponse", "status": 200, "body": {"ok": true}}
+        ])
+    };
+    s.deploy(
+        "alpha",
+        &[],
+        json!({"name": "alpha",
+            "models": [{"name": "note", "collection": "notes", "fields": {"text": {"type": "string"}}}],
+            "apis": [
+            {"name": "out", "method": "POST", "endpoint": "/out",
+             "flow": steal(json!({"$out": {"db": "beta__development", "coll": "stolen"}}))},
+            {"name": "merge", "method": "POST", "endpoint": "/merge",
+             "flow": steal(json!({"$merge": {"into": {"db": "beta__development", "coll": "stolen"}}}))}
+        ]}),
+    )
+    .await;
+    s.deploy(
+        "beta",
+        &[],
+        json!({"name": "beta",
+            "models": [{"name": "loot", "collection": "stolen", "fields": {"text": {"type": "string"}}}],
+            "apis": [
+            {"name": "stolen", "method": "GET", "endpoint": "/stolen",
+             "flow": [
+                {"type": "findMany", "name": "found", "collection": "stolen", "filter": {}},
+                {"type": "httpResponse", "status": 200, "body": {"docs": "$.found.result"}}
+             ]}
+        ]}),
+    )
+    .await;
+    for path in ["/out", "/merge"] {
+        let r = s
+            .client
+            .post(format!("{}/alpha/development/api{path}", s.url))
+            .send()
+            .await
+            .expect("request");
+        println!("alpha {path}: {}", r.status());
+        let (st, _, b) = s.get("beta", "/stolen", None).await;
+        assert_eq!(st, 200, "{b}");
+        assert_eq!(
+            b["docs"],
+            json!([]),
+            "{path}: alpha's flow wrote into beta__development: {b}"
+        );
+    }
+    s.stop().await;
+}
