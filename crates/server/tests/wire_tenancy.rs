@@ -43,12 +43,13 @@ async fn a_member_of_one_project_reaches_only_its_databases() {
     run_tenancy("access").await;
 }
 
-/// `$out: {db, coll}` / `$merge: {into: {db, coll}}` run in the member's own database but
-/// name the other project's: the command-level check (`commands/mod.rs`) only looks at the
-/// command's `$db`, so the stage writes across tenants.
+/// Pipeline stages that name another database — `$lookup`/`$unionWith` `{db, coll}` (reads),
+/// `$out: {db, coll}` / `$merge: {into: {db, coll}}` (writes) — run in the member's own
+/// database: the command-level check (`commands/mod.rs`) only looks at the command's `$db`,
+/// so the stages cross tenants.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "reason: bug — wire aggregate does not check the $out/$merge target database against the user's access (crates/server/src/wire/commands/read.rs `aggregate`); see the h/authwire report"]
-async fn out_and_merge_cannot_target_another_project() {
+#[ignore = "reason: bug — wire aggregate does not check the databases named by $lookup/$unionWith/$graphLookup/$out/$merge against the user's access (crates/server/src/wire/commands/read.rs `aggregate`); see the h/authwire report"]
+async fn pipeline_stages_cannot_reach_another_project() {
     run_tenancy("out").await;
 }
 

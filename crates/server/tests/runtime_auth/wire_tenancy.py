@@ -90,6 +90,15 @@ except OperationFailure as e:
     check(e.code == 18, f"unknown user: code {e.code} should be 18")
 
 if MODE == "out":
+    # $lookup / $unionWith naming the other project's database must not read from it.
+    for stage in ({"$lookup": {"from": {"db": OTHER, "coll": "secrets"}, "pipeline": [], "as": "j"}},
+                  {"$unionWith": {"coll": {"db": OTHER, "coll": "secrets"}}}):
+        name = next(iter(stage))
+        try:
+            got = list(own.aggregate([stage]))
+            check("theirs" not in str(got), f"{name} read the other project's database: {got}")
+        except OperationFailure as e:
+            print(f"{name} from the other project refused with code {e.code}")
     # $out / $merge naming the other project's database must not write there.
     for stage in ({"$out": {"db": OTHER, "coll": "stolen_out"}},
                   {"$merge": {"into": {"db": OTHER, "coll": "stolen_merge"}}}):
