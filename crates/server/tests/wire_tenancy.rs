@@ -48,7 +48,6 @@ async fn a_member_of_one_project_reaches_only_its_databases() {
 /// database: the command-level check (`commands/mod.rs`) only looks at the command's `$db`,
 /// so the stages cross tenants.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "reason: bug — wire aggregate does not check the databases named by $lookup/$unionWith/$graphLookup/$out/$merge against the user's access (crates/server/src/wire/commands/read.rs `aggregate`); see the h/authwire report"]
 async fn pipeline_stages_cannot_reach_another_project() {
     run_tenancy("out").await;
 }
@@ -134,7 +133,6 @@ async fn run_tenancy(mode: &'static str) {
 /// node in `alpha__development`, but a `$out`/`$merge` stage naming `beta__development`
 /// must not write there (checked through an API of `beta`). Needs no Python.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "reason: bug — the runtime's aggregate (crates/server/src/runtime/db.rs `aggregate`) passes $out/$merge {db} targets through, so a flow writes into another project's database; see the h/authwire report"]
 async fn a_flow_cannot_write_into_another_project() {
     let dir = tempfile::tempdir().expect("tmp");
     let s = server::start_in(dir.path()).await;

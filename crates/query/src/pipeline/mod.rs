@@ -35,6 +35,7 @@
 //!   stages (40324).
 
 pub mod env;
+pub mod namespaces;
 
 mod bucket;
 mod bucket_auto;

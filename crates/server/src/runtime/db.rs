@@ -115,6 +115,18 @@ impl Database for EnvDatabase {
         pipeline: &[Document],
     ) -> Result<Vec<Document>, ServiceError> {
         let stages: Vec<Bson> = pipeline.iter().cloned().map(Bson::Document).collect();
+        // Tenancy: a flow's pipeline may only name its own environment's database.
+        if let Some(other) = stratus_query::pipeline::namespaces::named_databases(&stages)
+            .into_iter()
+            .find(|d| d != &self.db)
+        {
+            return Err(ServiceError::new(
+                ServiceErrorKind::BadQuery,
+                format!(
+                    "a pipeline may only use collections of this environment; it names database '{other}'"
+                ),
+            ));
+        }
         self.store
             .aggregate(&self.db, collection, &stages, AggregateOptions::default())
             .and_then(|c| c.to_vec())
@@ -249,6 +261,24 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.kind, ServiceErrorKind::BadQuery);
         assert_eq!(d.delete("p", &doc! {}, true).expect("delete"), 3);
+    }
+
+    #[test]
+    fn pipelines_cannot_name_another_database() {
+        let d = db();
+        d.insert_one("p", doc! {"n": 1}).expect("insert");
+        for stage in [
+            doc! {"$lookup": {"from": {"db": "other__development", "coll": "x"}, "as": "y"}},
+            doc! {"$out": {"db": "other__development", "coll": "x"}},
+            doc! {"$merge": {"into": {"db": "other__development", "coll": "x"}}},
+        ] {
+            let e = d.aggregate("p", &[stage]).unwrap_err();
+            assert_eq!(e.kind, ServiceErrorKind::BadQuery);
+            assert!(e.message.contains("other__development"));
+        }
+        // Naming its own database is fine.
+        let own = doc! {"$lookup": {"from": {"db": "shop__development", "coll": "p"}, "localField": "n", "foreignField": "n", "as": "y"}};
+        assert_eq!(d.aggregate("p", &[own]).expect("own db").len(), 1);
     }
 
     #[test]

@@ -224,6 +224,17 @@ pub(super) fn kill_cursors(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
 pub(super) async fn aggregate(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
     let cmd = "aggregate";
     let pipeline = req_array(ctx.body, cmd, "pipeline")?.clone();
+    // Stages may name other databases ($lookup/$unionWith/$graphLookup from, $out, $merge):
+    // each must be allowed to the user like the command's own database.
+    if let Some(user) = &conn.user {
+        for other in stratus_query::pipeline::namespaces::named_databases(&pipeline) {
+            if !user.access.allows(&other) {
+                return Err(CommandError::unauthorized(format!(
+                    "not authorized on {other} to execute command {{ aggregate: ... }}"
+                )));
+            }
+        }
+    }
     refuse_unsupported(ctx.body, cmd, true)?;
     if opt_bool(ctx.body, cmd, "explain")?.unwrap_or(false) {
         return Err(CommandError::not_supported(
