@@ -25,15 +25,15 @@ pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
 /// Default wall-clock budget of one flow run, milliseconds.
 pub const DEFAULT_FLOW_TIMEOUT_MS: u64 = 30_000;
 /// Default request-log queue capacity (entries; overflow is dropped and counted).
-pub const DEFAULT_LOG_QUEUE: usize = 10_000;
+pub const DEFAULT_LOG_QUEUE: usize = 1_000;
 /// Default maximum age of request-log entries, seconds (7 days).
 pub const DEFAULT_LOG_MAX_AGE_SECS: u64 = 7 * 24 * 3600;
 /// Default maximum request-log entries kept per environment.
 pub const DEFAULT_LOG_MAX_ENTRIES: u64 = 100_000;
 /// Default page cache of the document store, MiB.
-pub const DEFAULT_STORE_CACHE_MB: usize = 64;
+pub const DEFAULT_STORE_CACHE_MB: usize = 16;
 /// Default page cache of the request-log store, MiB.
-pub const DEFAULT_LOGS_CACHE_MB: usize = 8;
+pub const DEFAULT_LOGS_CACHE_MB: usize = 4;
 /// Default polling interval of `--app` dev mode, milliseconds.
 pub const DEFAULT_WATCH_INTERVAL_MS: u64 = 500;
 

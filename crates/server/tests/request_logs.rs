@@ -18,11 +18,15 @@ const WAIT: Duration = Duration::from_secs(20);
 const T0: i64 = 1_767_225_600_000;
 const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJlLXNlY3JldA";
 
+/// Queue large enough for the bursts these tests send while the writer is paused.
+const TEST_QUEUE: usize = 20_000;
+
 /// The default configuration, except that no entry is old enough for age retention (the
-/// fixtures use fixed dates in the past).
+/// fixtures use fixed dates in the past) and the queue holds the tests' bursts.
 fn keep_all() -> LogConfig {
     LogConfig {
         max_age: Duration::from_secs(100 * 365 * 24 * 3600),
+        queue_capacity: TEST_QUEUE,
         ..LogConfig::default()
     }
 }
@@ -444,6 +448,7 @@ fn retention_deletes_in_several_chunks_when_far_over_the_limit() {
     let config = LogConfig {
         max_entries_per_env: 100,
         retention_interval: Duration::from_millis(20),
+        queue_capacity: TEST_QUEUE,
         ..LogConfig::default()
     };
     let logs = RequestLogs::start(open(dir.path()), config);

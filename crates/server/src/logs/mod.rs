@@ -35,7 +35,7 @@ use writer::{Msg, Shared, Writer};
 
 /// Default capacity of the queue between requests and the writer (config
 /// `logs.queue_capacity`).
-pub const QUEUE_CAPACITY: usize = 10_000;
+pub const QUEUE_CAPACITY: usize = 1_000;
 
 /// Default most records per write transaction.
 pub const BATCH_MAX: usize = 500;
