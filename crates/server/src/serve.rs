@@ -106,21 +106,6 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     run_on(config, listener, shutdown_signal()).await
 }
 
-/// Writes `bytes` to `path` with owner-only permissions.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    use std::io::Write;
-    let mut f = opts.open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
-}
-
 /// Deploys through the runtime, reading secrets from the control plane.
 struct RuntimeDeployer {
     runtime: Arc<Runtime>,
@@ -282,11 +267,12 @@ pub async fn run_on(
 
     let local: SocketAddr = listener.local_addr().map_err(|e| io("listener", e))?;
     let url = format!("http://{local}");
-    write_private(
+    crate::control::write_private_file(
         &data_dir.join("server.json"),
         serde_json::json!({"url": url, "pid": std::process::id()})
             .to_string()
             .as_bytes(),
+        true,
     )
     .map_err(|e| io("writing server.json", e))?;
     tracing::info!(%url, environments = restored, "stratus is listening");

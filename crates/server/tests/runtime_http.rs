@@ -7,16 +7,10 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use stratus_server::config::Config;
-use tokio::net::TcpListener;
 
-struct Server {
-    url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-    token: String,
-    client: reqwest::Client,
-}
+#[path = "runtime_auth/server.rs"]
+mod server;
+use server::{Server, start_in as start};
 
 fn shop() -> Value {
     json!({
@@ -49,69 +43,17 @@ fn shop() -> Value {
     })
 }
 
-async fn start(data_dir: &std::path::Path) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let config = Config {
-        data_dir: data_dir.to_path_buf(),
-        ..Config::default()
-    };
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        stratus_server::serve::run_on(config, listener, async {
-            let _ = rx.await;
-        })
-        .await
-        .expect("server ran");
-    });
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if let Ok(r) = client.get(format!("{url}/readyz")).send().await
-            && r.status() == 200
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let token = std::fs::read_to_string(data_dir.join(".admin-token")).expect("admin token");
-    Server {
-        url,
-        stop: Some(tx),
-        task,
-        token,
-        client,
-    }
-}
-
-impl Server {
-    async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        tokio::time::timeout(Duration::from_secs(30), self.task)
-            .await
-            .expect("stopped in time")
-            .expect("task ok");
-    }
-
-    async fn admin(
+/// User-API calls to project `shop`, environment `development`.
+trait Call {
+    async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut req = self
-            .client
-            .request(method, format!("{}/admin/api/v1{path}", self.url))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.expect("admin request");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
+    ) -> (u16, reqwest::header::HeaderMap, Value);
+}
 
+impl Call for Server {
     async fn call(
         &self,
         method: reqwest::Method,

@@ -263,7 +263,11 @@ fn load_or_create_session_key(path: &Path) -> Result<Vec<u8>, ControlError> {
 }
 
 /// Writes `bytes` to `path` with mode 0600 (replacing the file when `replace`).
-fn write_private_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(), ControlError> {
+pub(crate) fn write_private_file(
+    path: &Path,
+    bytes: &[u8],
+    replace: bool,
+) -> Result<(), ControlError> {
     use std::io::Write;
     let io = |e: std::io::Error| ControlError::internal(format!("{}: {e}", path.display()));
     if replace {

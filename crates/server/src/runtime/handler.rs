@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bson::{Bson, Document};
@@ -92,16 +93,7 @@ fn address(
 }
 
 fn problems(errors: Vec<FieldError>) -> ApiError {
-    ApiError::validation(
-        errors
-            .into_iter()
-            .map(|e| FieldProblem {
-                loc: e.loc,
-                msg: e.msg,
-                kind: e.kind.to_string(),
-            })
-            .collect(),
-    )
+    ApiError::validation(errors.into_iter().map(FieldProblem::from).collect())
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -230,15 +222,14 @@ struct Outcome {
 /// The runtime entry point (the router's fallback).
 pub async fn handle(State(app): State<AppState>, req: Request) -> Response {
     let started = Instant::now();
-    let request_id = req
-        .extensions()
+    let (parts, body) = req.into_parts();
+    let request_id = parts
+        .extensions
         .get::<RequestId>()
         .cloned()
         .unwrap_or_else(new_request_id);
-    let method = req.method().clone();
-    let uri = req.uri().clone();
-    let headers = req.headers().clone();
-    let addr = match address(uri.path(), &headers, app.resolve_project.as_ref()) {
+    let (method, uri, headers) = (&parts.method, &parts.uri, &parts.headers);
+    let addr = match address(uri.path(), headers, app.resolve_project.as_ref()) {
         Ok(a) => a,
         Err(e) => return e.into_response(),
     };
@@ -250,17 +241,7 @@ pub async fn handle(State(app): State<AppState>, req: Request) -> Response {
         .into_response();
     };
     let mut outcome = Outcome::default();
-    let result = serve(
-        &app,
-        &env,
-        &addr,
-        method.clone(),
-        &headers,
-        req,
-        &mut outcome,
-        &request_id.0,
-    )
-    .await;
+    let result = serve(&app, &env, &addr, &parts, body, &mut outcome, &request_id.0).await;
     let mut resp = match result {
         Ok(r) => r,
         Err(e) => {
@@ -281,17 +262,7 @@ pub async fn handle(State(app): State<AppState>, req: Request) -> Response {
     }
     let status = resp.status().as_u16();
     let elapsed = started.elapsed();
-    match env.metrics(outcome.api.as_deref()) {
-        Some(m) => m.observe(status, elapsed),
-        None => app
-            .metrics
-            .api(
-                &addr.project,
-                &addr.env,
-                outcome.api.as_deref().unwrap_or(""),
-            )
-            .observe(status, elapsed),
-    }
+    env.metrics(outcome.api.as_deref()).observe(status, elapsed);
     let path_and_query = uri
         .path_and_query()
         .map_or_else(|| uri.path().to_string(), |p| p.as_str().to_string());
@@ -316,20 +287,16 @@ pub async fn handle(State(app): State<AppState>, req: Request) -> Response {
     resp
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the request's parts, split once by the caller"
-)]
 async fn serve(
     app: &AppState,
     env: &Arc<EnvRuntime>,
     addr: &Address,
-    method: Method,
-    headers: &HeaderMap,
-    req: Request,
+    parts: &Parts,
+    body: Body,
     outcome: &mut Outcome,
     request_id: &str,
 ) -> Result<Response, ApiError> {
+    let (method, headers) = (&parts.method, &parts.headers);
     if method == Method::OPTIONS
         && let Some(r) = preflight(env, headers)
     {
@@ -373,9 +340,9 @@ async fn serve(
     let token_data = authenticate(env, &api, headers).await?;
     let path_doc = api.coerce_path(&path_params).map_err(problems)?;
     let query_doc = api
-        .coerce_query(&query_pairs(req.uri().query()))
+        .coerce_query(&query_pairs(parts.uri.query()))
         .map_err(problems)?;
-    let body_bytes = axum::body::to_bytes(req.into_body(), app.config.http.max_body_bytes)
+    let body_bytes = axum::body::to_bytes(body, app.config.http.max_body_bytes)
         .await
         .map_err(|_| {
             ApiError::new(

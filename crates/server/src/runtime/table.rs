@@ -53,9 +53,11 @@ pub struct EnvRuntime {
     pub secrets: Document,
     /// The OpenAPI document of the environment's APIs.
     pub openapi: serde_json::Value,
-    /// Metrics per API name (created at deploy, so the request path does no lookup by
-    /// allocation) and for unmatched requests (key "").
+    /// Metrics per API name (created at deploy, so the request path allocates nothing for
+    /// them).
     metrics: HashMap<String, Arc<ApiMetrics>>,
+    /// Metrics of requests that matched no API.
+    unmatched: Arc<ApiMetrics>,
 }
 
 impl std::fmt::Debug for EnvRuntime {
@@ -181,11 +183,8 @@ impl EnvRuntime {
             )
         };
         let openapi = crate::project::openapi(&compiled, &input.base_path);
+        let unmatched = input.metrics.api(&input.project, &input.env, "");
         let mut metrics = HashMap::new();
-        metrics.insert(
-            String::new(),
-            input.metrics.api(&input.project, &input.env, ""),
-        );
         for api in &compiled.apis {
             metrics.insert(
                 api.name.clone(),
@@ -204,6 +203,7 @@ impl EnvRuntime {
             secrets: input.secrets,
             openapi,
             metrics,
+            unmatched,
         })
     }
 
@@ -227,9 +227,10 @@ impl EnvRuntime {
         }
     }
 
-    /// The metrics of API `name` (`None`: an unmatched request).
-    pub fn metrics(&self, name: Option<&str>) -> Option<&Arc<ApiMetrics>> {
-        self.metrics.get(name.unwrap_or(""))
+    /// The metrics of API `name` (`None`, or a name not deployed here: unmatched requests).
+    pub fn metrics(&self, name: Option<&str>) -> &Arc<ApiMetrics> {
+        name.and_then(|n| self.metrics.get(n))
+            .unwrap_or(&self.unmatched)
     }
 
     /// Number of APIs.
