@@ -36,6 +36,7 @@ pub mod keys;
 pub mod kv;
 pub mod kv_redb;
 pub mod limits;
+pub mod memo;
 pub mod overlay;
 mod secondary;
 pub mod store;

@@ -70,7 +70,7 @@ impl Store {
             0 => None,
             l => Some(l.unsigned_abs()),
         };
-        let Some(meta) = catalog::get(snapshot.as_ref(), db, coll)? else {
+        let Some(meta) = catalog::get_shared(snapshot.as_ref(), db, coll)? else {
             return Ok(Cursor::from_documents(Vec::new(), options.batch_size));
         };
         if let Some(hint) = &options.hint {
@@ -109,11 +109,7 @@ impl Store {
                 },
             )?;
             if pks.len() as u64 <= SMALL_RESULT_LIMIT {
-                let docs = first_raw
-                    .iter()
-                    .map(|raw| decode(&table, raw))
-                    .collect::<Result<Vec<_>>>()?;
-                Cursor::from_documents(docs, options.batch_size)
+                Cursor::from_raw(table, first_raw, options.batch_size)
             } else {
                 Cursor::keys(snapshot, table, pks, options.batch_size)
             }
@@ -150,6 +146,26 @@ impl Store {
             },
         )?;
         c.next().transpose()
+    }
+
+    /// Like [`Store::find_one`], but the document as stored (raw BSON), not decoded.
+    pub fn find_one_raw(
+        &self,
+        db: &str,
+        coll: &str,
+        filter: Document,
+    ) -> Result<Option<bson::RawDocumentBuf>> {
+        let mut c = self.find(
+            db,
+            coll,
+            FindOptions {
+                filter,
+                limit: 1,
+                batch_size: Some(1),
+                ..Default::default()
+            },
+        )?;
+        Ok(c.next_batch_raw()?.into_iter().next())
     }
 }
 

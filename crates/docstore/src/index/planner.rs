@@ -513,6 +513,45 @@ fn candidate(
 /// name of its table. The `_id_` index is always available (the document table) and need not
 /// be listed.
 pub fn plan(filter: &Document, sort: Option<&Document>, indexes: &[(String, IndexDef)]) -> Plan {
+    if let Some(p) = id_equality(filter, sort) {
+        return p;
+    }
+    plan_general(filter, sort, indexes)
+}
+
+/// The most common query by far, `{_id: <value>}` without a sort, planned without the general
+/// machinery: the same plan [`plan_general`] makes for it (one `_id` point).
+fn id_equality(filter: &Document, sort: Option<&Document>) -> Option<Plan> {
+    if filter.len() != 1 || sort.is_some_and(|s| !s.is_empty()) {
+        return None;
+    }
+    let v = filter.get("_id")?;
+    match v {
+        // Operators, regexes, null (also matches missing) and arrays (element matching) take
+        // the general path.
+        Bson::Document(d) if d.keys().next().is_some_and(|k| k.starts_with('$')) => None,
+        Bson::RegularExpression(_) | Bson::Null | Bson::Array(_) | Bson::Undefined => None,
+        other => {
+            let interval = Interval::point(other);
+            let id = interval.point.clone()?;
+            Some(Plan {
+                access: Access::IdPoint {
+                    ids: vec![id],
+                    bounds: vec![interval],
+                },
+                sort: None,
+                sort_provided: true,
+            })
+        }
+    }
+}
+
+/// [`plan`] without the `_id` equality shortcut.
+fn plan_general(
+    filter: &Document,
+    sort: Option<&Document>,
+    indexes: &[(String, IndexDef)],
+) -> Plan {
     let mut conj = Vec::new();
     conjuncts(filter, 0, &mut conj);
     let mut by_field: BTreeMap<String, Vec<Cond>> = BTreeMap::new();
@@ -589,5 +628,46 @@ pub fn plan(filter: &Document, sort: Option<&Document>, indexes: &[(String, Inde
             sort: sort_spec.cloned(),
             sort_provided: sort_spec.is_none(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    #[test]
+    fn id_equality_shortcut_makes_the_general_plan() {
+        let indexes = vec![(
+            "t".to_string(),
+            IndexDef::compile(&super::super::IndexSpec::new(doc! {"cat": 1}).expect("spec"))
+                .expect("def"),
+        )];
+        let shortcut = [
+            doc! {"_id": 5},
+            doc! {"_id": 5.5},
+            doc! {"_id": "x"},
+            doc! {"_id": bson::oid::ObjectId::new()},
+            doc! {"_id": {"a": 1, "b": [1, 2]}},
+            doc! {"_id": {}},
+            doc! {"_id": true},
+        ];
+        for f in &shortcut {
+            let fast = id_equality(f, None).expect("shortcut applies");
+            assert_eq!(fast, plan_general(f, None, &indexes), "{f}");
+            assert_eq!(plan(f, Some(&doc! {}), &indexes), fast, "{f}");
+        }
+        let general = [
+            doc! {"_id": {"$gt": 5}},
+            doc! {"_id": null},
+            doc! {"_id": [1, 2]},
+            doc! {"_id": 5, "cat": "c"},
+            doc! {"cat": "c"},
+            doc! {"_id": bson::Regex { pattern: "^a".to_string().try_into().expect("cstring"), options: String::new().try_into().expect("cstring") }},
+        ];
+        for f in &general {
+            assert!(id_equality(f, None).is_none(), "{f}");
+        }
+        assert!(id_equality(&doc! {"_id": 5}, Some(&doc! {"_id": -1})).is_none());
     }
 }
