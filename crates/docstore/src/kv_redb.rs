@@ -13,7 +13,7 @@
 //! cannot be returned from a `&self` method.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -21,7 +21,7 @@ use std::sync::{Arc, RwLock};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableError, TableHandle};
 
 use crate::kv::{KvError, KvIter, KvPair, KvRead, KvResult, KvStore, KvWrite, Snapshot};
-use crate::memo::{Memo, SnapshotCache};
+use crate::memo::{FxHashMap, Memo, SnapshotCache};
 
 /// Number of pairs read per table reopening when iterating inside a write transaction.
 pub const WRITE_SCAN_CHUNK: usize = 256;
@@ -139,7 +139,7 @@ type ReadTable = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
 struct RedbSnapshot {
     txn: redb::ReadTransaction,
     /// Opened tables by name; `None` = the table does not exist in this snapshot.
-    tables: RwLock<HashMap<String, Option<Arc<ReadTable>>>>,
+    tables: RwLock<FxHashMap<String, Option<Arc<ReadTable>>>>,
     memo: Memo,
 }
 
@@ -147,7 +147,7 @@ impl RedbSnapshot {
     fn new(txn: redb::ReadTransaction) -> Self {
         RedbSnapshot {
             txn,
-            tables: RwLock::new(HashMap::new()),
+            tables: RwLock::new(FxHashMap::default()),
             memo: Memo::default(),
         }
     }

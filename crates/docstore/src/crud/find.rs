@@ -94,10 +94,16 @@ impl Store {
             // or simply few matches) are decoded from the bytes the plan already read; larger
             // ones keep only the keys and read the documents batch by batch.
             let mut first_raw: Vec<Vec<u8>> = Vec::new();
+            // Candidates of an exact plan match by construction: skip re-checking them.
+            let check = if plan.is_exact_for(&options.filter) {
+                &Matcher::All
+            } else {
+                &matcher
+            };
             let pks = collect_ordered(
                 &snapshot,
                 &table,
-                &matcher,
+                check,
                 &plan,
                 options.skip,
                 limit,

@@ -123,6 +123,38 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// Whether every candidate this plan yields is known to match `filter`, so re-checking
+    /// the filter on each fetched document can be skipped. True only in the plainest case:
+    /// `filter` is `{field: v}` on a top-level field with `v` a string, ObjectId, boolean or
+    /// 32-bit integer (index keys encode these exactly and without collisions), scanned as
+    /// one point on a single-field index of that field. Array fields agree too: the index has
+    /// an entry per element, and the filter matches an array holding an equal element.
+    pub fn is_exact_for(&self, filter: &Document) -> bool {
+        let Access::IndexScan(scan) = &self.access else {
+            return false;
+        };
+        let mut it = filter.iter();
+        let (Some((field, value)), None) = (it.next(), it.next()) else {
+            return false;
+        };
+        let exact_value = matches!(
+            value,
+            Bson::String(_) | Bson::ObjectId(_) | Bson::Boolean(_) | Bson::Int32(_)
+        );
+        exact_value
+            && !scan.primary
+            && !field.contains('.')
+            && !field.starts_with('$')
+            && scan.key_pattern.len() == 1
+            && scan.key_pattern.contains_key(field)
+            && scan.ranges.len() == 1
+            && scan.field_bounds.len() == 1
+            && scan.field_bounds[0].1.len() == 1
+            && scan.field_bounds[0].1[0].point.is_some()
+    }
+}
+
 /// One condition on one field that the planner understood.
 #[derive(Debug, Clone)]
 enum Cond {
@@ -669,5 +701,38 @@ mod tests {
             assert!(id_equality(f, None).is_none(), "{f}");
         }
         assert!(id_equality(&doc! {"_id": 5}, Some(&doc! {"_id": -1})).is_none());
+    }
+
+    #[test]
+    fn only_plain_equality_on_a_single_field_index_is_exact() {
+        let def = |k: Document| {
+            (
+                "t".to_string(),
+                IndexDef::compile(&super::super::IndexSpec::new(k).expect("spec")).expect("def"),
+            )
+        };
+        let single = vec![def(doc! {"cat": 1})];
+        let compound = vec![def(doc! {"cat": 1, "n": 1})];
+        let nested = vec![def(doc! {"a.b": 1})];
+        let cases: Vec<(&[(String, IndexDef)], Document, bool)> = vec![
+            (&single, doc! {"cat": "c1"}, true),
+            (&single, doc! {"cat": bson::oid::ObjectId::new()}, true),
+            (&single, doc! {"cat": 7}, true),
+            (&single, doc! {"cat": true}, true),
+            (&single, doc! {"cat": 7i64}, false),
+            (&single, doc! {"cat": 7.5}, false),
+            (&single, doc! {"cat": null}, false),
+            (&single, doc! {"cat": ["c1"]}, false),
+            (&single, doc! {"cat": {"$gt": "c1"}}, false),
+            (&single, doc! {"cat": {"$in": ["a", "b"]}}, false),
+            (&single, doc! {"cat": "c1", "x": 1}, false),
+            (&single, doc! {"_id": "c1"}, false),
+            (&compound, doc! {"cat": "c1"}, false),
+            (&nested, doc! {"a.b": "c1"}, false),
+            (&single, doc! {"other": "c1"}, false),
+        ];
+        for (defs, f, exact) in cases {
+            assert_eq!(plan(&f, None, defs).is_exact_for(&f), exact, "{f}");
+        }
     }
 }
