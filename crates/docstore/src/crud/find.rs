@@ -77,6 +77,22 @@ impl Store {
             crate::crud::check_hint(&meta, hint)?;
         }
         let table = meta.docs_table();
+        // `{_id: v}` alone: one lookup, no planning.
+        if let (Some(id), None, None, 0) = (
+            crate::crud::id_point(&options.filter),
+            &sort,
+            &options.hint,
+            options.skip,
+        ) {
+            let mut found = Vec::new();
+            if let Some(raw) = snapshot.get(&table, &crate::keys::primary_key(id)?)?
+                && matcher.matches_raw(&table, &raw)?
+            {
+                found.push(raw);
+            }
+            let cursor = Cursor::from_raw(table, found, options.batch_size);
+            return Ok(projected(cursor, projection, matcher));
+        }
         let sort_doc = sort.as_ref().and(options.sort.as_ref());
         let plan = plan_for(&meta, &options.filter, sort_doc);
         let cursor = if matches!(plan.access, Access::CollScan) && sort.is_none() {
@@ -131,13 +147,7 @@ impl Store {
             )?;
             Cursor::from_documents(docs, options.batch_size)
         };
-        Ok(match projection {
-            Some(p) if !p.is_identity() => cursor.with_transform(Box::new(move |doc| {
-                let details = matcher.details(&doc);
-                Ok(p.apply(&doc, details.as_ref())?)
-            })),
-            _ => cursor,
-        })
+        Ok(projected(cursor, projection, matcher))
     }
 
     /// The first document matching `filter`, if any.
@@ -172,6 +182,18 @@ impl Store {
             },
         )?;
         Ok(c.next_batch_raw()?.into_iter().next())
+    }
+}
+
+/// `cursor` with `projection` applied to each document (positional projections see the
+/// match details of `matcher`).
+fn projected(cursor: Cursor, projection: Option<Projection>, matcher: Matcher) -> Cursor {
+    match projection {
+        Some(p) if !p.is_identity() => cursor.with_transform(Box::new(move |doc| {
+            let details = matcher.details(&doc);
+            Ok(p.apply(&doc, details.as_ref())?)
+        })),
+        _ => cursor,
     }
 }
 
