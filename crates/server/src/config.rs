@@ -23,7 +23,7 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 4096;
 /// Default bound of the blocking thread pool (store writes waiting for their group commit,
 /// hashing, scans). Every thread keeps its own allocator heap, so an unbounded pool makes
 /// memory grow with the write concurrency; queued work waits for a free thread instead.
-pub const DEFAULT_BLOCKING_THREADS: usize = 24;
+pub const DEFAULT_BLOCKING_THREADS: usize = 12;
 /// Default grace period for in-flight requests on shutdown, seconds.
 pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
 /// Default wall-clock budget of one flow run, milliseconds.
