@@ -35,6 +35,8 @@ pub struct WriteCtx<'a> {
     /// Pending per-collection `(count, size)` deltas, written once when the operation
     /// succeeds (one stats update per operation instead of one per document).
     pub stats: BTreeMap<u64, (i64, i64)>,
+    /// Whether the store records change events (see `StoreOptions::change_feed`).
+    changes: bool,
 }
 
 impl<'a> WriteCtx<'a> {
@@ -44,6 +46,15 @@ impl<'a> WriteCtx<'a> {
             kv,
             events: Vec::new(),
             stats: BTreeMap::new(),
+            changes: true,
+        }
+    }
+
+    /// Records the change event `make` builds, unless the store keeps no change feed (then
+    /// it is not even built).
+    pub fn record(&mut self, make: impl FnOnce() -> ChangeEvent) {
+        if self.changes {
+            self.events.push(make());
         }
     }
 
@@ -66,6 +77,7 @@ impl<'a> WriteCtx<'a> {
     pub fn nested<R>(&mut self, f: impl FnOnce(&mut WriteCtx<'_>) -> Result<R>) -> Result<R> {
         let mut overlay = Overlay::new(&mut *self.kv);
         let mut child = WriteCtx::new(&mut overlay);
+        child.changes = self.changes;
         let r = f(&mut child)?;
         let events = std::mem::take(&mut child.events);
         let stats = std::mem::take(&mut child.stats);
@@ -122,14 +134,28 @@ impl std::fmt::Debug for Writer {
 
 impl Writer {
     /// Starts the writer thread over `kv`; committed change sequence numbers go to `notifier`.
-    pub fn start(kv: Arc<dyn KvStore>, notifier: Arc<Notifier>) -> Result<Writer> {
+    /// Without `change_feed`, operations record no change events.
+    pub fn start(
+        kv: Arc<dyn KvStore>,
+        notifier: Arc<Notifier>,
+        change_feed: bool,
+    ) -> Result<Writer> {
         let next_seq = changefeed::last_seq(kv.snapshot()?.as_ref())? + 1;
         let (tx, rx) = sync_channel::<Job>(WRITE_QUEUE_CAPACITY);
         let stats = Arc::new(WriterStats::default());
         let thread_stats = stats.clone();
         let thread = std::thread::Builder::new()
             .name("docstore-writer".to_string())
-            .spawn(move || run(kv.as_ref(), &rx, &notifier, &thread_stats, next_seq))
+            .spawn(move || {
+                run(
+                    kv.as_ref(),
+                    &rx,
+                    &notifier,
+                    &thread_stats,
+                    next_seq,
+                    change_feed,
+                )
+            })
             .map_err(|e| DocstoreError::Storage(format!("cannot start writer thread: {e}")))?;
         Ok(Writer {
             tx: Some(tx),
@@ -213,6 +239,7 @@ fn run(
     notifier: &Notifier,
     stats: &WriterStats,
     mut next_seq: u64,
+    change_feed: bool,
 ) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
@@ -231,6 +258,7 @@ fn run(
                 stats.operations.fetch_add(1, Ordering::Relaxed);
                 let mut overlay = Overlay::new(&mut *txn);
                 let mut ctx = WriteCtx::new(&mut overlay);
+                ctx.changes = change_feed;
                 let (ok, completion) = job(&mut ctx);
                 let events = std::mem::take(&mut ctx.events);
                 let flushed = if ok { ctx.flush_stats() } else { Ok(()) };
@@ -282,7 +310,7 @@ mod tests {
     fn failing_job_does_not_poison_the_group_and_events_get_seqs() {
         let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
         let notifier = Arc::new(Notifier::new(0));
-        let writer = Arc::new(Writer::start(kv.clone(), notifier.clone()).expect("start"));
+        let writer = Arc::new(Writer::start(kv.clone(), notifier.clone(), true).expect("start"));
         let mut handles = Vec::new();
         for i in 0..40u32 {
             let w = writer.clone();
@@ -332,7 +360,7 @@ mod tests {
     #[test]
     fn a_panicking_operation_is_rolled_back_and_the_writer_survives() {
         let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
-        let writer = Writer::start(kv.clone(), Arc::new(Notifier::new(0))).expect("start");
+        let writer = Writer::start(kv.clone(), Arc::new(Notifier::new(0)), true).expect("start");
         let r: Result<()> = writer.submit(|ctx| {
             ctx.kv.put("t", b"half", b"1")?;
             panic!("simulated bug");
@@ -349,7 +377,7 @@ mod tests {
     #[test]
     fn nested_failure_discards_only_the_nested_part() {
         let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
-        let writer = Writer::start(kv.clone(), Arc::new(Notifier::new(0))).expect("start");
+        let writer = Writer::start(kv.clone(), Arc::new(Notifier::new(0)), true).expect("start");
         writer
             .submit(|ctx| {
                 ctx.kv.put("t", b"outer", b"1")?;

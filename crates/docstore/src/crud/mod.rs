@@ -234,13 +234,7 @@ pub(crate) fn insert_doc(
     ctx.kv.put(&table, &pk, &raw)?;
     ctx.add_stats(meta.id, 1, raw.len() as i64);
     secondary::on_insert(ctx.kv, meta, doc, &pk)?;
-    ctx.events.push(ChangeEvent::document(
-        op,
-        &meta.db,
-        &meta.name,
-        id,
-        Some(doc.clone()),
-    ));
+    ctx.record(|| ChangeEvent::document(op, &meta.db, &meta.name, id, Some(doc.clone())));
     Ok(())
 }
 
@@ -256,13 +250,7 @@ pub(crate) fn remove_doc(
     ctx.add_stats(meta.id, -1, -(old_size as i64));
     secondary::on_remove(ctx.kv, meta, old, pk)?;
     let id = old.get("_id").cloned().unwrap_or(Bson::Null);
-    ctx.events.push(ChangeEvent::document(
-        ChangeOp::Delete,
-        &meta.db,
-        &meta.name,
-        &id,
-        None,
-    ));
+    ctx.record(|| ChangeEvent::document(ChangeOp::Delete, &meta.db, &meta.name, &id, None));
     Ok(())
 }
 
@@ -281,13 +269,7 @@ pub(crate) fn replace_doc(
     ctx.kv.put(&meta.docs_table(), pk, &raw)?;
     ctx.add_stats(meta.id, 0, raw.len() as i64 - old_size as i64);
     let id = new.get("_id").cloned().unwrap_or(Bson::Null);
-    ctx.events.push(ChangeEvent::document(
-        op,
-        &meta.db,
-        &meta.name,
-        &id,
-        Some(new.clone()),
-    ));
+    ctx.record(|| ChangeEvent::document(op, &meta.db, &meta.name, &id, Some(new.clone())));
     Ok(())
 }
 
