@@ -714,7 +714,8 @@ mod tests {
         let single = vec![def(doc! {"cat": 1})];
         let compound = vec![def(doc! {"cat": 1, "n": 1})];
         let nested = vec![def(doc! {"a.b": 1})];
-        let cases: Vec<(&[(String, IndexDef)], Document, bool)> = vec![
+        type Indexes<'a> = &'a [(String, IndexDef)];
+        let cases: Vec<(Indexes<'_>, Document, bool)> = vec![
             (&single, doc! {"cat": "c1"}, true),
             (&single, doc! {"cat": bson::oid::ObjectId::new()}, true),
             (&single, doc! {"cat": 7}, true),
