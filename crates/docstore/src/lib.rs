@@ -38,6 +38,7 @@ pub mod kv_redb;
 pub mod limits;
 pub mod memo;
 pub mod overlay;
+pub mod pending;
 mod secondary;
 pub mod store;
 pub mod writer;

@@ -25,6 +25,7 @@ use crate::error::{DocstoreError, Result};
 use crate::kv::{KvError, KvStore, KvWrite};
 use crate::limits::{MAX_GROUP_SIZE, WRITE_QUEUE_CAPACITY};
 use crate::overlay::Overlay;
+use crate::pending::Pending;
 
 /// What a write operation sees: its private write buffer and its pending change events.
 pub struct WriteCtx<'a> {
@@ -172,6 +173,53 @@ impl Writer {
         F: FnOnce(&mut WriteCtx<'_>) -> Result<R> + Send + 'static,
     {
         let (reply_tx, reply_rx) = sync_channel::<Result<R>>(1);
+        self.enqueue(op, true, move |out| {
+            // The caller may have given up waiting; nothing to do then.
+            if reply_tx.send(out).is_err() {
+                // Dropped receiver: the result is simply not delivered.
+            }
+        })?;
+        reply_rx.recv().map_err(|_| DocstoreError::WriterStopped)?
+    }
+
+    /// Like [`Writer::submit`], but returns at once: the [`Pending`] resolves once the
+    /// transaction is durable, and no thread waits for it meanwhile. When the queue is full
+    /// ([`WRITE_QUEUE_CAPACITY`]) it resolves with [`DocstoreError::WriterBusy`] instead of
+    /// blocking the caller.
+    pub fn submit_pending<R, F>(&self, op: F) -> Pending<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<R> + Send + 'static,
+    {
+        let (pending, completer) = Pending::new();
+        let completer = std::sync::Mutex::new(Some(completer));
+        let queued = self.enqueue(op, false, move |out| {
+            if let Some(c) = completer
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take()
+            {
+                c.complete(out);
+            }
+        });
+        match queued {
+            Ok(()) => pending,
+            Err(e) => Pending::ready(Err(e)),
+        }
+    }
+
+    /// Queues `op`; `deliver` gets its result once the group is durable (or its error).
+    /// With `wait_for_room`, a full queue blocks; without, it fails with `WriterBusy`.
+    fn enqueue<R, F>(
+        &self,
+        op: F,
+        wait_for_room: bool,
+        deliver: impl FnOnce(Result<R>) + Send + 'static,
+    ) -> Result<()>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<R> + Send + 'static,
+    {
         let job: Job = Box::new(move |ctx| {
             // A panicking operation (a bug) must not take the writer thread, and with it every
             // later write, down: its buffered writes are discarded like any failed operation.
@@ -183,27 +231,24 @@ impl Writer {
                 });
             let ok = r.is_ok();
             let completion: Completion = Box::new(move |commit: Result<()>| {
-                let out = match r {
+                deliver(match r {
                     Err(e) => Err(e),
                     Ok(v) => commit.map(|()| v),
-                };
-                // The caller may have given up waiting; nothing to do then.
-                if reply_tx.send(out).is_err() {
-                    // Dropped receiver: the result is simply not delivered.
-                }
+                });
             });
             (ok, completion)
         });
         let tx = self.tx.as_ref().ok_or(DocstoreError::WriterStopped)?;
-        self.stats.submitted.fetch_add(1, Ordering::Relaxed);
         match tx.try_send(job) {
             Ok(()) => {}
-            Err(TrySendError::Full(job)) => {
+            Err(TrySendError::Full(job)) if wait_for_room => {
                 tx.send(job).map_err(|_| DocstoreError::WriterStopped)?
             }
+            Err(TrySendError::Full(_)) => return Err(DocstoreError::WriterBusy),
             Err(TrySendError::Disconnected(_)) => return Err(DocstoreError::WriterStopped),
         }
-        reply_rx.recv().map_err(|_| DocstoreError::WriterStopped)?
+        self.stats.submitted.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Current counters.
