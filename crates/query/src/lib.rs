@@ -18,6 +18,7 @@ pub mod filter;
 pub mod limits;
 pub mod pipeline;
 pub mod projection;
+pub mod raw;
 pub mod sort;
 pub mod update;
 

@@ -171,7 +171,8 @@ impl Store {
                 };
                 // When the pipeline reads only some top-level fields (e.g. a `$group`), decode
                 // only those.
-                let needed = parsed.input_fields();
+                let needed: Option<Vec<String>> =
+                    parsed.input_fields().map(|f| f.into_iter().collect());
                 let input = range.map_while(|pair| {
                     let step = || -> Result<Option<Document>> {
                         let (_, raw) = pair?;

@@ -40,21 +40,25 @@ pub(crate) fn decode(table: &str, raw: &[u8]) -> Result<Document> {
 /// Decodes only the top-level fields of a stored document named in `fields` (in stored
 /// order); used when the reader is known to need nothing else (see
 /// `Pipeline::input_fields`).
-pub(crate) fn decode_fields(
-    table: &str,
-    raw: &[u8],
-    fields: &std::collections::BTreeSet<String>,
-) -> Result<Document> {
+pub(crate) fn decode_fields(table: &str, raw: &[u8], fields: &[String]) -> Result<Document> {
     let corrupt = |detail: String| DocstoreError::Corrupt {
         table: table.to_string(),
         detail,
     };
     let doc = bson::RawDocument::from_bytes(raw).map_err(|e| corrupt(e.to_string()))?;
     let mut out = Document::new();
+    // Fast path: only the wanted elements are built (see `stratus_query::raw`).
+    if let Some(selected) = stratus_query::raw::select(doc, fields) {
+        for (key, value) in selected {
+            let value = Bson::try_from(value).map_err(|e| corrupt(e.to_string()))?;
+            out.insert(key, value);
+        }
+        return Ok(out);
+    }
     for element in doc.iter() {
         let (key, value) = element.map_err(|e| corrupt(e.to_string()))?;
         let key = key.as_str();
-        if fields.contains(key) {
+        if fields.iter().any(|f| f == key) {
             let value = Bson::try_from(value).map_err(|e| corrupt(e.to_string()))?;
             out.insert(key, value);
         }

@@ -113,13 +113,19 @@ pub struct EvalContext<'a> {
 }
 
 impl<'a> EvalContext<'a> {
-    /// A context whose `$$ROOT` and `$$CURRENT` are `doc`.
+    /// A context whose `$$ROOT` and `$$CURRENT` are `doc`, with `$$NOW` read from the clock.
     pub fn new(doc: &'a Bson) -> Self {
+        Self::at(doc, bson::DateTime::now())
+    }
+
+    /// Like [`EvalContext::new`] with a given `$$NOW` (an operation's fixed time; reading the
+    /// clock per document would cost more than evaluating a simple expression).
+    pub fn at(doc: &'a Bson, now: bson::DateTime) -> Self {
         EvalContext {
             root: doc,
             current: doc,
             vars: Vec::new(),
-            now: bson::DateTime::now(),
+            now,
             external: None,
         }
     }

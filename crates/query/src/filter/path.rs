@@ -116,7 +116,7 @@ fn walk_raw_from(
     let Some(head) = path.parts.get(at) else {
         return pred.test(None, key);
     };
-    walk_raw_value(doc.get(head).ok().flatten(), path, at + 1, pred, key)
+    walk_raw_value(crate::raw::raw_get(doc, head), path, at + 1, pred, key)
 }
 
 /// [`walk_value`] on raw BSON: documents and arrays are descended in place.

@@ -249,8 +249,7 @@ impl<'s, 'r> Grouper<'s, 'r> {
                 self.groups.len() - 1
             }
         };
-        let mut ctx = EvalContext::new(doc);
-        ctx.now = self.rc.now;
+        let mut ctx = EvalContext::at(doc, self.rc.now);
         ctx.vars = self.rc.vars.clone();
         let mut added = 0usize;
         for ((_, spec), state) in self.accumulators.iter().zip(&mut self.groups[i].1) {

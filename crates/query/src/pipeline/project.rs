@@ -438,8 +438,7 @@ enum Value {
 
 /// Evaluates every computed field of `tree` once, against the input document.
 fn evaluate(tree: &Tree, root: &Bson, rc: &RunCtx<'_>) -> Result<Vec<(String, Value)>> {
-    let mut ctx = EvalContext::new(root);
-    ctx.now = rc.now;
+    let mut ctx = EvalContext::at(root, rc.now);
     ctx.vars = rc.vars.clone();
     evaluate_in(tree, &mut ctx)
 }

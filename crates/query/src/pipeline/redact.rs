@@ -48,9 +48,8 @@ impl RedactStage {
     }
 
     fn decide(&self, root: &Bson, current: &Bson, rc: &RunCtx<'_>) -> Result<Decision> {
-        let mut ctx = EvalContext::new(root);
+        let mut ctx = EvalContext::at(root, rc.now);
         ctx.current = current;
-        ctx.now = rc.now;
         ctx.vars = rc.vars.clone();
         for (n, v) in [("KEEP", KEEP), ("PRUNE", PRUNE), ("DESCEND", DESCEND)] {
             ctx.vars.push((n.to_string(), Bson::String(v.to_string())));

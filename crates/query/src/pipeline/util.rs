@@ -82,8 +82,7 @@ pub(crate) fn remove_nested(doc: &mut Document, path: &[String]) {
 
 /// Evaluates `expr` with `$$ROOT`/`$$CURRENT` = `doc`; `None` is *missing*.
 pub(crate) fn eval_on(expr: &Expr, doc: &Bson, rc: &RunCtx<'_>) -> Result<Option<Bson>> {
-    let mut ctx = EvalContext::new(doc);
-    ctx.now = rc.now;
+    let mut ctx = EvalContext::at(doc, rc.now);
     ctx.vars = rc.vars.clone();
     expr.eval(&mut ctx)
 }

@@ -1,0 +1,256 @@
+//! A fast top-level field lookup on raw BSON.
+//!
+//! `RawDocument::get` decodes every element it passes (key UTF-8 validation, a typed value)
+//! until it finds the key. Filters and `$group` look up one or two fields of every stored
+//! document of a scan, so [`raw_get`] walks the elements by their sizes alone and compares key
+//! bytes, building a value only for the element it returns.
+//!
+//! Invariant: [`raw_get`] returns exactly what `doc.get(key).ok().flatten()` returns (checked
+//! by a property test); anything it does not handle itself — unusual element types, arrays,
+//! malformed bytes — is answered by `RawDocument::get`.
+
+use bson::oid::ObjectId;
+use bson::raw::{RawBsonRef, RawDocument};
+
+/// The value of the top-level field `key` of `doc` (the first one when repeated), if any.
+pub fn raw_get<'a>(doc: &'a RawDocument, key: &str) -> Option<RawBsonRef<'a>> {
+    match scan(doc.as_bytes(), key.as_bytes()) {
+        Found::Value(v) => v,
+        Found::Absent => None,
+        Found::Fallback => doc.get(key).ok().flatten(),
+    }
+}
+
+/// The top-level fields of `doc` named in `wanted`, in stored order (repeated keys included,
+/// like an element iteration would give them). `None`: the document has an element this
+/// module leaves to the bson crate; iterate it with `RawDocument::iter` instead.
+pub fn select<'a, S: AsRef<str>>(
+    doc: &'a RawDocument,
+    wanted: &[S],
+) -> Option<Vec<(&'a str, RawBsonRef<'a>)>> {
+    let b = doc.as_bytes();
+    let end = b.len().checked_sub(1)?;
+    let mut out = Vec::with_capacity(wanted.len());
+    let mut i = 4;
+    while i < end {
+        let t = b[i];
+        let k0 = i + 1;
+        let nul = b[k0..end].iter().position(|&c| c == 0)?;
+        let v0 = k0 + nul + 1;
+        let vlen = value_len(t, b, v0)?;
+        if v0 + vlen > end {
+            return None;
+        }
+        let k = &b[k0..k0 + nul];
+        if wanted.iter().any(|w| w.as_ref().as_bytes() == k) {
+            let key = std::str::from_utf8(k).ok()?;
+            out.push((key, value_at(t, &b[v0..v0 + vlen])?));
+        }
+        i = v0 + vlen;
+    }
+    (i == end).then_some(out)
+}
+
+enum Found<'a> {
+    Value(Option<RawBsonRef<'a>>),
+    Absent,
+    Fallback,
+}
+
+fn le_i32(b: &[u8], at: usize) -> Option<i32> {
+    let s = b.get(at..at + 4)?;
+    Some(i32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+fn le_u64(b: &[u8], at: usize) -> Option<[u8; 8]> {
+    let s = b.get(at..at + 8)?;
+    let mut out = [0u8; 8];
+    out.copy_from_slice(s);
+    Some(out)
+}
+
+/// Byte length of a value of element type `t` starting at `at`, or `None` for types this
+/// module leaves to the bson crate (and for malformed sizes).
+fn value_len(t: u8, b: &[u8], at: usize) -> Option<usize> {
+    let len_prefixed = |extra: usize| {
+        let n = usize::try_from(le_i32(b, at)?).ok()?;
+        Some(4 + n + extra)
+    };
+    match t {
+        0x01 | 0x09 | 0x11 | 0x12 => Some(8),
+        0x02 | 0x0D | 0x0E => len_prefixed(0),
+        0x03 | 0x04 => usize::try_from(le_i32(b, at)?).ok(),
+        0x05 => len_prefixed(1),
+        0x06 | 0x0A | 0x7F | 0xFF => Some(0),
+        0x07 => Some(12),
+        0x08 => Some(1),
+        0x10 => Some(4),
+        0x13 => Some(16),
+        _ => None,
+    }
+}
+
+fn scan<'a>(b: &'a [u8], key: &[u8]) -> Found<'a> {
+    let Some(end) = b.len().checked_sub(1) else {
+        return Found::Fallback;
+    };
+    let mut i = 4;
+    while i < end {
+        let t = b[i];
+        let k0 = i + 1;
+        let Some(nul) = b[k0..end].iter().position(|&c| c == 0) else {
+            return Found::Fallback;
+        };
+        let v0 = k0 + nul + 1;
+        let Some(vlen) = value_len(t, b, v0) else {
+            return Found::Fallback;
+        };
+        if v0 + vlen > end {
+            return Found::Fallback;
+        }
+        if &b[k0..k0 + nul] == key {
+            return match value_at(t, &b[v0..v0 + vlen]) {
+                Some(v) => Found::Value(Some(v)),
+                None => Found::Fallback,
+            };
+        }
+        i = v0 + vlen;
+    }
+    if i == end {
+        Found::Absent
+    } else {
+        Found::Fallback
+    }
+}
+
+/// The value of the common element types; `None` = let the bson crate build it.
+fn value_at(t: u8, v: &[u8]) -> Option<RawBsonRef<'_>> {
+    Some(match t {
+        0x01 => RawBsonRef::Double(f64::from_le_bytes(le_u64(v, 0)?)),
+        0x02 => {
+            // 4-byte length (including the NUL), the bytes, the NUL.
+            let s = v.get(4..v.len().checked_sub(1)?)?;
+            if v.last() != Some(&0) {
+                return None;
+            }
+            RawBsonRef::String(std::str::from_utf8(s).ok()?)
+        }
+        0x03 => RawBsonRef::Document(RawDocument::from_bytes(v).ok()?),
+        0x07 => {
+            let mut id = [0u8; 12];
+            id.copy_from_slice(v.get(..12)?);
+            RawBsonRef::ObjectId(ObjectId::from_bytes(id))
+        }
+        0x08 => match v.first()? {
+            0 => RawBsonRef::Boolean(false),
+            1 => RawBsonRef::Boolean(true),
+            _ => return None,
+        },
+        0x09 => RawBsonRef::DateTime(bson::DateTime::from_millis(i64::from_le_bytes(le_u64(
+            v, 0,
+        )?))),
+        0x0A => RawBsonRef::Null,
+        0x10 => RawBsonRef::Int32(le_i32(v, 0)?),
+        0x12 => RawBsonRef::Int64(i64::from_le_bytes(le_u64(v, 0)?)),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::{Bson, Document, doc};
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = Bson> {
+        let leaf = prop_oneof![
+            any::<f64>().prop_map(Bson::Double),
+            "[a-zé\\x00-\\x7f]{0,6}".prop_map(Bson::String),
+            any::<i32>().prop_map(Bson::Int32),
+            any::<i64>().prop_map(Bson::Int64),
+            any::<bool>().prop_map(Bson::Boolean),
+            Just(Bson::Null),
+            Just(Bson::Undefined),
+            Just(Bson::MinKey),
+            Just(Bson::MaxKey),
+            any::<[u8; 12]>().prop_map(|b| Bson::ObjectId(ObjectId::from_bytes(b))),
+            any::<i64>().prop_map(|m| Bson::DateTime(bson::DateTime::from_millis(m))),
+            any::<(u32, u32)>()
+                .prop_map(|(time, increment)| Bson::Timestamp(bson::Timestamp { time, increment })),
+            prop::collection::vec(any::<u8>(), 0..5).prop_map(|bytes| Bson::Binary(bson::Binary {
+                subtype: bson::spec::BinarySubtype::Generic,
+                bytes
+            })),
+            Just(Bson::Decimal128(bson::Decimal128::from_bytes([3; 16]))),
+            Just(Bson::JavaScriptCode("x()".into())),
+        ];
+        leaf.prop_recursive(2, 12, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Bson::Array),
+                prop::collection::vec(("[abk]{1,2}", inner), 0..3)
+                    .prop_map(|kv| Bson::Document(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(600))]
+        #[test]
+        fn agrees_with_the_bson_crate(
+            fields in prop::collection::vec(("[abké]{1,2}", value()), 0..6),
+            key in "[abké]{1,2}|[a-z]{3}",
+        ) {
+            let mut d = Document::new();
+            for (k, v) in fields {
+                d.insert(k, v);
+            }
+            let raw = bson::RawDocumentBuf::try_from(&d).expect("encodes");
+            let want = raw.get(&key).ok().flatten();
+            prop_assert_eq!(raw_get(&raw, &key), want, "{} in {}", key, d);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        #[test]
+        fn select_agrees_with_iterating(
+            fields in prop::collection::vec(("[abké]{1,2}", value()), 0..6),
+            wanted in prop::collection::vec("[abké]{1,2}", 0..3),
+        ) {
+            let mut d = Document::new();
+            for (k, v) in fields {
+                d.insert(k, v);
+            }
+            let raw = bson::RawDocumentBuf::try_from(&d).expect("encodes");
+            if let Some(got) = select(&raw, &wanted) {
+                let want: Vec<(&str, RawBsonRef<'_>)> = raw
+                    .iter()
+                    .map(|e| e.expect("element"))
+                    .filter(|(k, _)| wanted.iter().any(|w| w.as_str() == k.as_str()))
+                    .map(|(k, v)| (k.as_str(), v))
+                    .collect();
+                prop_assert_eq!(got, want);
+            }
+        }
+    }
+
+    #[test]
+    fn finds_typical_fields_and_misses_absent_ones() {
+        let d = doc! {"_id": 1i64, "cat": "c1", "g": 3, "n": 5.5, "o": {"x": 1}, "a": [1]};
+        let raw = bson::RawDocumentBuf::try_from(&d).expect("encodes");
+        assert_eq!(raw_get(&raw, "g"), Some(RawBsonRef::Int32(3)));
+        assert_eq!(raw_get(&raw, "cat"), Some(RawBsonRef::String("c1")));
+        assert_eq!(raw_get(&raw, "n"), Some(RawBsonRef::Double(5.5)));
+        assert!(matches!(raw_get(&raw, "o"), Some(RawBsonRef::Document(_))));
+        assert!(matches!(raw_get(&raw, "a"), Some(RawBsonRef::Array(_))));
+        assert_eq!(raw_get(&raw, "zz"), None);
+        assert_eq!(raw_get(&raw, ""), None);
+        assert_eq!(
+            select(&raw, &["n", "g", "zz"]),
+            Some(vec![
+                ("g", RawBsonRef::Int32(3)),
+                ("n", RawBsonRef::Double(5.5))
+            ])
+        );
+    }
+}
