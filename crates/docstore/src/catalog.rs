@@ -235,14 +235,20 @@ pub fn get(kv: &dyn KvRead, db: &str, coll: &str) -> Result<Option<CollectionMet
 /// The metadata of `db.coll` as a shared value: memoised on `kv` when it is a snapshot (see
 /// [`KvRead::memo`]), so reads between two commits decode it once.
 pub fn get_shared(kv: &dyn KvRead, db: &str, coll: &str) -> Result<Option<Arc<CollectionMeta>>> {
-    let key = catalog_key(db, coll);
     let Some(memo) = kv.memo() else {
         return Ok(get(kv, db, coll)?.map(Arc::new));
     };
-    let mut memo_key = b"catalog\0".to_vec();
-    memo_key.extend_from_slice(&key);
+    // The memo key is the catalog key behind a prefix: one allocation for both.
+    const PREFIX: &[u8] = b"catalog\0";
+    let mut memo_key = Vec::with_capacity(PREFIX.len() + db.len() + coll.len() + 1);
+    memo_key.extend_from_slice(PREFIX);
+    memo_key.extend_from_slice(db.as_bytes());
+    memo_key.push(0);
+    memo_key.extend_from_slice(coll.as_bytes());
+    let key = &memo_key[PREFIX.len()..];
+    debug_assert_eq!(key, catalog_key(db, coll).as_slice());
     let value = memo.get_or_try_insert(&memo_key, || -> Result<crate::memo::MemoValue> {
-        let meta: Option<Arc<CollectionMeta>> = match kv.get(CATALOG_TABLE, &key)? {
+        let meta: Option<Arc<CollectionMeta>> = match kv.get(CATALOG_TABLE, key)? {
             None => None,
             Some(raw) => Some(Arc::new(decode_meta(&raw)?)),
         };

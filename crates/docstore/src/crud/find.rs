@@ -152,6 +152,9 @@ impl Store {
 
     /// The first document matching `filter`, if any.
     pub fn find_one(&self, db: &str, coll: &str, filter: Document) -> Result<Option<Document>> {
+        if let Some(found) = self.by_id(db, coll, &filter)? {
+            return found.map(|(table, raw)| decode(&table, &raw)).transpose();
+        }
         let mut c = self.find(
             db,
             coll,
@@ -171,6 +174,16 @@ impl Store {
         coll: &str,
         filter: Document,
     ) -> Result<Option<bson::RawDocumentBuf>> {
+        if let Some(found) = self.by_id(db, coll, &filter)? {
+            return found
+                .map(|(table, raw)| {
+                    bson::RawDocumentBuf::from_bytes(raw).map_err(|e| DocstoreError::Corrupt {
+                        table,
+                        detail: e.to_string(),
+                    })
+                })
+                .transpose();
+        }
         let mut c = self.find(
             db,
             coll,
@@ -182,6 +195,33 @@ impl Store {
             },
         )?;
         Ok(c.next_batch_raw()?.into_iter().next())
+    }
+}
+
+impl Store {
+    /// For a `{_id: v}` filter, the document (with its table name) looked up directly:
+    /// `Some(None)` when there is none; `None` when `filter` is not such a filter.
+    fn by_id(
+        &self,
+        db: &str,
+        coll: &str,
+        filter: &Document,
+    ) -> Result<Option<Option<(String, Vec<u8>)>>> {
+        let Some(id) = crate::crud::id_point(filter) else {
+            return Ok(None);
+        };
+        let snapshot = self.snapshot()?;
+        let Some(meta) = catalog::get_shared(snapshot.as_ref(), db, coll)? else {
+            return Ok(Some(None));
+        };
+        let table = meta.docs_table();
+        let Some(raw) = snapshot.get(&table, &crate::keys::primary_key(id)?)? else {
+            return Ok(Some(None));
+        };
+        if !crate::crud::id_matches_raw(id, &table, &raw)? {
+            return Ok(Some(None));
+        }
+        Ok(Some(Some((table, raw))))
     }
 }
 

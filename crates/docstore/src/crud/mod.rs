@@ -115,18 +115,7 @@ impl Matcher {
                     })?;
                 Ok(f.matches_raw(doc))
             }
-            Matcher::IdEq(v) => {
-                let corrupt = |detail: String| DocstoreError::Corrupt {
-                    table: table.to_string(),
-                    detail,
-                };
-                let doc = bson::RawDocument::from_bytes(raw).map_err(|e| corrupt(e.to_string()))?;
-                let Some(id) = doc.get("_id").map_err(|e| corrupt(e.to_string()))? else {
-                    return Ok(false);
-                };
-                let id = Bson::try_from(id).map_err(|e| corrupt(e.to_string()))?;
-                Ok(stratus_query::compare::values_equal(&id, v))
-            }
+            Matcher::IdEq(v) => id_matches_raw(v, table, raw),
         }
     }
 
@@ -173,6 +162,20 @@ pub(crate) fn check_hint(meta: &CollectionMeta, hint: &Bson) -> Result<()> {
             "hint provided does not correspond to an existing index",
         ))
     }
+}
+
+/// Whether the stored document's `_id` equals `v` under MongoDB's rules.
+pub(crate) fn id_matches_raw(v: &Bson, table: &str, raw: &[u8]) -> Result<bool> {
+    let corrupt = |detail: String| DocstoreError::Corrupt {
+        table: table.to_string(),
+        detail,
+    };
+    let doc = bson::RawDocument::from_bytes(raw).map_err(|e| corrupt(e.to_string()))?;
+    let Some(id) = stratus_query::raw::raw_get(doc, "_id") else {
+        return Ok(false);
+    };
+    let id = Bson::try_from(id).map_err(|e| corrupt(e.to_string()))?;
+    Ok(stratus_query::compare::values_equal(&id, v))
 }
 
 /// Checks that `filter` parses (point lookups by `_id` need no parsing).
