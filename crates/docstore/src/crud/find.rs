@@ -198,6 +198,9 @@ impl Store {
     }
 }
 
+/// A document found by `_id`: its table name and stored bytes.
+type Found = (String, Vec<u8>);
+
 impl Store {
     /// For a `{_id: v}` filter, the document (with its table name) looked up directly:
     /// `Some(None)` when there is none; `None` when `filter` is not such a filter.
@@ -206,7 +209,7 @@ impl Store {
         db: &str,
         coll: &str,
         filter: &Document,
-    ) -> Result<Option<Option<(String, Vec<u8>)>>> {
+    ) -> Result<Option<Option<Found>>> {
         let Some(id) = crate::crud::id_point(filter) else {
             return Ok(None);
         };
