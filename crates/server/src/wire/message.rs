@@ -7,7 +7,9 @@
 //! *required* flag bits (bits 0–15 other than checksumPresent and moreToCome) are refused as
 //! the MongoDB specification demands.
 
-use bson::{Bson, Document, RawDocumentBuf};
+use bson::{Bson, Document, RawDocument};
+
+use super::reply::Reply;
 
 /// `OP_REPLY` (legacy reply to `OP_QUERY`).
 pub const OP_REPLY: i32 = 1;
@@ -108,9 +110,8 @@ fn document_at(bytes: &[u8], at: usize) -> Result<(Document, usize), ProtocolErr
     let slice = bytes
         .get(at..at + len)
         .ok_or_else(|| perr("BSON document runs past the end of the section"))?;
-    let raw = RawDocumentBuf::from_bytes(slice.to_vec())
-        .map_err(|e| perr(format!("invalid BSON: {e}")))?;
-    let doc = Document::try_from(raw.as_ref()).map_err(|e| perr(format!("invalid BSON: {e}")))?;
+    let raw = RawDocument::from_bytes(slice).map_err(|e| perr(format!("invalid BSON: {e}")))?;
+    let doc = Document::try_from(raw).map_err(|e| perr(format!("invalid BSON: {e}")))?;
     Ok((doc, len))
 }
 
@@ -233,7 +234,8 @@ fn write_header(out: &mut Vec<u8>, request_id: i32, response_to: i32, op_code: i
 }
 
 fn finish_length(out: &mut [u8]) {
-    let len = out.len() as i32;
+    // Longer replies are refused by the caller's MAX_MESSAGE_SIZE_BYTES check.
+    let len = i32::try_from(out.len()).unwrap_or(i32::MAX);
     out[..4].copy_from_slice(&len.to_le_bytes());
 }
 
@@ -254,9 +256,29 @@ pub fn encode_op_msg(
     write_header(&mut out, request_id, response_to, OP_MSG);
     out.extend_from_slice(&0u32.to_le_bytes());
     out.push(0);
-    out.extend_from_slice(&doc_bytes(body)?);
+    body.to_writer(&mut out)
+        .map_err(|e| perr(format!("cannot encode reply: {e}")))?;
     finish_length(&mut out);
     Ok(out)
+}
+
+/// Replaces the contents of `out` with an `OP_MSG` reply carrying `reply` as its one body
+/// section (no checksum, no flags). `out` is the connection's reused output buffer.
+pub fn write_op_msg(
+    out: &mut Vec<u8>,
+    request_id: i32,
+    response_to: i32,
+    reply: &Reply,
+) -> Result<(), ProtocolError> {
+    out.clear();
+    write_header(out, request_id, response_to, OP_MSG);
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.push(0);
+    reply
+        .write_to(out)
+        .map_err(|e| perr(format!("cannot encode reply: {e}")))?;
+    finish_length(out);
+    Ok(())
 }
 
 /// Encodes an `OP_MSG` request (used by tests and benches acting as a client); with
