@@ -109,11 +109,14 @@ pub(super) async fn find(ctx: &Ctx<'_>, conn: &Connection) -> Result<Reply, Comm
     }
     let requested = opt_u64(ctx.body, cmd, "batchSize")?;
     let single_batch = opt_bool(ctx.body, cmd, "singleBatch")?.unwrap_or(false);
+    let filter = opt_doc(ctx.body, cmd, "filter")?.unwrap_or_default();
     let options = FindOptions {
-        filter: bind_filter(
-            &opt_doc(ctx.body, cmd, "filter")?.unwrap_or_default(),
-            &let_vars,
-        ),
+        // Without `let` there is nothing to bind (and no copy to make).
+        filter: if let_vars.is_empty() {
+            filter
+        } else {
+            bind_filter(&filter, &let_vars)
+        },
         projection: opt_doc(ctx.body, cmd, "projection")?,
         sort: opt_doc(ctx.body, cmd, "sort")?,
         skip: opt_u64(ctx.body, cmd, "skip")?.unwrap_or(0),
