@@ -604,3 +604,95 @@ async fn finds_by_id_inline_and_general_agree() {
     .await;
     assert_eq!(code(&d), 2, "{d}");
 }
+
+/// Sends `body` and returns the reply's bytes after the header (flags and sections).
+async fn reply_bytes(s: &mut TcpStream, body: &Document, checksum: bool) -> Vec<u8> {
+    let bytes = message::encode_op_msg_request(9, body, &[], 0, checksum).expect("encode");
+    s.write_all(&bytes).await.expect("write");
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len).await.expect("len");
+    let mut rest = vec![0u8; i32::from_le_bytes(len) as usize - 4];
+    s.read_exact(&mut rest).await.expect("body");
+    rest[12..].to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn point_find_fast_path_answers_like_the_general_path() {
+    let (addr, state) = start().await;
+    // A request with a checksum never takes the fast path (it needs the general parser), so
+    // the same command with and without one compares the two paths byte for byte.
+    let mut anon = TcpStream::connect(addr).await.expect("connect");
+    let find = doc! {"find": "p", "filter": {"_id": 1}, "$db": "db1"};
+    let (fast, general) = (
+        reply_bytes(&mut anon, &find, false).await,
+        reply_bytes(&mut anon, &find, true).await,
+    );
+    assert_eq!(fast, general, "unauthenticated");
+    let mut bob = TcpStream::connect(addr).await.expect("connect");
+    login(&mut bob, "bob", "builder").await;
+    let other_db = doc! {"find": "p", "filter": {"_id": 1}, "$db": "db2"};
+    let (fast, general) = (
+        reply_bytes(&mut bob, &other_db, false).await,
+        reply_bytes(&mut bob, &other_db, true).await,
+    );
+    assert_eq!(fast, general, "not authorised on db2");
+    let d = Document::from_reader(&fast[5..]).expect("doc");
+    assert_eq!(code(&d), 13, "{d}");
+
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    login(&mut s, "alice", "secret").await;
+    let d = cmd(
+        &mut s,
+        doc! {"insert": "p", "documents": [
+            {"_id": 1, "a": "one", "nested": {"x": [1, 2]}},
+            {"_id": "k", "a": "kay"},
+            {"_id": {"c": 1}, "a": "doc"},
+            {"_id": 7_i64, "a": "long"},
+        ], "$db": "db1"},
+    )
+    .await;
+    assert_eq!(d.get_i32("n").expect("n"), 4, "{d}");
+    let uuid = Bson::Binary(Binary {
+        subtype: BinarySubtype::Uuid,
+        bytes: vec![7; 16],
+    });
+    let cases = vec![
+        doc! {"find": "p", "filter": {"_id": 1}, "$db": "db1"},
+        doc! {"find": "p", "filter": {"_id": 1}, "limit": 1, "singleBatch": true, "$db": "db1"},
+        doc! {"find": "p", "filter": {"_id": "k"}, "batchSize": 5, "$db": "db1", "lsid": {"id": uuid}},
+        doc! {"find": "p", "filter": {"_id": {"c": 1}}, "$db": "db1", "$readPreference": {"mode": "primary"}},
+        doc! {"find": "p", "filter": {"_id": 7}, "$db": "db1"},
+        doc! {"find": "p", "filter": {"_id": 7.0}, "limit": 0_i64, "$db": "db1"},
+        doc! {"find": "p", "filter": {"_id": 404}, "$db": "db1"},
+        doc! {"find": "missing", "filter": {"_id": 1}, "$db": "db1"},
+        doc! {"find": "p", "filter": {"_id": 1}, "$db": "nodb"},
+        // Not covered by the fast path (general both times): must still agree.
+        doc! {"find": "p", "filter": {"_id": 1}, "projection": {"a": 1}, "$db": "db1"},
+        doc! {"find": "p", "filter": {"_id": 1}, "limit": -1, "$db": "db1"},
+        doc! {"find": "p", "filter": {"_id": {"$in": [1, "k"]}}, "$db": "db1"},
+    ];
+    let queries_before = state
+        .counters()
+        .query
+        .load(std::sync::atomic::Ordering::Relaxed);
+    for find in &cases {
+        let fast = reply_bytes(&mut s, find, false).await;
+        let general = reply_bytes(&mut s, find, true).await;
+        assert_eq!(fast, general, "{find}");
+    }
+    let d = Document::from_reader(&reply_bytes(&mut s, &cases[0], false).await[5..]).expect("doc");
+    let batch = d
+        .get_document("cursor")
+        .and_then(|c| c.get_array("firstBatch"))
+        .expect("firstBatch");
+    assert_eq!(
+        batch[0].as_document().expect("doc"),
+        &doc! {"_id": 1, "a": "one", "nested": {"x": [1, 2]}}
+    );
+    // Every find counts once in serverStatus, whichever path answered it.
+    let queries_after = state
+        .counters()
+        .query
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(queries_after - queries_before, 2 * cases.len() as u64 + 1);
+}

@@ -2,7 +2,8 @@
 //! (pymongo, mongosh, Compass, mongodump) work against Stratus.
 //!
 //! [`serve`] accepts TCP connections and runs one task per connection. A connection reads one
-//! message at a time ([`message`]), runs the command ([`commands`]) — store calls go through
+//! message at a time ([`message`]), runs the command ([`commands`]; a `find` by `_id` is
+//! answered from the undecoded request by `commands::try_point_find`) — store calls go through
 //! `tokio::task::spawn_blocking`, except bounded point reads (a `find` by `_id`), which run on
 //! the connection's async worker — and writes the reply ([`reply`]) with one write from a
 //! buffer the connection reuses. Invariants:
@@ -242,25 +243,37 @@ where
     let mut input = Vec::new();
     let mut output = Vec::new();
     while let Ok(true) = read_message(&mut stream, &mut input).await {
-        let Ok((header, request)) = message::parse_request(&input) else {
-            break;
-        };
-        let (reply, legacy, silent) = match request {
-            message::Request::Msg { body, more_to_come } => (
-                commands::run(&state, &mut conn, body).await,
-                false,
-                more_to_come,
-            ),
-            message::Request::Query {
-                full_collection_name,
-                query,
-            } => (
-                reply::Reply::Doc(
-                    commands::run_legacy(&state, &mut conn, &full_collection_name, query).await,
-                ),
-                true,
-                false,
-            ),
+        // The common point find is answered from the raw bytes; everything else is decoded.
+        let fast = message::simple_op_msg_body(&input).and_then(|(header, body, more)| {
+            commands::try_point_find(&state, &conn, body).map(|r| (header, r, more))
+        });
+        let (header, reply, legacy, silent) = match fast {
+            Some((header, reply, more_to_come)) => (header, reply, false, more_to_come),
+            None => {
+                let Ok((header, request)) = message::parse_request(&input) else {
+                    break;
+                };
+                match request {
+                    message::Request::Msg { body, more_to_come } => (
+                        header,
+                        commands::run(&state, &mut conn, body).await,
+                        false,
+                        more_to_come,
+                    ),
+                    message::Request::Query {
+                        full_collection_name,
+                        query,
+                    } => (
+                        header,
+                        reply::Reply::Doc(
+                            commands::run_legacy(&state, &mut conn, &full_collection_name, query)
+                                .await,
+                        ),
+                        true,
+                        false,
+                    ),
+                }
+            }
         };
         if silent {
             continue;

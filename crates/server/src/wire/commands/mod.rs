@@ -13,6 +13,7 @@ mod admin;
 mod args;
 pub mod change_stream;
 mod handshake;
+mod point_find;
 mod read;
 mod write;
 
@@ -75,6 +76,16 @@ pub async fn run(state: &WireState, conn: &mut Connection, body: Document) -> Re
         Ok(cursor @ Reply::Cursor(_)) => cursor,
         Err(e) => Reply::Doc(e.to_document()),
     }
+}
+
+/// Answers a `find` by `_id` straight from the raw request body when the fast path covers it
+/// (see [`point_find`]); `None` means: run the request the general way ([`run`]).
+pub fn try_point_find(
+    state: &WireState,
+    conn: &Connection,
+    body: &bson::RawDocument,
+) -> Option<Reply> {
+    point_find::try_answer(state, conn, body)
 }
 
 /// Runs a legacy `OP_QUERY` (only `hello`/`isMaster` on `<db>.$cmd` are answered).
