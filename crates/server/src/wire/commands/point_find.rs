@@ -15,7 +15,6 @@ use std::sync::atomic::Ordering;
 
 use bson::{Bson, Document, RawBsonRef, RawDocument};
 
-use super::read::is_bounded_find;
 use crate::wire::error::CommandError;
 use crate::wire::reply::{CursorReply, Reply};
 use crate::wire::{Connection, WireState};
@@ -110,20 +109,30 @@ fn parse(body: &RawDocument) -> Option<PointFind<'_>> {
     })
 }
 
-/// The value of a filter that is exactly `{_id: <value>}` the `_id` index matches by equality.
+/// The value of a filter that is exactly `{_id: <value>}` the `_id` index matches by equality
+/// (the same rule as `read::is_bounded_find`: not an operator document, array, regex, null or
+/// undefined).
 fn id_of(filter: &RawDocument) -> Option<Bson> {
     let mut elements = filter.iter();
     let (key, value) = elements.next()?.ok()?;
     if key.as_str() != "_id" || elements.next().is_some() {
         return None;
     }
-    let value = Bson::try_from(value).ok()?;
-    let mut as_doc = Document::new();
-    as_doc.insert("_id", value);
-    if !is_bounded_find(&as_doc, None, false) {
-        return None;
+    match value {
+        RawBsonRef::Document(d) => {
+            if let Some(first) = d.iter().next()
+                && first.ok()?.0.as_str().starts_with('$')
+            {
+                return None;
+            }
+        }
+        RawBsonRef::Array(_)
+        | RawBsonRef::RegularExpression(_)
+        | RawBsonRef::Null
+        | RawBsonRef::Undefined => return None,
+        _ => {}
     }
-    as_doc.remove("_id")
+    Bson::try_from(value).ok()
 }
 
 fn int_of(v: RawBsonRef<'_>) -> Option<i64> {
@@ -182,6 +191,35 @@ mod tests {
         for d in not_covered {
             let r = raw(d.clone());
             assert!(parse(&r).is_none(), "{d}");
+        }
+    }
+
+    #[test]
+    fn id_rule_matches_is_bounded_find() {
+        use crate::wire::commands::read::is_bounded_find;
+        let values = [
+            Bson::Int32(1),
+            Bson::Int64(2),
+            Bson::Double(2.5),
+            Bson::String("k".into()),
+            Bson::Boolean(true),
+            Bson::Document(doc! {}),
+            Bson::Document(doc! {"a": 1}),
+            Bson::Document(doc! {"$gt": 1}),
+            Bson::Document(doc! {"a": 1, "$b": 2}),
+            Bson::Array(vec![]),
+            Bson::Null,
+            Bson::Undefined,
+            Bson::ObjectId(bson::oid::ObjectId::new()),
+            Bson::DateTime(bson::DateTime::from_millis(5)),
+        ];
+        for v in values {
+            let filter = doc! {"_id": v.clone()};
+            let ours = id_of(&raw(filter.clone()));
+            assert_eq!(ours.is_some(), is_bounded_find(&filter, None, false), "{v}");
+            if let Some(got) = ours {
+                assert_eq!(got, v);
+            }
         }
     }
 
