@@ -36,12 +36,15 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The section's explanatory text (after the table and the computed goal line).
 const EXPLANATION: &str = "
-How to read it: *throughput cost* is the issue's measure (in-process ops/s ÷ wire ops/s, both with 32 concurrent callers on the same two cores). The load generators run on those cores too, so a wire row's throughput also pays for its client: building and encoding each request, decoding each reply, and both ends of every loopback TCP round trip in the kernel. *CPU µs per op, serving side* separates the server's share: for in-process rows the CPU time of the 32 calling threads, for wire rows the CPU time of the server's runtime threads (tokio workers and blocking pool: reading and parsing the request, authorisation, the store call, building the reply, and the `send`, whose loopback delivery the kernel does in the sender's context). The raw in-process row (`find_one_raw`, the stored bytes without decoding) is what the wire server itself calls for; the decoded row is what a Rust caller of the store gets, and the comparison the goal column uses, since the wire client decodes the reply as any driver does. Inserts wait for the group-committed fsync, so both paths are bound by the disk and the wire adds little. Figures vary by tens of percent between runs on this shared machine.
+How to read it: *throughput cost* is the issue's measure (in-process ops/s ÷ wire ops/s, both with 32 concurrent callers on the same two cores). The load generators run on those cores too, so a wire row's throughput also pays for its client: building and encoding each request, decoding each reply, and both ends of every loopback TCP round trip in the kernel. *CPU µs per op, serving side* separates the server's share: for in-process rows the CPU time of the 32 calling threads, for wire rows the CPU time of the server's runtime threads (tokio workers and blocking pool: reading and parsing the request, authorisation, the store call, building the reply, and the `send`, whose loopback delivery the kernel does in the sender's context). The raw in-process row (`find_one_raw`, the stored bytes without decoding) is what the wire server itself calls for; the decoded row is what a Rust caller of the store gets, and the comparison the goal column uses, since the wire client decodes the reply as any driver does. The store's writer thread (`docstore-writer`, which commits every write) is counted on neither side. Inserts wait for the group-committed fsync, so both paths are bound by the disk and the wire adds little to their throughput; the wire insert's server CPU is nevertheless several times the in-process call's: a profile of the insert row shows about half of the server threads' time in context switches — each insert is handed to a blocking thread (`spawn_blocking`), which waits on a condition variable for the writer thread's commit, and the result is handed back to the async worker, where the in-process caller waits for the same commit without the two extra hand-offs. Removing them needs a way to await the commit without a blocking thread (an asynchronous commit notification from the store, which it does not offer today). Figures vary by tens of percent between runs on this shared machine.
 
-Where a wire point find's server time goes (perf profile of this bench's server threads, `perf record -e cpu-clock --call-graph dwarf`, after the changes of 2026-11-28): about 43% in the `send` of the reply and 9% in the `recv` of the request (loopback TCP; the kernel runs the receiving side's TCP processing and wake-up in the sender's context), 8–14% in tokio's `epoll` and parking, 23% in the store's own lookup (the same `find_one_raw` the raw in-process row calls), and about 12% in the fast path itself (reading the undecoded request, building the filter and the reply). The kernel's share alone is larger than the whole in-process call, which is why the server's CPU cost stays above 2× the in-process call and why the throughput cost (which also pays for the client) is higher still: a request/response protocol over TCP cannot be as cheap as a function call, whatever the server does per request.
+Where a wire point find's server time goes (perf profile of this bench's server threads, `perf record -e cpu-clock --call-graph dwarf`, after the changes of 2026-11-28): about 43% in the `send` of the reply and 9% in the `recv` of the request (loopback TCP; the kernel runs the receiving side's TCP processing and wake-up in the sender's context), 8–14% in tokio's `epoll` and parking, 23% in the store's own lookup (the same `find_one_raw` the raw in-process row calls), and about 12% in the fast path itself (reading the undecoded request, building the filter and the reply). The kernel's share alone is larger than the whole in-process call, which is why the server's CPU cost stays above 2× the in-process call and why the throughput cost (which also pays for the client) is higher still: with one TCP round trip per operation, the transport costs more than the point read it carries.
 
 The `mongodb` Rust driver was not used: its dependency tree alone took 194 s to build (release, without its mandatory TLS feature, which then failed to compile) on this 2-core machine, over the 4-minute budget; pymongo (GIL-bound: its throughput measures the Python driver as much as the server — its CPU column is still the server's) and a minimal Rust OP_MSG client (same protocol, no driver overhead) are used instead.
 ";
+
+/// Heading of the hand-written subsection that [`replace_section`] keeps.
+const EARLIER_RUNS: &str = "### Earlier runs";
 
 const CONNECTIONS: usize = 32;
 const KEYS: i64 = 10_000;
@@ -456,7 +459,7 @@ fn main() {
 }
 
 /// Replaces the `## Wire protocol` section of `doc` (up to the next `## `) with `section`, or
-/// appends it.
+/// appends it; a `### Earlier runs` subsection at its end is kept.
 fn replace_section(doc: &str, section: &str) -> String {
     let Some(start) = doc.find("## Wire protocol") else {
         let mut out = doc.to_string();
@@ -470,5 +473,16 @@ fn replace_section(doc: &str, section: &str) -> String {
     };
     let after = &doc[start + 3..];
     let end = after.find("\n## ").map_or(doc.len(), |i| start + 3 + i + 1);
-    format!("{}{}{}", &doc[..start], section, &doc[end..])
+    // Hand-written notes on earlier runs survive a new run.
+    let kept = doc[start..end]
+        .find(EARLIER_RUNS)
+        .map_or("", |i| &doc[start + i..end]);
+    let separator = if kept.is_empty() { "" } else { "\n" };
+    format!(
+        "{}{}{separator}{}{}",
+        &doc[..start],
+        section,
+        kept,
+        &doc[end..]
+    )
 }
