@@ -3,11 +3,17 @@
 //! connection each — Python's GIL makes this the driver's ceiling more than the server's),
 //! (b) a minimal Rust OP_MSG client (32 tokio tasks, 32 connections; shows the server-side
 //! cost of the wire path), next to (c) the same operations called in-process on the `Store`
-//! from 32 threads, all in one run. Prints a table and writes it to `docs/benchmarks.md`
-//! under "## Wire protocol" (replacing only that section).
+//! from 32 threads, all in one run. Besides ops/s and latency it reports the CPU time per
+//! operation: of the 32 threads for in-process calls, of the server's threads (its own tokio
+//! runtime, workers and blocking pool, named [`SERVER_THREADS`]) for the wire rows — the load
+//! generators run on other threads ([`CLIENT_THREADS`], or the Python process) and are not
+//! counted there. CPU time comes from `/proc/<tid>/schedstat` (nanoseconds on CPU, kernel work
+//! done in the thread's context included). Prints a table and writes it to
+//! `docs/benchmarks.md` under "## Wire protocol" (replacing only that section).
 //!
 //! Run: `cargo bench -p stratus-server --bench wire` (env `WIRE_BENCH_SECONDS`, default 3).
 
+use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,19 +27,41 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use stratus_docstore::{Store, StoreOptions};
 use stratus_server::wire::{self, DatabaseAccess, StaticCredentials, WireState, message};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+
+/// The allocator the `stratus` binary ships with (crates/cli/src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The section's explanatory text (after the table and the computed goal line).
+const EXPLANATION: &str = "
+How to read it: *throughput cost* is the issue's measure (in-process ops/s ÷ wire ops/s, both with 32 concurrent callers on the same two cores). The load generators run on those cores too, so a wire row's throughput also pays for its client: building and encoding each request, decoding each reply, and both ends of every loopback TCP round trip in the kernel. *CPU µs per op, serving side* separates the server's share: for in-process rows the CPU time of the 32 calling threads, for wire rows the CPU time of the server's runtime threads (tokio workers and blocking pool: reading and parsing the request, authorisation, the store call, building the reply, and the `send`, whose loopback delivery the kernel does in the sender's context). The raw in-process row (`find_one_raw`, the stored bytes without decoding) is what the wire server itself calls for; the decoded row is what a Rust caller of the store gets, and the comparison the goal column uses, since the wire client decodes the reply as any driver does. The store's writer thread (`docstore-writer`, which commits every write) is counted on neither side. Inserts wait for the group-committed fsync, so both paths are bound by the disk and the wire adds little to their throughput; the wire insert's server CPU is nevertheless several times the in-process call's: a profile of the insert row shows about half of the server threads' time in context switches — each insert is handed to a blocking thread (`spawn_blocking`), which waits on a condition variable for the writer thread's commit, and the result is handed back to the async worker, where the in-process caller waits for the same commit without the two extra hand-offs. Removing them needs a way to await the commit without a blocking thread (an asynchronous commit notification from the store, which it does not offer today). Figures vary by tens of percent between runs on this shared machine.
+
+Where a wire point find's server time goes (perf profile of this bench's server threads, `perf record -e cpu-clock --call-graph dwarf`, after the changes of 2026-11-28): about 43% in the `send` of the reply and 9% in the `recv` of the request (loopback TCP; the kernel runs the receiving side's TCP processing and wake-up in the sender's context), 8–14% in tokio's `epoll` and parking, 23% in the store's own lookup (the same `find_one_raw` the raw in-process row calls), and about 12% in the fast path itself (reading the undecoded request, building the filter and the reply). The kernel's share alone is larger than the whole in-process call, which is why the server's CPU cost stays above 2× the in-process call and why the throughput cost (which also pays for the client) is higher still: with one TCP round trip per operation, the transport costs more than the point read it carries.
+
+The `mongodb` Rust driver was not used: its dependency tree alone took 194 s to build (release, without its mandatory TLS feature, which then failed to compile) on this 2-core machine, over the 4-minute budget; pymongo (GIL-bound: its throughput measures the Python driver as much as the server — its CPU column is still the server's) and a minimal Rust OP_MSG client (same protocol, no driver overhead) are used instead.
+";
+
+/// Heading of the hand-written subsection that [`replace_section`] keeps.
+const EARLIER_RUNS: &str = "### Earlier runs";
 
 const CONNECTIONS: usize = 32;
 const KEYS: i64 = 10_000;
+/// Thread-name prefix of the server's runtime (workers and blocking pool).
+const SERVER_THREADS: &str = "wire-server";
+/// Thread-name prefix of the Rust load generator's runtime.
+const CLIENT_THREADS: &str = "wire-client";
 
 struct Cell {
     ops_per_s: f64,
     p50_us: f64,
     p99_us: f64,
+    /// CPU time per operation (µs) of the side that serves it, when measured.
+    cpu_us_per_op: Option<f64>,
 }
 
-fn summarize(mut lat: Vec<Duration>, elapsed: Duration) -> Cell {
+fn summarize(mut lat: Vec<Duration>, elapsed: Duration, cpu_ns: Option<u64>) -> Cell {
     lat.sort();
     let n = lat.len().max(1);
     Cell {
@@ -42,15 +70,42 @@ fn summarize(mut lat: Vec<Duration>, elapsed: Duration) -> Cell {
         p99_us: lat
             .get((n * 99 / 100).min(n - 1))
             .map_or(0.0, |d| d.as_secs_f64() * 1e6),
+        cpu_us_per_op: cpu_ns.map(|ns| ns as f64 / 1e3 / n as f64),
     }
 }
 
-/// Whether `wire` costs at most 2× the in-process throughput cost.
-fn goal(in_process: &Cell, wire: &Cell) -> &'static str {
-    if in_process.ops_per_s / wire.ops_per_s.max(0.001) <= 2.0 {
-        "yes"
-    } else {
-        "no"
+/// Nanoseconds a thread has spent on a CPU (first field of a `schedstat` file).
+fn schedstat_ns(path: &std::path::Path) -> Option<u64> {
+    std::fs::read_to_string(path)
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// CPU time of the calling thread so far.
+fn own_cpu_ns() -> Option<u64> {
+    schedstat_ns(std::path::Path::new("/proc/thread-self/schedstat"))
+}
+
+/// Summed CPU time of this process's threads whose name starts with `prefix`.
+fn threads_cpu_ns(prefix: &str) -> Option<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+        if comm.trim_end().starts_with(prefix) {
+            total += schedstat_ns(&entry.path().join("schedstat")).unwrap_or(0);
+        }
+    }
+    Some(total)
+}
+
+/// `a / b` as "1.0×", or empty when either is unknown.
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.1}×", b / a),
+        _ => String::new(),
     }
 }
 
@@ -61,41 +116,58 @@ fn in_process(store: &Store, op: &str, secs: f64) -> Cell {
         .map(|i| {
             let store = store.clone();
             let op = op.to_string();
-            std::thread::spawn(move || {
-                let mut lat = Vec::new();
-                let mut n: i64 = 0;
-                while Instant::now() < deadline {
-                    let t = Instant::now();
-                    if op == "find_id" {
+            std::thread::Builder::new()
+                .name(format!("in-process-{i}"))
+                .spawn(move || {
+                    let cpu0 = own_cpu_ns();
+                    let mut lat = Vec::new();
+                    let mut n: i64 = 0;
+                    while Instant::now() < deadline {
+                        let t = Instant::now();
                         let k = (i as i64 * 7919 + n) % KEYS;
-                        let d = store
-                            .find_one("bench", "wire", doc! {"_id": k})
-                            .expect("find");
-                        assert!(d.is_some());
-                    } else {
-                        store
-                            .insert_one(
-                                "bench",
-                                "wire",
-                                doc! {"_id": format!("ip-{i}-{n}"), "v": n},
-                            )
-                            .expect("insert");
+                        match op.as_str() {
+                            "find_id" => {
+                                let d = store
+                                    .find_one("bench", "wire", doc! {"_id": k})
+                                    .expect("find");
+                                assert!(d.is_some());
+                            }
+                            "find_id_raw" => {
+                                let d = store
+                                    .find_one_raw("bench", "wire", doc! {"_id": k})
+                                    .expect("find");
+                                assert!(d.is_some());
+                            }
+                            _ => {
+                                store
+                                    .insert_one(
+                                        "bench",
+                                        "wire",
+                                        doc! {"_id": format!("ip-{i}-{n}"), "v": n},
+                                    )
+                                    .expect("insert");
+                            }
+                        }
+                        lat.push(t.elapsed());
+                        n += 1;
                     }
-                    lat.push(t.elapsed());
-                    n += 1;
-                }
-                lat
-            })
+                    let cpu = own_cpu_ns().zip(cpu0).map(|(b, a)| b.saturating_sub(a));
+                    (lat, cpu)
+                })
+                .expect("spawn")
         })
         .collect();
-    let lat: Vec<Duration> = handles
-        .into_iter()
-        .flat_map(|h| h.join().expect("thread"))
-        .collect();
-    summarize(lat, start.elapsed())
+    let mut lat = Vec::new();
+    let mut cpu = Some(0u64);
+    for h in handles {
+        let (l, c) = h.join().expect("thread");
+        lat.extend(l);
+        cpu = cpu.zip(c).map(|(a, b)| a + b);
+    }
+    summarize(lat, start.elapsed(), cpu)
 }
 
-async fn read_reply(s: &mut TcpStream) -> Document {
+async fn read_reply(s: &mut BufReader<TcpStream>) -> Document {
     let mut len = [0u8; 4];
     s.read_exact(&mut len).await.expect("len");
     let mut rest = vec![0u8; i32::from_le_bytes(len) as usize - 4];
@@ -103,9 +175,11 @@ async fn read_reply(s: &mut TcpStream) -> Document {
     Document::from_reader(&rest[17..]).expect("doc")
 }
 
-async fn cmd(s: &mut TcpStream, body: &Document) -> Document {
+/// One command: one write of the encoded request, buffered reads of the reply (as drivers
+/// do), and the reply decoded into a `Document`.
+async fn cmd(s: &mut BufReader<TcpStream>, body: &Document) -> Document {
     let bytes = message::encode_op_msg_request(1, body, &[], 0, false).expect("encode");
-    s.write_all(&bytes).await.expect("write");
+    s.get_mut().write_all(&bytes).await.expect("write");
     read_reply(s).await
 }
 
@@ -122,7 +196,7 @@ fn bin(b: &[u8]) -> Bson {
     })
 }
 
-async fn login(s: &mut TcpStream) {
+async fn login(s: &mut BufReader<TcpStream>) {
     let first_bare = "n=user,r=benchnonce";
     let r = cmd(s, &doc! {"saslStart": 1, "mechanism": "SCRAM-SHA-256", "payload": bin(format!("n,,{first_bare}").as_bytes()), "$db": "admin"}).await;
     let Some(Bson::Binary(p)) = r.get("payload") else {
@@ -161,11 +235,13 @@ async fn raw_client(addr: std::net::SocketAddr, op: &str, secs: f64) -> Cell {
     let counter = Arc::new(AtomicU64::new(0));
     let mut conns = Vec::new();
     for _ in 0..CONNECTIONS {
-        let mut s = TcpStream::connect(addr).await.expect("connect");
+        let s = TcpStream::connect(addr).await.expect("connect");
         s.set_nodelay(true).expect("nodelay");
+        let mut s = BufReader::new(s);
         login(&mut s).await;
         conns.push(s);
     }
+    let server_cpu0 = threads_cpu_ns(SERVER_THREADS);
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(secs);
     let tasks: Vec<_> = conns
@@ -198,12 +274,16 @@ async fn raw_client(addr: std::net::SocketAddr, op: &str, secs: f64) -> Cell {
     for t in tasks {
         lat.extend(t.await.expect("task"));
     }
-    summarize(lat, start.elapsed())
+    let elapsed = start.elapsed();
+    let server_cpu = threads_cpu_ns(SERVER_THREADS)
+        .zip(server_cpu0)
+        .map(|(b, a)| b.saturating_sub(a));
+    summarize(lat, elapsed, server_cpu)
 }
 
 fn pymongo(port: u16, op: &str, secs: f64) -> Option<Cell> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/wire_py/bench_pymongo.py");
-    let out = std::process::Command::new("python3")
+    let mut child = std::process::Command::new("python3")
         .arg(script)
         .args([
             port.to_string(),
@@ -212,8 +292,21 @@ fn pymongo(port: u16, op: &str, secs: f64) -> Option<Cell> {
             secs.to_string(),
             KEYS.to_string(),
         ])
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .ok()?;
+    let stdout = child.stdout.take()?;
+    let (mut cpu0, mut cpu1, mut json) = (None, None, None);
+    for line in std::io::BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        match line.as_str() {
+            "START" => cpu0 = threads_cpu_ns(SERVER_THREADS),
+            "END" => cpu1 = threads_cpu_ns(SERVER_THREADS),
+            _ => json = Some(line),
+        }
+    }
+    let out = child.wait_with_output().ok()?;
     if !out.status.success() {
         eprintln!(
             "pymongo bench failed: {}",
@@ -221,11 +314,15 @@ fn pymongo(port: u16, op: &str, secs: f64) -> Option<Cell> {
         );
         return None;
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&json?).ok()?;
+    let ops = v["ops"].as_f64()?.max(1.0);
     Some(Cell {
         ops_per_s: v["ops_per_s"].as_f64()?,
         p50_us: v["p50_us"].as_f64()?,
         p99_us: v["p99_us"].as_f64()?,
+        cpu_us_per_op: cpu1
+            .zip(cpu0)
+            .map(|(b, a)| b.saturating_sub(a) as f64 / 1e3 / ops),
     })
 }
 
@@ -245,11 +342,19 @@ fn main() {
     let mut creds = StaticCredentials::new();
     creds.add_user("user", "pass", DatabaseAccess::All);
     let state = WireState::new(store.clone(), Arc::new(creds));
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    // The server and the Rust load generator run on separate runtimes (separately named
+    // threads) so the server's CPU time can be told apart; both share the same cores.
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_name(SERVER_THREADS)
         .enable_all()
         .build()
         .expect("runtime");
-    let addr = rt.block_on(async {
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_name(CLIENT_THREADS)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let addr = server_rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -257,55 +362,93 @@ fn main() {
         tokio::spawn(wire::serve(listener, state, std::future::pending()));
         addr
     });
-    let mut rows = Vec::new();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: String = load
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut rows: Vec<(&str, &str, Option<Cell>)> = Vec::new();
     for op in ["find_id", "insert"] {
-        let ip = in_process(&store, op, secs);
-        let raw = rt.block_on(raw_client(addr, op, secs));
-        let py = pymongo(addr.port(), op, secs);
-        rows.push((op, ip, raw, py));
+        let name = if op == "find_id" {
+            "find by `_id`"
+        } else {
+            "insert one"
+        };
+        rows.push((
+            name,
+            "in-process `Store` (32 threads)",
+            Some(in_process(&store, op, secs)),
+        ));
+        if op == "find_id" {
+            rows.push((
+                name,
+                "in-process `Store`, raw (`find_one_raw`, 32 threads)",
+                Some(in_process(&store, "find_id_raw", secs)),
+            ));
+        }
+        rows.push((
+            name,
+            "wire, Rust OP_MSG client (32 conns)",
+            Some(client_rt.block_on(raw_client(addr, op, secs))),
+        ));
+        rows.push((
+            name,
+            "wire, pymongo (32 threads/conns)",
+            pymongo(addr.port(), op, secs),
+        ));
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut table = String::new();
     table.push_str("## Wire protocol\n\n");
     table.push_str(&format!(
-        "Command: `cargo bench -p stratus-server --bench wire` ({secs} s per cell, {CONNECTIONS} concurrent connections/threads, {KEYS} seeded documents, on-disk store, {cores} cores shared with other work; run on {}).\n\n",
+        "Command: `cargo bench -p stratus-server --bench wire` ({secs} s per cell, {CONNECTIONS} concurrent connections/threads, {KEYS} seeded documents, on-disk store, mimalloc, {cores} cores shared with other work; load average {load} at the start; run on {}).\n\n",
         bson::DateTime::now().try_to_rfc3339_string().unwrap_or_default()
     ));
-    table.push_str("| operation | path | ops/s | p50 µs | p99 µs | throughput cost vs in-process (in-process ops/s ÷ ops/s) | ≤ 2× |\n|---|---|---:|---:|---:|---:|---|\n");
-    for (op, ip, raw, py) in &rows {
-        let name = if *op == "find_id" {
-            "find by `_id`"
-        } else {
-            "insert one"
+    table.push_str("| operation | path | ops/s | p50 µs | p99 µs | throughput cost (in-process ops/s ÷ ops/s) | ≤ 2× | CPU µs per op, serving side | CPU cost (÷ in-process) |\n|---|---|---:|---:|---:|---:|---|---:|---:|\n");
+    let mut verdicts = Vec::new();
+    let mut reference: Option<(f64, Option<f64>)> = None;
+    for (name, path, cell) in &rows {
+        let Some(c) = cell else {
+            table.push_str(&format!(
+                "| {name} | {path} | not run (python3/pymongo missing) | | | | | | |\n"
+            ));
+            continue;
         };
+        if path.starts_with("in-process `Store` (") {
+            reference = Some((c.ops_per_s, c.cpu_us_per_op));
+        }
+        let Some((ref_ops, ref_cpu)) = reference else {
+            continue;
+        };
+        let cost = ref_ops / c.ops_per_s.max(0.001);
+        let is_wire = path.starts_with("wire");
+        let met = if !is_wire {
+            ""
+        } else if cost <= 2.0 {
+            "yes"
+        } else {
+            "no"
+        };
+        let cpu = c.cpu_us_per_op.map_or(String::new(), |v| format!("{v:.1}"));
+        let cpu_cost = ratio(ref_cpu, c.cpu_us_per_op);
         table.push_str(&format!(
-            "| {name} | in-process `Store` (32 threads) | {:.0} | {:.0} | {:.0} | 1.0× | |\n",
-            ip.ops_per_s, ip.p50_us, ip.p99_us
+            "| {name} | {path} | {:.0} | {:.0} | {:.0} | {cost:.1}× | {met} | {cpu} | {cpu_cost} |\n",
+            c.ops_per_s, c.p50_us, c.p99_us
         ));
-        table.push_str(&format!(
-            "| {name} | wire, Rust OP_MSG client (32 conns) | {:.0} | {:.0} | {:.0} | {:.1}× | {} |\n",
-            raw.ops_per_s,
-            raw.p50_us,
-            raw.p99_us,
-            ip.ops_per_s / raw.ops_per_s.max(0.001),
-            goal(ip, raw)
-        ));
-        match py {
-            Some(py) => table.push_str(&format!(
-                "| {name} | wire, pymongo (32 threads/conns) | {:.0} | {:.0} | {:.0} | {:.1}× | {} |\n",
-                py.ops_per_s,
-                py.p50_us,
-                py.p99_us,
-                ip.ops_per_s / py.ops_per_s.max(0.001),
-                goal(ip, py)
-            )),
-            None => table.push_str(&format!(
-                "| {name} | wire, pymongo | not run (python3/pymongo missing) | | | | |\n"
-            )),
+        if path.starts_with("wire, Rust") {
+            verdicts.push(format!(
+                "{name}: throughput cost {cost:.1}× — {}; server CPU per operation {} the in-process call's",
+                if cost <= 2.0 { "met" } else { "not met" },
+                if cpu_cost.is_empty() { "not measured vs".to_string() } else { cpu_cost.clone() }
+            ));
         }
     }
-    table.push_str("\nThe load generators run on the same cores as the server, so wire figures include the client's CPU (encoding, decoding, and for pymongo the Python interpreter). The last column is the issue's goal (wire path ≤ 2× the in-process cost per operation). Inserts are dominated by the group-committed disk write, so the wire adds little; a point find costs a few microseconds in-process, and the wire path adds socket round trips, a `spawn_blocking` hop and BSON encode/decode per request. Figures vary by tens of percent between runs on this shared machine.\n");
-    table.push_str("\nThe `mongodb` Rust driver was not used: its dependency tree alone took 194 s to build (release, without its mandatory TLS feature, which then failed to compile) on this 2-core machine, over the 4-minute budget; pymongo (GIL-bound: its figures measure the Python driver as much as the server) and a minimal Rust OP_MSG client (same protocol, no driver overhead) are used instead.\n");
+    table.push_str(&format!(
+        "\nGoal (wire path ≤ 2× the in-process cost per operation, judged on the Rust client rows against the decoded `find_one`/`insert_one` rows) in this run: {}.\n",
+        verdicts.join("; ")
+    ));
+    table.push_str(&format!("\n{}\n", EXPLANATION.trim()));
     println!("{table}");
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/benchmarks.md");
     let existing = std::fs::read_to_string(&path).unwrap_or_default();
@@ -316,7 +459,7 @@ fn main() {
 }
 
 /// Replaces the `## Wire protocol` section of `doc` (up to the next `## `) with `section`, or
-/// appends it.
+/// appends it; a `### Earlier runs` subsection at its end is kept.
 fn replace_section(doc: &str, section: &str) -> String {
     let Some(start) = doc.find("## Wire protocol") else {
         let mut out = doc.to_string();
@@ -330,5 +473,16 @@ fn replace_section(doc: &str, section: &str) -> String {
     };
     let after = &doc[start + 3..];
     let end = after.find("\n## ").map_or(doc.len(), |i| start + 3 + i + 1);
-    format!("{}{}{}", &doc[..start], section, &doc[end..])
+    // Hand-written notes on earlier runs survive a new run.
+    let kept = doc[start..end]
+        .find(EARLIER_RUNS)
+        .map_or("", |i| &doc[start + i..end]);
+    let separator = if kept.is_empty() { "" } else { "\n" };
+    format!(
+        "{}{}{separator}{}{}",
+        &doc[..start],
+        section,
+        kept,
+        &doc[end..]
+    )
 }

@@ -445,3 +445,254 @@ async fn speculative_auth_access_and_cursor_ownership() {
     );
     assert_eq!(wire::project_database_name("shop", "prod"), "shop__prod");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn framing_split_pipelined_and_large_messages() {
+    let (addr, _state) = start().await;
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    assert_eq!(
+        login(&mut s, "alice", "secret")
+            .await
+            .get_f64("ok")
+            .expect("ok"),
+        1.0
+    );
+    // A message sent a few bytes at a time (the length itself split) is read whole.
+    let bytes = message::encode_op_msg_request(
+        7,
+        &doc! {"insert": "f", "documents": [{"_id": 1, "a": "x"}], "$db": "db1"},
+        &[],
+        0,
+        false,
+    )
+    .expect("encode");
+    for chunk in bytes.chunks(3) {
+        s.write_all(chunk).await.expect("write");
+        s.flush().await.expect("flush");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let (_, d) = read_reply(&mut s).await;
+    assert_eq!(d.get_i32("n").expect("n"), 1, "{d}");
+    // Three messages in one write: three replies, in order, answering each request id.
+    let mut pipelined = Vec::new();
+    for (rid, id) in [(11, 1), (12, 2), (13, 1)] {
+        pipelined.extend(
+            message::encode_op_msg_request(
+                rid,
+                &doc! {"find": "f", "filter": {"_id": id}, "$db": "db1"},
+                &[],
+                0,
+                false,
+            )
+            .expect("encode"),
+        );
+    }
+    s.write_all(&pipelined).await.expect("write");
+    for (rid, found) in [(11, 1), (12, 0), (13, 1)] {
+        let mut len = [0u8; 4];
+        s.read_exact(&mut len).await.expect("len");
+        let mut rest = vec![0u8; i32::from_le_bytes(len) as usize - 4];
+        s.read_exact(&mut rest).await.expect("body");
+        let response_to = i32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
+        assert_eq!(response_to, rid);
+        let d = Document::from_reader(&rest[17..]).expect("doc");
+        let batch = d
+            .get_document("cursor")
+            .and_then(|c| c.get_array("firstBatch"))
+            .expect("firstBatch");
+        assert_eq!(batch.len(), found, "{d}");
+    }
+    // A request larger than the read buffer, and a reply carrying it back.
+    let big = "y".repeat(wire::READ_BUFFER_BYTES * 3);
+    let d = cmd(
+        &mut s,
+        doc! {"insert": "f", "documents": [{"_id": 2, "big": &big}], "$db": "db1"},
+    )
+    .await;
+    assert_eq!(d.get_i32("n").expect("n"), 1, "{d}");
+    let d = cmd(
+        &mut s,
+        doc! {"find": "f", "filter": {"_id": 2}, "$db": "db1"},
+    )
+    .await;
+    let c = d.get_document("cursor").expect("cursor");
+    let got = c.get_array("firstBatch").expect("fb")[0]
+        .as_document()
+        .expect("doc")
+        .get_str("big")
+        .expect("big");
+    assert_eq!(got.len(), big.len());
+    // The connection still answers small requests after the large ones.
+    let d = cmd(&mut s, doc! {"ping": 1, "$db": "admin"}).await;
+    assert_eq!(d.get_f64("ok").expect("ok"), 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finds_by_id_inline_and_general_agree() {
+    let (addr, _state) = start().await;
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    login(&mut s, "alice", "secret").await;
+    let d = cmd(
+        &mut s,
+        doc! {"insert": "g", "documents": [
+            {"_id": 1, "a": 1, "b": "one"},
+            {"_id": "k", "a": 2},
+            {"_id": {"x": 1}, "a": 3},
+            {"_id": 2.5, "a": 4},
+        ], "$db": "db1"},
+    )
+    .await;
+    assert_eq!(d.get_i32("n").expect("n"), 4, "{d}");
+    // (find command, expected firstBatch) — the first ones run inline ({_id: v}), the
+    // others on the blocking pool; answers must not depend on the path.
+    let cases: Vec<(Document, Vec<Document>)> = vec![
+        (
+            doc! {"find": "g", "filter": {"_id": 1}},
+            vec![doc! {"_id": 1, "a": 1, "b": "one"}],
+        ),
+        (
+            doc! {"find": "g", "filter": {"_id": 1}, "projection": {"b": 1, "_id": 0}},
+            vec![doc! {"b": "one"}],
+        ),
+        (
+            doc! {"find": "g", "filter": {"_id": "k"}, "limit": 1, "singleBatch": true},
+            vec![doc! {"_id": "k", "a": 2}],
+        ),
+        (
+            doc! {"find": "g", "filter": {"_id": {"x": 1}}},
+            vec![doc! {"_id": {"x": 1}, "a": 3}],
+        ),
+        (doc! {"find": "g", "filter": {"_id": 99}}, vec![]),
+        (doc! {"find": "g", "filter": {"_id": 1}, "skip": 1}, vec![]),
+        (
+            doc! {"find": "g", "filter": {"_id": {"$in": [1, 2.5]}}, "sort": {"a": -1}},
+            vec![
+                doc! {"_id": 2.5, "a": 4},
+                doc! {"_id": 1, "a": 1, "b": "one"},
+            ],
+        ),
+        (
+            doc! {"find": "g", "filter": {"_id": 1}, "hint": {"_id": 1}},
+            vec![doc! {"_id": 1, "a": 1, "b": "one"}],
+        ),
+        (doc! {"find": "missing", "filter": {"_id": 1}}, vec![]),
+    ];
+    for (mut find, want) in cases {
+        find.insert("$db", "db1");
+        let d = cmd(&mut s, find.clone()).await;
+        let c = d.get_document("cursor").expect("cursor");
+        assert_eq!(c.get_i64("id").expect("id"), 0, "{find}");
+        let got: Vec<Document> = c
+            .get_array("firstBatch")
+            .expect("fb")
+            .iter()
+            .map(|b| b.as_document().expect("doc").clone())
+            .collect();
+        assert_eq!(got, want, "{find}");
+    }
+    // Bad input on the inline path still answers with MongoDB's errors.
+    let d = cmd(
+        &mut s,
+        doc! {"find": "g", "filter": {"_id": 1}, "projection": {"a": 1, "b": 0}, "$db": "db1"},
+    )
+    .await;
+    assert_eq!(d.get_f64("ok").expect("ok"), 0.0, "{d}");
+    let d = cmd(
+        &mut s,
+        doc! {"find": "g", "filter": {"_id": 1}, "limit": -1, "$db": "db1"},
+    )
+    .await;
+    assert_eq!(code(&d), 2, "{d}");
+}
+
+/// Sends `body` and returns the reply's bytes after the header (flags and sections).
+async fn reply_bytes(s: &mut TcpStream, body: &Document, checksum: bool) -> Vec<u8> {
+    let bytes = message::encode_op_msg_request(9, body, &[], 0, checksum).expect("encode");
+    s.write_all(&bytes).await.expect("write");
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len).await.expect("len");
+    let mut rest = vec![0u8; i32::from_le_bytes(len) as usize - 4];
+    s.read_exact(&mut rest).await.expect("body");
+    rest[12..].to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn point_find_fast_path_answers_like_the_general_path() {
+    let (addr, state) = start().await;
+    // A request with a checksum never takes the fast path (it needs the general parser), so
+    // the same command with and without one compares the two paths byte for byte.
+    let mut anon = TcpStream::connect(addr).await.expect("connect");
+    let find = doc! {"find": "p", "filter": {"_id": 1}, "$db": "db1"};
+    let (fast, general) = (
+        reply_bytes(&mut anon, &find, false).await,
+        reply_bytes(&mut anon, &find, true).await,
+    );
+    assert_eq!(fast, general, "unauthenticated");
+    let mut bob = TcpStream::connect(addr).await.expect("connect");
+    login(&mut bob, "bob", "builder").await;
+    let other_db = doc! {"find": "p", "filter": {"_id": 1}, "$db": "db2"};
+    let (fast, general) = (
+        reply_bytes(&mut bob, &other_db, false).await,
+        reply_bytes(&mut bob, &other_db, true).await,
+    );
+    assert_eq!(fast, general, "not authorised on db2");
+    let d = Document::from_reader(&fast[5..]).expect("doc");
+    assert_eq!(code(&d), 13, "{d}");
+
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    login(&mut s, "alice", "secret").await;
+    let d = cmd(
+        &mut s,
+        doc! {"insert": "p", "documents": [
+            {"_id": 1, "a": "one", "nested": {"x": [1, 2]}},
+            {"_id": "k", "a": "kay"},
+            {"_id": {"c": 1}, "a": "doc"},
+            {"_id": 7_i64, "a": "long"},
+        ], "$db": "db1"},
+    )
+    .await;
+    assert_eq!(d.get_i32("n").expect("n"), 4, "{d}");
+    let uuid = Bson::Binary(Binary {
+        subtype: BinarySubtype::Uuid,
+        bytes: vec![7; 16],
+    });
+    let cases = vec![
+        doc! {"find": "p", "filter": {"_id": 1}, "$db": "db1"},
+        doc! {"find": "p", "filter": {"_id": 1}, "limit": 1, "singleBatch": true, "$db": "db1"},
+        doc! {"find": "p", "filter": {"_id": "k"}, "batchSize": 5, "$db": "db1", "lsid": {"id": uuid}},
+        doc! {"find": "p", "filter": {"_id": {"c": 1}}, "$db": "db1", "$readPreference": {"mode": "primary"}},
+        doc! {"find": "p", "filter": {"_id": 7}, "$db": "db1"},
+        doc! {"find": "p", "filter": {"_id": 7.0}, "limit": 0_i64, "$db": "db1"},
+        doc! {"find": "p", "filter": {"_id": 404}, "$db": "db1"},
+        doc! {"find": "missing", "filter": {"_id": 1}, "$db": "db1"},
+        doc! {"find": "p", "filter": {"_id": 1}, "$db": "nodb"},
+        // Not covered by the fast path (general both times): must still agree.
+        doc! {"find": "p", "filter": {"_id": 1}, "projection": {"a": 1}, "$db": "db1"},
+        doc! {"find": "p", "filter": {"_id": 1}, "limit": -1, "$db": "db1"},
+        doc! {"find": "p", "filter": {"_id": {"$in": [1, "k"]}}, "$db": "db1"},
+    ];
+    let queries_before = state
+        .counters()
+        .query
+        .load(std::sync::atomic::Ordering::Relaxed);
+    for find in &cases {
+        let fast = reply_bytes(&mut s, find, false).await;
+        let general = reply_bytes(&mut s, find, true).await;
+        assert_eq!(fast, general, "{find}");
+    }
+    let d = Document::from_reader(&reply_bytes(&mut s, &cases[0], false).await[5..]).expect("doc");
+    let batch = d
+        .get_document("cursor")
+        .and_then(|c| c.get_array("firstBatch"))
+        .expect("firstBatch");
+    assert_eq!(
+        batch[0].as_document().expect("doc"),
+        &doc! {"_id": 1, "a": "one", "nested": {"x": [1, 2]}}
+    );
+    // Every find counts once in serverStatus, whichever path answered it.
+    let queries_after = state
+        .counters()
+        .query
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(queries_after - queries_before, 2 * cases.len() as u64 + 1);
+}

@@ -1,5 +1,6 @@
-//! Server-side cursors: the registry `find`/`aggregate`/`listX` cursors live in between
-//! `getMore`s, and the batching of their documents.
+//! Server-side cursors: the registry `find`/`aggregate` cursors live in between `getMore`s,
+//! and the batching of their documents. Documents stay the raw BSON the store hands out
+//! ([`Cursor::next_batch_raw`]); a batch's byte budget counts their stored size.
 //!
 //! Invariants: a cursor is *checked out* (removed from the map) while a `getMore` runs on a
 //! blocking thread and put back afterwards, so two commands never use one cursor at once (the
@@ -10,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use bson::Document;
+use bson::{Document, RawDocumentBuf};
 use stratus_docstore::{ChangeSubscription, Cursor};
 
 /// A cursor unused for this long is closed (MongoDB's `cursorTimeoutMillis` default).
@@ -40,10 +41,10 @@ pub struct ServerCursor {
     pub source: CursorSource,
 }
 
-/// Batches documents out of a store [`Cursor`].
+/// Batches documents (raw BSON) out of a store [`Cursor`].
 pub struct QueryCursor {
     cursor: Option<Cursor>,
-    buffer: VecDeque<Document>,
+    buffer: VecDeque<RawDocumentBuf>,
 }
 
 impl QueryCursor {
@@ -56,7 +57,7 @@ impl QueryCursor {
     }
 
     /// Wraps already computed documents.
-    pub fn from_documents(docs: Vec<Document>) -> Self {
+    pub fn from_documents(docs: Vec<RawDocumentBuf>) -> Self {
         QueryCursor {
             cursor: None,
             buffer: docs.into(),
@@ -64,13 +65,14 @@ impl QueryCursor {
     }
 
     /// Up to `n` documents within [`MAX_BATCH_BYTES`] (at least one when any remain).
-    /// Blocking: call from a blocking thread.
-    pub fn take(&mut self, n: usize) -> stratus_docstore::Result<Vec<Document>> {
+    /// May read from the store: call from a blocking thread unless the query is known to be
+    /// bounded (see `commands::read`).
+    pub fn take(&mut self, n: usize) -> stratus_docstore::Result<Vec<RawDocumentBuf>> {
         let mut out = Vec::new();
         let mut bytes = 0usize;
         while out.len() < n {
             if let Some(d) = self.buffer.pop_front() {
-                let size = doc_size(&d);
+                let size = d.as_bytes().len();
                 if !out.is_empty() && bytes + size > MAX_BATCH_BYTES {
                     self.buffer.push_front(d);
                     break;
@@ -80,7 +82,7 @@ impl QueryCursor {
                 continue;
             }
             let Some(c) = self.cursor.as_mut() else { break };
-            let batch = c.next_batch()?;
+            let batch = c.next_batch_raw()?;
             if batch.is_empty() {
                 self.cursor = None;
                 break;
@@ -113,15 +115,6 @@ pub struct ChangeCursor {
     pub filters: Vec<stratus_query::filter::Filter>,
     /// Matching events read from the feed but not yet returned (batch size reached).
     pub pending: VecDeque<Document>,
-}
-
-/// Encoded BSON size of `d`.
-pub fn doc_size(d: &Document) -> usize {
-    let mut v = Vec::new();
-    match d.to_writer(&mut v) {
-        Ok(()) => v.len(),
-        Err(_) => 0,
-    }
 }
 
 /// The cursor registry.
@@ -194,7 +187,9 @@ mod tests {
 
     #[test]
     fn batches_and_reaping() {
-        let docs: Vec<Document> = (0..10).map(|i| doc! {"i": i}).collect();
+        let docs: Vec<RawDocumentBuf> = (0..10)
+            .map(|i| RawDocumentBuf::try_from(&doc! {"i": i}).unwrap())
+            .collect();
         let mut q = QueryCursor::from_documents(docs);
         assert_eq!(q.take(4).unwrap().len(), 4);
         assert_eq!(q.take(4).unwrap().len(), 4);
@@ -214,5 +209,25 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         assert_eq!(reg.reap(Duration::from_millis(5)), 1);
         assert!(reg.check_out(id).is_none());
+    }
+
+    #[test]
+    fn byte_budget_counts_stored_size() {
+        // Three documents of 6 MiB: two fit in 16 MiB, the third starts the next batch; a
+        // single document over the budget still goes out alone.
+        let big = |i: i32, mib: usize| {
+            RawDocumentBuf::try_from(&doc! {"_id": i, "pad": "x".repeat(mib * 1024 * 1024)})
+                .unwrap()
+        };
+        let mut q = QueryCursor::from_documents(vec![big(1, 6), big(2, 6), big(3, 6)]);
+        let first = q.take(10).unwrap();
+        assert_eq!(first.len(), 2);
+        assert!(first.iter().map(|d| d.as_bytes().len()).sum::<usize>() <= MAX_BATCH_BYTES);
+        assert_eq!(q.take(10).unwrap().len(), 1);
+        assert!(q.is_exhausted());
+        let mut q = QueryCursor::from_documents(vec![big(1, 17), big(2, 1)]);
+        assert_eq!(q.take(10).unwrap().len(), 1);
+        assert_eq!(q.take(10).unwrap().len(), 1);
+        assert!(q.is_exhausted());
     }
 }

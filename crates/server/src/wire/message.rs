@@ -7,7 +7,9 @@
 //! *required* flag bits (bits 0–15 other than checksumPresent and moreToCome) are refused as
 //! the MongoDB specification demands.
 
-use bson::{Bson, Document, RawDocumentBuf};
+use bson::{Bson, Document, RawDocument};
+
+use super::reply::Reply;
 
 /// `OP_REPLY` (legacy reply to `OP_QUERY`).
 pub const OP_REPLY: i32 = 1;
@@ -108,9 +110,8 @@ fn document_at(bytes: &[u8], at: usize) -> Result<(Document, usize), ProtocolErr
     let slice = bytes
         .get(at..at + len)
         .ok_or_else(|| perr("BSON document runs past the end of the section"))?;
-    let raw = RawDocumentBuf::from_bytes(slice.to_vec())
-        .map_err(|e| perr(format!("invalid BSON: {e}")))?;
-    let doc = Document::try_from(raw.as_ref()).map_err(|e| perr(format!("invalid BSON: {e}")))?;
+    let raw = RawDocument::from_bytes(slice).map_err(|e| perr(format!("invalid BSON: {e}")))?;
+    let doc = Document::try_from(raw).map_err(|e| perr(format!("invalid BSON: {e}")))?;
     Ok((doc, len))
 }
 
@@ -214,6 +215,31 @@ fn parse_op_msg(bytes: &[u8]) -> Result<Request, ProtocolError> {
     })
 }
 
+/// The body of an `OP_MSG` made of exactly one kind-0 section and no checksum, borrowed and
+/// not decoded, with the header and the `moreToCome` flag; `None` for any other message (the
+/// caller then uses [`parse_request`], which also reports every malformation). Only the
+/// framing is checked here: the body's elements are validated by whoever reads them.
+pub fn simple_op_msg_body(bytes: &[u8]) -> Option<(Header, &RawDocument, bool)> {
+    let header = Header::parse(bytes).ok()?;
+    if header.length as usize != bytes.len() || header.op_code != OP_MSG {
+        return None;
+    }
+    let flags = u32_at(bytes, HEADER_LEN).ok()?;
+    if flags & REQUIRED_BITS_MASK & !FLAG_MORE_TO_COME != 0 {
+        return None;
+    }
+    let at = HEADER_LEN + 4;
+    if *bytes.get(at)? != 0 {
+        return None;
+    }
+    let body = bytes.get(at + 1..)?;
+    if i32_at(body, 0).ok()? as usize != body.len() {
+        return None;
+    }
+    let body = RawDocument::from_bytes(body).ok()?;
+    Some((header, body, flags & FLAG_MORE_TO_COME != 0))
+}
+
 fn parse_op_query(bytes: &[u8]) -> Result<Request, ProtocolError> {
     let mut at = HEADER_LEN + 4; // flags
     let (name, n) = cstring_at(bytes, at)?;
@@ -233,7 +259,8 @@ fn write_header(out: &mut Vec<u8>, request_id: i32, response_to: i32, op_code: i
 }
 
 fn finish_length(out: &mut [u8]) {
-    let len = out.len() as i32;
+    // Longer replies are refused by the caller's MAX_MESSAGE_SIZE_BYTES check.
+    let len = i32::try_from(out.len()).unwrap_or(i32::MAX);
     out[..4].copy_from_slice(&len.to_le_bytes());
 }
 
@@ -254,9 +281,29 @@ pub fn encode_op_msg(
     write_header(&mut out, request_id, response_to, OP_MSG);
     out.extend_from_slice(&0u32.to_le_bytes());
     out.push(0);
-    out.extend_from_slice(&doc_bytes(body)?);
+    body.to_writer(&mut out)
+        .map_err(|e| perr(format!("cannot encode reply: {e}")))?;
     finish_length(&mut out);
     Ok(out)
+}
+
+/// Replaces the contents of `out` with an `OP_MSG` reply carrying `reply` as its one body
+/// section (no checksum, no flags). `out` is the connection's reused output buffer.
+pub fn write_op_msg(
+    out: &mut Vec<u8>,
+    request_id: i32,
+    response_to: i32,
+    reply: &Reply,
+) -> Result<(), ProtocolError> {
+    out.clear();
+    write_header(out, request_id, response_to, OP_MSG);
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.push(0);
+    reply
+        .write_to(out)
+        .map_err(|e| perr(format!("cannot encode reply: {e}")))?;
+    finish_length(out);
+    Ok(())
 }
 
 /// Encodes an `OP_MSG` request (used by tests and benches acting as a client); with
@@ -417,6 +464,40 @@ mod tests {
         let b =
             encode_op_msg_request(1, &doc! {"ping": 1}, &[], FLAG_EXHAUST_ALLOWED, false).unwrap();
         assert!(parse_request(&b).is_ok());
+    }
+
+    #[test]
+    fn simple_bodies_only() {
+        let body = doc! {"find": "c", "$db": "d"};
+        let plain = encode_op_msg_request(3, &body, &[], 0, false).unwrap();
+        let (h, raw, more) = simple_op_msg_body(&plain).unwrap();
+        assert_eq!((h.request_id, more), (3, false));
+        assert_eq!(Document::try_from(raw).unwrap(), body);
+        let more_to_come = encode_op_msg_request(3, &body, &[], FLAG_MORE_TO_COME, false).unwrap();
+        assert!(simple_op_msg_body(&more_to_come).unwrap().2);
+        let exhaust = encode_op_msg_request(3, &body, &[], FLAG_EXHAUST_ALLOWED, false).unwrap();
+        assert!(simple_op_msg_body(&exhaust).is_some());
+        // Checksums, document sequences, trailing bytes, truncation: the general parser's job.
+        let checksum = encode_op_msg_request(3, &body, &[], 0, true).unwrap();
+        assert!(simple_op_msg_body(&checksum).is_none());
+        let seq =
+            encode_op_msg_request(3, &body, &[("documents", vec![doc! {}])], 0, false).unwrap();
+        assert!(simple_op_msg_body(&seq).is_none());
+        let mut trailing = plain.clone();
+        trailing.push(0);
+        let l = trailing.len() as i32;
+        trailing[..4].copy_from_slice(&l.to_le_bytes());
+        assert!(simple_op_msg_body(&trailing).is_none());
+        for cut in 0..plain.len() {
+            let mut b = plain[..cut].to_vec();
+            if b.len() >= 4 {
+                let l = b.len() as i32;
+                b[..4].copy_from_slice(&l.to_le_bytes());
+            }
+            assert!(simple_op_msg_body(&b).is_none(), "cut {cut}");
+        }
+        let query = encode_op_reply(1, 2, &body).unwrap();
+        assert!(simple_op_msg_body(&query).is_none());
     }
 
     #[test]

@@ -2,8 +2,11 @@
 //! (pymongo, mongosh, Compass, mongodump) work against Stratus.
 //!
 //! [`serve`] accepts TCP connections and runs one task per connection. A connection reads one
-//! message at a time ([`message`]), runs the command ([`commands`]) — every store call goes
-//! through `tokio::task::spawn_blocking` — and writes the reply. Invariants:
+//! message at a time ([`message`]), runs the command ([`commands`]; a `find` by `_id` is
+//! answered from the undecoded request by `commands::try_point_find`) — store calls go through
+//! `tokio::task::spawn_blocking`, except bounded point reads (a `find` by `_id`), which run on
+//! the connection's async worker — and writes the reply ([`reply`]) with one write from a
+//! buffer the connection reuses. Invariants:
 //! - a message larger than [`MAX_MESSAGE_SIZE_BYTES`], malformed, or not completed within
 //!   [`PARTIAL_MESSAGE_TIMEOUT`] closes *that* connection only;
 //! - every command except the handshake ones requires a SCRAM-authenticated user
@@ -17,6 +20,7 @@ pub mod commands;
 pub mod cursors;
 pub mod error;
 pub mod message;
+pub mod reply;
 pub mod tls;
 
 use std::future::Future;
@@ -26,7 +30,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use stratus_docstore::Store;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
 pub use auth::{
@@ -53,6 +57,9 @@ pub const LOGICAL_SESSION_TIMEOUT_MINUTES: i32 = 30;
 pub const PARTIAL_MESSAGE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Per-connection read buffer.
 pub const READ_BUFFER_BYTES: usize = 64 * 1024;
+/// A connection's reused message buffers (request and reply) shrink back to this capacity
+/// after a larger message, so one big message does not pin memory for the connection's life.
+pub const RETAINED_BUFFER_BYTES: usize = 64 * 1024;
 /// How often the idle-cursor reaper runs.
 pub const CURSOR_REAP_INTERVAL: Duration = Duration::from_secs(10);
 /// Connections reported as `available` in `serverStatus` (not enforced: tokio tasks are
@@ -219,7 +226,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     // Buffered reads: a whole small request usually arrives in one read syscall.
-    let mut stream = tokio::io::BufReader::with_capacity(READ_BUFFER_BYTES, stream);
+    let mut stream = BufReader::with_capacity(READ_BUFFER_BYTES, stream);
     let counters = &state.shared.counters;
     counters.current_connections.fetch_add(1, Ordering::Relaxed);
     counters.total_connections.fetch_add(1, Ordering::Relaxed);
@@ -233,83 +240,128 @@ where
         sasl: None,
     };
     let mut next_request_id: i32 = 1;
-    while let Ok(Some(bytes)) = read_message(&mut stream).await {
-        let Ok((header, request)) = message::parse_request(&bytes) else {
-            break;
-        };
-        let (reply, legacy, silent) = match request {
-            message::Request::Msg { body, more_to_come } => (
-                commands::run(&state, &mut conn, body).await,
-                false,
-                more_to_come,
-            ),
-            message::Request::Query {
-                full_collection_name,
-                query,
-            } => (
-                commands::run_legacy(&state, &mut conn, &full_collection_name, query).await,
-                true,
-                false,
-            ),
+    let mut input = Vec::new();
+    let mut output = Vec::new();
+    while let Ok(true) = read_message(&mut stream, &mut input).await {
+        // The common point find is answered from the raw bytes; everything else is decoded.
+        let fast = message::simple_op_msg_body(&input).and_then(|(header, body, more)| {
+            commands::try_point_find(&state, &conn, body).map(|r| (header, r, more))
+        });
+        let (header, reply, legacy, silent) = match fast {
+            Some((header, reply, more_to_come)) => (header, reply, false, more_to_come),
+            None => {
+                let Ok((header, request)) = message::parse_request(&input) else {
+                    break;
+                };
+                match request {
+                    message::Request::Msg { body, more_to_come } => (
+                        header,
+                        commands::run(&state, &mut conn, body).await,
+                        false,
+                        more_to_come,
+                    ),
+                    message::Request::Query {
+                        full_collection_name,
+                        query,
+                    } => (
+                        header,
+                        reply::Reply::Doc(
+                            commands::run_legacy(&state, &mut conn, &full_collection_name, query)
+                                .await,
+                        ),
+                        true,
+                        false,
+                    ),
+                }
+            }
         };
         if silent {
             continue;
         }
         next_request_id = next_request_id.wrapping_add(1);
-        let encoded = if legacy {
-            message::encode_op_reply(next_request_id, header.request_id, &reply)
-        } else {
-            message::encode_op_msg(next_request_id, header.request_id, &reply)
-        };
-        let encoded = match encoded {
-            Ok(b) if b.len() <= MAX_MESSAGE_SIZE_BYTES => b,
-            _ => {
-                let err = CommandError::new(
-                    10334,
-                    "BSONObjectTooLarge",
-                    "reply exceeds the maximum message size",
-                )
-                .to_document();
-                match message::encode_op_msg(next_request_id, header.request_id, &err) {
-                    Ok(b) => b,
-                    Err(_) => break,
-                }
+        let encoded = match (&reply, legacy) {
+            (reply::Reply::Doc(d), true) => {
+                message::encode_op_reply(next_request_id, header.request_id, d).map(|b| output = b)
             }
+            _ => message::write_op_msg(&mut output, next_request_id, header.request_id, &reply),
         };
-        if stream.write_all(&encoded).await.is_err() || stream.flush().await.is_err() {
+        if encoded.is_err() || output.len() > MAX_MESSAGE_SIZE_BYTES {
+            let err = CommandError::new(
+                10334,
+                "BSONObjectTooLarge",
+                "reply exceeds the maximum message size",
+            )
+            .to_document();
+            let err = reply::Reply::Doc(err);
+            if message::write_op_msg(&mut output, next_request_id, header.request_id, &err).is_err()
+            {
+                break;
+            }
+        }
+        // One write per reply (flush matters for TLS, is free for plain TCP).
+        let socket = stream.get_mut();
+        if socket.write_all(&output).await.is_err() || socket.flush().await.is_err() {
             break;
+        }
+        for buf in [&mut input, &mut output] {
+            if buf.capacity() > RETAINED_BUFFER_BYTES {
+                buf.clear();
+                buf.shrink_to(RETAINED_BUFFER_BYTES);
+            }
         }
     }
     counters.current_connections.fetch_sub(1, Ordering::Relaxed);
 }
 
-/// Reads one whole message; `Ok(None)` at a clean end of stream. Waiting for the first byte
-/// has no time limit (idle connections are fine); the rest must come within
-/// [`PARTIAL_MESSAGE_TIMEOUT`]. Lengths outside `16..=MAX_MESSAGE_SIZE_BYTES` are errors.
-async fn read_message<S: AsyncRead + Unpin>(stream: &mut S) -> std::io::Result<Option<Vec<u8>>> {
-    let mut len_bytes = [0u8; 4];
-    if stream.read(&mut len_bytes[..1]).await? == 0 {
-        return Ok(None);
+/// Reads one whole message into `buf` (replacing its contents); `Ok(false)` at a clean end of
+/// stream. Waiting for the first byte has no time limit (idle connections are fine); the rest
+/// must come within [`PARTIAL_MESSAGE_TIMEOUT`] — when the whole message is already buffered
+/// (the usual case for small requests) no timer is armed. Lengths outside
+/// `16..=MAX_MESSAGE_SIZE_BYTES` are errors.
+async fn read_message<S: AsyncRead + Unpin>(
+    stream: &mut BufReader<S>,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<bool> {
+    buf.clear();
+    let available = stream.fill_buf().await?;
+    if available.is_empty() {
+        return Ok(false);
+    }
+    if let Some(len_bytes) = available.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()) {
+        let len = message_length(len_bytes)?;
+        if let Some(whole) = available.get(..len) {
+            buf.extend_from_slice(whole);
+            stream.consume(len);
+            return Ok(true);
+        }
     }
     let rest = async {
-        stream.read_exact(&mut len_bytes[1..]).await?;
-        let len = i32::from_le_bytes(len_bytes);
-        if len < message::HEADER_LEN as i32 || len as usize > MAX_MESSAGE_SIZE_BYTES {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("message length {len} outside 16..={MAX_MESSAGE_SIZE_BYTES}"),
-            ));
-        }
-        let mut buf = vec![0u8; len as usize];
+        let mut len_bytes = [0u8; 4];
+        stream.read_exact(&mut len_bytes).await?;
+        let len = message_length(len_bytes)?;
+        buf.resize(len, 0);
         buf[..4].copy_from_slice(&len_bytes);
         stream.read_exact(&mut buf[4..]).await?;
-        Ok(buf)
+        Ok(())
     };
     match tokio::time::timeout(PARTIAL_MESSAGE_TIMEOUT, rest).await {
-        Ok(r) => r.map(Some),
+        Ok(r) => r.map(|()| true),
         Err(_) => Err(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
             "partial message not completed in time",
         )),
     }
+}
+
+/// The message length in a header's first four bytes, checked against
+/// `16..=MAX_MESSAGE_SIZE_BYTES`.
+fn message_length(len_bytes: [u8; 4]) -> std::io::Result<usize> {
+    let len = i32::from_le_bytes(len_bytes);
+    if len < message::HEADER_LEN as i32 || len as usize > MAX_MESSAGE_SIZE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("message length {len} outside 16..={MAX_MESSAGE_SIZE_BYTES}"),
+        ));
+    }
+    Ok(len as usize)
 }

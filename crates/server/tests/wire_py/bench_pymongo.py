@@ -1,6 +1,8 @@
 """Load generator for benches/wire.rs: OP (find_id | insert) from THREADS threads, each with
-its own MongoClient (one connection), for SECONDS; prints one JSON line with ops/s, p50, p99
-(microseconds). Usage: bench_pymongo.py PORT OP THREADS SECONDS KEYS"""
+its own MongoClient (one connection), for SECONDS; prints a line START when the measured
+window opens and END when it closes (the bench samples the server's CPU time at both), then
+one JSON line with ops/s, p50, p99 (microseconds).
+Usage: bench_pymongo.py PORT OP THREADS SECONDS KEYS"""
 import json
 import sys
 import threading
@@ -39,12 +41,14 @@ def work(i):
 ts = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
 for t in ts:
     t.start()
+print("START", flush=True)
 t0 = time.perf_counter()
 deadline[0] = t0 + seconds
 start_evt.set()
 for t in ts:
     t.join()
 elapsed = time.perf_counter() - t0
+print("END", flush=True)
 all_lat = sorted(x for l in lat for x in l)
 n = len(all_lat)
 print(json.dumps({

@@ -4,12 +4,16 @@
 //! Invariants: only [`UNAUTHENTICATED_COMMANDS`] run before a successful SCRAM conversation;
 //! a command on database `db` runs only if the user's access allows `db` (commands on
 //! `admin` that are server-wide — listed in [`SERVER_WIDE_COMMANDS`] — run for any
-//! authenticated user and filter their output themselves); store work runs on blocking threads.
+//! authenticated user and filter their output themselves); store work runs on blocking threads,
+//! except a bounded read (a `find` that can match at most one document through the `_id`
+//! index, see `read::is_bounded_find`), which runs on the connection's async worker like the
+//! HTTP runtime's bounded flow reads — a thread hand-off would cost more than the read.
 
 mod admin;
 mod args;
 pub mod change_stream;
 mod handshake;
+mod point_find;
 mod read;
 mod write;
 
@@ -19,6 +23,7 @@ use bson::{Bson, Document, doc};
 use stratus_docstore::Store;
 
 use super::error::CommandError;
+use super::reply::Reply;
 use super::{Connection, WireState};
 
 pub(crate) use handshake::SaslState;
@@ -59,17 +64,28 @@ pub const SERVER_WIDE_COMMANDS: &[&str] = &[
 
 pub(crate) type CmdResult = Result<Document, CommandError>;
 
-/// Runs one `OP_MSG` command and returns the reply document.
-pub async fn run(state: &WireState, conn: &mut Connection, body: Document) -> Document {
+/// Runs one `OP_MSG` command and returns the reply.
+pub async fn run(state: &WireState, conn: &mut Connection, body: Document) -> Reply {
     match dispatch(state, conn, body).await {
-        Ok(mut reply) => {
+        Ok(Reply::Doc(mut reply)) => {
             if !reply.contains_key("ok") {
                 reply.insert("ok", 1.0);
             }
-            reply
+            Reply::Doc(reply)
         }
-        Err(e) => e.to_document(),
+        Ok(cursor @ Reply::Cursor(_)) => cursor,
+        Err(e) => Reply::Doc(e.to_document()),
     }
+}
+
+/// Answers a `find` by `_id` straight from the raw request body when the fast path covers it
+/// (see [`point_find`]); `None` means: run the request the general way ([`run`]).
+pub fn try_point_find(
+    state: &WireState,
+    conn: &Connection,
+    body: &bson::RawDocument,
+) -> Option<Reply> {
+    point_find::try_answer(state, conn, body)
 }
 
 /// Runs a legacy `OP_QUERY` (only `hello`/`isMaster` on `<db>.$cmd` are answered).
@@ -103,10 +119,19 @@ pub async fn run_legacy(
     }
     let mut body = query;
     body.insert("$db", db);
-    run(state, conn, body).await
+    match run(state, conn, body).await {
+        Reply::Doc(d) => d,
+        Reply::Cursor(_) => {
+            CommandError::internal("handshake answered with a cursor").to_document()
+        }
+    }
 }
 
-async fn dispatch(state: &WireState, conn: &mut Connection, body: Document) -> CmdResult {
+async fn dispatch(
+    state: &WireState,
+    conn: &mut Connection,
+    body: Document,
+) -> Result<Reply, CommandError> {
     let name = body
         .keys()
         .next()
@@ -152,47 +177,57 @@ async fn dispatch(state: &WireState, conn: &mut Connection, body: Document) -> C
         body: &body,
         name: &name,
     };
+    // Query cursors answer with raw documents.
     match name.as_str() {
-        "hello" | "isMaster" | "ismaster" => handshake::hello(&ctx, conn).await,
+        "find" => return read::find(&ctx, conn).await,
+        "getMore" => return read::get_more(&ctx, conn).await,
+        "aggregate" => return read::aggregate(&ctx, conn).await,
+        _ => {}
+    }
+    dispatch_document(&ctx, conn).await.map(Reply::Doc)
+}
+
+/// Runs the commands that answer with a plain document.
+async fn dispatch_document(ctx: &Ctx<'_>, conn: &mut Connection) -> CmdResult {
+    let state = ctx.state;
+    match ctx.name {
+        "hello" | "isMaster" | "ismaster" => handshake::hello(ctx, conn).await,
         "ping" => Ok(doc! {}),
         "buildInfo" | "buildinfo" => Ok(handshake::build_info()),
-        "saslStart" => handshake::sasl_start(&ctx, conn).await,
-        "saslContinue" => handshake::sasl_continue(&ctx, conn),
+        "saslStart" => handshake::sasl_start(ctx, conn).await,
+        "saslContinue" => handshake::sasl_continue(ctx, conn),
         "logout" => {
             conn.user = None;
             Ok(doc! {})
         }
         "endSessions" => Ok(doc! {}),
         "startSession" => Ok(handshake::start_session()),
-        "getParameter" => handshake::get_parameter(&ctx),
+        "getParameter" => handshake::get_parameter(ctx),
         "connectionStatus" => Ok(handshake::connection_status(conn)),
         "hostInfo" => Ok(handshake::host_info()),
         "whatsmyuri" => Ok(doc! {"you": conn.peer.to_string()}),
-        "getLog" => handshake::get_log(&ctx),
+        "getLog" => handshake::get_log(ctx),
         "serverStatus" => Ok(handshake::server_status(state)),
         "getCmdLineOpts" => Ok(doc! {"argv": ["stratus"], "parsed": {}}),
-        "listDatabases" => admin::list_databases(&ctx, conn).await,
-        "listCollections" => admin::list_collections(&ctx).await,
-        "create" => admin::create(&ctx).await,
-        "drop" => admin::drop(&ctx).await,
-        "dropDatabase" => admin::drop_database(&ctx).await,
-        "renameCollection" => admin::rename_collection(&ctx, conn).await,
-        "createIndexes" => admin::create_indexes(&ctx).await,
-        "listIndexes" => admin::list_indexes(&ctx).await,
-        "dropIndexes" | "deleteIndexes" => admin::drop_indexes(&ctx).await,
-        "collStats" => admin::coll_stats(&ctx).await,
-        "dbStats" => admin::db_stats(&ctx).await,
-        "insert" => write::insert(&ctx).await,
-        "update" => write::update(&ctx).await,
-        "delete" => write::delete(&ctx).await,
-        "findAndModify" | "findandmodify" => write::find_and_modify(&ctx).await,
-        "find" => read::find(&ctx, conn).await,
-        "getMore" => read::get_more(&ctx, conn).await,
-        "killCursors" => read::kill_cursors(&ctx, conn),
-        "aggregate" => read::aggregate(&ctx, conn).await,
-        "count" => read::count(&ctx).await,
-        "distinct" => read::distinct(&ctx).await,
-        "explain" => read::explain(&ctx).await,
+        "listDatabases" => admin::list_databases(ctx, conn).await,
+        "listCollections" => admin::list_collections(ctx).await,
+        "create" => admin::create(ctx).await,
+        "drop" => admin::drop(ctx).await,
+        "dropDatabase" => admin::drop_database(ctx).await,
+        "renameCollection" => admin::rename_collection(ctx, conn).await,
+        "createIndexes" => admin::create_indexes(ctx).await,
+        "listIndexes" => admin::list_indexes(ctx).await,
+        "dropIndexes" | "deleteIndexes" => admin::drop_indexes(ctx).await,
+        "collStats" => admin::coll_stats(ctx).await,
+        "dbStats" => admin::db_stats(ctx).await,
+        "insert" => write::insert(ctx).await,
+        "update" => write::update(ctx).await,
+        "delete" => write::delete(ctx).await,
+        "findAndModify" | "findandmodify" => write::find_and_modify(ctx).await,
+        "killCursors" => read::kill_cursors(ctx, conn),
+        "count" => read::count(ctx).await,
+        "distinct" => read::distinct(ctx).await,
+        "explain" => read::explain(ctx).await,
         other => Err(CommandError::command_not_found(other)),
     }
 }
@@ -216,6 +251,21 @@ impl Ctx<'_> {
         tokio::task::spawn_blocking(move || f(&store))
             .await
             .map_err(|e| CommandError::internal(format!("store task failed: {e}")))?
+    }
+
+    /// Runs `f` on the store: on the calling async worker when `inline` (only for work known
+    /// to be bounded — a few microseconds, no waiting on the writer), else on a blocking
+    /// thread.
+    pub(crate) async fn store_call<T, F>(&self, inline: bool, f: F) -> Result<T, CommandError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, CommandError> + Send + 'static,
+    {
+        if inline {
+            f(&self.state.shared.store)
+        } else {
+            self.blocking(f).await
+        }
     }
 
     /// The collection named by the command's first field.

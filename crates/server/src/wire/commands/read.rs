@@ -3,11 +3,13 @@
 //!
 //! Invariants: a cursor is registered only when documents may remain (otherwise id 0);
 //! `getMore`/`killCursors` only touch cursors opened by the same user on the same namespace
-//! (else Unauthorized 13); a cursor is checked out for the duration of a `getMore`.
+//! (else Unauthorized 13); a cursor is checked out for the duration of a `getMore`. Query
+//! results travel as the raw BSON the store holds ([`CursorReply`]); only a `find` that
+//! [`is_bounded_find`] runs on the async worker, everything else on a blocking thread.
 
 use std::time::Instant;
 
-use bson::{Bson, Document, doc};
+use bson::{Bson, Document, RawDocumentBuf, doc};
 use stratus_docstore::crud::let_vars::bind_filter;
 use stratus_docstore::{AggregateOptions, Cursor, FindOptions};
 
@@ -19,13 +21,25 @@ use super::{CmdResult, Ctx, change_stream};
 use crate::wire::Connection;
 use crate::wire::cursors::{CursorSource, DEFAULT_FIRST_BATCH, QueryCursor, ServerCursor};
 use crate::wire::error::CommandError;
+use crate::wire::reply::{CursorReply, Reply};
 
 fn owner(conn: &Connection) -> Option<String> {
     conn.user.as_ref().map(|u| u.user.clone())
 }
 
-/// Opens a cursor with `open` and takes its first batch in the same blocking call (one
-/// thread hop per command), registering the cursor when more may follow.
+/// A query cursor's reply.
+fn cursor_batch(id: i64, ns: String, batch: Vec<RawDocumentBuf>, first: bool) -> Reply {
+    Reply::Cursor(CursorReply {
+        id,
+        ns,
+        first,
+        batch,
+        post_batch_resume_token: None,
+    })
+}
+
+/// Opens a cursor with `open` and takes its first batch in the same store call (at most one
+/// thread hop per command; none when `inline`), registering the cursor when more may follow.
 pub(super) async fn first_batch<F>(
     ctx: &Ctx<'_>,
     conn: &Connection,
@@ -33,12 +47,13 @@ pub(super) async fn first_batch<F>(
     open: F,
     n: usize,
     single_batch: bool,
-) -> CmdResult
+    inline: bool,
+) -> Result<Reply, CommandError>
 where
     F: FnOnce(&stratus_docstore::Store) -> Result<Cursor, CommandError> + Send + 'static,
 {
     let (q, batch) = ctx
-        .blocking(move |s| {
+        .store_call(inline, move |s| {
             let mut q = QueryCursor::new(open(s)?);
             let batch = q.take(n)?;
             Ok((q, batch))
@@ -54,7 +69,24 @@ where
             source: CursorSource::Query(q),
         })
     };
-    Ok(cursor_reply(id, &ns, batch, true))
+    Ok(cursor_batch(id, ns, batch, true))
+}
+
+/// Whether a `find` reads at most one document through the `_id` index, so its whole work
+/// is a point lookup of a few microseconds: the filter is exactly `{_id: <value>}` with a
+/// value the `_id` index matches by equality (not an operator document, regex, null, array
+/// or undefined, which may match more or need a scan), and no sort or hint that could
+/// change the plan. Such a find runs on the async worker instead of a blocking thread.
+pub(crate) fn is_bounded_find(filter: &Document, sort: Option<&Document>, hint: bool) -> bool {
+    if hint || sort.is_some_and(|s| !s.is_empty()) || filter.len() != 1 {
+        return false;
+    }
+    match filter.get("_id") {
+        None => false,
+        Some(Bson::Document(d)) => d.keys().next().is_none_or(|k| !k.starts_with('$')),
+        Some(Bson::RegularExpression(_) | Bson::Null | Bson::Array(_) | Bson::Undefined) => false,
+        Some(_) => true,
+    }
 }
 
 fn batch_size(n: Option<u64>) -> usize {
@@ -64,7 +96,7 @@ fn batch_size(n: Option<u64>) -> usize {
 }
 
 /// `find`.
-pub(super) async fn find(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
+pub(super) async fn find(ctx: &Ctx<'_>, conn: &Connection) -> Result<Reply, CommandError> {
     let cmd = "find";
     let coll = ctx.collection()?;
     refuse_unsupported(ctx.body, cmd, true)?;
@@ -77,11 +109,14 @@ pub(super) async fn find(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
     }
     let requested = opt_u64(ctx.body, cmd, "batchSize")?;
     let single_batch = opt_bool(ctx.body, cmd, "singleBatch")?.unwrap_or(false);
+    let filter = opt_doc(ctx.body, cmd, "filter")?.unwrap_or_default();
     let options = FindOptions {
-        filter: bind_filter(
-            &opt_doc(ctx.body, cmd, "filter")?.unwrap_or_default(),
-            &let_vars,
-        ),
+        // Without `let` there is nothing to bind (and no copy to make).
+        filter: if let_vars.is_empty() {
+            filter
+        } else {
+            bind_filter(&filter, &let_vars)
+        },
         projection: opt_doc(ctx.body, cmd, "projection")?,
         sort: opt_doc(ctx.body, cmd, "sort")?,
         skip: opt_u64(ctx.body, cmd, "skip")?.unwrap_or(0),
@@ -97,14 +132,19 @@ pub(super) async fn find(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
     if limit > 0 {
         n = n.min(limit as usize);
     }
+    let inline = is_bounded_find(
+        &options.filter,
+        options.sort.as_ref(),
+        options.hint.is_some(),
+    );
     let db = ctx.db.clone();
     let ns = format!("{db}.{coll}");
     let open = move |s: &stratus_docstore::Store| Ok(s.find(&db, &coll, options)?);
-    first_batch(ctx, conn, ns, open, n, single_batch).await
+    first_batch(ctx, conn, ns, open, n, single_batch, inline).await
 }
 
 /// `getMore`.
-pub(super) async fn get_more(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
+pub(super) async fn get_more(ctx: &Ctx<'_>, conn: &Connection) -> Result<Reply, CommandError> {
     let cmd = "getMore";
     let id = match ctx.body.get("getMore") {
         Some(Bson::Int64(i)) => *i,
@@ -139,7 +179,7 @@ pub(super) async fn get_more(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
         return Err(CommandError::unauthorized(msg));
     }
     let placeholder = CursorSource::Query(QueryCursor::from_documents(Vec::new()));
-    let result = match std::mem::replace(&mut cursor.source, placeholder) {
+    match std::mem::replace(&mut cursor.source, placeholder) {
         CursorSource::Query(mut q) => {
             let out = ctx
                 .blocking(move |_| {
@@ -147,39 +187,31 @@ pub(super) async fn get_more(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
                     Ok((q, batch))
                 })
                 .await;
-            match out {
-                Ok((q, Ok(batch))) => {
-                    let done = q.is_exhausted();
-                    cursor.source = CursorSource::Query(q);
-                    Ok((batch, done, None))
-                }
-                Ok((_, Err(e))) => Err(CommandError::from(e)),
-                Err(e) => Err(e),
-            }
+            let (q, batch) = match out {
+                Ok((q, Ok(batch))) => (q, batch),
+                Ok((_, Err(e))) => return Err(CommandError::from(e)),
+                Err(e) => return Err(e),
+            };
+            let returned_id = if q.is_exhausted() {
+                0
+            } else {
+                cursor.source = CursorSource::Query(q);
+                registry.put_back(id, cursor);
+                id
+            };
+            Ok(cursor_batch(returned_id, ns, batch, false))
         }
         CursorSource::Change(c) => {
-            let out = change_stream::next_batch(ctx, c, n, max_await).await;
-            match out {
-                Ok((c, batch, token)) => {
-                    cursor.source = CursorSource::Change(c);
-                    Ok((batch, false, Some(token)))
-                }
-                Err(e) => Err(e),
+            let (c, batch, token) = change_stream::next_batch(ctx, c, n, max_await).await?;
+            cursor.source = CursorSource::Change(c);
+            registry.put_back(id, cursor);
+            let mut reply = cursor_reply(id, &ns, batch, false);
+            if let Ok(c) = reply.get_document_mut("cursor") {
+                c.insert("postBatchResumeToken", token);
             }
+            Ok(Reply::Doc(reply))
         }
-    };
-    let (batch, done, token) = result?;
-    let returned_id = if done {
-        0
-    } else {
-        registry.put_back(id, cursor);
-        id
-    };
-    let mut reply = cursor_reply(returned_id, &ns, batch, false);
-    if let (Some(t), Ok(c)) = (token, reply.get_document_mut("cursor")) {
-        c.insert("postBatchResumeToken", t);
     }
-    Ok(reply)
 }
 
 /// `killCursors`.
@@ -221,7 +253,7 @@ pub(super) fn kill_cursors(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
 }
 
 /// `aggregate` (cursor form; `$changeStream` as the first stage opens a change stream).
-pub(super) async fn aggregate(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
+pub(super) async fn aggregate(ctx: &Ctx<'_>, conn: &Connection) -> Result<Reply, CommandError> {
     let cmd = "aggregate";
     let pipeline = req_array(ctx.body, cmd, "pipeline")?.clone();
     // Stages may name other databases ($lookup/$unionWith/$graphLookup from, $out, $merge):
@@ -266,7 +298,7 @@ pub(super) async fn aggregate(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
         }
     };
     if is_change_stream {
-        return change_stream::open(ctx, conn, coll, &pipeline, requested);
+        return change_stream::open(ctx, conn, coll, &pipeline, requested).map(Reply::Doc);
     }
     let coll = coll.ok_or_else(|| CommandError::internal("collection checked above"))?;
     let options = AggregateOptions {
@@ -276,7 +308,7 @@ pub(super) async fn aggregate(ctx: &Ctx<'_>, conn: &Connection) -> CmdResult {
     let db = ctx.db.clone();
     let ns = format!("{db}.{coll}");
     let open = move |s: &stratus_docstore::Store| Ok(s.aggregate(&db, &coll, &pipeline, options)?);
-    first_batch(ctx, conn, ns, open, batch_size(requested), false).await
+    first_batch(ctx, conn, ns, open, batch_size(requested), false, false).await
 }
 
 /// `count`.
@@ -374,4 +406,55 @@ pub(super) async fn explain(ctx: &Ctx<'_>) -> CmdResult {
         doc! {"host": "stratus", "version": crate::wire::SERVER_VERSION},
     );
     Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::oid::ObjectId;
+    use bson::{Regex, Timestamp};
+
+    #[test]
+    fn bounded_finds_are_single_id_equalities() {
+        let oid = ObjectId::new();
+        let regex = Bson::RegularExpression(Regex {
+            pattern: "^a".to_string().try_into().unwrap(),
+            options: String::new().try_into().unwrap(),
+        });
+        // (filter, sort, hint, bounded)
+        let cases: Vec<(Document, Option<Document>, bool, bool)> = vec![
+            (doc! {"_id": 1}, None, false, true),
+            (doc! {"_id": "k"}, None, false, true),
+            (doc! {"_id": oid}, None, false, true),
+            (doc! {"_id": 1.5}, Some(doc! {}), false, true),
+            (doc! {"_id": {"a": 1}}, None, false, true),
+            (doc! {"_id": {}}, None, false, true),
+            (
+                doc! {"_id": Timestamp { time: 1, increment: 2 }},
+                None,
+                false,
+                true,
+            ),
+            (doc! {"_id": 1}, Some(doc! {"x": 1}), false, false),
+            (doc! {"_id": 1}, None, true, false),
+            (doc! {"_id": {"$gt": 1}}, None, false, false),
+            (doc! {"_id": {"$eq": 1}}, None, false, false),
+            (doc! {"_id": {"$in": [1, 2]}}, None, false, false),
+            (doc! {"_id": [1, 2]}, None, false, false),
+            (doc! {"_id": Bson::Null}, None, false, false),
+            (doc! {"_id": Bson::Undefined}, None, false, false),
+            (doc! {"_id": regex}, None, false, false),
+            (doc! {"_id": 1, "a": 2}, None, false, false),
+            (doc! {"a": 1}, None, false, false),
+            (doc! {}, None, false, false),
+            (doc! {"$or": [{"_id": 1}]}, None, false, false),
+        ];
+        for (filter, sort, hint, want) in cases {
+            assert_eq!(
+                is_bounded_find(&filter, sort.as_ref(), hint),
+                want,
+                "{filter} sort {sort:?} hint {hint}"
+            );
+        }
+    }
 }
