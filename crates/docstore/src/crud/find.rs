@@ -204,12 +204,7 @@ type Found = (String, Vec<u8>);
 impl Store {
     /// For a `{_id: v}` filter, the document (with its table name) looked up directly:
     /// `Some(None)` when there is none; `None` when `filter` is not such a filter.
-    fn by_id(
-        &self,
-        db: &str,
-        coll: &str,
-        filter: &Document,
-    ) -> Result<Option<Option<Found>>> {
+    fn by_id(&self, db: &str, coll: &str, filter: &Document) -> Result<Option<Option<Found>>> {
         let Some(id) = crate::crud::id_point(filter) else {
             return Ok(None);
         };

@@ -80,6 +80,35 @@ fn insert_one_op(
     })
 }
 
+/// The write operation of an insert of several documents (arguments checked first).
+fn insert_many_op(
+    db: &str,
+    coll: &str,
+    docs: Vec<Document>,
+    ordered: bool,
+) -> Result<impl FnOnce(&mut WriteCtx<'_>) -> Result<InsertManyResult> + Send + 'static> {
+    catalog::validate_coll_name(db, coll)?;
+    let (db, coll) = (db.to_string(), coll.to_string());
+    let docs: Vec<Document> = docs.into_iter().map(with_id).collect();
+    Ok(move |ctx: &mut WriteCtx<'_>| {
+        let meta = catalog::get_or_create(ctx.kv, &db, &coll)?;
+        let mut result = InsertManyResult::default();
+        for (index, doc) in docs.into_iter().enumerate() {
+            let id = doc.get("_id").cloned().unwrap_or(Bson::Null);
+            match ctx.nested(|c| insert_doc(c, &meta, &doc, ChangeOp::Insert)) {
+                Ok(()) => result.inserted_ids.push((index, id)),
+                Err(e) => {
+                    result.write_errors.push(WriteError::new(index, &e));
+                    if ordered {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(result)
+    })
+}
+
 impl Store {
     /// Inserts one document and returns its `_id`.
     pub fn insert_one(&self, db: &str, coll: &str, doc: Document) -> Result<Bson> {
@@ -103,25 +132,20 @@ impl Store {
         docs: Vec<Document>,
         ordered: bool,
     ) -> Result<InsertManyResult> {
-        catalog::validate_coll_name(db, coll)?;
-        let (db, coll) = (db.to_string(), coll.to_string());
-        let docs: Vec<Document> = docs.into_iter().map(with_id).collect();
-        self.write(move |ctx| {
-            let meta = catalog::get_or_create(ctx.kv, &db, &coll)?;
-            let mut result = InsertManyResult::default();
-            for (index, doc) in docs.into_iter().enumerate() {
-                let id = doc.get("_id").cloned().unwrap_or(Bson::Null);
-                match ctx.nested(|c| insert_doc(c, &meta, &doc, ChangeOp::Insert)) {
-                    Ok(()) => result.inserted_ids.push((index, id)),
-                    Err(e) => {
-                        result.write_errors.push(WriteError::new(index, &e));
-                        if ordered {
-                            break;
-                        }
-                    }
-                }
-            }
-            Ok(result)
-        })
+        self.write(insert_many_op(db, coll, docs, ordered)?)
+    }
+
+    /// [`Store::insert_many`] without blocking (see [`Pending`]).
+    pub fn insert_many_pending(
+        &self,
+        db: &str,
+        coll: &str,
+        docs: Vec<Document>,
+        ordered: bool,
+    ) -> Pending<InsertManyResult> {
+        match insert_many_op(db, coll, docs, ordered) {
+            Ok(op) => self.inner.writer.submit_pending(op),
+            Err(e) => Pending::ready(Err(e)),
+        }
     }
 }

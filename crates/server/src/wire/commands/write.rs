@@ -44,9 +44,12 @@ pub(super) async fn insert(ctx: &Ctx<'_>) -> CmdResult {
     )?;
     check_batch(docs.len(), "insert")?;
     let ordered = opt_bool(ctx.body, "insert", "ordered")?.unwrap_or(true);
-    let db = ctx.db.clone();
+    // No thread waits for the group commit: the store's writer completes the future.
     let result = ctx
-        .blocking(move |s| Ok(s.insert_many(&db, &coll, docs, ordered)?))
+        .state
+        .shared
+        .store
+        .insert_many_pending(&ctx.db, &coll, docs, ordered)
         .await?;
     let n = result.inserted_ids.len();
     ctx.state
