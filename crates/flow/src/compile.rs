@@ -40,6 +40,8 @@ pub(crate) struct CNode {
     pub(crate) kind: &'static str,
     pub(crate) slot: usize,
     pub(crate) op: Op,
+    /// Whether the node (or one nested in it) awaits; the others run synchronously.
+    pub(crate) io: bool,
 }
 
 /// A compiled sequence of nodes.
@@ -317,11 +319,13 @@ impl<'a> Compiler<'a> {
         for v in std::mem::replace(&mut self.pending_vars, saved_pending) {
             self.scope.vars.insert(v);
         }
+        let io = nodes::has_io(&op);
         Some(CNode {
             name,
             kind: info.name,
             slot,
             op,
+            io,
         })
     }
 
@@ -453,8 +457,10 @@ impl<'a> Compiler<'a> {
                 self.error(path, format!("reference {s:?}: no node named {root:?}"));
             }
         }
+        let slot = self.layout.node_slot(root);
+        self.layout.mark_read(slot);
         Some(Ref {
-            root: Root::Node(self.layout.node_slot(root)),
+            root: Root::Node(slot),
             rest: tail,
         })
     }
@@ -731,7 +737,7 @@ impl BranchMerge {
 
 /// Whether a block contains a node that awaits.
 fn block_has_io(b: &Block) -> bool {
-    b.nodes.iter().any(|n| nodes::has_io(&n.op))
+    b.nodes.iter().any(|n| n.io)
 }
 
 fn node_terminates(n: &CNode) -> bool {
