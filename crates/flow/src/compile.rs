@@ -13,6 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use serde_json::{Map, Value};
 use stratus_query::expr::cql::{self, Condition};
@@ -65,6 +66,8 @@ pub struct CompiledFlow {
     /// Whether any node awaits (database, HTTP, PBKDF2, sub-flow); a flow without such nodes
     /// never yields, so the per-node deadline check alone enforces the wall-clock budget.
     pub(crate) has_io: bool,
+    /// Trace entries of the latest run: the capacity the next run's trace starts with.
+    pub(crate) trace_hint: AtomicUsize,
 }
 
 impl CompiledFlow {
@@ -178,6 +181,7 @@ impl<'a> Compiler<'a> {
                 arguments: args,
                 node_count: counter,
                 has_io,
+                trace_hint: AtomicUsize::new(counter),
             })
         } else {
             Err(self.errors)
@@ -500,6 +504,15 @@ impl<'a> Compiler<'a> {
                 Tmpl::Lit(bson::Bson::Null)
             }
         }
+    }
+
+    /// Compiles `v` like a CQL value without recording errors: for a second form of an input
+    /// whose first form reports them.
+    pub(crate) fn quiet_value(&mut self, v: &Value, path: &str) -> Tmpl {
+        let n = self.errors.len();
+        let t = value::compile(self, v, path, Mode::Cql);
+        self.errors.truncate(n);
+        t
     }
 
     /// An optional CQL value.

@@ -25,6 +25,7 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use bson::{Bson, DateTime, Document, doc};
@@ -98,9 +99,11 @@ pub struct RunOutcome {
     pub trace: Trace,
 }
 
+/// What a node tells its block. The response is boxed: every node returns a `Result<Next>`,
+/// and a small one is cheaper to move.
 enum Next {
     Continue,
-    Respond(FlowResponse),
+    Respond(Box<FlowResponse>),
 }
 
 type BoxFut<'a> = Pin<Box<dyn Future<Output = Result<Next>> + Send + 'a>>;
@@ -110,6 +113,8 @@ struct Run<'s> {
     budgets: Budgets,
     steps: u64,
     start: Instant,
+    /// `start` + the wall-clock budget (`None`: beyond what the clock can represent).
+    deadline: Option<Instant>,
     /// The latest clock reading (see the module docs).
     clock: Instant,
     now: DateTime,
@@ -144,10 +149,15 @@ pub async fn run(flow: &CompiledFlow, input: RunInput, services: &Services) -> R
         budgets,
         steps: 0,
         start,
+        deadline: start.checked_add(budgets.timeout),
         clock: start,
         now: DateTime::now(),
         trace: Trace {
-            entries: Vec::with_capacity(flow.node_count.min(budgets.max_trace_entries)),
+            entries: Vec::with_capacity(
+                flow.trace_hint
+                    .load(Ordering::Relaxed)
+                    .min(budgets.max_trace_entries),
+            ),
             ..Trace::default()
         },
         redactor: Redactor::new(&inputs.secrets),
@@ -168,12 +178,14 @@ pub async fn run(flow: &CompiledFlow, input: RunInput, services: &Services) -> R
             RunErrorCode::FlowEndedWithoutResponse,
             "the flow ended without reaching an httpResponse node",
         )),
-        Ok(Ok(Next::Respond(resp))) => check_size(resp, budgets.max_response_bytes),
+        Ok(Ok(Next::Respond(resp))) => check_size(*resp, budgets.max_response_bytes),
     };
     let result = result.map_err(|mut e| {
         e.message = run.redactor.text(&e.message);
         e
     });
+    flow.trace_hint
+        .store(run.trace.entries.len(), Ordering::Relaxed);
     run.trace.node_executions = run.steps;
     run.trace.duration_us = micros(run.start.elapsed());
     RunOutcome {
@@ -247,7 +259,7 @@ impl Run<'_> {
             .at_node(&node.name));
         }
         let t0 = self.clock;
-        if t0.duration_since(self.start) > self.budgets.timeout {
+        if self.deadline.is_some_and(|d| t0 > d) {
             return Err(timeout_error(self.budgets.timeout).at_node(&node.name));
         }
         let idx = if self.trace.entries.len() < self.budgets.max_trace_entries {
@@ -299,7 +311,7 @@ impl Run<'_> {
                 frame.store(node.slot, p.target, v);
                 Ok(Next::Continue)
             }
-            Op::Respond(r) => respond(r, frame, now).map(Next::Respond),
+            Op::Respond(r) => Ok(Next::Respond(Box::new(respond(r, frame, now)?))),
             Op::IfElse(n) => match if_else_branch(n, node.slot, frame, now)? {
                 Some(b) => self.block_sync(b, frame),
                 None => Ok(Next::Continue),
