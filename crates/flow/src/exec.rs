@@ -350,7 +350,7 @@ impl Run<'_> {
                 if let Some(i) = idx {
                     let e = &mut self.trace.entries[i];
                     e.label = d.label.as_ref().map(|l| self.redactor.text(l));
-                    e.value = Some(Box::new(self.redactor.value(to_json(v))));
+                    e.value = Some(self.redactor.value(to_json(v)));
                 }
                 Ok(Next::Continue)
             }

@@ -30,10 +30,9 @@ pub struct TraceEntry {
     /// `debug` nodes: the label.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    /// `debug` nodes: the value (API JSON form, secrets redacted). Boxed: every node
-    /// execution pushes an entry, and a small entry is cheaper to move.
+    /// `debug` nodes: the value (API JSON form, secrets redacted).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<Box<serde_json::Value>>,
+    pub value: Option<serde_json::Value>,
 }
 
 /// The trace of one run.

@@ -130,7 +130,7 @@ async fn run_case(file: &str, case: &Value) -> Result<(), String> {
         let got: Vec<Value> = out
             .trace
             .debug_values()
-            .map(|e| e.value.as_deref().cloned().unwrap_or(Value::Null))
+            .map(|e| e.value.clone().unwrap_or(Value::Null))
             .collect();
         if !matches(&Value::Array(got.clone()), &Value::Array(want.clone())) {
             return Err(format!("{ctx}: debug values {got:?} want {want:?}"));

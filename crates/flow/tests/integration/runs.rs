@@ -246,7 +246,7 @@ async fn trace_records_every_execution_in_order() {
         assert_eq!(out.trace.node_executions as usize, want.len());
         assert!(e.iter().all(|e| e.depth == 0 && e.error.is_none()));
         let dbg = e.iter().find(|e| e.kind == "debug").expect("debug entry");
-        assert_eq!(dbg.value.as_deref(), Some(&json!({"item": 1})));
+        assert_eq!(dbg.value, Some(json!({"item": 1})));
         let base = usize::from(with_io);
         let each = base + 1;
         let spin = base + 2;
@@ -296,10 +296,7 @@ async fn nested_debug_values_and_errors_are_traced() {
         assert_eq!(names, want);
         let dbg = e.iter().find(|e| e.kind == "debug").expect("debug entry");
         assert_eq!(dbg.label.as_deref(), Some("first"));
-        assert_eq!(
-            dbg.value.as_deref(),
-            Some(&json!({"item": 1, "s": "[REDACTED]"}))
-        );
+        assert_eq!(dbg.value, Some(json!({"item": 1, "s": "[REDACTED]"})));
         let boom = e.last().expect("entries");
         assert!(
             boom.error
