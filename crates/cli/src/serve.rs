@@ -35,6 +35,7 @@ pub(crate) fn run(args: ServeArgs) -> CmdResult {
 fn start(config: Config) -> CmdResult {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(config.http.blocking_threads)
         .build()
         .map_err(|e| Failure::failed(format!("cannot start the runtime: {e}")))?;
     runtime

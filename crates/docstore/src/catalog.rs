@@ -14,7 +14,7 @@
 //! are never reused (a dropped collection's stale tables can never be mistaken for a new one).
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use bson::{Bson, Document, doc};
 
@@ -230,6 +230,28 @@ pub fn get(kv: &dyn KvRead, db: &str, coll: &str) -> Result<Option<CollectionMet
         None => Ok(None),
         Some(raw) => Ok(Some(decode_meta(&raw)?)),
     }
+}
+
+/// The metadata of `db.coll` as a shared value: memoised on `kv` when it is a snapshot (see
+/// [`KvRead::memo`]), so reads between two commits decode it once.
+pub fn get_shared(kv: &dyn KvRead, db: &str, coll: &str) -> Result<Option<Arc<CollectionMeta>>> {
+    let key = catalog_key(db, coll);
+    let Some(memo) = kv.memo() else {
+        return Ok(get(kv, db, coll)?.map(Arc::new));
+    };
+    let mut memo_key = b"catalog\0".to_vec();
+    memo_key.extend_from_slice(&key);
+    let value = memo.get_or_try_insert(&memo_key, || -> Result<crate::memo::MemoValue> {
+        let meta: Option<Arc<CollectionMeta>> = match kv.get(CATALOG_TABLE, &key)? {
+            None => None,
+            Some(raw) => Some(Arc::new(decode_meta(&raw)?)),
+        };
+        Ok(Arc::new(meta))
+    })?;
+    Ok(value
+        .downcast_ref::<Option<Arc<CollectionMeta>>>()
+        .cloned()
+        .flatten())
 }
 
 /// Like [`get`], but a missing collection is `NamespaceNotFound`.

@@ -5,11 +5,16 @@
 //! each [`Cursor::next_batch`] resumes the key range after the last key it returned and reads
 //! only until the batch is full, so a huge result is never materialised. Results that must be
 //! materialised anyway (sorted results, aggregation output) are held as a buffer.
+//!
+//! Documents stay the stored raw BSON bytes until they are handed out: [`Cursor::next_batch`]
+//! decodes them into [`Document`]s, [`Cursor::next_batch_raw`] hands the bytes out as they are
+//! (for callers that only re-encode them, like the wire protocol) unless a transform
+//! (projection) needs the decoded document.
 
 use std::collections::VecDeque;
 use std::ops::Bound;
 
-use bson::Document;
+use bson::{Document, RawDocumentBuf};
 
 use crate::crud::{Matcher, decode};
 use crate::error::Result;
@@ -34,6 +39,8 @@ enum Source {
     },
     /// Already computed results.
     Buffered(VecDeque<Document>),
+    /// Stored documents already read (raw BSON, in order).
+    Raw(VecDeque<Vec<u8>>),
     /// Primary keys of the results (already filtered, in order); documents are read from the
     /// snapshot batch by batch.
     Keys {
@@ -50,6 +57,14 @@ pub struct Cursor {
     transform: Option<Transform>,
     /// Documents of the current batch not yet handed out by the `Iterator` impl.
     pending: VecDeque<Document>,
+    /// Table the raw documents come from (for corruption errors).
+    table: String,
+}
+
+/// One result before it is handed out: stored bytes or an already decoded document.
+enum Item {
+    Raw(Vec<u8>),
+    Doc(Document),
 }
 
 impl std::fmt::Debug for Cursor {
@@ -72,6 +87,7 @@ impl Cursor {
         batch_size: Option<usize>,
     ) -> Cursor {
         Cursor {
+            table: table.clone(),
             snapshot: Some(snapshot),
             source: Source::Scan {
                 table,
@@ -96,6 +112,7 @@ impl Cursor {
         batch_size: Option<usize>,
     ) -> Cursor {
         Cursor {
+            table: table.clone(),
             snapshot: Some(snapshot),
             source: Source::Keys {
                 table,
@@ -110,8 +127,22 @@ impl Cursor {
     /// A cursor over already computed documents.
     pub fn from_documents(docs: Vec<Document>, batch_size: Option<usize>) -> Cursor {
         Cursor {
+            table: String::new(),
             snapshot: None,
             source: Source::Buffered(docs.into()),
+            batch_size: normalize_batch(batch_size),
+            transform: None,
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// A cursor over stored documents of `table` already read (raw BSON, in order); they are
+    /// decoded only when handed out as [`Document`]s.
+    pub(crate) fn from_raw(table: String, docs: Vec<Vec<u8>>, batch_size: Option<usize>) -> Cursor {
+        Cursor {
+            table,
+            snapshot: None,
+            source: Source::Raw(docs.into()),
             batch_size: normalize_batch(batch_size),
             transform: None,
             pending: VecDeque::new(),
@@ -135,6 +166,7 @@ impl Cursor {
             && match &self.source {
                 Source::Scan { done, .. } => *done,
                 Source::Buffered(b) => b.is_empty(),
+                Source::Raw(b) => b.is_empty(),
                 Source::Keys { pks, .. } => pks.is_empty(),
             }
     }
@@ -149,8 +181,11 @@ impl Cursor {
                 None => break,
             }
         }
-        let raw = self.fill(n - out.len())?;
-        for d in raw {
+        for item in self.fill(n - out.len())? {
+            let d = match item {
+                Item::Raw(raw) => decode(&self.table, &raw)?,
+                Item::Doc(d) => d,
+            };
             out.push(match &self.transform {
                 Some(t) => t(d)?,
                 None => d,
@@ -159,8 +194,42 @@ impl Cursor {
         Ok(out)
     }
 
+    /// Like [`Cursor::next_batch`], but as raw BSON: stored documents are handed out as read,
+    /// without decoding (unless a transform has to run on them).
+    pub fn next_batch_raw(&mut self) -> Result<Vec<RawDocumentBuf>> {
+        let n = self.batch_size;
+        let mut out: Vec<RawDocumentBuf> = Vec::with_capacity(n.min(1024));
+        while out.len() < n {
+            match self.pending.pop_front() {
+                Some(d) => out.push(RawDocumentBuf::try_from(&d)?),
+                None => break,
+            }
+        }
+        for item in self.fill(n - out.len())? {
+            let raw = match (item, &self.transform) {
+                (Item::Raw(raw), None) => {
+                    RawDocumentBuf::from_bytes(raw).map_err(|e| self.corrupt(e))?
+                }
+                (Item::Raw(raw), Some(t)) => {
+                    RawDocumentBuf::try_from(&t(decode(&self.table, &raw)?)?)?
+                }
+                (Item::Doc(d), None) => RawDocumentBuf::try_from(&d)?,
+                (Item::Doc(d), Some(t)) => RawDocumentBuf::try_from(&t(d)?)?,
+            };
+            out.push(raw);
+        }
+        Ok(out)
+    }
+
+    fn corrupt(&self, e: impl std::fmt::Display) -> crate::error::DocstoreError {
+        crate::error::DocstoreError::Corrupt {
+            table: self.table.clone(),
+            detail: e.to_string(),
+        }
+    }
+
     /// Reads up to `n` more documents from the source (before the transform).
-    fn fill(&mut self, n: usize) -> Result<Vec<Document>> {
+    fn fill(&mut self, n: usize) -> Result<Vec<Item>> {
         let mut out = Vec::new();
         if n == 0 {
             return Ok(out);
@@ -168,7 +237,11 @@ impl Cursor {
         match &mut self.source {
             Source::Buffered(b) => {
                 let take = n.min(b.len());
-                out.extend(b.drain(..take));
+                out.extend(b.drain(..take).map(Item::Doc));
+            }
+            Source::Raw(b) => {
+                let take = n.min(b.len());
+                out.extend(b.drain(..take).map(Item::Raw));
             }
             Source::Keys { table, pks } => {
                 let Some(snapshot) = &self.snapshot else {
@@ -179,7 +252,7 @@ impl Cursor {
                     let Some(pk) = pks.pop_front() else { break };
                     // The snapshot is the one the keys were selected from: the document is there.
                     if let Some(raw) = snapshot.get(table, &pk)? {
-                        out.push(decode(table, &raw)?);
+                        out.push(Item::Raw(raw));
                     }
                 }
             }
@@ -202,35 +275,47 @@ impl Cursor {
                     Some(k) => Bound::Excluded(k.as_slice()),
                     None => Bound::Unbounded,
                 };
-                let mut last: Option<Vec<u8>> = None;
+                let mut any = false;
                 let mut finished = true;
-                for pair in snapshot.range(table, lo, Bound::Unbounded, false)? {
-                    let (k, v) = pair?;
-                    last = Some(k);
-                    if !matcher.matches_raw(table, &v)? {
-                        continue;
+                let mut failed: Option<crate::error::DocstoreError> = None;
+                let mut last_key: Vec<u8> = Vec::new();
+                snapshot.scan(table, lo, Bound::Unbounded, false, &mut |k, v| {
+                    last_key.clear();
+                    last_key.extend_from_slice(k);
+                    any = true;
+                    match matcher.matches_raw(table, v) {
+                        Ok(true) => {}
+                        Ok(false) => return true,
+                        Err(e) => {
+                            failed = Some(e);
+                            return false;
+                        }
                     }
                     if *skip > 0 {
                         *skip -= 1;
-                        continue;
+                        return true;
                     }
-                    out.push(decode(table, &v)?);
+                    out.push(Item::Raw(v.to_vec()));
                     if let Some(r) = remaining {
                         *r -= 1;
                         if *r == 0 {
-                            break;
+                            return false;
                         }
                     }
                     if out.len() >= n {
                         finished = false;
-                        break;
+                        return false;
                     }
+                    true
+                })?;
+                if let Some(e) = failed {
+                    return Err(e);
                 }
                 if remaining == &Some(0) {
                     finished = true;
                 }
-                if last.is_some() {
-                    *after = last;
+                if any {
+                    *after = Some(last_key);
                 }
                 *done = finished;
             }

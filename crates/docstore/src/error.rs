@@ -94,6 +94,10 @@ pub enum DocstoreError {
     /// The writer thread has stopped (the store is shutting down or crashed).
     #[error("the document store writer has stopped")]
     WriterStopped,
+    /// The writer's queue is full ([`crate::limits::WRITE_QUEUE_CAPACITY`] writes waiting);
+    /// only non-blocking submissions see this — retry later.
+    #[error("the document store has too many writes waiting; retry")]
+    WriterBusy,
     /// A change-feed token points before the oldest retained event (trimmed history).
     #[error(
         "resume token {token} is no longer in the change feed (oldest retained event: {oldest})"
@@ -153,6 +157,7 @@ impl DocstoreError {
             DocstoreError::IndexNotFound { .. } => 27,
             DocstoreError::CannotCreateIndex { .. } => 67,
             DocstoreError::WriterStopped => 91,
+            DocstoreError::WriterBusy => 462,
             DocstoreError::CursorNotFound { .. } => 43,
             DocstoreError::ChangeHistoryLost { .. } => 286,
         }
@@ -174,6 +179,7 @@ impl DocstoreError {
             DocstoreError::IndexNotFound { .. } => "IndexNotFound".to_string(),
             DocstoreError::CannotCreateIndex { .. } => "CannotCreateIndex".to_string(),
             DocstoreError::WriterStopped => "ShutdownInProgress".to_string(),
+            DocstoreError::WriterBusy => "IngressRequestRateLimitExceeded".to_string(),
             DocstoreError::CursorNotFound { .. } => "CursorNotFound".to_string(),
             DocstoreError::ChangeHistoryLost { .. } => "ChangeStreamHistoryLost".to_string(),
         }
@@ -197,7 +203,7 @@ impl ErrorCode for DocstoreError {
             DocstoreError::InvalidNamespace { .. } | DocstoreError::CannotCreateIndex { .. } => {
                 Code::BadQuery
             }
-            DocstoreError::WriterStopped => Code::Unavailable,
+            DocstoreError::WriterStopped | DocstoreError::WriterBusy => Code::Unavailable,
         }
     }
 }
@@ -254,6 +260,19 @@ mod tests {
                 Code::Internal,
             ),
         ];
+        let mut cases = cases;
+        cases.push((
+            DocstoreError::WriterBusy,
+            462,
+            "IngressRequestRateLimitExceeded",
+            Code::Unavailable,
+        ));
+        cases.push((
+            DocstoreError::WriterStopped,
+            91,
+            "ShutdownInProgress",
+            Code::Unavailable,
+        ));
         for (err, code, name, http) in cases {
             assert_eq!(err.mongo_code(), code, "{err}");
             assert_eq!(err.code_name(), name, "{err}");

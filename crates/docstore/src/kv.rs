@@ -56,6 +56,32 @@ pub trait KvRead {
             "this storage view cannot list its tables".into(),
         ))
     }
+
+    /// Values derived from this view, when it is an immutable snapshot that can keep them
+    /// (write transactions and engines without a memo answer `None`).
+    fn memo(&self) -> Option<&crate::memo::Memo> {
+        None
+    }
+
+    /// Calls `f` with every pair of `table` with keys in `(lo, hi)` (ascending, or descending
+    /// when `reverse`) until it returns `false`, without copying keys and values. Same
+    /// semantics as [`KvRead::range`]; engines override it to avoid the copies.
+    fn scan(
+        &self,
+        table: &str,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> KvResult<()> {
+        for pair in self.range(table, lo, hi, reverse)? {
+            let (k, v) = pair?;
+            if !f(&k, &v) {
+                break;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A write transaction: reads see its own writes.

@@ -5,6 +5,9 @@
 //! Writes run in one redb write transaction committed with [`redb::Durability::Immediate`], so
 //! a successful [`KvStore::write`] has been fsynced.
 //!
+//! Readers share one snapshot between two commits ([`SnapshotCache`]); each snapshot opens a
+//! table once and keeps the handle.
+//!
 //! Invariant: iterators over a write transaction read in chunks of [`WRITE_SCAN_CHUNK`] pairs
 //! and reopen the table between chunks, because a redb `Table` borrows the transaction and
 //! cannot be returned from a `&self` method.
@@ -13,11 +16,12 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableError, TableHandle};
 
 use crate::kv::{KvError, KvIter, KvPair, KvRead, KvResult, KvStore, KvWrite, Snapshot};
+use crate::memo::{FxHashMap, Memo, SnapshotCache};
 
 /// Number of pairs read per table reopening when iterating inside a write transaction.
 pub const WRITE_SCAN_CHUNK: usize = 256;
@@ -42,6 +46,8 @@ fn def(name: &str) -> TableDefinition<'_, &'static [u8], &'static [u8]> {
 /// A redb database file.
 pub struct RedbStore {
     db: redb::Database,
+    /// The snapshot shared by readers until the next commit.
+    snapshots: SnapshotCache<RedbSnapshot>,
     /// `Some`: relaxed durability (at most one fsync per interval; see
     /// [`RedbStore::with_sync_interval`]).
     relaxed: Option<Relaxed>,
@@ -74,7 +80,11 @@ impl RedbStore {
             .set_cache_size(cache_bytes)
             .create(path)
             .map_err(engine)?;
-        Ok(RedbStore { db, relaxed: None })
+        Ok(RedbStore {
+            db,
+            snapshots: SnapshotCache::default(),
+            relaxed: None,
+        })
     }
 
     /// Relaxed durability: commits are made durable (fsync) at most once per `interval`; the
@@ -121,9 +131,48 @@ impl RedbStore {
     }
 }
 
-/// A read snapshot: one redb read transaction.
+/// An opened read-only table of a snapshot.
+type ReadTable = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
+
+/// A read snapshot: one redb read transaction, with the tables it opened so far (a snapshot
+/// never changes, so a table handle stays valid for its whole life) and its [`Memo`].
 struct RedbSnapshot {
     txn: redb::ReadTransaction,
+    /// Opened tables by name; `None` = the table does not exist in this snapshot.
+    tables: RwLock<FxHashMap<String, Option<Arc<ReadTable>>>>,
+    memo: Memo,
+}
+
+impl RedbSnapshot {
+    fn new(txn: redb::ReadTransaction) -> Self {
+        RedbSnapshot {
+            txn,
+            tables: RwLock::new(FxHashMap::default()),
+            memo: Memo::default(),
+        }
+    }
+
+    /// The table `name`, opened once per snapshot.
+    fn table(&self, name: &str) -> KvResult<Option<Arc<ReadTable>>> {
+        if let Some(t) = self
+            .tables
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+        {
+            return Ok(t.clone());
+        }
+        let opened = match self.txn.open_table(def(name)) {
+            Ok(t) => Some(Arc::new(t)),
+            Err(TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(engine(e)),
+        };
+        self.tables
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name.to_string(), opened.clone());
+        Ok(opened)
+    }
 }
 
 impl KvRead for RedbSnapshot {
@@ -137,13 +186,50 @@ impl KvRead for RedbSnapshot {
         Ok(names)
     }
 
+    fn memo(&self) -> Option<&Memo> {
+        Some(&self.memo)
+    }
+
     fn get(&self, table: &str, key: &[u8]) -> KvResult<Option<Vec<u8>>> {
-        let t = match self.txn.open_table(def(table)) {
-            Ok(t) => t,
-            Err(TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(engine(e)),
+        let Some(t) = self.table(table)? else {
+            return Ok(None);
         };
         Ok(t.get(key).map_err(engine)?.map(|g| g.value().to_vec()))
+    }
+
+    fn scan(
+        &self,
+        table: &str,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> KvResult<()> {
+        if inverted(lo, hi) {
+            return Ok(());
+        }
+        let Some(t) = self.table(table)? else {
+            return Ok(());
+        };
+        let r = t.range::<&[u8]>((lo, hi)).map_err(engine)?;
+        let mut visit = |item: RangeItem<'_>| -> KvResult<bool> {
+            let (k, v) = item.map_err(engine)?;
+            Ok(f(k.value(), v.value()))
+        };
+        if reverse {
+            for item in r.rev() {
+                if !visit(item)? {
+                    break;
+                }
+            }
+        } else {
+            for item in r {
+                if !visit(item)? {
+                    break;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn range<'a>(
@@ -156,10 +242,8 @@ impl KvRead for RedbSnapshot {
         if inverted(lo, hi) {
             return Ok(Box::new(std::iter::empty()));
         }
-        let t = match self.txn.open_table(def(table)) {
-            Ok(t) => t,
-            Err(TableError::TableDoesNotExist(_)) => return Ok(Box::new(std::iter::empty())),
-            Err(e) => return Err(engine(e)),
+        let Some(t) = self.table(table)? else {
+            return Ok(Box::new(std::iter::empty()));
         };
         let r = t.range::<&[u8]>((lo, hi)).map_err(engine)?;
         let map = |item: RangeItem<'_>| {
@@ -390,6 +474,8 @@ impl KvWrite for RedbWrite {
 
 impl Drop for RedbStore {
     fn drop(&mut self) {
+        // Release the shared snapshot before closing.
+        self.snapshots.invalidate();
         // Relaxed durability: make the last non-durable commits durable on a clean close.
         if let Some(r) = &self.relaxed
             && r.dirty.load(std::sync::atomic::Ordering::Relaxed)
@@ -405,8 +491,10 @@ impl Drop for RedbStore {
 
 impl KvStore for RedbStore {
     fn snapshot(&self) -> KvResult<Snapshot> {
-        let txn = self.db.begin_read().map_err(engine)?;
-        Ok(Arc::new(RedbSnapshot { txn }))
+        let snap = self
+            .snapshots
+            .get(|| Ok(RedbSnapshot::new(self.db.begin_read().map_err(engine)?)))?;
+        Ok(snap)
     }
 
     fn write(&self, f: &mut dyn FnMut(&mut dyn KvWrite) -> KvResult<()>) -> KvResult<()> {
@@ -417,7 +505,12 @@ impl KvStore for RedbStore {
             tables: RefCell::new(None),
         };
         match f(&mut w) {
-            Ok(()) => w.txn.commit().map_err(engine),
+            Ok(()) => {
+                let committed = w.txn.commit().map_err(engine);
+                // Before the caller is acknowledged: later readers must see this commit.
+                self.snapshots.invalidate();
+                committed
+            }
             Err(e) => {
                 w.txn.abort().map_err(engine)?;
                 Err(e)

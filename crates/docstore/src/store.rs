@@ -35,6 +35,11 @@ pub struct StoreOptions {
     /// per `d`; a crash can lose up to `d` of acknowledged writes (for request logs, never for
     /// user data).
     pub sync_interval: Option<std::time::Duration>,
+    /// `true` (default): every write records change events ([`Store::changes_since`],
+    /// [`Store::subscribe`]). `false`: no change feed (nothing is recorded and followers see
+    /// no events) — for stores nobody follows, like request logs, where recording every
+    /// document a second time is pure cost.
+    pub change_feed: bool,
 }
 
 impl Default for StoreOptions {
@@ -42,6 +47,7 @@ impl Default for StoreOptions {
         StoreOptions {
             cache_bytes: DEFAULT_CACHE_BYTES,
             sync_interval: None,
+            change_feed: true,
         }
     }
 }
@@ -121,7 +127,7 @@ impl Store {
             engine = engine.with_sync_interval(d);
         }
         let kv: Arc<dyn KvStore> = Arc::new(engine);
-        Self::with_engine(kv)
+        Self::start(kv, options.change_feed)
     }
 
     /// A store kept in memory only (tests, scratch work).
@@ -131,10 +137,14 @@ impl Store {
 
     /// A store over any engine implementing [`KvStore`].
     pub fn with_engine(kv: Arc<dyn KvStore>) -> Result<Store> {
+        Self::start(kv, true)
+    }
+
+    fn start(kv: Arc<dyn KvStore>, change_feed: bool) -> Result<Store> {
         format::check_or_init(kv.as_ref())?;
         let seq = changefeed::last_seq(kv.snapshot()?.as_ref())?;
         let notifier = Arc::new(Notifier::new(seq));
-        let writer = Writer::start(kv.clone(), notifier.clone())?;
+        let writer = Writer::start(kv.clone(), notifier.clone(), change_feed)?;
         Ok(Store {
             inner: Arc::new(Inner {
                 kv,
@@ -210,12 +220,9 @@ impl Store {
             catalog::remove(ctx.kv, &db, &from)?;
             meta.name = to.clone();
             catalog::put(ctx.kv, &meta)?;
-            ctx.events.push(ChangeEvent::namespace(
-                ChangeOp::Rename,
-                &db,
-                &from,
-                Some((db.clone(), to.clone())),
-            ));
+            ctx.record(|| {
+                ChangeEvent::namespace(ChangeOp::Rename, &db, &from, Some((db.clone(), to.clone())))
+            });
             Ok(())
         })
     }
@@ -229,12 +236,7 @@ impl Store {
                 drop_collection_in(ctx, meta)?;
             }
             if !colls.is_empty() {
-                ctx.events.push(ChangeEvent::namespace(
-                    ChangeOp::DropDatabase,
-                    &db,
-                    "",
-                    None,
-                ));
+                ctx.record(|| ChangeEvent::namespace(ChangeOp::DropDatabase, &db, "", None));
             }
             Ok(())
         })
@@ -366,12 +368,7 @@ pub(crate) fn drop_collection_in(ctx: &mut WriteCtx<'_>, meta: &CollectionMeta) 
     catalog::remove_stats(ctx.kv, meta.id)?;
     ctx.stats.remove(&meta.id);
     catalog::remove(ctx.kv, &meta.db, &meta.name)?;
-    ctx.events.push(ChangeEvent::namespace(
-        ChangeOp::Drop,
-        &meta.db,
-        &meta.name,
-        None,
-    ));
+    ctx.record(|| ChangeEvent::namespace(ChangeOp::Drop, &meta.db, &meta.name, None));
     Ok(())
 }
 

@@ -25,6 +25,7 @@ use crate::error::{DocstoreError, Result};
 use crate::kv::{KvError, KvStore, KvWrite};
 use crate::limits::{MAX_GROUP_SIZE, WRITE_QUEUE_CAPACITY};
 use crate::overlay::Overlay;
+use crate::pending::Pending;
 
 /// What a write operation sees: its private write buffer and its pending change events.
 pub struct WriteCtx<'a> {
@@ -35,6 +36,8 @@ pub struct WriteCtx<'a> {
     /// Pending per-collection `(count, size)` deltas, written once when the operation
     /// succeeds (one stats update per operation instead of one per document).
     pub stats: BTreeMap<u64, (i64, i64)>,
+    /// Whether the store records change events (see `StoreOptions::change_feed`).
+    changes: bool,
 }
 
 impl<'a> WriteCtx<'a> {
@@ -44,6 +47,15 @@ impl<'a> WriteCtx<'a> {
             kv,
             events: Vec::new(),
             stats: BTreeMap::new(),
+            changes: true,
+        }
+    }
+
+    /// Records the change event `make` builds, unless the store keeps no change feed (then
+    /// it is not even built).
+    pub fn record(&mut self, make: impl FnOnce() -> ChangeEvent) {
+        if self.changes {
+            self.events.push(make());
         }
     }
 
@@ -66,6 +78,7 @@ impl<'a> WriteCtx<'a> {
     pub fn nested<R>(&mut self, f: impl FnOnce(&mut WriteCtx<'_>) -> Result<R>) -> Result<R> {
         let mut overlay = Overlay::new(&mut *self.kv);
         let mut child = WriteCtx::new(&mut overlay);
+        child.changes = self.changes;
         let r = f(&mut child)?;
         let events = std::mem::take(&mut child.events);
         let stats = std::mem::take(&mut child.stats);
@@ -122,14 +135,28 @@ impl std::fmt::Debug for Writer {
 
 impl Writer {
     /// Starts the writer thread over `kv`; committed change sequence numbers go to `notifier`.
-    pub fn start(kv: Arc<dyn KvStore>, notifier: Arc<Notifier>) -> Result<Writer> {
+    /// Without `change_feed`, operations record no change events.
+    pub fn start(
+        kv: Arc<dyn KvStore>,
+        notifier: Arc<Notifier>,
+        change_feed: bool,
+    ) -> Result<Writer> {
         let next_seq = changefeed::last_seq(kv.snapshot()?.as_ref())? + 1;
         let (tx, rx) = sync_channel::<Job>(WRITE_QUEUE_CAPACITY);
         let stats = Arc::new(WriterStats::default());
         let thread_stats = stats.clone();
         let thread = std::thread::Builder::new()
             .name("docstore-writer".to_string())
-            .spawn(move || run(kv.as_ref(), &rx, &notifier, &thread_stats, next_seq))
+            .spawn(move || {
+                run(
+                    kv.as_ref(),
+                    &rx,
+                    &notifier,
+                    &thread_stats,
+                    next_seq,
+                    change_feed,
+                )
+            })
             .map_err(|e| DocstoreError::Storage(format!("cannot start writer thread: {e}")))?;
         Ok(Writer {
             tx: Some(tx),
@@ -146,6 +173,53 @@ impl Writer {
         F: FnOnce(&mut WriteCtx<'_>) -> Result<R> + Send + 'static,
     {
         let (reply_tx, reply_rx) = sync_channel::<Result<R>>(1);
+        self.enqueue(op, true, move |out| {
+            // The caller may have given up waiting; nothing to do then.
+            if reply_tx.send(out).is_err() {
+                // Dropped receiver: the result is simply not delivered.
+            }
+        })?;
+        reply_rx.recv().map_err(|_| DocstoreError::WriterStopped)?
+    }
+
+    /// Like [`Writer::submit`], but returns at once: the [`Pending`] resolves once the
+    /// transaction is durable, and no thread waits for it meanwhile. When the queue is full
+    /// ([`WRITE_QUEUE_CAPACITY`]) it resolves with [`DocstoreError::WriterBusy`] instead of
+    /// blocking the caller.
+    pub fn submit_pending<R, F>(&self, op: F) -> Pending<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<R> + Send + 'static,
+    {
+        let (pending, completer) = Pending::new();
+        let completer = std::sync::Mutex::new(Some(completer));
+        let queued = self.enqueue(op, false, move |out| {
+            if let Some(c) = completer
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take()
+            {
+                c.complete(out);
+            }
+        });
+        match queued {
+            Ok(()) => pending,
+            Err(e) => Pending::ready(Err(e)),
+        }
+    }
+
+    /// Queues `op`; `deliver` gets its result once the group is durable (or its error).
+    /// With `wait_for_room`, a full queue blocks; without, it fails with `WriterBusy`.
+    fn enqueue<R, F>(
+        &self,
+        op: F,
+        wait_for_room: bool,
+        deliver: impl FnOnce(Result<R>) + Send + 'static,
+    ) -> Result<()>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<R> + Send + 'static,
+    {
         let job: Job = Box::new(move |ctx| {
             // A panicking operation (a bug) must not take the writer thread, and with it every
             // later write, down: its buffered writes are discarded like any failed operation.
@@ -157,27 +231,24 @@ impl Writer {
                 });
             let ok = r.is_ok();
             let completion: Completion = Box::new(move |commit: Result<()>| {
-                let out = match r {
+                deliver(match r {
                     Err(e) => Err(e),
                     Ok(v) => commit.map(|()| v),
-                };
-                // The caller may have given up waiting; nothing to do then.
-                if reply_tx.send(out).is_err() {
-                    // Dropped receiver: the result is simply not delivered.
-                }
+                });
             });
             (ok, completion)
         });
         let tx = self.tx.as_ref().ok_or(DocstoreError::WriterStopped)?;
-        self.stats.submitted.fetch_add(1, Ordering::Relaxed);
         match tx.try_send(job) {
             Ok(()) => {}
-            Err(TrySendError::Full(job)) => {
+            Err(TrySendError::Full(job)) if wait_for_room => {
                 tx.send(job).map_err(|_| DocstoreError::WriterStopped)?
             }
+            Err(TrySendError::Full(_)) => return Err(DocstoreError::WriterBusy),
             Err(TrySendError::Disconnected(_)) => return Err(DocstoreError::WriterStopped),
         }
-        reply_rx.recv().map_err(|_| DocstoreError::WriterStopped)?
+        self.stats.submitted.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Current counters.
@@ -213,6 +284,7 @@ fn run(
     notifier: &Notifier,
     stats: &WriterStats,
     mut next_seq: u64,
+    change_feed: bool,
 ) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
@@ -231,6 +303,7 @@ fn run(
                 stats.operations.fetch_add(1, Ordering::Relaxed);
                 let mut overlay = Overlay::new(&mut *txn);
                 let mut ctx = WriteCtx::new(&mut overlay);
+                ctx.changes = change_feed;
                 let (ok, completion) = job(&mut ctx);
                 let events = std::mem::take(&mut ctx.events);
                 let flushed = if ok { ctx.flush_stats() } else { Ok(()) };
@@ -282,7 +355,7 @@ mod tests {
     fn failing_job_does_not_poison_the_group_and_events_get_seqs() {
         let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
         let notifier = Arc::new(Notifier::new(0));
-        let writer = Arc::new(Writer::start(kv.clone(), notifier.clone()).expect("start"));
+        let writer = Arc::new(Writer::start(kv.clone(), notifier.clone(), true).expect("start"));
         let mut handles = Vec::new();
         for i in 0..40u32 {
             let w = writer.clone();
@@ -332,7 +405,7 @@ mod tests {
     #[test]
     fn a_panicking_operation_is_rolled_back_and_the_writer_survives() {
         let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
-        let writer = Writer::start(kv.clone(), Arc::new(Notifier::new(0))).expect("start");
+        let writer = Writer::start(kv.clone(), Arc::new(Notifier::new(0)), true).expect("start");
         let r: Result<()> = writer.submit(|ctx| {
             ctx.kv.put("t", b"half", b"1")?;
             panic!("simulated bug");
@@ -349,7 +422,7 @@ mod tests {
     #[test]
     fn nested_failure_discards_only_the_nested_part() {
         let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
-        let writer = Writer::start(kv.clone(), Arc::new(Notifier::new(0))).expect("start");
+        let writer = Writer::start(kv.clone(), Arc::new(Notifier::new(0)), true).expect("start");
         writer
             .submit(|ctx| {
                 ctx.kv.put("t", b"outer", b"1")?;

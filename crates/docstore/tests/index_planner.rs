@@ -548,6 +548,12 @@ proptest! {
                 prop_assert!(unique.contains(&id), "{} missed by {:?} for {}", d, p, filter);
             }
         }
+        // An exact plan's candidates need no re-check: each one matches.
+        if p.is_exact_for(&filter) {
+            for d in &got {
+                prop_assert!(real.matches(d), "{} is not a match of exact {:?} for {}", d, p, filter);
+            }
+        }
         if let (Some(sort), true) = (&sort, p.sort_provided) {
             for w in got.windows(2) {
                 let mut ord = Ordering::Equal;

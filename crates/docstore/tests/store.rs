@@ -846,3 +846,31 @@ fn index_plan_cursors_batch_lazily_from_their_snapshot() {
         100
     );
 }
+
+#[test]
+fn a_store_without_change_feed_records_no_events() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let quiet = Store::open(
+        dir.path().join("quiet.redb"),
+        StoreOptions {
+            change_feed: false,
+            ..StoreOptions::default()
+        },
+    )
+    .expect("open");
+    let (_d, normal) = redb_store();
+    for store in [&quiet, &normal] {
+        store
+            .insert_one("db", "c", doc! {"_id": 1})
+            .expect("insert");
+        store
+            .insert_many("db", "c", vec![doc! {"_id": 2}, doc! {"_id": 3}], true)
+            .expect("insert many");
+        store.drop_collection("db", "other").expect("drop");
+    }
+    assert!(quiet.changes_since(0, 100).expect("changes").is_empty());
+    assert_eq!(quiet.last_change_seq(), 0);
+    assert_eq!(normal.changes_since(0, 100).expect("changes").len(), 3);
+    // The data itself is there either way.
+    assert_eq!(all(&quiet, "db", "c").len(), 3);
+}

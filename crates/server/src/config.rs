@@ -20,6 +20,10 @@ pub const DEFAULT_DATA_DIR: &str = "./stratus-data";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Default maximum concurrent in-flight runtime requests before 503.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 4096;
+/// Default bound of the blocking thread pool (store writes waiting for their group commit,
+/// hashing, scans). Every thread keeps its own allocator heap, so an unbounded pool makes
+/// memory grow with the write concurrency; queued work waits for a free thread instead.
+pub const DEFAULT_BLOCKING_THREADS: usize = 12;
 /// Default grace period for in-flight requests on shutdown, seconds.
 pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
 /// Default wall-clock budget of one flow run, milliseconds.
@@ -84,6 +88,8 @@ pub struct HttpSection {
     pub max_body_bytes: usize,
     /// Maximum concurrent runtime requests (503 `unavailable` above).
     pub max_in_flight: usize,
+    /// Threads of the blocking pool (store writes, hashing, scans).
+    pub blocking_threads: usize,
     /// Seconds in-flight requests get to finish on SIGTERM.
     pub shutdown_grace_secs: u64,
     /// `--app` polling interval, milliseconds.
@@ -169,6 +175,7 @@ impl Default for HttpSection {
         HttpSection {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            blocking_threads: DEFAULT_BLOCKING_THREADS,
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
             watch_interval_ms: DEFAULT_WATCH_INTERVAL_MS,
         }
@@ -247,6 +254,9 @@ impl Config {
         if self.http.max_in_flight == 0 {
             return Err(bad("http.max_in_flight", "must be at least 1"));
         }
+        if !(2..=1024).contains(&self.http.blocking_threads) {
+            return Err(bad("http.blocking_threads", "must be between 2 and 1024"));
+        }
         if self.http.watch_interval_ms < 50 {
             return Err(bad("http.watch_interval_ms", "must be at least 50"));
         }
@@ -323,6 +333,11 @@ mod tests {
         let mut c = Config::default();
         c.logs.max_age_secs = 1;
         assert_eq!(c.validate().unwrap_err().option, "logs.max_age_secs");
+        for bad_threads in [0, 1, 1025] {
+            let mut c = Config::default();
+            c.http.blocking_threads = bad_threads;
+            assert_eq!(c.validate().unwrap_err().option, "http.blocking_threads");
+        }
     }
 
     #[test]

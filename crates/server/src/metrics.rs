@@ -62,6 +62,10 @@ pub struct Gauges {
     pub log_dropped: u64,
     /// Write operations waiting for the store's writer.
     pub store_queue_depth: u64,
+    /// Write transactions the store committed (one fsync each).
+    pub store_commits: u64,
+    /// Write operations the store executed (`operations / commits` = group-commit batch).
+    pub store_operations: u64,
     /// Deployed environments.
     pub environments: u64,
     /// Requests in flight.
@@ -204,6 +208,16 @@ impl Metrics {
                 g.store_queue_depth,
             ),
             (
+                "stratus_store_commits_total",
+                "Store write transactions committed (one fsync each).",
+                g.store_commits,
+            ),
+            (
+                "stratus_store_write_operations_total",
+                "Store write operations executed (group commit shares commits among them).",
+                g.store_operations,
+            ),
+            (
                 "stratus_environments",
                 "Deployed project environments.",
                 g.environments,
@@ -241,8 +255,16 @@ mod tests {
         m.node_error("flow_timeout");
         let text = m.render(Gauges {
             log_queue_depth: 3,
+            store_commits: 4,
+            store_operations: 9,
             ..Gauges::default()
         });
+        assert!(
+            text.contains(
+                "# TYPE stratus_store_commits_total counter\nstratus_store_commits_total 4"
+            )
+        );
+        assert!(text.contains("stratus_store_write_operations_total 9"));
         assert!(text.contains(r#"stratus_requests_total{project="shop",env="development",api="list \"x\"",status="2xx"} 1"#));
         assert!(text.contains(r#"status="4xx"} 1"#));
         assert!(text.contains(r#"le="0.001"} 1"#));

@@ -30,10 +30,13 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
 
 /// `GET /metrics`.
 pub async fn metrics(State(app): State<AppState>) -> Response {
+    let writer = app.store.writer_stats();
     let g = Gauges {
         log_queue_depth: app.logs.queue_depth() as u64,
         log_dropped: app.logs.dropped(),
-        store_queue_depth: app.store.writer_stats().queued,
+        store_queue_depth: writer.queued,
+        store_commits: writer.commits,
+        store_operations: writer.operations,
         environments: app.runtime.list().len() as u64,
         in_flight: app.in_flight.load(std::sync::atomic::Ordering::Relaxed),
     };

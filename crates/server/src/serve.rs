@@ -192,6 +192,8 @@ pub async fn run_on(
         StoreOptions {
             cache_bytes: config.store.logs_cache_mb * 1024 * 1024,
             sync_interval: Some(LOG_SYNC_INTERVAL),
+            // Nobody follows the request logs; recording each entry twice is pure cost.
+            change_feed: false,
         },
     )
     .map_err(|e| ServeError::Store(format!("logs: {e}")))?;

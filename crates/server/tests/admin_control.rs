@@ -204,7 +204,7 @@ fn request_logs_answer_the_admin_log_queries() {
             path: path.into(),
             status,
             duration_us: 10,
-            trace: json!([]),
+            trace: json!([]).into(),
             debug: vec![],
             error: None,
             request_headers: vec![],

@@ -46,7 +46,7 @@ fn rec(env: &str, id: &str, ms: i64) -> LogRecord {
         path: "/shop/development/api/products".into(),
         status: 200,
         duration_us: 1500,
-        trace: json!([{"node": "found", "status": "ok"}]),
+        trace: json!([{"node": "found", "status": "ok"}]).into(),
         debug: vec![],
         error: None,
         request_headers: vec![("accept".into(), "application/json".into())],
@@ -547,7 +547,7 @@ fn secrets_never_reach_query_output_or_the_store_file() {
             json!({"label": "token", "value": JWT}),
             json!({"label": "nested", "value": {"t": [format!("jwt={JWT}")]}}),
         ];
-        r.trace = json!([{"node": "auth", "input": {"header": format!("Bearer {JWT}")}}]);
+        r.trace = json!([{"node": "auth", "input": {"header": format!("Bearer {JWT}")}}]).into();
         r.error = Some(format!("unauthenticated: token {JWT} expired"));
         logs.record(r);
         assert!(logs.flush(WAIT));
@@ -584,6 +584,70 @@ fn secrets_never_reach_query_output_or_the_store_file() {
     assert!(!contains(SECRET.as_bytes()), "secret in the raw store file");
     assert!(
         !contains(b"eyJhbGciOiJIUzI1NiJ9"),
+        "JWT in the raw store file"
+    );
+}
+
+#[test]
+fn tokens_in_a_flow_trace_never_reach_the_store() {
+    use stratus_flow::trace::{Trace, TraceEntry};
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let logs = RequestLogs::start(open(dir.path()), keep_all());
+        let mut r = rec("development", "t1", T0);
+        let entry = |name: &str, error: Option<String>, label: Option<&str>, value| TraceEntry {
+            name: name.into(),
+            kind: "debug",
+            depth: 0,
+            duration_us: 3,
+            error,
+            label: label.map(str::to_string),
+            value,
+        };
+        r.trace = stratus_server::logs::LogTrace::Flow(Trace {
+            entries: vec![
+                entry(
+                    &format!("node {JWT}"),
+                    Some(format!("bad token {JWT}")),
+                    None,
+                    None,
+                ),
+                entry(
+                    "dbg",
+                    None,
+                    Some(&format!("label {JWT}")),
+                    Some(json!({"deep": [format!("Bearer {JWT}")], "n": 5})),
+                ),
+            ],
+            dropped: 0,
+            node_executions: 2,
+            duration_us: 9,
+        });
+        logs.record(r);
+        assert!(logs.flush(WAIT));
+        let page = logs
+            .query("shop", "development", &LogQuery::default())
+            .expect("query");
+        let trace = &page.data[0]["trace"];
+        assert_eq!(trace["entries"][0]["error"], "bad token [redacted-token]");
+        assert_eq!(trace["entries"][0]["name"], "node [redacted-token]");
+        assert_eq!(trace["entries"][1]["label"], "label [redacted-token]");
+        assert_eq!(
+            trace["entries"][1]["value"]["deep"][0],
+            "Bearer [redacted-token]"
+        );
+        assert_eq!(trace["entries"][1]["value"]["n"], 5);
+        assert_eq!(
+            trace["nodeExecutions"]
+                .as_u64()
+                .or(trace["node_executions"].as_u64()),
+            Some(2)
+        );
+        logs.shutdown(WAIT);
+    }
+    let raw = std::fs::read(dir.path().join("logs.redb")).expect("read store file");
+    assert!(
+        !raw.windows(20).any(|w| w == b"eyJhbGciOiJIUzI1NiJ9"),
         "JWT in the raw store file"
     );
 }

@@ -85,10 +85,16 @@ pub(crate) fn run(
         .collect();
     let start = Instant::now();
     for id in &ids {
-        let d = store.find_one(DB, COLL, doc! {"_id": *id})?;
+        let d = store.find_one_raw(DB, COLL, doc! {"_id": *id})?;
         assert!(d.is_some());
     }
     out.point_reads = Some(Measure::new(POINT_READS, start.elapsed()));
+    let start = Instant::now();
+    for id in &ids {
+        let d = store.find_one(DB, COLL, doc! {"_id": *id})?;
+        assert!(d.is_some());
+    }
+    out.point_reads_decoded = Some(Measure::new(POINT_READS, start.elapsed()));
 
     let cats: Vec<String> = (0..EQ_QUERIES)
         .map(|_| format!("c{}", q.random_range(0..docs / DOCS_PER_CAT)))
@@ -98,11 +104,21 @@ pub(crate) fn run(
     for c in &cats {
         let found = store
             .find(DB, COLL, FindOptions::filter(doc! {"cat": c.as_str()}))?
-            .to_vec()?;
+            .next_batch_raw()?;
         assert_eq!(found.len(), DOCS_PER_CAT);
         returned += found.len();
     }
     out.eq_query = Some(Measure::new(returned, start.elapsed()));
+    let start = Instant::now();
+    let mut returned = 0;
+    for c in &cats {
+        let found = store
+            .find(DB, COLL, FindOptions::filter(doc! {"cat": c.as_str()}))?
+            .to_vec()?;
+        assert_eq!(found.len(), DOCS_PER_CAT);
+        returned += found.len();
+    }
+    out.eq_query_decoded = Some(Measure::new(returned, start.elapsed()));
 
     let start = Instant::now();
     let matched = store

@@ -63,7 +63,7 @@ impl CollectionSource for StoreSource<'_> {
         filter: &Document,
     ) -> stratus_query::Result<Vec<Document>> {
         let run = || -> Result<Vec<Document>> {
-            let Some(meta) = catalog::get(self.snapshot.as_ref(), db, coll)? else {
+            let Some(meta) = catalog::get_shared(self.snapshot.as_ref(), db, coll)? else {
                 return Ok(Vec::new());
             };
             Ok(matching_docs(self.snapshot.as_ref(), &meta, filter, None)?
@@ -148,7 +148,7 @@ impl Store {
             },
         )?;
         let snapshot = self.snapshot()?;
-        let meta = catalog::get(snapshot.as_ref(), db, coll)?;
+        let meta = catalog::get_shared(snapshot.as_ref(), db, coll)?;
         let source = StoreSource {
             store: self,
             snapshot: snapshot.clone(),

@@ -27,7 +27,7 @@ impl Store {
     ) -> Result<u64> {
         validate_filter(filter)?;
         let snap = self.snapshot()?;
-        let Some(meta) = catalog::get(snap.as_ref(), db, coll)? else {
+        let Some(meta) = catalog::get_shared(snap.as_ref(), db, coll)? else {
             return Ok(0);
         };
         let n = if filter.is_empty() {
@@ -43,7 +43,7 @@ impl Store {
     /// The number of documents from the collection's stats (0 for a missing collection).
     pub fn estimated_count(&self, db: &str, coll: &str) -> Result<u64> {
         let snap = self.snapshot()?;
-        match catalog::get(snap.as_ref(), db, coll)? {
+        match catalog::get_shared(snap.as_ref(), db, coll)? {
             Some(meta) => Ok(catalog::stats(snap.as_ref(), meta.id)?.0.max(0) as u64),
             None => Ok(0),
         }
@@ -65,7 +65,7 @@ impl Store {
         }
         let matcher = Matcher::new(filter)?;
         let snap = self.snapshot()?;
-        let Some(meta) = catalog::get(snap.as_ref(), db, coll)? else {
+        let Some(meta) = catalog::get_shared(snap.as_ref(), db, coll)? else {
             return Ok(Vec::new());
         };
         let table = meta.docs_table();

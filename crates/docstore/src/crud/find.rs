@@ -70,13 +70,29 @@ impl Store {
             0 => None,
             l => Some(l.unsigned_abs()),
         };
-        let Some(meta) = catalog::get(snapshot.as_ref(), db, coll)? else {
+        let Some(meta) = catalog::get_shared(snapshot.as_ref(), db, coll)? else {
             return Ok(Cursor::from_documents(Vec::new(), options.batch_size));
         };
         if let Some(hint) = &options.hint {
             crate::crud::check_hint(&meta, hint)?;
         }
         let table = meta.docs_table();
+        // `{_id: v}` alone: one lookup, no planning.
+        if let (Some(id), None, None, 0) = (
+            crate::crud::id_point(&options.filter),
+            &sort,
+            &options.hint,
+            options.skip,
+        ) {
+            let mut found = Vec::new();
+            if let Some(raw) = snapshot.get(&table, &crate::keys::primary_key(id)?)?
+                && matcher.matches_raw(&table, &raw)?
+            {
+                found.push(raw);
+            }
+            let cursor = Cursor::from_raw(table, found, options.batch_size);
+            return Ok(projected(cursor, projection, matcher));
+        }
         let sort_doc = sort.as_ref().and(options.sort.as_ref());
         let plan = plan_for(&meta, &options.filter, sort_doc);
         let cursor = if matches!(plan.access, Access::CollScan) && sort.is_none() {
@@ -94,10 +110,16 @@ impl Store {
             // or simply few matches) are decoded from the bytes the plan already read; larger
             // ones keep only the keys and read the documents batch by batch.
             let mut first_raw: Vec<Vec<u8>> = Vec::new();
+            // Candidates of an exact plan match by construction: skip re-checking them.
+            let check = if plan.is_exact_for(&options.filter) {
+                &Matcher::All
+            } else {
+                &matcher
+            };
             let pks = collect_ordered(
                 &snapshot,
                 &table,
-                &matcher,
+                check,
                 &plan,
                 options.skip,
                 limit,
@@ -109,11 +131,7 @@ impl Store {
                 },
             )?;
             if pks.len() as u64 <= SMALL_RESULT_LIMIT {
-                let docs = first_raw
-                    .iter()
-                    .map(|raw| decode(&table, raw))
-                    .collect::<Result<Vec<_>>>()?;
-                Cursor::from_documents(docs, options.batch_size)
+                Cursor::from_raw(table, first_raw, options.batch_size)
             } else {
                 Cursor::keys(snapshot, table, pks, options.batch_size)
             }
@@ -129,13 +147,7 @@ impl Store {
             )?;
             Cursor::from_documents(docs, options.batch_size)
         };
-        Ok(match projection {
-            Some(p) if !p.is_identity() => cursor.with_transform(Box::new(move |doc| {
-                let details = matcher.details(&doc);
-                Ok(p.apply(&doc, details.as_ref())?)
-            })),
-            _ => cursor,
-        })
+        Ok(projected(cursor, projection, matcher))
     }
 
     /// The first document matching `filter`, if any.
@@ -150,6 +162,38 @@ impl Store {
             },
         )?;
         c.next().transpose()
+    }
+
+    /// Like [`Store::find_one`], but the document as stored (raw BSON), not decoded.
+    pub fn find_one_raw(
+        &self,
+        db: &str,
+        coll: &str,
+        filter: Document,
+    ) -> Result<Option<bson::RawDocumentBuf>> {
+        let mut c = self.find(
+            db,
+            coll,
+            FindOptions {
+                filter,
+                limit: 1,
+                batch_size: Some(1),
+                ..Default::default()
+            },
+        )?;
+        Ok(c.next_batch_raw()?.into_iter().next())
+    }
+}
+
+/// `cursor` with `projection` applied to each document (positional projections see the
+/// match details of `matcher`).
+fn projected(cursor: Cursor, projection: Option<Projection>, matcher: Matcher) -> Cursor {
+    match projection {
+        Some(p) if !p.is_identity() => cursor.with_transform(Box::new(move |doc| {
+            let details = matcher.details(&doc);
+            Ok(p.apply(&doc, details.as_ref())?)
+        })),
+        _ => cursor,
     }
 }
 

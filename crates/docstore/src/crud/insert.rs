@@ -12,7 +12,9 @@ use crate::catalog;
 use crate::changefeed::ChangeOp;
 use crate::crud::insert_doc;
 use crate::error::{DocstoreError, Result};
+use crate::pending::Pending;
 use crate::store::Store;
+use crate::writer::WriteCtx;
 
 /// One failed document of a multi-document write.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,18 +63,36 @@ pub(crate) fn with_id(mut doc: Document) -> Document {
     out
 }
 
+/// The write operation of an insert of one document (arguments checked first).
+fn insert_one_op(
+    db: &str,
+    coll: &str,
+    doc: Document,
+) -> Result<impl FnOnce(&mut WriteCtx<'_>) -> Result<Bson> + Send + 'static> {
+    catalog::validate_coll_name(db, coll)?;
+    let (db, coll) = (db.to_string(), coll.to_string());
+    let doc = with_id(doc);
+    let id = doc.get("_id").cloned().unwrap_or(Bson::Null);
+    Ok(move |ctx: &mut WriteCtx<'_>| {
+        let meta = catalog::get_or_create(ctx.kv, &db, &coll)?;
+        insert_doc(ctx, &meta, &doc, ChangeOp::Insert)?;
+        Ok(id)
+    })
+}
+
 impl Store {
     /// Inserts one document and returns its `_id`.
     pub fn insert_one(&self, db: &str, coll: &str, doc: Document) -> Result<Bson> {
-        catalog::validate_coll_name(db, coll)?;
-        let (db, coll) = (db.to_string(), coll.to_string());
-        let doc = with_id(doc);
-        let id = doc.get("_id").cloned().unwrap_or(Bson::Null);
-        self.write(move |ctx| {
-            let meta = catalog::get_or_create(ctx.kv, &db, &coll)?;
-            insert_doc(ctx, &meta, &doc, ChangeOp::Insert)?;
-            Ok(id)
-        })
+        self.write(insert_one_op(db, coll, doc)?)
+    }
+
+    /// [`Store::insert_one`] without blocking: the returned future resolves with the `_id`
+    /// once the document is durable (see [`Pending`]).
+    pub fn insert_one_pending(&self, db: &str, coll: &str, doc: Document) -> Pending<Bson> {
+        match insert_one_op(db, coll, doc) {
+            Ok(op) => self.inner.writer.submit_pending(op),
+            Err(e) => Pending::ready(Err(e)),
+        }
     }
 
     /// Inserts `docs`; see the module docs for `ordered`.

@@ -79,6 +79,10 @@ pub(crate) fn encode(doc: &Document) -> Result<Vec<u8>> {
 pub(crate) enum Matcher {
     /// `{}`: everything.
     All,
+    /// `{_id: <scalar>}` (see [`id_point`]): `_id` equal to the value under MongoDB's rules,
+    /// checked without compiling a filter (`_id` is never an array, so equality is all there
+    /// is to it).
+    IdEq(Bson),
     /// Anything else.
     Filter(Box<Filter>),
 }
@@ -88,6 +92,8 @@ impl Matcher {
     pub(crate) fn new(filter: &Document) -> Result<Matcher> {
         if filter.is_empty() {
             Ok(Matcher::All)
+        } else if let Some(v) = id_point(filter) {
+            Ok(Matcher::IdEq(v.clone()))
         } else {
             Ok(Matcher::Filter(Box::new(Filter::parse(filter)?)))
         }
@@ -105,13 +111,34 @@ impl Matcher {
                     })?;
                 Ok(f.matches_raw(doc))
             }
+            Matcher::IdEq(v) => {
+                let corrupt = |detail: String| DocstoreError::Corrupt {
+                    table: table.to_string(),
+                    detail,
+                };
+                let doc = bson::RawDocument::from_bytes(raw).map_err(|e| corrupt(e.to_string()))?;
+                let Some(id) = doc.get("_id").map_err(|e| corrupt(e.to_string()))? else {
+                    return Ok(false);
+                };
+                let id = Bson::try_from(id).map_err(|e| corrupt(e.to_string()))?;
+                Ok(stratus_query::compare::values_equal(&id, v))
+            }
         }
+    }
+
+    /// Whether the decoded document matches.
+    fn id_matches(v: &Bson, doc: &Document) -> bool {
+        doc.get("_id")
+            .is_some_and(|id| stratus_query::compare::values_equal(id, v))
     }
 
     /// The match details of `doc` (`None` when it does not match).
     pub(crate) fn details(&self, doc: &Document) -> Option<stratus_query::filter::MatchDetails> {
         match self {
             Matcher::All => Some(stratus_query::filter::MatchDetails::default()),
+            Matcher::IdEq(v) => {
+                Self::id_matches(v, doc).then(stratus_query::filter::MatchDetails::default)
+            }
             Matcher::Filter(f) => f.matches_with_details(doc),
         }
     }
@@ -121,6 +148,7 @@ impl Matcher {
     pub(crate) fn match_details(&self, doc: &Document) -> Option<Option<usize>> {
         match self {
             Matcher::All => Some(None),
+            Matcher::IdEq(v) => Self::id_matches(v, doc).then_some(None),
             Matcher::Filter(f) => f.matches_with_details(doc).map(|d| d.elem_match_index),
         }
     }
@@ -206,13 +234,7 @@ pub(crate) fn insert_doc(
     ctx.kv.put(&table, &pk, &raw)?;
     ctx.add_stats(meta.id, 1, raw.len() as i64);
     secondary::on_insert(ctx.kv, meta, doc, &pk)?;
-    ctx.events.push(ChangeEvent::document(
-        op,
-        &meta.db,
-        &meta.name,
-        id,
-        Some(doc.clone()),
-    ));
+    ctx.record(|| ChangeEvent::document(op, &meta.db, &meta.name, id, Some(doc.clone())));
     Ok(())
 }
 
@@ -228,13 +250,7 @@ pub(crate) fn remove_doc(
     ctx.add_stats(meta.id, -1, -(old_size as i64));
     secondary::on_remove(ctx.kv, meta, old, pk)?;
     let id = old.get("_id").cloned().unwrap_or(Bson::Null);
-    ctx.events.push(ChangeEvent::document(
-        ChangeOp::Delete,
-        &meta.db,
-        &meta.name,
-        &id,
-        None,
-    ));
+    ctx.record(|| ChangeEvent::document(ChangeOp::Delete, &meta.db, &meta.name, &id, None));
     Ok(())
 }
 
@@ -253,13 +269,7 @@ pub(crate) fn replace_doc(
     ctx.kv.put(&meta.docs_table(), pk, &raw)?;
     ctx.add_stats(meta.id, 0, raw.len() as i64 - old_size as i64);
     let id = new.get("_id").cloned().unwrap_or(Bson::Null);
-    ctx.events.push(ChangeEvent::document(
-        op,
-        &meta.db,
-        &meta.name,
-        &id,
-        Some(new.clone()),
-    ));
+    ctx.record(|| ChangeEvent::document(op, &meta.db, &meta.name, &id, Some(new.clone())));
     Ok(())
 }
 

@@ -123,6 +123,38 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// Whether every candidate this plan yields is known to match `filter`, so re-checking
+    /// the filter on each fetched document can be skipped. True only in the plainest case:
+    /// `filter` is `{field: v}` on a top-level field with `v` a string, ObjectId, boolean or
+    /// 32-bit integer (index keys encode these exactly and without collisions), scanned as
+    /// one point on a single-field index of that field. Array fields agree too: the index has
+    /// an entry per element, and the filter matches an array holding an equal element.
+    pub fn is_exact_for(&self, filter: &Document) -> bool {
+        let Access::IndexScan(scan) = &self.access else {
+            return false;
+        };
+        let mut it = filter.iter();
+        let (Some((field, value)), None) = (it.next(), it.next()) else {
+            return false;
+        };
+        let exact_value = matches!(
+            value,
+            Bson::String(_) | Bson::ObjectId(_) | Bson::Boolean(_) | Bson::Int32(_)
+        );
+        exact_value
+            && !scan.primary
+            && !field.contains('.')
+            && !field.starts_with('$')
+            && scan.key_pattern.len() == 1
+            && scan.key_pattern.contains_key(field)
+            && scan.ranges.len() == 1
+            && scan.field_bounds.len() == 1
+            && scan.field_bounds[0].1.len() == 1
+            && scan.field_bounds[0].1[0].point.is_some()
+    }
+}
+
 /// One condition on one field that the planner understood.
 #[derive(Debug, Clone)]
 enum Cond {
@@ -513,6 +545,45 @@ fn candidate(
 /// name of its table. The `_id_` index is always available (the document table) and need not
 /// be listed.
 pub fn plan(filter: &Document, sort: Option<&Document>, indexes: &[(String, IndexDef)]) -> Plan {
+    if let Some(p) = id_equality(filter, sort) {
+        return p;
+    }
+    plan_general(filter, sort, indexes)
+}
+
+/// The most common query by far, `{_id: <value>}` without a sort, planned without the general
+/// machinery: the same plan [`plan_general`] makes for it (one `_id` point).
+fn id_equality(filter: &Document, sort: Option<&Document>) -> Option<Plan> {
+    if filter.len() != 1 || sort.is_some_and(|s| !s.is_empty()) {
+        return None;
+    }
+    let v = filter.get("_id")?;
+    match v {
+        // Operators, regexes, null (also matches missing) and arrays (element matching) take
+        // the general path.
+        Bson::Document(d) if d.keys().next().is_some_and(|k| k.starts_with('$')) => None,
+        Bson::RegularExpression(_) | Bson::Null | Bson::Array(_) | Bson::Undefined => None,
+        other => {
+            let interval = Interval::point(other);
+            let id = interval.point.clone()?;
+            Some(Plan {
+                access: Access::IdPoint {
+                    ids: vec![id],
+                    bounds: vec![interval],
+                },
+                sort: None,
+                sort_provided: true,
+            })
+        }
+    }
+}
+
+/// [`plan`] without the `_id` equality shortcut.
+fn plan_general(
+    filter: &Document,
+    sort: Option<&Document>,
+    indexes: &[(String, IndexDef)],
+) -> Plan {
     let mut conj = Vec::new();
     conjuncts(filter, 0, &mut conj);
     let mut by_field: BTreeMap<String, Vec<Cond>> = BTreeMap::new();
@@ -589,5 +660,80 @@ pub fn plan(filter: &Document, sort: Option<&Document>, indexes: &[(String, Inde
             sort: sort_spec.cloned(),
             sort_provided: sort_spec.is_none(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    #[test]
+    fn id_equality_shortcut_makes_the_general_plan() {
+        let indexes = vec![(
+            "t".to_string(),
+            IndexDef::compile(&super::super::IndexSpec::new(doc! {"cat": 1}).expect("spec"))
+                .expect("def"),
+        )];
+        let shortcut = [
+            doc! {"_id": 5},
+            doc! {"_id": 5.5},
+            doc! {"_id": "x"},
+            doc! {"_id": bson::oid::ObjectId::new()},
+            doc! {"_id": {"a": 1, "b": [1, 2]}},
+            doc! {"_id": {}},
+            doc! {"_id": true},
+        ];
+        for f in &shortcut {
+            let fast = id_equality(f, None).expect("shortcut applies");
+            assert_eq!(fast, plan_general(f, None, &indexes), "{f}");
+            assert_eq!(plan(f, Some(&doc! {}), &indexes), fast, "{f}");
+        }
+        let general = [
+            doc! {"_id": {"$gt": 5}},
+            doc! {"_id": null},
+            doc! {"_id": [1, 2]},
+            doc! {"_id": 5, "cat": "c"},
+            doc! {"cat": "c"},
+            doc! {"_id": bson::Regex { pattern: "^a".to_string().try_into().expect("cstring"), options: String::new().try_into().expect("cstring") }},
+        ];
+        for f in &general {
+            assert!(id_equality(f, None).is_none(), "{f}");
+        }
+        assert!(id_equality(&doc! {"_id": 5}, Some(&doc! {"_id": -1})).is_none());
+    }
+
+    #[test]
+    fn only_plain_equality_on_a_single_field_index_is_exact() {
+        let def = |k: Document| {
+            (
+                "t".to_string(),
+                IndexDef::compile(&super::super::IndexSpec::new(k).expect("spec")).expect("def"),
+            )
+        };
+        let single = vec![def(doc! {"cat": 1})];
+        let compound = vec![def(doc! {"cat": 1, "n": 1})];
+        let nested = vec![def(doc! {"a.b": 1})];
+        type Indexes<'a> = &'a [(String, IndexDef)];
+        let cases: Vec<(Indexes<'_>, Document, bool)> = vec![
+            (&single, doc! {"cat": "c1"}, true),
+            (&single, doc! {"cat": bson::oid::ObjectId::new()}, true),
+            (&single, doc! {"cat": 7}, true),
+            (&single, doc! {"cat": true}, true),
+            (&single, doc! {"cat": 7i64}, false),
+            (&single, doc! {"cat": 7.5}, false),
+            (&single, doc! {"cat": null}, false),
+            (&single, doc! {"cat": ["c1"]}, false),
+            (&single, doc! {"cat": {"$gt": "c1"}}, false),
+            (&single, doc! {"cat": {"$in": ["a", "b"]}}, false),
+            (&single, doc! {"cat": "c1", "x": 1}, false),
+            (&single, doc! {"_id": "c1"}, false),
+            (&compound, doc! {"cat": "c1"}, false),
+            (&nested, doc! {"a.b": "c1"}, false),
+            (&single, doc! {"other": "c1"}, false),
+        ];
+        for (defs, f, exact) in cases {
+            assert_eq!(plan(&f, None, defs).is_exact_for(&f), exact, "{f}");
+        }
     }
 }

@@ -177,13 +177,23 @@ impl GroupStage {
 
     /// Groups the input.
     pub(crate) fn apply(&self, docs: Vec<Document>, rc: &RunCtx<'_>) -> Result<Vec<Document>> {
-        let mut g = Grouper::new(&self.accumulators, rc);
+        let mut g = self.grouper(rc);
         for d in docs {
-            let b = Bson::Document(d);
-            let key = self.id.eval(&b, rc)?;
-            g.add(key, &b)?;
+            self.add(&mut g, d, rc)?;
         }
         g.finish()
+    }
+
+    /// An empty grouping for this stage (feed it with [`GroupStage::add`]).
+    pub(crate) fn grouper<'s, 'r>(&'s self, rc: &'s RunCtx<'r>) -> Grouper<'s, 'r> {
+        Grouper::new(&self.accumulators, rc)
+    }
+
+    /// Adds one input document to `g`.
+    pub(crate) fn add(&self, g: &mut Grouper<'_, '_>, d: Document, rc: &RunCtx<'_>) -> Result<()> {
+        let b = Bson::Document(d);
+        let key = self.id.eval(&b, rc)?;
+        g.add(key, &b)
     }
 }
 

@@ -89,7 +89,11 @@ fn encode(s: &str) -> String {
 
 /// JSON text of `v`, or the truncation marker when longer than [`MAX_JSON_FIELD_BYTES`].
 fn bounded_json(v: &Value) -> String {
-    let text = v.to_string();
+    bounded_text(v.to_string())
+}
+
+/// `text`, or the truncation marker when longer than [`MAX_JSON_FIELD_BYTES`].
+fn bounded_text(text: String) -> String {
     if text.len() <= MAX_JSON_FIELD_BYTES {
         text
     } else {
@@ -165,7 +169,7 @@ pub(crate) fn to_document(rec: &LogRecord, id: String) -> Document {
         "durationUs": i64::try_from(rec.duration_us).unwrap_or(i64::MAX),
         "error": opt(&rec.error),
         "requestHeaders": headers,
-        "trace": bounded_json(&rec.trace),
+        "trace": bounded_text(rec.trace.to_json_text()),
         "debug": bounded_json(&Value::Array(rec.debug.clone())),
         "search": search,
     }
@@ -250,6 +254,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::logs::LogTrace;
 
     fn record() -> LogRecord {
         LogRecord {
@@ -262,7 +267,7 @@ mod tests {
             path: "/shop/development/api/products?page=2".into(),
             status: 200,
             duration_us: 1234,
-            trace: json!([{"node": "found", "ms": 1, "$weird.key": {"$oid": "x"}}]),
+            trace: json!([{"node": "found", "ms": 1, "$weird.key": {"$oid": "x"}}]).into(),
             debug: vec![
                 json!({"label": "count", "value": 42}),
                 json!({"label": "who", "value": "Ada"}),
@@ -311,7 +316,11 @@ mod tests {
         assert_eq!(v["error"], Value::Null);
         assert_eq!(v["requestHeaders"], json!({"accept": "a, b", "x-y": "z"}));
         assert_eq!(v["debug"][1]["value"], "Ada");
-        assert_eq!(v["trace"], record().trace, "the trace round-trips exactly");
+        assert_eq!(
+            LogTrace::Json(v["trace"].clone()),
+            record().trace,
+            "the trace round-trips exactly"
+        );
         assert!(v.get("search").is_none() && v.get("_id").is_none());
         let search = doc.get_str("search").unwrap_or_default();
         for needle in [
@@ -343,7 +352,7 @@ mod tests {
     #[test]
     fn oversized_trace_is_replaced_by_a_marker() {
         let mut rec = record();
-        rec.trace = json!("x".repeat(MAX_JSON_FIELD_BYTES + 1));
+        rec.trace = json!("x".repeat(MAX_JSON_FIELD_BYTES + 1)).into();
         let v = to_json(&to_document(&rec, "id".into()));
         assert_eq!(v["trace"]["truncated"], true);
         assert_eq!(v["trace"]["bytes"], MAX_JSON_FIELD_BYTES + 3);

@@ -72,13 +72,46 @@ pub struct LogRecord {
     /// Time to respond, in microseconds.
     pub duration_us: u64,
     /// Node trace from the flow engine (already redacted by the flow engine).
-    pub trace: serde_json::Value,
+    pub trace: LogTrace,
     /// Values of debug nodes: `{"label", "value"}`.
     pub debug: Vec<serde_json::Value>,
     /// Cause of a 4xx/5xx, e.g. `flow_timeout: …`.
     pub error: Option<String>,
     /// Request headers (sensitive values are redacted before storage).
     pub request_headers: Vec<(String, String)>,
+}
+
+/// The node trace of a log record: the flow engine's [`Trace`](stratus_flow::trace::Trace)
+/// as it came out of the run (serialised only by the log writer, off the request path), or
+/// any JSON value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogTrace {
+    /// A flow run's trace.
+    Flow(stratus_flow::trace::Trace),
+    /// Arbitrary JSON (requests that ran no flow log `[]`).
+    Json(serde_json::Value),
+}
+
+impl Default for LogTrace {
+    fn default() -> Self {
+        LogTrace::Json(serde_json::Value::Array(Vec::new()))
+    }
+}
+
+impl From<serde_json::Value> for LogTrace {
+    fn from(v: serde_json::Value) -> Self {
+        LogTrace::Json(v)
+    }
+}
+
+impl LogTrace {
+    /// The JSON text of the trace.
+    pub fn to_json_text(&self) -> String {
+        match self {
+            LogTrace::Flow(t) => serde_json::to_string(t).unwrap_or_else(|_| "null".into()),
+            LogTrace::Json(v) => v.to_string(),
+        }
+    }
 }
 
 /// Settings of the request logs; [`Default`] uses the named constants of this module.

@@ -61,9 +61,35 @@ pub(crate) fn scrub_record(rec: &mut LogRecord) {
     rec.request_id = scrub_text(&rec.request_id).into_owned();
     let headers = std::mem::take(&mut rec.request_headers);
     rec.request_headers = scrub_headers(headers);
-    scrub_json(&mut rec.trace);
+    match &mut rec.trace {
+        crate::logs::LogTrace::Json(v) => scrub_json(v),
+        crate::logs::LogTrace::Flow(t) => scrub_trace(t),
+    }
     for d in &mut rec.debug {
         scrub_json(d);
+    }
+}
+
+/// [`scrub_text`] on every text of a flow trace, [`scrub_json`] on its debug values.
+pub fn scrub_trace(t: &mut stratus_flow::trace::Trace) {
+    let owned = |s: &mut String| {
+        if let Cow::Owned(o) = scrub_text(s) {
+            *s = o;
+        }
+    };
+    for e in &mut t.entries {
+        if let Cow::Owned(o) = scrub_text(&e.name) {
+            e.name = o.into();
+        }
+        if let Some(err) = &mut e.error {
+            owned(err);
+        }
+        if let Some(label) = &mut e.label {
+            owned(label);
+        }
+        if let Some(v) = &mut e.value {
+            scrub_json(v);
+        }
     }
 }
 

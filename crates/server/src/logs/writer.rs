@@ -2,9 +2,9 @@
 //! (one `insert_many` — one durable commit — per environment per batch) and applies the
 //! retention policy in small chunks between batches.
 //!
-//! The document store keeps every write in its change feed; nothing follows the log store's
-//! feed, so the writer trims it ([`TRIM_CHANGES_EVERY`]) or retention would never shrink
-//! the file.
+//! The log store is opened without a change feed (`StoreOptions::change_feed = false`):
+//! nothing follows it. Log files written before that still hold change events; the writer
+//! trims them ([`TRIM_CHANGES_EVERY`]) so retention can shrink such files too.
 //!
 //! Invariants: the thread is the only writer of the log store; every record taken off the
 //! queue is counted exactly once in `processed` (written, failed, or dropped at shutdown), so

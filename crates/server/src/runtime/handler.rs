@@ -214,7 +214,7 @@ impl Drop for InFlight<'_> {
 #[derive(Default)]
 struct Outcome {
     api: Option<String>,
-    trace: serde_json::Value,
+    trace: crate::logs::LogTrace,
     debug: Vec<serde_json::Value>,
     error: Option<String>,
 }
@@ -390,7 +390,7 @@ async fn serve(
         .debug_values()
         .map(|e| serde_json::json!({"label": e.label, "value": e.value}))
         .collect();
-    outcome.trace = serde_json::to_value(&run.trace).unwrap_or(serde_json::Value::Null);
+    outcome.trace = crate::logs::LogTrace::Flow(run.trace);
     match run.result {
         Ok(resp) => Ok(flow_response(resp)),
         Err(e) => {
