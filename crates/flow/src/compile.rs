@@ -16,8 +16,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
 use serde_json::{Map, Value};
-use stratus_query::expr::cql::{self, Condition};
+use stratus_query::expr::cql;
 
+use crate::cond::Cond;
 use crate::context::{Layout, Ref, Root};
 use crate::error::ValidationError;
 use crate::nodes::{self, Op};
@@ -556,8 +557,17 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// Compiles a `$.` reference without recording errors (for a reference whose errors were
+    /// reported when its JSON was checked).
+    pub(crate) fn quiet_reference(&mut self, s: &str, path: &str) -> Option<Ref> {
+        let n = self.errors.len();
+        let r = self.reference(s, path);
+        self.errors.truncate(n);
+        r
+    }
+
     /// A required condition.
-    pub(crate) fn condition(&mut self, f: &mut Fields<'_>, name: &'static str) -> Condition {
+    pub(crate) fn condition(&mut self, f: &mut Fields<'_>, name: &'static str) -> Cond {
         match f.get(name) {
             Some(v) => {
                 let p = f.at(name);
@@ -565,26 +575,26 @@ impl<'a> Compiler<'a> {
             }
             None => {
                 self.error(&f.path, format!("missing field `{name}` ({})", f.kind));
-                Condition::Const(false)
+                Cond::Const(false)
             }
         }
     }
 
     /// Compiles a condition value found at `path`.
-    pub(crate) fn condition_value(&mut self, v: &Value, path: &str) -> Condition {
+    pub(crate) fn condition_value(&mut self, v: &Value, path: &str) -> Cond {
         self.check_refs(v, path);
         let b = match value::json_to_bson(v) {
             Ok(b) => b,
             Err(e) => {
                 self.error(path, e);
-                return Condition::Const(false);
+                return Cond::Const(false);
             }
         };
         match cql::parse_condition(&b, &value::cql_options()) {
-            Ok(c) => c,
+            Ok(c) => Cond::compile(self, c, path),
             Err(e) => {
                 self.error(path, format!("invalid condition: {}", e.message));
-                Condition::Const(false)
+                Cond::Const(false)
             }
         }
     }
