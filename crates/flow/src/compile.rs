@@ -13,10 +13,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use serde_json::{Map, Value};
-use stratus_query::expr::cql::{self, Condition};
+use stratus_query::expr::cql;
 
+use crate::cond::Cond;
 use crate::context::{Layout, Ref, Root};
 use crate::error::ValidationError;
 use crate::nodes::{self, Op};
@@ -40,6 +42,8 @@ pub(crate) struct CNode {
     pub(crate) kind: &'static str,
     pub(crate) slot: usize,
     pub(crate) op: Op,
+    /// Whether the node (or one nested in it) awaits; the others run synchronously.
+    pub(crate) io: bool,
 }
 
 /// A compiled sequence of nodes.
@@ -63,6 +67,8 @@ pub struct CompiledFlow {
     /// Whether any node awaits (database, HTTP, PBKDF2, sub-flow); a flow without such nodes
     /// never yields, so the per-node deadline check alone enforces the wall-clock budget.
     pub(crate) has_io: bool,
+    /// Trace entries of the latest run: the capacity the next run's trace starts with.
+    pub(crate) trace_hint: AtomicUsize,
 }
 
 impl CompiledFlow {
@@ -176,6 +182,7 @@ impl<'a> Compiler<'a> {
                 arguments: args,
                 node_count: counter,
                 has_io,
+                trace_hint: AtomicUsize::new(counter),
             })
         } else {
             Err(self.errors)
@@ -317,11 +324,13 @@ impl<'a> Compiler<'a> {
         for v in std::mem::replace(&mut self.pending_vars, saved_pending) {
             self.scope.vars.insert(v);
         }
+        let io = nodes::has_io(&op);
         Some(CNode {
             name,
             kind: info.name,
             slot,
             op,
+            io,
         })
     }
 
@@ -453,8 +462,10 @@ impl<'a> Compiler<'a> {
                 self.error(path, format!("reference {s:?}: no node named {root:?}"));
             }
         }
+        let slot = self.layout.node_slot(root);
+        self.layout.mark_read(slot);
         Some(Ref {
-            root: Root::Node(self.layout.node_slot(root)),
+            root: Root::Node(slot),
             rest: tail,
         })
     }
@@ -494,6 +505,15 @@ impl<'a> Compiler<'a> {
                 Tmpl::Lit(bson::Bson::Null)
             }
         }
+    }
+
+    /// Compiles `v` like a CQL value without recording errors: for a second form of an input
+    /// whose first form reports them.
+    pub(crate) fn quiet_value(&mut self, v: &Value, path: &str) -> Tmpl {
+        let n = self.errors.len();
+        let t = value::compile(self, v, path, Mode::Cql);
+        self.errors.truncate(n);
+        t
     }
 
     /// An optional CQL value.
@@ -537,8 +557,17 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// Compiles a `$.` reference without recording errors (for a reference whose errors were
+    /// reported when its JSON was checked).
+    pub(crate) fn quiet_reference(&mut self, s: &str, path: &str) -> Option<Ref> {
+        let n = self.errors.len();
+        let r = self.reference(s, path);
+        self.errors.truncate(n);
+        r
+    }
+
     /// A required condition.
-    pub(crate) fn condition(&mut self, f: &mut Fields<'_>, name: &'static str) -> Condition {
+    pub(crate) fn condition(&mut self, f: &mut Fields<'_>, name: &'static str) -> Cond {
         match f.get(name) {
             Some(v) => {
                 let p = f.at(name);
@@ -546,26 +575,26 @@ impl<'a> Compiler<'a> {
             }
             None => {
                 self.error(&f.path, format!("missing field `{name}` ({})", f.kind));
-                Condition::Const(false)
+                Cond::Const(false)
             }
         }
     }
 
     /// Compiles a condition value found at `path`.
-    pub(crate) fn condition_value(&mut self, v: &Value, path: &str) -> Condition {
+    pub(crate) fn condition_value(&mut self, v: &Value, path: &str) -> Cond {
         self.check_refs(v, path);
         let b = match value::json_to_bson(v) {
             Ok(b) => b,
             Err(e) => {
                 self.error(path, e);
-                return Condition::Const(false);
+                return Cond::Const(false);
             }
         };
         match cql::parse_condition(&b, &value::cql_options()) {
-            Ok(c) => c,
+            Ok(c) => Cond::compile(self, c, path),
             Err(e) => {
                 self.error(path, format!("invalid condition: {}", e.message));
-                Condition::Const(false)
+                Cond::Const(false)
             }
         }
     }
@@ -731,7 +760,7 @@ impl BranchMerge {
 
 /// Whether a block contains a node that awaits.
 fn block_has_io(b: &Block) -> bool {
-    b.nodes.iter().any(|n| nodes::has_io(&n.op))
+    b.nodes.iter().any(|n| n.io)
 }
 
 fn node_terminates(n: &CNode) -> bool {

@@ -1,35 +1,48 @@
-//! The executor: runs a [`CompiledFlow`] against a request, asynchronously, within the run's
-//! [`Budgets`], and records a [`Trace`].
+//! The executor: runs a [`CompiledFlow`] against a request within the run's [`Budgets`], and
+//! records a [`Trace`].
 //!
 //! Nodes run sequentially (reference §7.2); a branching node runs the chosen branch and then
 //! continues with the next node of its sequence unless the branch responded. Database calls
-//! and PBKDF2 run on tokio's blocking pool; `apiCall` awaits the HTTP client. The wall-clock
-//! budget is enforced both by a `tokio::time::timeout` around the run (for awaits) and by a
-//! check before every node (for CPU-bound loops), so the runtime must have its time driver
-//! enabled.
+//! and PBKDF2 run on tokio's blocking pool; `apiCall` awaits the HTTP client.
+//!
+//! Nodes that cannot await (no database, HTTP, PBKDF2 or sub-flow call in them or nested in
+//! them; fixed at compile time) run on a plain synchronous path ([`Run::block_sync`]): no
+//! future is built or boxed for them. A flow with no awaiting node at all runs entirely on
+//! it. The wall-clock budget is enforced both by a `tokio::time::timeout` around a flow that
+//! awaits and by a check before every node (for CPU-bound loops), so the runtime must have its
+//! time driver enabled.
+//!
+//! Timing: the clock is read when a block starts and when a node ends; a node's start time is
+//! the latest reading (the end of the previous node, or the start of its block), so each node
+//! costs one clock reading.
+//!
+//! Outputs nobody reads: a node's outputs (`$.<node>…`) are stored only when some reference
+//! of the flow reads them ([`crate::context::Layout::is_read`]); the others are never built.
 //!
 //! Invariant: errors leaving [`run`] and trace entries have secrets redacted.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use bson::{Bson, DateTime, Document, doc};
 
 use crate::budgets::Budgets;
 use crate::compile::{Block, CNode, CompiledFlow};
-use crate::context::Frame;
+use crate::context::{Frame, Inputs, RequestFields};
 use crate::error::{Result, RunError, RunErrorCode};
-use crate::nodes::control::{case_matches, status_of};
+use crate::nodes::control::{IfElse, IfElseV2, Respond, Switch, case_matches, status_of};
 use crate::nodes::json::{eval_condition, type_error};
-use crate::nodes::loops::ForSource;
+use crate::nodes::loops::{ForLoop, ForSource, While};
 use crate::nodes::subflow::coerce;
 use crate::nodes::{Op, api_call, db};
-use crate::output::to_json;
+use crate::output::{json_len, to_json};
 use crate::services::Services;
 use crate::trace::{Redactor, Trace, TraceEntry, micros};
-use crate::value::json_to_bson;
+use crate::value::{Tmpl, json_to_bson};
 
 /// The request as a flow sees it (`$.request…`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -86,9 +99,11 @@ pub struct RunOutcome {
     pub trace: Trace,
 }
 
+/// What a node tells its block. The response is boxed: every node returns a `Result<Next>`,
+/// and a small one is cheaper to move.
 enum Next {
     Continue,
-    Respond(FlowResponse),
+    Respond(Box<FlowResponse>),
 }
 
 type BoxFut<'a> = Pin<Box<dyn Future<Output = Result<Next>> + Send + 'a>>;
@@ -98,47 +113,63 @@ struct Run<'s> {
     budgets: Budgets,
     steps: u64,
     start: Instant,
+    /// `start` + the wall-clock budget (`None`: beyond what the clock can represent).
+    deadline: Option<Instant>,
+    /// The latest clock reading (see the module docs).
+    clock: Instant,
     now: DateTime,
     trace: Trace,
     redactor: Redactor,
-    secrets: Bson,
     depth: usize,
 }
 
 /// Runs `flow` for `input`.
 pub async fn run(flow: &CompiledFlow, input: RunInput, services: &Services) -> RunOutcome {
-    let secrets = Bson::Document(input.secrets);
+    let start = Instant::now();
+    let budgets = services.budgets;
+    let RunInput {
+        request: r,
+        token_data,
+        secrets,
+    } = input;
+    let inputs = Inputs {
+        request: Some(RequestFields {
+            body: r.body,
+            query_params: Bson::Document(r.query_params),
+            path_params: Bson::Document(r.path_params),
+            headers: Bson::Document(r.headers),
+            method: Bson::String(r.method),
+            path: Bson::String(r.path),
+        }),
+        token: token_data.map(Bson::Document).unwrap_or(Bson::Null),
+        secrets: Bson::Document(secrets),
+    };
     let mut run = Run {
         services,
-        budgets: services.budgets,
+        budgets,
         steps: 0,
-        start: Instant::now(),
+        start,
+        deadline: start.checked_add(budgets.timeout),
+        clock: start,
         now: DateTime::now(),
-        trace: Trace::default(),
-        redactor: Redactor::new(&secrets),
-        secrets: secrets.clone(),
+        trace: Trace {
+            entries: Vec::with_capacity(
+                flow.trace_hint
+                    .load(Ordering::Relaxed)
+                    .min(budgets.max_trace_entries),
+            ),
+            ..Trace::default()
+        },
+        redactor: Redactor::new(&inputs.secrets),
         depth: 0,
     };
-    let r = input.request;
-    let request = Bson::Document(doc! {
-        "body": r.body,
-        "queryParams": r.query_params,
-        "pathParams": r.path_params,
-        "headers": r.headers,
-        "method": r.method,
-        "path": r.path,
-    });
-    let token = input.token_data.map(Bson::Document).unwrap_or(Bson::Null);
-    let mut frame = Frame::new(flow.layout.clone(), request, token, secrets);
-    let timeout = run.budgets.timeout;
-    let outcome = {
-        let fut = run.block(&flow.block, &mut frame);
-        if flow.has_io {
-            tokio::time::timeout(timeout, fut).await
-        } else {
-            // Nothing awaits: the per-node deadline check enforces the budget.
-            Ok(fut.await)
-        }
+    let mut frame = Frame::new(&flow.layout, &inputs);
+    let timeout = budgets.timeout;
+    let outcome = if flow.has_io {
+        tokio::time::timeout(timeout, run.block(&flow.block, &mut frame)).await
+    } else {
+        // Nothing awaits: the per-node deadline check enforces the budget.
+        Ok(run.block_sync(&flow.block, &mut frame))
     };
     let result = match outcome {
         Err(_) => Err(timeout_error(timeout)),
@@ -147,12 +178,14 @@ pub async fn run(flow: &CompiledFlow, input: RunInput, services: &Services) -> R
             RunErrorCode::FlowEndedWithoutResponse,
             "the flow ended without reaching an httpResponse node",
         )),
-        Ok(Ok(Next::Respond(resp))) => check_size(resp, run.budgets.max_response_bytes),
+        Ok(Ok(Next::Respond(resp))) => check_size(*resp, budgets.max_response_bytes),
     };
     let result = result.map_err(|mut e| {
         e.message = run.redactor.text(&e.message);
         e
     });
+    flow.trace_hint
+        .store(run.trace.entries.len(), Ordering::Relaxed);
     run.trace.node_executions = run.steps;
     run.trace.duration_us = micros(run.start.elapsed());
     RunOutcome {
@@ -169,9 +202,7 @@ fn timeout_error(t: std::time::Duration) -> RunError {
 }
 
 fn check_size(resp: FlowResponse, max: usize) -> Result<FlowResponse> {
-    let len = serde_json::to_vec(&resp.json_body())
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX);
+    let len = json_len(&resp.body);
     if len > max {
         return Err(RunError::new(
             RunErrorCode::ResponseTooLarge,
@@ -182,15 +213,16 @@ fn check_size(resp: FlowResponse, max: usize) -> Result<FlowResponse> {
 }
 
 impl Run<'_> {
-    fn block<'a>(&'a mut self, block: &'a Block, frame: &'a mut Frame) -> BoxFut<'a> {
+    /// Runs a block whose nodes may await.
+    fn block<'a, 'i: 'a>(&'a mut self, block: &'a Block, frame: &'a mut Frame<'i>) -> BoxFut<'a> {
         Box::pin(async move {
+            self.clock = Instant::now();
             for node in &block.nodes {
                 let (t0, idx) = self.begin(node)?;
-                // Synchronous nodes (most of them) run without building the async state
-                // machine of `op`, whose size would otherwise be moved for every node.
-                let r = match self.op_sync(node, frame, idx) {
-                    Some(r) => r,
-                    None => self.op(node, frame, idx).await,
+                let r = if node.io {
+                    self.op(node, frame, idx).await
+                } else {
+                    self.op_sync(node, frame, idx)
                 };
                 if let Next::Respond(r) = self.end(node, t0, idx, r)? {
                     return Ok(Next::Respond(r));
@@ -200,7 +232,20 @@ impl Run<'_> {
         })
     }
 
-    /// Budget checks and the trace entry of a node about to run.
+    /// Runs a block none of whose nodes awaits.
+    fn block_sync(&mut self, block: &Block, frame: &mut Frame<'_>) -> Result<Next> {
+        self.clock = Instant::now();
+        for node in &block.nodes {
+            let (t0, idx) = self.begin(node)?;
+            let r = self.op_sync(node, frame, idx);
+            if let Next::Respond(r) = self.end(node, t0, idx, r)? {
+                return Ok(Next::Respond(r));
+            }
+        }
+        Ok(Next::Continue)
+    }
+
+    /// Budget checks and the trace entry of a node about to run; returns its start time.
     fn begin(&mut self, node: &CNode) -> Result<(Instant, Option<usize>)> {
         self.steps += 1;
         if self.steps > self.budgets.max_node_executions {
@@ -213,8 +258,8 @@ impl Run<'_> {
             )
             .at_node(&node.name));
         }
-        let t0 = Instant::now();
-        if t0.duration_since(self.start) > self.budgets.timeout {
+        let t0 = self.clock;
+        if self.deadline.is_some_and(|d| t0 > d) {
             return Err(timeout_error(self.budgets.timeout).at_node(&node.name));
         }
         let idx = if self.trace.entries.len() < self.budgets.max_trace_entries {
@@ -243,9 +288,11 @@ impl Run<'_> {
         idx: Option<usize>,
         r: Result<Next>,
     ) -> Result<Next> {
+        let t1 = Instant::now();
+        self.clock = t1;
         if let Some(i) = idx {
             let e = &mut self.trace.entries[i];
-            e.duration_us = micros(t0.elapsed());
+            e.duration_us = micros(t1.saturating_duration_since(t0));
             if let Err(err) = &r
                 && err.node.is_none()
             {
@@ -255,24 +302,50 @@ impl Run<'_> {
         r.map_err(|e| e.at_node(&node.name))
     }
 
-    /// Runs the node if it needs no `await`; `None` otherwise.
-    fn op_sync(
-        &mut self,
-        node: &CNode,
-        frame: &mut Frame,
-        idx: Option<usize>,
-    ) -> Option<Result<Next>> {
+    /// Runs a node that does not await (see [`CNode::io`]).
+    fn op_sync(&mut self, node: &CNode, frame: &mut Frame<'_>, idx: Option<usize>) -> Result<Next> {
         let now = self.now;
         match &node.op {
-            Op::Pure(p) => Some((|| {
-                let v = p.imp.eval(frame, now)?;
-                if let Some(t) = p.target {
-                    frame.set_var(t, v.clone());
-                }
-                frame.set_result(node.slot, v);
+            Op::Pure(p) => {
+                let v = p.imp.eval_mut(frame, now)?;
+                frame.store(node.slot, p.target, v);
                 Ok(Next::Continue)
-            })()),
-            Op::Debug(d) => Some((|| {
+            }
+            Op::Respond(r) => Ok(Next::Respond(Box::new(respond(r, frame, now)?))),
+            Op::IfElse(n) => match if_else_branch(n, node.slot, frame, now)? {
+                Some(b) => self.block_sync(b, frame),
+                None => Ok(Next::Continue),
+            },
+            Op::IfElseV2(n) => match if_else_v2_branch(n, node.slot, frame, now)? {
+                Some(b) => self.block_sync(b, frame),
+                None => Ok(Next::Continue),
+            },
+            Op::Switch(n) => match switch_branch(n, node.slot, frame, now)? {
+                Some(b) => self.block_sync(b, frame),
+                None => Ok(Next::Continue),
+            },
+            Op::ForLoop(n) => {
+                let mut count: u64 = 0;
+                for (i, item) in loop_items(n, frame, now, &self.budgets)?.enumerate() {
+                    bind_iteration(n, node.slot, frame, i, item);
+                    count += 1;
+                    if let Next::Respond(r) = self.block_sync(&n.body, frame)? {
+                        return Ok(Next::Respond(r));
+                    }
+                }
+                finish_loop(node.slot, frame, count);
+                Ok(Next::Continue)
+            }
+            Op::While(n) => {
+                let mut i: u64 = 0;
+                while while_step(n, node.slot, frame, now, &self.budgets, &mut i)? {
+                    if let Next::Respond(r) = self.block_sync(&n.body, frame)? {
+                        return Ok(Next::Respond(r));
+                    }
+                }
+                Ok(Next::Continue)
+            }
+            Op::Debug(d) => {
                 let v = d.value.eval(frame, now)?;
                 if let Some(i) = idx {
                     let e = &mut self.trace.entries[i];
@@ -280,116 +353,45 @@ impl Run<'_> {
                     e.value = Some(self.redactor.value(to_json(v)));
                 }
                 Ok(Next::Continue)
-            })()),
-            _ => None,
+            }
+            Op::Invalid => Err(RunError::node_failed("this node failed validation")),
+            Op::Pbkdf2(_) | Op::Db(_) | Op::ApiCall(_) | Op::Subflow(_) => {
+                Err(RunError::node_failed(
+                    "internal error: an awaiting node reached the synchronous path",
+                ))
+            }
         }
     }
 
-    async fn op(&mut self, node: &CNode, frame: &mut Frame, idx: Option<usize>) -> Result<Next> {
+    /// Runs a node that awaits, or contains one that does.
+    async fn op(
+        &mut self,
+        node: &CNode,
+        frame: &mut Frame<'_>,
+        idx: Option<usize>,
+    ) -> Result<Next> {
         let now = self.now;
         match &node.op {
-            Op::Pure(p) => {
-                let v = p.imp.eval(frame, now)?;
-                if let Some(t) = p.target {
-                    frame.set_var(t, v.clone());
-                }
-                frame.set_result(node.slot, v);
-                Ok(Next::Continue)
-            }
-            Op::Respond(r) => {
-                let status = match &r.status {
-                    Some(t) => {
-                        let v = t.eval(frame, now)?;
-                        status_of(&v)
-                            .ok_or_else(|| type_error("status", "an integer from 100 to 599", &v))?
-                    }
-                    None => 200,
-                };
-                let body = match &r.body {
-                    Some(t) => t.eval(frame, now)?,
-                    None => Bson::Null,
-                };
-                let mut headers = Vec::new();
-                if let Some(t) = &r.headers {
-                    match t.eval(frame, now)? {
-                        Bson::Document(d) => {
-                            for (k, v) in d {
-                                headers.push((k, crate::nodes::strings::display(&v)));
-                            }
-                        }
-                        Bson::Null => {}
-                        other => return Err(type_error("headers", "an object", &other)),
-                    }
-                }
-                Ok(Next::Respond(FlowResponse {
-                    status,
-                    headers,
-                    body,
-                }))
-            }
-            Op::IfElse(n) => {
-                let b = eval_condition(&n.condition, frame, now)?;
-                frame.set_output(node.slot, doc! {"condition": b});
-                if b {
-                    self.block(&n.then, frame).await
-                } else if let Some(e) = &n.els {
-                    self.block(e, frame).await
-                } else {
-                    Ok(Next::Continue)
-                }
-            }
-            Op::IfElseV2(n) => {
-                for (i, (cond, block)) in n.branches.iter().enumerate() {
-                    if eval_condition(cond, frame, now)? {
-                        frame.set_output(
-                            node.slot,
-                            doc! {"condition": true, "branch": i64::try_from(i).unwrap_or(-1)},
-                        );
-                        return self.block(block, frame).await;
-                    }
-                }
-                frame.set_output(node.slot, doc! {"condition": false, "branch": -1_i64});
-                match &n.els {
-                    Some(e) => self.block(e, frame).await,
-                    None => Ok(Next::Continue),
-                }
-            }
-            Op::Switch(n) => {
-                let v = n.value.eval(frame, now)?;
-                for (case, block) in &n.cases {
-                    let cv = case.eval(frame, now)?;
-                    if case_matches(&v, &cv, n.value_type) {
-                        frame.set_output(node.slot, doc! {"condition": true, "matched": cv});
-                        return self.block(block, frame).await;
-                    }
-                }
-                frame.set_output(node.slot, doc! {"condition": false, "matched": Bson::Null});
-                match &n.default {
-                    Some(d) => self.block(d, frame).await,
-                    None => Ok(Next::Continue),
-                }
-            }
+            Op::IfElse(n) => match if_else_branch(n, node.slot, frame, now)? {
+                Some(b) => self.block(b, frame).await,
+                None => Ok(Next::Continue),
+            },
+            Op::IfElseV2(n) => match if_else_v2_branch(n, node.slot, frame, now)? {
+                Some(b) => self.block(b, frame).await,
+                None => Ok(Next::Continue),
+            },
+            Op::Switch(n) => match switch_branch(n, node.slot, frame, now)? {
+                Some(b) => self.block(b, frame).await,
+                None => Ok(Next::Continue),
+            },
             Op::ForLoop(n) => Box::pin(self.for_loop(node, n, frame)).await,
             Op::While(n) => {
-                let max = n.max_iterations.min(self.budgets.max_loop_iterations);
                 let mut i: u64 = 0;
-                loop {
-                    if !eval_condition(&n.condition, frame, now)? {
-                        break;
-                    }
-                    if i >= max {
-                        return Err(RunError::new(
-                            RunErrorCode::LoopLimitExceeded,
-                            format!("whileLoop ran {max} iterations and its condition still holds"),
-                        ));
-                    }
-                    i += 1;
-                    frame.set_output(node.slot, doc! {"iterations": u64_bson(i)});
+                while while_step(n, node.slot, frame, now, &self.budgets, &mut i)? {
                     if let Next::Respond(r) = self.block(&n.body, frame).await? {
                         return Ok(Next::Respond(r));
                     }
                 }
-                frame.set_output(node.slot, doc! {"iterations": u64_bson(i)});
                 Ok(Next::Continue)
             }
             Op::Pbkdf2(p) => {
@@ -397,10 +399,7 @@ impl Run<'_> {
                 let v = tokio::task::spawn_blocking(move || job.run())
                     .await
                     .map_err(|e| RunError::node_failed(format!("hashing task failed: {e}")))?;
-                if let Some(t) = p.target {
-                    frame.set_var(t, v.clone());
-                }
-                frame.set_result(node.slot, v);
+                frame.store(node.slot, p.target, v);
                 Ok(Next::Continue)
             }
             Op::Db(d) => {
@@ -415,7 +414,7 @@ impl Run<'_> {
                     // Short reads on an MVCC snapshot never wait for a writer: running them on
                     // the async worker saves two thread hand-offs per call.
                     let v = db::execute(db_service.as_ref(), d.collection(), call)?;
-                    frame.set_result(node.slot, v);
+                    frame.store(node.slot, None, v);
                     return Ok(Next::Continue);
                 }
                 let coll = d.collection().to_string();
@@ -424,103 +423,46 @@ impl Run<'_> {
                 })
                 .await
                 .map_err(|e| RunError::node_failed(format!("database task failed: {e}")))??;
-                frame.set_result(node.slot, v);
+                frame.store(node.slot, None, v);
                 Ok(Next::Continue)
             }
             Op::ApiCall(a) => {
                 let p = a.prepare(frame, now)?;
                 // Boxed: the HTTP client's future is large and would bloat every node's future.
                 let out = Box::pin(api_call::send(p, &self.services.http)).await?;
-                frame.set_output(node.slot, out);
+                if frame.output_read(node.slot) {
+                    frame.set_output(node.slot, out);
+                }
                 Ok(Next::Continue)
             }
             Op::Subflow(s) => {
                 let v = Box::pin(self.subflow(s, frame)).await?;
-                frame.set_result(node.slot, v);
+                frame.store(node.slot, None, v);
                 Ok(Next::Continue)
             }
-            Op::Debug(d) => {
-                let v = d.value.eval(frame, now)?;
-                if let Some(i) = idx {
-                    let e = &mut self.trace.entries[i];
-                    e.label = d.label.as_ref().map(|l| self.redactor.text(l));
-                    e.value = Some(self.redactor.value(to_json(v)));
-                }
-                Ok(Next::Continue)
+            Op::Pure(_) | Op::Respond(_) | Op::Debug(_) | Op::Invalid => {
+                self.op_sync(node, frame, idx)
             }
-            Op::Invalid => Err(RunError::node_failed("this node failed validation")),
         }
     }
 
-    async fn for_loop(
-        &mut self,
-        node: &CNode,
-        n: &crate::nodes::loops::ForLoop,
-        frame: &mut Frame,
-    ) -> Result<Next> {
-        let now = self.now;
-        let items: Vec<Bson> = match &n.source {
-            ForSource::Items(t) => match t.eval(frame, now)? {
-                Bson::Array(a) => a,
-                Bson::Null => Vec::new(),
-                other => return Err(type_error("items", "an array", &other)),
-            },
-            ForSource::Range(r) => {
-                let (from, to, step) = (&r.from, &r.to, &r.step);
-                let num =
-                    |t: Option<&crate::value::Tmpl>, name: &str, default: i64| -> Result<Bson> {
-                        match t {
-                            Some(t) => {
-                                let v = t.eval(frame, now)?;
-                                match v {
-                                    Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_) => Ok(v),
-                                    other => Err(type_error(name, "a number", &other)),
-                                }
-                            }
-                            None => Ok(Bson::Int64(default)),
-                        }
-                    };
-                range(
-                    &num(from.as_ref(), "from", 0)?,
-                    &num(Some(to), "to", 0)?,
-                    &num(step.as_ref(), "step", 1)?,
-                    self.budgets.max_loop_iterations,
-                )?
-            }
-        };
-        let max = self.budgets.max_loop_iterations;
-        if items.len() as u64 > max {
-            return Err(RunError::new(
-                RunErrorCode::LoopLimitExceeded,
-                format!(
-                    "forLoop over {} items exceeds the limit of {max} iterations",
-                    items.len()
-                ),
-            ));
-        }
+    async fn for_loop(&mut self, node: &CNode, n: &ForLoop, frame: &mut Frame<'_>) -> Result<Next> {
         let mut count: u64 = 0;
-        for (i, item) in items.into_iter().enumerate() {
-            let index = Bson::Int64(i64::try_from(i).unwrap_or(i64::MAX));
-            frame.set_var(n.item_var, item.clone());
-            if let Some(iv) = n.index_var {
-                frame.set_var(iv, index.clone());
-            }
-            frame.set_output(node.slot, doc! {"index": index, "item": item});
+        for (i, item) in loop_items(n, frame, self.now, &self.budgets)?.enumerate() {
+            bind_iteration(n, node.slot, frame, i, item);
             count += 1;
             if let Next::Respond(r) = self.block(&n.body, frame).await? {
                 return Ok(Next::Respond(r));
             }
         }
-        let mut out = frame.output_doc(node.slot).unwrap_or_default();
-        out.insert("iterations", u64_bson(count));
-        frame.set_output(node.slot, out);
+        finish_loop(node.slot, frame, count);
         Ok(Next::Continue)
     }
 
     async fn subflow(
         &mut self,
         s: &crate::nodes::subflow::ExecSubflow,
-        frame: &mut Frame,
+        frame: &mut Frame<'_>,
     ) -> Result<Bson> {
         let limit = s.max_depth.map_or(self.budgets.max_subflow_depth, |d| {
             d.min(self.budgets.max_subflow_depth)
@@ -544,12 +486,12 @@ impl Run<'_> {
         for (k, t) in &s.args {
             given.push((k.as_str(), t.eval(frame, self.now)?));
         }
-        let mut sub_frame = Frame::new(
-            sub.layout.clone(),
-            Bson::Document(Document::new()),
-            Bson::Null,
-            self.secrets.clone(),
-        );
+        let sub_inputs = Inputs {
+            request: None,
+            token: Bson::Null,
+            secrets: frame.inputs.secrets.clone(),
+        };
+        let mut sub_frame = Frame::new(&sub.layout, &sub_inputs);
         for (spec, slot) in &sub.arguments {
             let v = match given.iter().position(|(k, _)| *k == spec.name) {
                 Some(i) => std::mem::replace(&mut given[i].1, Bson::Null),
@@ -576,13 +518,256 @@ impl Run<'_> {
             sub_frame.set_var(*slot, v);
         }
         self.depth += 1;
-        let r = self.block(&sub.block, &mut sub_frame).await;
+        let r = if sub.has_io {
+            self.block(&sub.block, &mut sub_frame).await
+        } else {
+            self.block_sync(&sub.block, &mut sub_frame)
+        };
         self.depth -= 1;
         Ok(match r? {
             Next::Respond(resp) => resp.body,
             Next::Continue => Bson::Null,
         })
     }
+}
+
+/// Evaluates an `httpResponse`. A body that is a plain reference is moved out of the frame
+/// rather than copied (nothing reads the frame after a response); it is taken after
+/// `headers`, which changes nothing since evaluating a reference cannot fail.
+fn respond(r: &Respond, frame: &mut Frame<'_>, now: DateTime) -> Result<FlowResponse> {
+    let status = match &r.status {
+        Some(t) => {
+            let v = t.eval_cow(frame, now)?;
+            status_of(&v).ok_or_else(|| type_error("status", "an integer from 100 to 599", &v))?
+        }
+        None => 200,
+    };
+    let body_ref = match &r.body {
+        Some(Tmpl::Ref(rf)) => Some(rf),
+        _ => None,
+    };
+    let mut body = match (&r.body, body_ref) {
+        (Some(t), None) => t.eval(frame, now)?,
+        _ => Bson::Null,
+    };
+    let mut headers = Vec::new();
+    if let Some(t) = &r.headers {
+        match &*t.eval_cow(frame, now)? {
+            Bson::Document(d) => {
+                for (k, v) in d {
+                    headers.push((k.clone(), crate::nodes::strings::display(v)));
+                }
+            }
+            Bson::Null => {}
+            other => return Err(type_error("headers", "an object", other)),
+        }
+    }
+    if let Some(rf) = body_ref {
+        body = frame.take(rf);
+    }
+    Ok(FlowResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// Evaluates an `ifElse` condition, records the node's output and returns the branch to run.
+fn if_else_branch<'b>(
+    n: &'b IfElse,
+    slot: usize,
+    frame: &mut Frame<'_>,
+    now: DateTime,
+) -> Result<Option<&'b Block>> {
+    let b = eval_condition(&n.condition, frame, now)?;
+    if frame.output_read(slot) {
+        frame.set_output(slot, doc! {"condition": b});
+    }
+    Ok(if b { Some(&n.then) } else { n.els.as_ref() })
+}
+
+/// Picks the first `ifElseV2` branch whose condition holds (or `else`), recording the
+/// node's output.
+fn if_else_v2_branch<'b>(
+    n: &'b IfElseV2,
+    slot: usize,
+    frame: &mut Frame<'_>,
+    now: DateTime,
+) -> Result<Option<&'b Block>> {
+    let read = frame.output_read(slot);
+    for (i, (cond, block)) in n.branches.iter().enumerate() {
+        if eval_condition(cond, frame, now)? {
+            if read {
+                frame.set_output(
+                    slot,
+                    doc! {"condition": true, "branch": i64::try_from(i).unwrap_or(-1)},
+                );
+            }
+            return Ok(Some(block));
+        }
+    }
+    if read {
+        frame.set_output(slot, doc! {"condition": false, "branch": -1_i64});
+    }
+    Ok(n.els.as_ref())
+}
+
+/// Picks the first matching `switchCase` case (or `default`), recording the node's output.
+fn switch_branch<'b>(
+    n: &'b Switch,
+    slot: usize,
+    frame: &mut Frame<'_>,
+    now: DateTime,
+) -> Result<Option<&'b Block>> {
+    let v = n.value.eval(frame, now)?;
+    for (case, block) in &n.cases {
+        let cv = case.eval(frame, now)?;
+        if case_matches(&v, &cv, n.value_type) {
+            if frame.output_read(slot) {
+                frame.set_output(slot, doc! {"condition": true, "matched": cv});
+            }
+            return Ok(Some(block));
+        }
+    }
+    if frame.output_read(slot) {
+        frame.set_output(slot, doc! {"condition": false, "matched": Bson::Null});
+    }
+    Ok(n.default.as_ref())
+}
+
+/// The elements a `forLoop` iterates over: borrowed when they are part of the run's inputs
+/// (they cannot change during the run), owned otherwise.
+enum LoopItems<'i> {
+    Borrowed(std::slice::Iter<'i, Bson>),
+    Owned(std::vec::IntoIter<Bson>),
+}
+
+impl<'i> Iterator for LoopItems<'i> {
+    type Item = Cow<'i, Bson>;
+
+    fn next(&mut self) -> Option<Cow<'i, Bson>> {
+        match self {
+            LoopItems::Borrowed(it) => it.next().map(Cow::Borrowed),
+            LoopItems::Owned(it) => it.next().map(Cow::Owned),
+        }
+    }
+}
+
+/// Evaluates the source of a `forLoop` and checks the iteration budget.
+fn loop_items<'i>(
+    n: &ForLoop,
+    frame: &Frame<'i>,
+    now: DateTime,
+    budgets: &Budgets,
+) -> Result<LoopItems<'i>> {
+    let borrowed = match &n.source {
+        ForSource::Items(Tmpl::Ref(r)) => frame.input_ref(r),
+        _ => None,
+    };
+    let items = match (borrowed, &n.source) {
+        (Some(Bson::Array(a)), _) => LoopItems::Borrowed(a.iter()),
+        (Some(Bson::Null), _) => LoopItems::Owned(Vec::new().into_iter()),
+        (Some(other), _) => return Err(type_error("items", "an array", other)),
+        (None, ForSource::Items(t)) => match t.eval(frame, now)? {
+            Bson::Array(a) => LoopItems::Owned(a.into_iter()),
+            Bson::Null => LoopItems::Owned(Vec::new().into_iter()),
+            other => return Err(type_error("items", "an array", &other)),
+        },
+        (None, ForSource::Range(r)) => {
+            let num = |t: Option<&Tmpl>, name: &str, default: i64| -> Result<Bson> {
+                match t {
+                    Some(t) => {
+                        let v = t.eval(frame, now)?;
+                        match v {
+                            Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_) => Ok(v),
+                            other => Err(type_error(name, "a number", &other)),
+                        }
+                    }
+                    None => Ok(Bson::Int64(default)),
+                }
+            };
+            LoopItems::Owned(
+                range(
+                    &num(r.from.as_ref(), "from", 0)?,
+                    &num(Some(&r.to), "to", 0)?,
+                    &num(r.step.as_ref(), "step", 1)?,
+                    budgets.max_loop_iterations,
+                )?
+                .into_iter(),
+            )
+        }
+    };
+    let len = match &items {
+        LoopItems::Borrowed(it) => it.len(),
+        LoopItems::Owned(it) => it.len(),
+    };
+    let max = budgets.max_loop_iterations;
+    if len as u64 > max {
+        return Err(RunError::new(
+            RunErrorCode::LoopLimitExceeded,
+            format!("forLoop over {len} items exceeds the limit of {max} iterations"),
+        ));
+    }
+    Ok(items)
+}
+
+/// Binds the loop variables of iteration `i` (and the node's `index`/`item` outputs when
+/// something reads them).
+fn bind_iteration<'i>(
+    n: &ForLoop,
+    slot: usize,
+    frame: &mut Frame<'i>,
+    i: usize,
+    item: Cow<'i, Bson>,
+) {
+    let index = Bson::Int64(i64::try_from(i).unwrap_or(i64::MAX));
+    if frame.output_read(slot) {
+        let out = doc! {"index": index.clone(), "item": item.clone().into_owned()};
+        frame.set_output(slot, out);
+    }
+    match item {
+        Cow::Borrowed(b) => frame.set_var_ref(n.item_var, b),
+        Cow::Owned(b) => frame.set_var(n.item_var, b),
+    }
+    if let Some(iv) = n.index_var {
+        frame.set_var(iv, index);
+    }
+}
+
+/// Records a finished `forLoop`'s `iterations` output.
+fn finish_loop(slot: usize, frame: &mut Frame<'_>, count: u64) {
+    if frame.output_read(slot) {
+        let mut out = frame.output_doc(slot).unwrap_or_default();
+        out.insert("iterations", u64_bson(count));
+        frame.set_output(slot, out);
+    }
+}
+
+/// Before each `whileLoop` iteration: evaluates the condition, checks the bound, counts the
+/// iteration in `i` and records the output; `false` = the loop is over.
+fn while_step(
+    n: &While,
+    slot: usize,
+    frame: &mut Frame<'_>,
+    now: DateTime,
+    budgets: &Budgets,
+    i: &mut u64,
+) -> Result<bool> {
+    let max = n.max_iterations.min(budgets.max_loop_iterations);
+    let go = eval_condition(&n.condition, frame, now)?;
+    if go {
+        if *i >= max {
+            return Err(RunError::new(
+                RunErrorCode::LoopLimitExceeded,
+                format!("whileLoop ran {max} iterations and its condition still holds"),
+            ));
+        }
+        *i += 1;
+    }
+    if frame.output_read(slot) {
+        frame.set_output(slot, doc! {"iterations": u64_bson(*i)});
+    }
+    Ok(go)
 }
 
 fn u64_bson(n: u64) -> Bson {

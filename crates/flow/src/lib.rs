@@ -19,6 +19,7 @@
 
 pub mod budgets;
 pub mod compile;
+pub(crate) mod cond;
 pub mod context;
 pub mod error;
 pub mod exec;

@@ -2,7 +2,10 @@
 //! decision 2): ObjectId → 24-hex string, date → ISO-8601 UTC string with milliseconds,
 //! Int64 → number, Decimal128 → string, other special types → relaxed Extended JSON.
 
+use std::io;
+
 use bson::{Bson, DateTime};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 
 /// The ISO-8601 form of a date (`2024-03-27T00:00:00.000Z`).
@@ -28,6 +31,67 @@ pub fn to_json(v: Bson) -> Value {
         }
         Bson::Array(a) => Value::Array(a.into_iter().map(to_json).collect()),
         other => other.into_relaxed_extjson(),
+    }
+}
+
+/// A value serialized in its API JSON form without building that form first: the bytes are
+/// exactly those of serializing [`to_json`]'s result.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiJson<'a>(pub &'a Bson);
+
+impl Serialize for ApiJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Bson::ObjectId(o) => s.serialize_str(&o.to_hex()),
+            Bson::DateTime(d) => s.serialize_str(&iso(*d)),
+            Bson::Int64(i) => s.serialize_i64(*i),
+            Bson::Int32(i) => s.serialize_i64(i64::from(*i)),
+            Bson::Decimal128(d) => s.serialize_str(&d.to_string()),
+            Bson::String(x) => s.serialize_str(x),
+            Bson::Boolean(b) => s.serialize_bool(*b),
+            Bson::Null => s.serialize_unit(),
+            Bson::Double(f) if f.is_finite() => s.serialize_f64(*f),
+            Bson::Document(d) => {
+                let mut m = s.serialize_map(Some(d.len()))?;
+                for (k, v) in d {
+                    m.serialize_entry(k, &ApiJson(v))?;
+                }
+                m.end()
+            }
+            Bson::Array(a) => {
+                let mut q = s.serialize_seq(Some(a.len()))?;
+                for v in a {
+                    q.serialize_element(&ApiJson(v))?;
+                }
+                q.end()
+            }
+            other => other.clone().into_relaxed_extjson().serialize(s),
+        }
+    }
+}
+
+/// Counts the bytes written to it.
+struct ByteCount(usize);
+
+impl io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The length in bytes of the compact JSON text of `v`'s API JSON form (what
+/// `serde_json::to_vec(&to_json(v.clone()))` would produce), computed without building it;
+/// `usize::MAX` if it cannot be serialized.
+pub fn json_len(v: &Bson) -> usize {
+    let mut count = ByteCount(0);
+    match serde_json::to_writer(&mut count, &ApiJson(v)) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
     }
 }
 
@@ -76,5 +140,52 @@ mod tests {
             from_json(&json!({"a": [1, 2.5, 5000000000_i64]})),
             Bson::Document(doc! {"a": [1, 2.5, 5_000_000_000_i64]})
         );
+    }
+
+    #[test]
+    fn api_json_matches_to_json_byte_for_byte() {
+        let id = ObjectId::parse_str("65f000000000000000000001").expect("hex");
+        let cases = [
+            Bson::Null,
+            Bson::Int32(-7),
+            Bson::Int64(i64::MIN),
+            Bson::Double(2.5),
+            Bson::Double(3.0),
+            Bson::Double(1e300),
+            Bson::Double(f64::NAN),
+            Bson::Double(f64::NEG_INFINITY),
+            Bson::String("quote \" backslash \\ tab \t é 😀 \u{1}".into()),
+            Bson::Boolean(true),
+            Bson::ObjectId(id),
+            Bson::DateTime(DateTime::from_millis(1_711_065_600_123)),
+            Bson::Decimal128("12.50".parse().expect("decimal")),
+            Bson::Binary(bson::Binary {
+                subtype: bson::spec::BinarySubtype::Generic,
+                bytes: vec![1, 2, 3],
+            }),
+            Bson::RegularExpression(bson::Regex {
+                pattern: "a+".try_into().expect("pattern"),
+                options: "xi".try_into().expect("options"),
+            }),
+            Bson::Timestamp(bson::Timestamp {
+                time: 5,
+                increment: 6,
+            }),
+            Bson::Document(doc! {}),
+            Bson::Array(vec![]),
+            Bson::Document(doc! {
+                "a": [1, {"b": null, "c": [2.5, "x"]}], "é": {"$oid": "nope"}, "n": 5_i64, "id": id
+            }),
+        ];
+        for v in cases {
+            let built = serde_json::to_vec(&to_json(v.clone())).expect("serializes");
+            let direct = serde_json::to_vec(&ApiJson(&v)).expect("serializes");
+            assert_eq!(
+                String::from_utf8_lossy(&direct),
+                String::from_utf8_lossy(&built),
+                "{v:?}"
+            );
+            assert_eq!(json_len(&v), built.len(), "{v:?}");
+        }
     }
 }

@@ -19,6 +19,8 @@
 //! Invariant: a subtree without references or expressions is folded into one literal at
 //! compile time, so evaluating it is a clone.
 
+use std::borrow::Cow;
+
 use bson::{Bson, Document};
 use serde_json::Value;
 use stratus_query::expr::{Dialect, EvalContext, Expr, ExternalResolver, ParseOptions};
@@ -335,6 +337,23 @@ impl Tmpl {
                 json_to_bson(&substituted)
                     .map_err(|e| RunError::node_failed(format!("after substitution: {e}")))
             }
+        }
+    }
+
+    /// Evaluates the input, borrowing a literal or a stored referenced value instead of
+    /// copying it (same value as [`Tmpl::eval`]).
+    pub(crate) fn eval_cow<'a>(
+        &'a self,
+        f: &'a Frame<'_>,
+        now: bson::DateTime,
+    ) -> Result<Cow<'a, Bson>> {
+        match self {
+            Tmpl::Lit(b) => Ok(Cow::Borrowed(b)),
+            Tmpl::Ref(r) => Ok(match f.get_ref(r) {
+                Some(v) => Cow::Borrowed(v),
+                None => Cow::Owned(f.computed(r).unwrap_or(Bson::Null)),
+            }),
+            other => other.eval(f, now).map(Cow::Owned),
         }
     }
 

@@ -24,9 +24,17 @@ fn array_of(v: Bson, field: &str) -> Result<Vec<Bson>> {
 }
 
 fn var_array(f: &Frame, slot: usize) -> Result<Vec<Bson>> {
+    check_var_array(f, slot)?;
     match f.var(slot) {
         Some(Bson::Array(a)) => Ok(a.clone()),
-        Some(Bson::Null) | None => Ok(Vec::new()),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// Fails unless variable `slot` is an array, `null` or unset.
+fn check_var_array(f: &Frame, slot: usize) -> Result<()> {
+    match f.var(slot) {
+        Some(Bson::Array(_) | Bson::Null) | None => Ok(()),
         Some(other) => Err(type_error("variable", "an array", other)),
     }
 }
@@ -47,6 +55,23 @@ impl PureOp for Append {
         } else {
             a.push(v);
         }
+        Ok(Bson::Array(a))
+    }
+
+    /// Same as `eval`, appending to the variable's array in place (same checks, same order).
+    fn eval_mut(&self, f: &mut Frame<'_>, now: DateTime) -> Result<Bson> {
+        check_var_array(f, self.var)?;
+        let v = self.value.eval(f, now)?;
+        let extra = if self.extend {
+            array_of(v, "values")?
+        } else {
+            vec![v]
+        };
+        let mut a = match f.take_var(self.var) {
+            Some(Bson::Array(a)) => a,
+            _ => Vec::new(),
+        };
+        a.extend(extra);
         Ok(Bson::Array(a))
     }
 }
@@ -94,18 +119,21 @@ struct ArrayQuery {
 
 impl PureOp for ArrayQuery {
     fn eval(&self, f: &Frame, now: DateTime) -> Result<Bson> {
-        let a = array_of(self.array.eval(f, now)?, "array")?;
+        let v = self.array.eval_cow(f, now)?;
+        let Bson::Array(a) = &*v else {
+            return Err(type_error("array", "an array", &v));
+        };
         Ok(match self.q {
             Query::Contains => {
-                let v = match &self.value {
-                    Some(t) => t.eval(f, now)?,
-                    None => Bson::Null,
+                let x = match &self.value {
+                    Some(t) => t.eval_cow(f, now)?,
+                    None => std::borrow::Cow::Owned(Bson::Null),
                 };
-                Bson::Boolean(a.iter().any(|x| values_equal(x, &v)))
+                Bson::Boolean(a.iter().any(|e| values_equal(e, &x)))
             }
             Query::IsEmpty => Bson::Boolean(a.is_empty()),
             Query::Length => Bson::Int64(i64::try_from(a.len()).unwrap_or(i64::MAX)),
-            Query::Reverse => Bson::Array(a.into_iter().rev().collect()),
+            Query::Reverse => Bson::Array(a.iter().rev().cloned().collect()),
         })
     }
 }
@@ -141,8 +169,11 @@ struct GetItem {
 
 impl PureOp for GetItem {
     fn eval(&self, f: &Frame, now: DateTime) -> Result<Bson> {
-        let a = array_of(self.array.eval(f, now)?, "array")?;
-        let idx = self.index.eval(f, now)?;
+        let v = self.array.eval_cow(f, now)?;
+        let Bson::Array(a) = &*v else {
+            return Err(type_error("array", "an array", &v));
+        };
+        let idx = self.index.eval_cow(f, now)?;
         let i = match Number::of(&idx) {
             Some(Number::Int(i)) => i,
             Some(Number::Double(d)) | Some(Number::Decimal(d)) if d.fract() == 0.0 => d as i64,

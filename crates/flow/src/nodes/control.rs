@@ -16,10 +16,10 @@
 use bson::Bson;
 use serde_json::Value;
 use stratus_query::compare::{Number, values_equal};
-use stratus_query::expr::cql::Condition;
 
 use super::Op;
 use crate::compile::{Block, Compiler, Fields};
+use crate::cond::Cond;
 use crate::value::Tmpl;
 
 /// Lowest accepted `httpResponse` status.
@@ -83,7 +83,7 @@ pub(crate) fn status_of(b: &Bson) -> Option<u16> {
 /// `ifElse`
 #[derive(Debug)]
 pub(crate) struct IfElse {
-    pub(crate) condition: Condition,
+    pub(crate) condition: Cond,
     pub(crate) then: Block,
     pub(crate) els: Option<Block>,
 }
@@ -106,7 +106,7 @@ pub(crate) fn compile_if_else(c: &mut Compiler<'_>, f: &mut Fields<'_>) -> Op {
 /// `ifElseV2`
 #[derive(Debug)]
 pub(crate) struct IfElseV2 {
-    pub(crate) branches: Vec<(Condition, Block)>,
+    pub(crate) branches: Vec<(Cond, Block)>,
     pub(crate) els: Option<Block>,
 }
 
@@ -191,7 +191,7 @@ pub(crate) fn compile_if_else_v2(c: &mut Compiler<'_>, f: &mut Fields<'_>) -> Op
             Some(v) => c.condition_value(v, &format!("{ip}.condition")),
             None => {
                 c.error(&ip, "missing field `condition`");
-                Condition::Const(false)
+                Cond::Const(false)
             }
         };
         let block = branch_steps(c, o, &ip);

@@ -14,25 +14,17 @@
 
 use bson::{Bson, DateTime, Document};
 use serde_json::Value;
-use stratus_query::expr::cql::Condition;
 
 use super::{Op, PureOp, pure};
 use crate::compile::{Compiler, Fields};
+use crate::cond::Cond;
 use crate::context::Frame;
 use crate::error::{Result, RunError};
 use crate::value::{Mode, Tmpl, compile as compile_value};
 
 /// Evaluates a condition against the frame.
-pub(crate) fn eval_condition(c: &Condition, f: &Frame, now: DateTime) -> Result<bool> {
-    let null = Bson::Null;
-    let mut ctx = stratus_query::expr::EvalContext {
-        root: &null,
-        current: &null,
-        vars: Vec::new(),
-        now,
-        external: Some(f),
-    };
-    Ok(c.eval(&mut ctx)?)
+pub(crate) fn eval_condition(c: &Cond, f: &Frame, now: DateTime) -> Result<bool> {
+    c.eval(f, now)
 }
 
 /// A run-time type error naming the field.
@@ -59,7 +51,7 @@ pub(crate) fn type_name(v: &Bson) -> &'static str {
 }
 
 #[derive(Debug)]
-struct BuildMap(Vec<(Condition, String, Tmpl)>);
+struct BuildMap(Vec<(Cond, String, Tmpl)>);
 
 impl PureOp for BuildMap {
     fn eval(&self, f: &Frame, now: DateTime) -> Result<Bson> {
@@ -96,7 +88,7 @@ pub(crate) fn compile_build_map(c: &mut Compiler<'_>, f: &mut Fields<'_>) -> Op 
                     Some(v) => c.condition_value(v, &format!("{ip}.condition")),
                     None => {
                         c.error(&ip, "missing field `condition`");
-                        Condition::Const(false)
+                        Cond::Const(false)
                     }
                 };
                 let key = match o.get("key") {

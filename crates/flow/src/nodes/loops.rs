@@ -11,10 +11,9 @@
 //!
 //! Both are further bounded by the run's [`crate::Budgets::max_loop_iterations`].
 
-use stratus_query::expr::cql::Condition;
-
 use super::Op;
 use crate::compile::{Block, Compiler, Fields};
+use crate::cond::Cond;
 use crate::value::Tmpl;
 
 /// Default `maxIterations` of `whileLoop` (CONTRACT §5).
@@ -124,7 +123,7 @@ pub(crate) fn compile_for(c: &mut Compiler<'_>, f: &mut Fields<'_>) -> Op {
 /// `whileLoop`
 #[derive(Debug)]
 pub(crate) struct While {
-    pub(crate) condition: Condition,
+    pub(crate) condition: Cond,
     pub(crate) max_iterations: u64,
     pub(crate) body: Block,
 }

@@ -71,7 +71,14 @@ pub(crate) enum Op {
 /// A synchronous computation of a node's `result`.
 pub(crate) trait PureOp: Send + Sync + std::fmt::Debug {
     /// Computes the result from the frame.
-    fn eval(&self, f: &Frame, now: DateTime) -> Result<Bson>;
+    fn eval(&self, f: &Frame<'_>, now: DateTime) -> Result<Bson>;
+
+    /// Computes the same result with the frame mutable, so a node that updates its own
+    /// variable can move the old value out instead of copying it. On error the frame is
+    /// unchanged. Default: [`PureOp::eval`].
+    fn eval_mut(&self, f: &mut Frame<'_>, now: DateTime) -> Result<Bson> {
+        self.eval(f, now)
+    }
 }
 
 /// A pure node: its computation and the variable slot it stores the result in, if any.
@@ -116,7 +123,7 @@ pub(crate) fn terminates(op: &Op) -> bool {
 
 /// Whether the node (or a node nested in it) awaits.
 pub(crate) fn has_io(op: &Op) -> bool {
-    let any = |b: &crate::compile::Block| b.nodes.iter().any(|n| has_io(&n.op));
+    let any = |b: &crate::compile::Block| b.nodes.iter().any(|n| n.io);
     match op {
         Op::Pbkdf2(_) | Op::Db(_) | Op::ApiCall(_) | Op::Subflow(_) => true,
         Op::IfElse(n) => any(&n.then) || n.els.as_ref().is_some_and(any),

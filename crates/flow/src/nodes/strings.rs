@@ -11,6 +11,8 @@
 //! shortest round-trip form (`2.5`, `3` for 3.0 is `3`), booleans `true`/`false`, `null` as
 //! `null`, ObjectIds as 24-hex, dates as ISO-8601, objects and arrays as JSON.
 
+use std::borrow::Cow;
+
 use bson::{Bson, DateTime};
 
 use super::json::type_error;
@@ -42,10 +44,25 @@ pub(crate) fn display(v: &Bson) -> String {
     }
 }
 
+/// Appends the text form of `v` (see [`display`]) to `out`.
+fn display_into(out: &mut String, v: &Bson) {
+    match v {
+        Bson::String(s) => out.push_str(s),
+        other => out.push_str(&display(other)),
+    }
+}
+
 fn string_of(v: Bson, field: &str) -> Result<String> {
     match v {
         Bson::String(s) => Ok(s),
         other => Err(type_error(field, "a string", &other)),
+    }
+}
+
+fn str_of<'a>(v: &'a Bson, field: &str) -> Result<&'a str> {
+    match v {
+        Bson::String(s) => Ok(s),
+        other => Err(type_error(field, "a string", other)),
     }
 }
 
@@ -65,6 +82,24 @@ impl PureOp for Append {
         s.push_str(&display(&self.value.eval(f, now)?));
         Ok(Bson::String(s))
     }
+
+    /// Same as `eval`, appending to the variable's string in place (same checks, same order).
+    fn eval_mut(&self, f: &mut Frame<'_>, now: DateTime) -> Result<Bson> {
+        match f.var(self.var) {
+            Some(Bson::String(_) | Bson::Null) | None => {}
+            Some(other) => return Err(type_error("variable", "a string", other)),
+        }
+        let v = self.value.eval_cow(f, now)?;
+        let mut add = String::new();
+        display_into(&mut add, &v);
+        drop(v);
+        let mut s = match f.take_var(self.var) {
+            Some(Bson::String(s)) => s,
+            _ => String::new(),
+        };
+        s.push_str(&add);
+        Ok(Bson::String(s))
+    }
 }
 
 pub(crate) fn compile_append(c: &mut Compiler<'_>, f: &mut Fields<'_>) -> Op {
@@ -81,15 +116,31 @@ struct Concat {
 
 impl PureOp for Concat {
     fn eval(&self, f: &Frame, now: DateTime) -> Result<Bson> {
-        let Bson::Array(items) = self.values.eval(f, now)? else {
-            return Err(RunError::node_failed("`values` must be an array"));
+        // Element-wise when `values` is an array of inputs: each element is borrowed.
+        let parts: Vec<Cow<'_, Bson>> = match &self.values {
+            Tmpl::Arr(items) => items
+                .iter()
+                .map(|t| t.eval_cow(f, now))
+                .collect::<Result<_>>()?,
+            t => match t.eval_cow(f, now)? {
+                Cow::Borrowed(Bson::Array(items)) => items.iter().map(Cow::Borrowed).collect(),
+                Cow::Owned(Bson::Array(items)) => items.into_iter().map(Cow::Owned).collect(),
+                _ => return Err(RunError::node_failed("`values` must be an array")),
+            },
         };
         let sep = match &self.separator {
-            Some(t) => string_of(t.eval(f, now)?, "separator")?,
-            None => String::new(),
+            Some(t) => t.eval_cow(f, now)?,
+            None => Cow::Owned(Bson::String(String::new())),
         };
-        let parts: Vec<String> = items.iter().map(display).collect();
-        Ok(Bson::String(parts.join(&sep)))
+        let sep = str_of(&sep, "separator")?;
+        let mut out = String::new();
+        for (i, p) in parts.iter().enumerate() {
+            if i > 0 {
+                out.push_str(sep);
+            }
+            display_into(&mut out, p);
+        }
+        Ok(Bson::String(out))
     }
 }
 
@@ -117,15 +168,15 @@ struct UnaryOp {
 
 impl PureOp for UnaryOp {
     fn eval(&self, f: &Frame, now: DateTime) -> Result<Bson> {
-        let v = self.value.eval(f, now)?;
+        let v = self.value.eval_cow(f, now)?;
         Ok(match self.op {
             Unary::ToString => Bson::String(display(&v)),
-            Unary::Length => Bson::Int64(
-                i64::try_from(string_of(v, "value")?.chars().count()).unwrap_or(i64::MAX),
-            ),
-            Unary::Lower => Bson::String(string_of(v, "value")?.to_lowercase()),
-            Unary::Upper => Bson::String(string_of(v, "value")?.to_uppercase()),
-            Unary::Trim => Bson::String(string_of(v, "value")?.trim().to_string()),
+            Unary::Length => {
+                Bson::Int64(i64::try_from(str_of(&v, "value")?.chars().count()).unwrap_or(i64::MAX))
+            }
+            Unary::Lower => Bson::String(str_of(&v, "value")?.to_lowercase()),
+            Unary::Upper => Bson::String(str_of(&v, "value")?.to_uppercase()),
+            Unary::Trim => Bson::String(str_of(&v, "value")?.trim().to_string()),
         })
     }
 }

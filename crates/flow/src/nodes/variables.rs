@@ -36,7 +36,7 @@ struct ExistsCheck(Tmpl);
 impl PureOp for ExistsCheck {
     fn eval(&self, f: &Frame, now: DateTime) -> Result<Bson> {
         Ok(Bson::Boolean(!matches!(
-            self.0.eval(f, now)?,
+            *self.0.eval_cow(f, now)?,
             Bson::Null | Bson::Undefined
         )))
     }

@@ -3,7 +3,35 @@
 
 use serde_json::json;
 use stratus_flow::spec::NoSubflows;
+use stratus_flow::trace::TraceEntry;
 use stratus_flow::{Budgets, RunInput, Services, available_paths};
+
+use crate::common;
+
+/// Checks that every node's duration covers the nodes nested in it: the entries of a node's
+/// children follow it with a larger depth in a branch or loop, so the test flows below list
+/// which entries are nested in which (`parent` index per entry).
+fn check_nesting(entries: &[TraceEntry], parent: &[Option<usize>], total_us: u64) {
+    assert_eq!(entries.len(), parent.len(), "{entries:?}");
+    let mut nested = vec![0u64; entries.len()];
+    let mut top = 0u64;
+    for (i, p) in parent.iter().enumerate() {
+        match p {
+            Some(p) => nested[*p] += entries[i].duration_us,
+            None => top += entries[i].duration_us,
+        }
+    }
+    for (i, e) in entries.iter().enumerate() {
+        assert!(
+            e.duration_us >= nested[i],
+            "{} lasted {} µs, less than its nested nodes' {} µs",
+            e.name,
+            e.duration_us,
+            nested[i]
+        );
+    }
+    assert!(total_us >= top, "run {total_us} µs < its nodes' {top} µs");
+}
 
 #[tokio::test]
 async fn secrets_never_reach_the_trace() {
@@ -163,4 +191,159 @@ fn every_contract_node_type_is_catalogued() {
             .unwrap_or_else(|| panic!("{t} missing"));
         assert_eq!(*available, !unavailable.contains(&t), "{t}");
     }
+}
+
+/// The trace has one entry per node execution, in start order, with name, type, depth and a
+/// duration covering the nested nodes — on the synchronous path (no awaiting node) and on the
+/// asynchronous one (a database call first), and in a sub-flow.
+#[tokio::test]
+async fn trace_records_every_execution_in_order() {
+    let body = json!([
+        {"type": "setVariable", "name": "a", "variable": "x", "value": 0},
+        {"type": "forLoop", "name": "each", "items": [1, 2], "steps": [
+            {"type": "whileLoop", "name": "spin", "condition": {"$.variables.x": {"$lt": 300}}, "maxIterations": 100000,
+             "steps": [{"type": "incrementVariable", "name": "inc", "variable": "x"}]},
+            {"type": "ifElse", "name": "odd", "condition": {"$.variables.item": {"$eq": 1}},
+             "then": [{"type": "debug", "name": "dbg", "label": "l", "value": {"item": "$.variables.item"}}]}]},
+        {"type": "httpResponse", "name": "resp", "body": "$.variables.x"}]);
+    let (db_services, _db) = common::services(&json!({"seed": {"c": []}}));
+    for with_io in [false, true] {
+        let mut flow = body.clone();
+        let services = if with_io {
+            flow.as_array_mut().expect("array").insert(
+                0,
+                json!({"type": "findMany", "name": "q", "collection": "c"}),
+            );
+            db_services.clone()
+        } else {
+            Services::new().expect("services")
+        };
+        let f = stratus_flow::compile(&flow, &NoSubflows).expect("compiles");
+        let out = stratus_flow::run(&f, RunInput::default(), &services).await;
+        let r = out.result.expect("runs");
+        assert_eq!(r.body, bson::Bson::Int32(300));
+        let e = &out.trace.entries;
+        let names: Vec<(&str, &str)> = e.iter().map(|e| (&*e.name, e.kind)).collect();
+        let mut want = Vec::new();
+        if with_io {
+            want.push(("q", "findMany"));
+        }
+        want.extend([
+            ("a", "setVariable"),
+            ("each", "forLoop"),
+            ("spin", "whileLoop"),
+        ]);
+        want.extend(std::iter::repeat_n(("inc", "incrementVariable"), 300));
+        want.extend([
+            ("odd", "ifElse"),
+            ("dbg", "debug"),
+            ("spin", "whileLoop"),
+            ("odd", "ifElse"),
+            ("resp", "httpResponse"),
+        ]);
+        assert_eq!(names, want, "with_io={with_io}");
+        assert_eq!(out.trace.dropped, 0);
+        assert_eq!(out.trace.node_executions as usize, want.len());
+        assert!(e.iter().all(|e| e.depth == 0 && e.error.is_none()));
+        let dbg = e.iter().find(|e| e.kind == "debug").expect("debug entry");
+        assert_eq!(dbg.value, Some(json!({"item": 1})));
+        let base = usize::from(with_io);
+        let each = base + 1;
+        let spin = base + 2;
+        let odd = base + 303;
+        let mut parent: Vec<Option<usize>> = vec![None; base + 2];
+        parent.push(Some(each));
+        parent.extend(std::iter::repeat_n(Some(spin), 300));
+        parent.extend([Some(each), Some(odd), Some(each), Some(each), None]);
+        check_nesting(e, &parent, out.trace.duration_us);
+    }
+}
+
+/// Debug values, labels and errors of nodes nested in branches and loops, on both paths.
+#[tokio::test]
+async fn nested_debug_values_and_errors_are_traced() {
+    let body = json!([
+        {"type": "forLoop", "name": "each", "items": [1, 2], "steps": [
+            {"type": "ifElse", "name": "odd", "condition": {"$.variables.item": {"$eq": 1}},
+             "then": [{"type": "debug", "name": "dbg", "label": "first", "value": {"item": "$.variables.item", "s": "$.secrets.k.v"}}],
+             "else": [{"type": "toUpper", "name": "boom", "value": "$.variables.item"}]}]},
+        {"type": "httpResponse", "name": "resp"}]);
+    let (db_services, _db) = common::services(&json!({"seed": {"c": []}}));
+    for with_io in [false, true] {
+        let mut flow = body.clone();
+        let services = if with_io {
+            flow.as_array_mut().expect("array").insert(
+                0,
+                json!({"type": "findMany", "name": "q", "collection": "c"}),
+            );
+            db_services.clone()
+        } else {
+            Services::new().expect("services")
+        };
+        let f = stratus_flow::compile(&flow, &NoSubflows).expect("compiles");
+        let input = RunInput {
+            secrets: bson::doc! {"k": {"v": "hush"}},
+            ..Default::default()
+        };
+        let out = stratus_flow::run(&f, input, &services).await;
+        let err = out.result.expect_err("toUpper of a number fails");
+        assert_eq!(err.node.as_deref(), Some("boom"));
+        assert_eq!(err.code.name(), "node_failed");
+        let e = &out.trace.entries;
+        let names: Vec<&str> = e.iter().map(|e| &*e.name).collect();
+        let mut want = if with_io { vec!["q"] } else { vec![] };
+        want.extend(["each", "odd", "dbg", "odd", "boom"]);
+        assert_eq!(names, want);
+        let dbg = e.iter().find(|e| e.kind == "debug").expect("debug entry");
+        assert_eq!(dbg.label.as_deref(), Some("first"));
+        assert_eq!(dbg.value, Some(json!({"item": 1, "s": "[REDACTED]"})));
+        let boom = e.last().expect("entries");
+        assert!(
+            boom.error
+                .as_deref()
+                .is_some_and(|m| m.contains("must be a string")),
+            "{boom:?}"
+        );
+        // Only the failing node records the error, not the loop and branch around it.
+        assert!(e.iter().filter(|e| e.error.is_some()).count() == 1, "{e:?}");
+        let base = usize::from(with_io);
+        let parent = [
+            None,
+            None,
+            Some(base),
+            Some(base + 1),
+            Some(base),
+            Some(base + 3),
+        ];
+        check_nesting(e, &parent[1 - base..], out.trace.duration_us);
+    }
+}
+
+/// Sub-flow nodes are traced with depth 1, inside the calling node's duration.
+#[tokio::test]
+async fn subflow_nodes_are_traced_at_depth_one() {
+    let case = json!({"subflows": [{"name": "s", "arguments": [], "flow": [
+        {"type": "setVariable", "name": "in1", "variable": "v", "value": 1},
+        {"type": "httpResponse", "name": "in2", "body": "$.variables.v"}]}]});
+    let (services, _db) = common::services(&case);
+    let flow = json!([
+        {"type": "executeSubflow", "name": "call", "subflow": "s"},
+        {"type": "httpResponse", "name": "resp", "body": "$.call.result"}]);
+    let specs: Vec<stratus_flow::SubflowSpec> =
+        serde_json::from_value(case["subflows"].clone()).expect("specs");
+    let f = stratus_flow::compile(&flow, &specs).expect("compiles");
+    let out = stratus_flow::run(&f, RunInput::default(), &services).await;
+    assert_eq!(out.result.expect("runs").body, bson::Bson::Int32(1));
+    let got: Vec<(&str, usize)> = out
+        .trace
+        .entries
+        .iter()
+        .map(|e| (&*e.name, e.depth))
+        .collect();
+    assert_eq!(got, [("call", 0), ("in1", 1), ("in2", 1), ("resp", 0)]);
+    check_nesting(
+        &out.trace.entries,
+        &[None, Some(0), Some(0), None],
+        out.trace.duration_us,
+    );
 }
