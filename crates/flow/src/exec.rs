@@ -417,6 +417,14 @@ impl Run<'_> {
                     frame.store(node.slot, None, v);
                     return Ok(Next::Continue);
                 }
+                let call = match db::start_async(db_service.as_ref(), d.collection(), call) {
+                    Ok(started) => {
+                        let v = started.await?;
+                        frame.store(node.slot, None, v);
+                        return Ok(Next::Continue);
+                    }
+                    Err(call) => *call,
+                };
                 let coll = d.collection().to_string();
                 let v = tokio::task::spawn_blocking(move || {
                     db::execute(db_service.as_ref(), &coll, call)

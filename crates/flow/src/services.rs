@@ -87,6 +87,18 @@ pub struct UpdateOutcome {
 pub trait Database: Send + Sync {
     /// Inserts one document (adding an ObjectId `_id` if absent) and returns its `_id`.
     fn insert_one(&self, collection: &str, doc: Document) -> Result<Bson, ServiceError>;
+    /// Starts [`Database::insert_one`] without holding a thread while the write becomes
+    /// durable: the future resolves with the `_id` once it is. Engines that cannot give the
+    /// document back (`Err(doc)`, the default), and the executor runs the blocking call on the
+    /// blocking pool instead.
+    fn insert_one_async(
+        &self,
+        collection: &str,
+        doc: Document,
+    ) -> std::result::Result<WriteFuture<Bson>, Document> {
+        let _ = collection;
+        Err(doc)
+    }
     /// Inserts documents in order; returns their `_id`s.
     fn insert_many(&self, collection: &str, docs: Vec<Document>)
     -> Result<Vec<Bson>, ServiceError>;
@@ -113,6 +125,10 @@ pub trait Database: Send + Sync {
     fn delete(&self, collection: &str, filter: &Document, multi: bool)
     -> Result<u64, ServiceError>;
 }
+
+/// A database write in flight ([`Database::insert_one_async`]).
+pub type WriteFuture<T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, ServiceError>> + Send>>;
 
 /// Compiled sub-flows by name, for `executeSubflow`.
 pub trait SubflowRegistry: Send + Sync {

@@ -450,6 +450,27 @@ fn u64_bson(n: u64) -> Bson {
 }
 
 /// Runs a prepared call (synchronously: call it on the blocking pool).
+/// A database call started without blocking ([`start_async`]).
+pub(crate) type Started = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Bson>> + Send>>;
+
+/// Starts `call` without blocking when the database can (today: `insertOne`, whose wait for
+/// durability then holds no thread); gives the call back otherwise (boxed: calls are large).
+pub(crate) fn start_async(
+    db: &dyn Database,
+    collection: &str,
+    call: Call,
+) -> std::result::Result<Started, Box<Call>> {
+    match call {
+        Call::InsertOne(d) => match db.insert_one_async(collection, d) {
+            Ok(write) => Ok(Box::pin(async move {
+                write.await.map(id_output).map_err(service_error)
+            })),
+            Err(d) => Err(Box::new(Call::InsertOne(d))),
+        },
+        other => Err(Box::new(other)),
+    }
+}
+
 pub(crate) fn execute(db: &dyn Database, collection: &str, call: Call) -> Result<Bson> {
     let r = match call {
         Call::InsertOne(d) => db.insert_one(collection, d).map(id_output),

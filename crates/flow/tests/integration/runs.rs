@@ -347,3 +347,97 @@ async fn subflow_nodes_are_traced_at_depth_one() {
         out.trace.duration_us,
     );
 }
+
+/// A database whose `insert_one_async` resolves only when the test releases it: the flow's
+/// `insertOne` must go through it (not the blocking call), and the run must wait for it.
+#[tokio::test]
+async fn insert_one_uses_the_non_blocking_write_when_offered() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use stratus_flow::Database;
+    use stratus_flow::services::{FindQuery, ServiceError, UpdateOutcome, UpdateSpec, WriteFuture};
+
+    #[derive(Default)]
+    struct Gated {
+        inner: common::MemDb,
+        async_calls: AtomicUsize,
+        release: Arc<tokio::sync::Notify>,
+    }
+    impl Database for Gated {
+        fn insert_one(&self, _c: &str, _d: bson::Document) -> Result<bson::Bson, ServiceError> {
+            Err(ServiceError::new(
+                stratus_flow::services::ServiceErrorKind::Internal,
+                "the blocking insert must not be used when the async one is offered",
+            ))
+        }
+        fn insert_one_async(
+            &self,
+            collection: &str,
+            doc: bson::Document,
+        ) -> Result<WriteFuture<bson::Bson>, bson::Document> {
+            self.async_calls.fetch_add(1, Ordering::SeqCst);
+            let r = self.inner.insert_one(collection, doc);
+            let release = self.release.clone();
+            Ok(Box::pin(async move {
+                release.notified().await;
+                r
+            }))
+        }
+        fn insert_many(
+            &self,
+            c: &str,
+            d: Vec<bson::Document>,
+        ) -> Result<Vec<bson::Bson>, ServiceError> {
+            self.inner.insert_many(c, d)
+        }
+        fn find(&self, c: &str, q: &FindQuery) -> Result<Vec<bson::Document>, ServiceError> {
+            self.inner.find(c, q)
+        }
+        fn count(&self, c: &str, f: &bson::Document) -> Result<u64, ServiceError> {
+            self.inner.count(c, f)
+        }
+        fn aggregate(
+            &self,
+            c: &str,
+            p: &[bson::Document],
+        ) -> Result<Vec<bson::Document>, ServiceError> {
+            self.inner.aggregate(c, p)
+        }
+        fn update(
+            &self,
+            c: &str,
+            f: &bson::Document,
+            u: &UpdateSpec,
+            multi: bool,
+            upsert: bool,
+        ) -> Result<UpdateOutcome, ServiceError> {
+            self.inner.update(c, f, u, multi, upsert)
+        }
+        fn delete(&self, c: &str, f: &bson::Document, multi: bool) -> Result<u64, ServiceError> {
+            self.inner.delete(c, f, multi)
+        }
+    }
+
+    let db = Arc::new(Gated::default());
+    let flow = json!([
+        {"type": "insertOne", "name": "ins", "collection": "things", "document": {"_id": 7, "a": 1}},
+        {"type": "httpResponse", "status": 201, "body": {"id": "$.ins.result"}}
+    ]);
+    let f = stratus_flow::compile(&flow, &NoSubflows).expect("compiles");
+    let services = Services::new().expect("services").with_db(db.clone());
+    let run =
+        tokio::spawn(async move { stratus_flow::run(&f, RunInput::default(), &services).await });
+    // The run waits on the write instead of answering.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(
+        !run.is_finished(),
+        "the flow answered before its write was durable"
+    );
+    assert_eq!(db.async_calls.load(Ordering::SeqCst), 1);
+    db.release.notify_one();
+    let out = run.await.expect("joins");
+    let resp = out.result.expect("runs");
+    assert_eq!(resp.status, 201);
+    assert_eq!(resp.body, bson::Bson::Document(bson::doc! {"id": 7}));
+    assert_eq!(db.inner.docs("things").len(), 1);
+}

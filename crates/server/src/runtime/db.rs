@@ -61,6 +61,17 @@ impl Database for EnvDatabase {
             .map_err(service_error)
     }
 
+    fn insert_one_async(
+        &self,
+        collection: &str,
+        doc: Document,
+    ) -> Result<stratus_flow::services::WriteFuture<Bson>, Document> {
+        let pending = self.store.insert_one_pending(&self.db, collection, doc);
+        Ok(Box::pin(
+            async move { pending.await.map_err(service_error) },
+        ))
+    }
+
     fn insert_many(
         &self,
         collection: &str,
