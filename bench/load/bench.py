@@ -111,6 +111,29 @@ def cmd_rss(pid, out, stop_file):
         f.write(f"{peak}\n")
 
 
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def cmd_settle(*pids):
+    """Waits (at most SETTLE_MAX_S) until every server is idle: under 5% of a core over one
+    second, so a measurement does not pay for background work left by the previous one (log
+    flushing, checkpoints) of either system. Prints how long it waited."""
+    hz = os.sysconf("SC_CLK_TCK")
+    start = time.time()
+    while time.time() - start < SETTLE_MAX_S:
+        before = [cpu_ticks(p) for p in pids]
+        time.sleep(1.0)
+        after = [cpu_ticks(p) for p in pids]
+        if all((a - b) / hz < 0.05 for a, b in zip(after, before)):
+            break
+    print(f"{time.time() - start:.0f}")
+
+
+SETTLE_MAX_S = 60
+
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
 
@@ -171,6 +194,7 @@ def main():
         "pb-setup": cmd_pb_setup,
         "seed": cmd_seed,
         "rss": cmd_rss,
+        "settle": cmd_settle,
         "parse": cmd_parse,
         "table": cmd_table,
     }[cmd](*args)

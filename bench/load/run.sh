@@ -6,7 +6,9 @@
 #   list   GET 20 products filtered on the indexed `category` field
 #   flow   GET a 10-node custom flow (Stratus) / the same steps in a JS hook route (PocketBase)
 #   create POST a new product (runs last, so that it does not change what the others read)
-# Both servers run for the whole benchmark; RSS is sampled from /proc/PID/status every 100 ms
+# Both servers run for the whole benchmark; before each measurement the script waits (up to
+# 60 s) until both are idle, so no run pays for background work left by the previous one
+# (log flushing, WAL checkpoints). RSS is sampled from /proc/PID/status every 100 ms
 # during each measured run. Prints a Markdown table (and writes it to $OUT, default
 # bench/load/results.md).
 #
@@ -89,6 +91,10 @@ echo "flow qty=7: Stratus $S_FLOW | PocketBase $P_FLOW" >&2
 measure() { # workload system pid url script [script args…]
   local workload=$1 system=$2 pid=$3 url=$4 script=$5
   shift 5
+  # Both servers idle first: neither pays for the other's (or its own) leftover background work.
+  local waited
+  waited=$(python3 "$HERE/bench.py" settle "$S_PID" "$P_PID")
+  echo "$workload $system: settled after ${waited}s" >&2
   wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -s "$HERE/$script" "$url" -- "$@" >/dev/null
   rm -f "$WORK/stop"
   python3 "$HERE/bench.py" rss "$pid" "$WORK/rss" "$WORK/stop" &
