@@ -417,13 +417,20 @@ impl Run<'_> {
                     frame.store(node.slot, None, v);
                     return Ok(Next::Continue);
                 }
-                let call = match db::start_async(db_service.as_ref(), d.collection(), call) {
-                    Ok(started) => {
-                        let v = started.await?;
-                        frame.store(node.slot, None, v);
-                        return Ok(Next::Continue);
+                let call = match call {
+                    // `insertOne` waits for durability without holding a thread when the
+                    // database offers it.
+                    db::Call::InsertOne(doc) => {
+                        match db_service.insert_one_async(d.collection(), doc) {
+                            Ok(write) => {
+                                let v = db::finish_insert(write).await?;
+                                frame.store(node.slot, None, v);
+                                return Ok(Next::Continue);
+                            }
+                            Err(doc) => db::Call::InsertOne(doc),
+                        }
                     }
-                    Err(call) => *call,
+                    other => other,
                 };
                 let coll = d.collection().to_string();
                 let v = tokio::task::spawn_blocking(move || {

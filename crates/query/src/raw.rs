@@ -14,10 +14,19 @@ use bson::raw::{RawBsonRef, RawDocument};
 
 /// The value of the top-level field `key` of `doc` (the first one when repeated), if any.
 pub fn raw_get<'a>(doc: &'a RawDocument, key: &str) -> Option<RawBsonRef<'a>> {
-    match scan(doc.as_bytes(), key.as_bytes()) {
-        Found::Value(v) => v,
-        Found::Absent => None,
-        Found::Fallback => doc.get(key).ok().flatten(),
+    let mut found: Option<Option<RawBsonRef<'a>>> = None;
+    let walked = elements(doc.as_bytes(), |t, k, v| {
+        if k != key.as_bytes() {
+            return true;
+        }
+        found = Some(value_at(t, v));
+        false
+    });
+    match (walked, found) {
+        (Some(_), Some(Some(v))) => Some(v),
+        (Some(_), None) => None,
+        // An element this module leaves to the bson crate.
+        _ => doc.get(key).ok().flatten(),
     }
 }
 
@@ -28,33 +37,24 @@ pub fn select<'a, S: AsRef<str>>(
     doc: &'a RawDocument,
     wanted: &[S],
 ) -> Option<Vec<(&'a str, RawBsonRef<'a>)>> {
-    let b = doc.as_bytes();
-    let end = b.len().checked_sub(1)?;
     let mut out = Vec::with_capacity(wanted.len());
-    let mut i = 4;
-    while i < end {
-        let t = b[i];
-        let k0 = i + 1;
-        let nul = b[k0..end].iter().position(|&c| c == 0)?;
-        let v0 = k0 + nul + 1;
-        let vlen = value_len(t, b, v0)?;
-        if v0 + vlen > end {
-            return None;
+    let mut ok = true;
+    elements(doc.as_bytes(), |t, k, v| {
+        if !wanted.iter().any(|w| w.as_ref().as_bytes() == k) {
+            return true;
         }
-        let k = &b[k0..k0 + nul];
-        if wanted.iter().any(|w| w.as_ref().as_bytes() == k) {
-            let key = std::str::from_utf8(k).ok()?;
-            out.push((key, value_at(t, &b[v0..v0 + vlen])?));
+        match (std::str::from_utf8(k), value_at(t, v)) {
+            (Ok(key), Some(value)) => {
+                out.push((key, value));
+                true
+            }
+            _ => {
+                ok = false;
+                false
+            }
         }
-        i = v0 + vlen;
-    }
-    (i == end).then_some(out)
-}
-
-enum Found<'a> {
-    Value(Option<RawBsonRef<'a>>),
-    Absent,
-    Fallback,
+    })?;
+    ok.then_some(out)
 }
 
 fn le_i32(b: &[u8], at: usize) -> Option<i32> {
@@ -90,37 +90,28 @@ fn value_len(t: u8, b: &[u8], at: usize) -> Option<usize> {
     }
 }
 
-fn scan<'a>(b: &'a [u8], key: &[u8]) -> Found<'a> {
-    let Some(end) = b.len().checked_sub(1) else {
-        return Found::Fallback;
-    };
+/// Walks the elements of the raw document `b` by their sizes, calling `visit(type, key bytes,
+/// value bytes)` until it returns `false`. `Some(())` when the walk ended normally (at the end
+/// or stopped by `visit`); `None` at an element type this module does not size, or malformed
+/// bytes.
+fn elements<'a>(b: &'a [u8], mut visit: impl FnMut(u8, &'a [u8], &'a [u8]) -> bool) -> Option<()> {
+    let end = b.len().checked_sub(1)?;
     let mut i = 4;
     while i < end {
         let t = b[i];
         let k0 = i + 1;
-        let Some(nul) = b[k0..end].iter().position(|&c| c == 0) else {
-            return Found::Fallback;
-        };
+        let nul = b[k0..end].iter().position(|&c| c == 0)?;
         let v0 = k0 + nul + 1;
-        let Some(vlen) = value_len(t, b, v0) else {
-            return Found::Fallback;
-        };
+        let vlen = value_len(t, b, v0)?;
         if v0 + vlen > end {
-            return Found::Fallback;
+            return None;
         }
-        if &b[k0..k0 + nul] == key {
-            return match value_at(t, &b[v0..v0 + vlen]) {
-                Some(v) => Found::Value(Some(v)),
-                None => Found::Fallback,
-            };
+        if !visit(t, &b[k0..k0 + nul], &b[v0..v0 + vlen]) {
+            return Some(());
         }
         i = v0 + vlen;
     }
-    if i == end {
-        Found::Absent
-    } else {
-        Found::Fallback
-    }
+    (i == end).then_some(())
 }
 
 /// The value of the common element types; `None` = let the bson crate build it.

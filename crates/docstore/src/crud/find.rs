@@ -84,12 +84,7 @@ impl Store {
             &options.hint,
             options.skip,
         ) {
-            let mut found = Vec::new();
-            if let Some(raw) = snapshot.get(&table, &crate::keys::primary_key(id)?)?
-                && matcher.matches_raw(&table, &raw)?
-            {
-                found.push(raw);
-            }
+            let found: Vec<Vec<u8>> = lookup_id(&snapshot, &table, id)?.into_iter().collect();
             let cursor = Cursor::from_raw(table, found, options.batch_size);
             return Ok(projected(cursor, projection, matcher));
         }
@@ -213,13 +208,17 @@ impl Store {
             return Ok(Some(None));
         };
         let table = meta.docs_table();
-        let Some(raw) = snapshot.get(&table, &crate::keys::primary_key(id)?)? else {
-            return Ok(Some(None));
-        };
-        if !crate::crud::id_matches_raw(id, &table, &raw)? {
-            return Ok(Some(None));
-        }
-        Ok(Some(Some((table, raw))))
+        Ok(Some(
+            lookup_id(&snapshot, &table, id)?.map(|raw| (table, raw)),
+        ))
+    }
+}
+
+/// The stored document of `table` whose `_id` is `id`, if any (one key lookup).
+fn lookup_id(snapshot: &Snapshot, table: &str, id: &Bson) -> Result<Option<Vec<u8>>> {
+    match snapshot.get(table, &crate::keys::primary_key(id)?)? {
+        Some(raw) if crate::crud::id_matches_raw(id, table, &raw)? => Ok(Some(raw)),
+        _ => Ok(None),
     }
 }
 

@@ -28,7 +28,9 @@ use super::json::type_error;
 use crate::compile::{Compiler, Fields};
 use crate::context::Frame;
 use crate::error::{Result, RunError, RunErrorCode};
-use crate::services::{Database, FindQuery, ServiceError, ServiceErrorKind, UpdateSpec};
+use crate::services::{
+    Database, FindQuery, ServiceError, ServiceErrorKind, UpdateSpec, WriteFuture,
+};
 use crate::value::Tmpl;
 
 /// Default `limit` of `findMany`.
@@ -449,28 +451,12 @@ fn u64_bson(n: u64) -> Bson {
     Bson::Int64(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
-/// Runs a prepared call (synchronously: call it on the blocking pool).
-/// A database call started without blocking ([`start_async`]).
-pub(crate) type Started = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Bson>> + Send>>;
-
-/// Starts `call` without blocking when the database can (today: `insertOne`, whose wait for
-/// durability then holds no thread); gives the call back otherwise (boxed: calls are large).
-pub(crate) fn start_async(
-    db: &dyn Database,
-    collection: &str,
-    call: Call,
-) -> std::result::Result<Started, Box<Call>> {
-    match call {
-        Call::InsertOne(d) => match db.insert_one_async(collection, d) {
-            Ok(write) => Ok(Box::pin(async move {
-                write.await.map(id_output).map_err(service_error)
-            })),
-            Err(d) => Err(Box::new(Call::InsertOne(d))),
-        },
-        other => Err(Box::new(other)),
-    }
+/// Awaits an insert started with [`Database::insert_one_async`]: the `insertOne` result.
+pub(crate) async fn finish_insert(write: WriteFuture<Bson>) -> Result<Bson> {
+    write.await.map(id_output).map_err(service_error)
 }
 
+/// Runs a prepared call (synchronously: call it on the blocking pool).
 pub(crate) fn execute(db: &dyn Database, collection: &str, call: Call) -> Result<Bson> {
     let r = match call {
         Call::InsertOne(d) => db.insert_one(collection, d).map(id_output),
