@@ -212,24 +212,10 @@ impl KvRead for RedbSnapshot {
             return Ok(());
         };
         let r = t.range::<&[u8]>((lo, hi)).map_err(engine)?;
-        let mut visit = |item: RangeItem<'_>| -> KvResult<bool> {
+        walk(r, reverse, |item| {
             let (k, v) = item.map_err(engine)?;
             Ok(f(k.value(), v.value()))
-        };
-        if reverse {
-            for item in r.rev() {
-                if !visit(item)? {
-                    break;
-                }
-            }
-        } else {
-            for item in r {
-                if !visit(item)? {
-                    break;
-                }
-            }
-        }
-        Ok(())
+        })
     }
 
     fn range<'a>(
@@ -256,6 +242,28 @@ impl KvRead for RedbSnapshot {
             Ok(Box::new(r.map(map)))
         }
     }
+}
+
+/// Feeds the items of `r` (backwards when `reverse`) to `f` until it answers `false`.
+fn walk<'a>(
+    r: redb::Range<'a, &'static [u8], &'static [u8]>,
+    reverse: bool,
+    mut f: impl FnMut(RangeItem<'a>) -> KvResult<bool>,
+) -> KvResult<()> {
+    if reverse {
+        for item in r.rev() {
+            if !f(item)? {
+                break;
+            }
+        }
+    } else {
+        for item in r {
+            if !f(item)? {
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether `(lo, hi)` is an empty range that redb would reject.
@@ -290,24 +298,11 @@ impl RedbWrite {
         let t = self.txn.open_table(def(table)).map_err(engine)?;
         let r = t.range::<&[u8]>((lo, hi)).map_err(engine)?;
         let mut out = Vec::new();
-        let mut push = |item: RangeItem<'_>| -> KvResult<bool> {
+        walk(r, reverse, |item| {
             let (k, v) = item.map_err(engine)?;
             out.push((k.value().to_vec(), v.value().to_vec()));
             Ok(out.len() < WRITE_SCAN_CHUNK)
-        };
-        if reverse {
-            for item in r.rev() {
-                if !push(item)? {
-                    break;
-                }
-            }
-        } else {
-            for item in r {
-                if !push(item)? {
-                    break;
-                }
-            }
-        }
+        })?;
         Ok(out)
     }
 

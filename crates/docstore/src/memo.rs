@@ -12,56 +12,15 @@
 //! a reader never gets a snapshot older than the last acknowledged commit (read-your-writes).
 
 use std::any::Any;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use arc_swap::ArcSwapOption;
 
-/// A fast non-cryptographic hasher (the Fx hash of rustc) for the small in-memory maps of the
-/// read path, whose keys are table names and catalog keys chosen by the store, not by users
-/// of the network protocols (no flooding concern).
-#[derive(Default, Clone, Copy)]
-pub struct FxHasher {
-    hash: u64,
-}
-
-const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl std::hash::Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        for &b in chunks.remainder() {
-            self.add(u64::from(b));
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.hash
-    }
-}
-
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
-    }
-}
-
-/// [`HashMap`] with [`FxHasher`].
-pub type FxHashMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+/// The maps of the read path hash with rustc's Fx hash (`rustc-hash`): their keys are table
+/// names and catalog keys chosen by the store, not by users of the network protocols (no
+/// flooding concern).
+pub use rustc_hash::FxHashMap;
 
 /// A value memoised on a snapshot.
 pub type MemoValue = Arc<dyn Any + Send + Sync>;
