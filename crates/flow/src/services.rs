@@ -23,6 +23,8 @@ pub enum ServiceErrorKind {
     BadQuery,
     /// A unique index refused a write (answers 409).
     DuplicateKey,
+    /// The database is momentarily overloaded (its write queue is full); retry (answers 503).
+    Busy,
     /// Anything else (answers 500).
     Internal,
 }

@@ -436,6 +436,11 @@ pub(crate) fn service_error(e: ServiceError) -> RunError {
             r.status = Some(400);
             r
         }
+        ServiceErrorKind::Busy => {
+            let mut r = RunError::new(RunErrorCode::DatabaseError, e.message);
+            r.status = Some(503);
+            r
+        }
         ServiceErrorKind::Internal => RunError::new(RunErrorCode::DatabaseError, e.message),
     }
 }
@@ -528,4 +533,23 @@ pub(crate) fn execute(db: &dyn Database, collection: &str, call: Call) -> Result
         }),
     };
     r.map_err(service_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_errors_map_to_stable_codes_and_statuses() {
+        let cases = [
+            (ServiceErrorKind::DuplicateKey, "duplicate_key", 409),
+            (ServiceErrorKind::BadQuery, "database_error", 400),
+            (ServiceErrorKind::Busy, "database_error", 503),
+            (ServiceErrorKind::Internal, "database_error", 500),
+        ];
+        for (kind, code, status) in cases {
+            let e = service_error(ServiceError::new(kind, "x"));
+            assert_eq!((e.code.name(), e.http_status()), (code, status), "{kind:?}");
+        }
+    }
 }

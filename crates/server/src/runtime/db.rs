@@ -43,6 +43,7 @@ fn service_error(e: DocstoreError) -> ServiceError {
         DocstoreError::DocumentTooLarge { .. } | DocstoreError::InvalidNamespace { .. } => {
             ServiceError::new(ServiceErrorKind::BadQuery, e.to_string())
         }
+        DocstoreError::WriterBusy => ServiceError::new(ServiceErrorKind::Busy, e.to_string()),
         other => ServiceError::new(ServiceErrorKind::Internal, other.to_string()),
     }
 }
@@ -298,6 +299,10 @@ mod tests {
         d.insert_one("p", doc! {"_id": 1}).expect("insert");
         let e = d.insert_one("p", doc! {"_id": 1}).unwrap_err();
         assert_eq!(e.kind, ServiceErrorKind::DuplicateKey);
+        assert_eq!(
+            service_error(DocstoreError::WriterBusy).kind,
+            ServiceErrorKind::Busy
+        );
         let e = d
             .find(
                 "p",
