@@ -12,35 +12,24 @@ use serde_json::{Value, json};
 mod server;
 use server::{Server, start_in as start};
 
+/// The shop fixture without its explicit (default) `subflows` and `auth`, with a `debug` node
+/// in the custom flow (its value reaches the logs) and CORS allowed for one origin.
 fn shop() -> Value {
-    json!({
-      "name": "shop",
-      "models": [
-        {"name": "product", "collection": "products",
-         "fields": {
-           "name":  {"type": "string", "required": true, "maxLength": 200},
-           "price": {"type": "number", "min": 0},
-           "stock": {"type": "int"},
-           "tags":  {"type": "array", "items": {"type": "string"}},
-           "meta":  {"type": "object", "fields": {"color": {"type": "string"}}},
-           "added": {"type": "datetime"}
-         },
-         "indexes": [{"fields": {"name": 1}, "unique": true}]}
-      ],
-      "apis": [
-        {"template": "crud", "model": "product", "endpoint": "/products"},
-        {"name": "expensive", "method": "GET", "endpoint": "/products/expensive",
-         "queryParams": {"min": {"type": "number", "required": true}},
-         "auth": false,
-         "flow": [
-           {"type": "findMany", "name": "found", "collection": "products",
-            "filter": {"price": {"$gte": "$.request.queryParams.min"}}, "sort": {"price": -1}, "limit": 10},
-           {"type": "debug", "label": "count", "value": {"$size": "$.found.result"}},
-           {"type": "httpResponse", "status": 200, "body": {"items": "$.found.result"}}
-         ]}
-      ],
-      "cors": {"allowOrigins": ["https://app.example"]}
-    })
+    let mut p: Value =
+        serde_json::from_str(include_str!("fixtures/shop.json")).expect("the shop fixture is JSON");
+    if let Some(o) = p.as_object_mut() {
+        o.remove("subflows");
+        o.remove("auth");
+    }
+    p["cors"] = json!({"allowOrigins": ["https://app.example"]});
+    let flow = p["apis"][1]["flow"]
+        .as_array_mut()
+        .expect("the custom API has a flow");
+    flow.insert(
+        1,
+        json!({"type": "debug", "label": "count", "value": {"$size": "$.found.result"}}),
+    );
+    p
 }
 
 /// User-API calls to project `shop`, environment `development`.

@@ -305,36 +305,10 @@ pub fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// The shop project of CONTRACT §4 (name `shop`).
+/// The shop project of CONTRACT §4 (name `shop`; the server tests' fixture).
 pub fn shop_project() -> Value {
-    json!({
-      "name": "shop",
-      "models": [
-        {"name": "product", "collection": "products",
-         "fields": {
-           "name":  {"type": "string", "required": true, "maxLength": 200},
-           "price": {"type": "number", "min": 0},
-           "stock": {"type": "int"},
-           "tags":  {"type": "array", "items": {"type": "string"}},
-           "meta":  {"type": "object", "fields": {"color": {"type": "string"}}},
-           "added": {"type": "datetime"}
-         },
-         "indexes": [{"fields": {"name": 1}, "unique": true}]}
-      ],
-      "apis": [
-        {"template": "crud", "model": "product", "endpoint": "/products"},
-        {"name": "expensive", "method": "GET", "endpoint": "/products/expensive",
-         "queryParams": {"min": {"type": "number", "required": true}},
-         "auth": false,
-         "flow": [
-           {"type": "findMany", "name": "found", "collection": "products",
-            "filter": {"price": {"$gte": "$.request.queryParams.min"}}, "sort": {"price": -1}, "limit": 10},
-           {"type": "httpResponse", "status": 200, "body": {"items": "$.found.result"}}
-         ]}
-      ],
-      "subflows": [],
-      "auth": {"providers": []}
-    })
+    serde_json::from_str(include_str!("../../../server/tests/fixtures/shop.json"))
+        .expect("the shop fixture is JSON")
 }
 
 /// A response read to the end.

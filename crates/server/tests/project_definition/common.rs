@@ -15,36 +15,10 @@ use stratus_query::pipeline::{MemoryCollections, Pipeline, PipelineOptions};
 use stratus_query::sort::SortSpec;
 use stratus_query::update::{ApplyContext, Update, UpdateOptions};
 
-/// The shop example of CONTRACT §4.
+/// The shop example of CONTRACT §4 (`tests/fixtures/shop.json`, shared with the runtime and
+/// end-to-end tests).
 pub(crate) fn shop() -> Value {
-    json!({
-      "name": "shop",
-      "models": [
-        {"name": "product", "collection": "products",
-         "fields": {
-           "name":  {"type": "string", "required": true, "maxLength": 200},
-           "price": {"type": "number", "min": 0},
-           "stock": {"type": "int"},
-           "tags":  {"type": "array", "items": {"type": "string"}},
-           "meta":  {"type": "object", "fields": {"color": {"type": "string"}}},
-           "added": {"type": "datetime"}
-         },
-         "indexes": [{"fields": {"name": 1}, "unique": true}]}
-      ],
-      "apis": [
-        {"template": "crud", "model": "product", "endpoint": "/products"},
-        {"name": "expensive", "method": "GET", "endpoint": "/products/expensive",
-         "queryParams": {"min": {"type": "number", "required": true}},
-         "auth": false,
-         "flow": [
-           {"type": "findMany", "name": "found", "collection": "products",
-            "filter": {"price": {"$gte": "$.request.queryParams.min"}}, "sort": {"price": -1}, "limit": 10},
-           {"type": "httpResponse", "status": 200, "body": {"items": "$.found.result"}}
-         ]}
-      ],
-      "subflows": [],
-      "auth": {"providers": []}
-    })
+    serde_json::from_str(include_str!("../fixtures/shop.json")).expect("the shop fixture is JSON")
 }
 
 const DB: &str = "app";
