@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use bson::oid::ObjectId;
 use bson::{Bson, Document};
-use serde_json::{Value, json};
+use serde_json::Value;
 use stratus_flow::Database;
 use stratus_flow::services::{
     FindQuery, ServiceError, ServiceErrorKind, UpdateOutcome, UpdateSpec,
