@@ -16,16 +16,7 @@ fn admin_deploy_export_backup_against_a_running_server() {
     let dd = tmp.path().join("data");
     let d = dd.to_str().expect("utf8");
     // An account made while stopped.
-    let r = stratus(&[
-        "admin",
-        "create",
-        "--data-dir",
-        d,
-        "--email",
-        "first@example.com",
-        "--password",
-        PASSWORD,
-    ]);
+    let r = admin_create(d, "first@example.com", PASSWORD);
     assert_eq!(r.code, 0, "{}", r.all());
 
     let server = Server::start(&dd, &[]);
@@ -33,42 +24,15 @@ fn admin_deploy_export_backup_against_a_running_server() {
     assert_eq!(status, 200, "login of the offline-created account: {body}");
 
     // admin create while running goes through the API.
-    let r = stratus(&[
-        "admin",
-        "create",
-        "--data-dir",
-        d,
-        "--email",
-        "second@example.com",
-        "--password",
-        PASSWORD,
-    ]);
+    let r = admin_create(d, "second@example.com", PASSWORD);
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(r.out.contains("running server"), "{}", r.out);
     let (status, body) = server.login("second@example.com", PASSWORD);
     assert_eq!(status, 200, "{body}");
     let token = body["token"].as_str().expect("token").to_string();
-    let r = stratus(&[
-        "admin",
-        "create",
-        "--data-dir",
-        d,
-        "--email",
-        "second@example.com",
-        "--password",
-        PASSWORD,
-    ]);
+    let r = admin_create(d, "second@example.com", PASSWORD);
     assert_eq!(r.code, 1, "duplicate while running: {}", r.all());
-    let r = stratus(&[
-        "admin",
-        "create",
-        "--data-dir",
-        d,
-        "--email",
-        "third@example.com",
-        "--password",
-        "short",
-    ]);
+    let r = admin_create(d, "third@example.com", "short");
     assert_eq!(r.code, 1, "weak password while running: {}", r.all());
 
     // deploy: the project must exist first (POST projects {name}).
@@ -174,6 +138,20 @@ fn admin_deploy_export_backup_against_a_running_server() {
 
 /// Restores `backup` into `<tmp>/<name>`, serves it, and checks the account, the deployed API
 /// and its document survived.
+/// `stratus admin create --data-dir <d> --email <email> --password <password>`.
+fn admin_create(d: &str, email: &str, password: &str) -> common::Run {
+    stratus(&[
+        "admin",
+        "create",
+        "--data-dir",
+        d,
+        "--email",
+        email,
+        "--password",
+        password,
+    ])
+}
+
 fn restore_and_verify(tmp: &std::path::Path, backup: &std::path::Path, name: &str) {
     let restored = tmp.join(name);
     let r = stratus(&[
@@ -205,16 +183,7 @@ fn running_shop(tmp: &std::path::Path) -> (Server, String) {
     let dd = tmp.join("data");
     let d = dd.to_str().expect("utf8");
     let server = Server::start(&dd, &[]);
-    let r = stratus(&[
-        "admin",
-        "create",
-        "--data-dir",
-        d,
-        "--email",
-        "second@example.com",
-        "--password",
-        PASSWORD,
-    ]);
+    let r = admin_create(d, "second@example.com", PASSWORD);
     assert_eq!(r.code, 0, "{}", r.all());
     let (status, body) = server.login("second@example.com", PASSWORD);
     assert_eq!(status, 200, "{body}");
