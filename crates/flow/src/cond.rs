@@ -116,14 +116,7 @@ impl Operand {
                 None => f.computed(r).map(Cow::Owned),
             },
             Operand::Expr(e) => {
-                let null = Bson::Null;
-                let mut ctx = EvalContext {
-                    root: &null,
-                    current: &null,
-                    vars: Vec::new(),
-                    now,
-                    external: Some(f),
-                };
+                let mut ctx = EvalContext::cql(f, now);
                 e.eval(&mut ctx)?.map(Cow::Owned)
             }
         })

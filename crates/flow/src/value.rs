@@ -309,14 +309,7 @@ impl Tmpl {
             Tmpl::Lit(b) => Ok(b.clone()),
             Tmpl::Ref(r) => Ok(f.get(r).unwrap_or(Bson::Null)),
             Tmpl::Expr(e) => {
-                let null = Bson::Null;
-                let mut ctx = EvalContext {
-                    root: &null,
-                    current: &null,
-                    vars: Vec::new(),
-                    now,
-                    external: Some(f),
-                };
+                let mut ctx = EvalContext::cql(f, now);
                 Ok(e.eval(&mut ctx)?.unwrap_or(Bson::Null))
             }
             Tmpl::Doc(parts) => {

@@ -118,6 +118,15 @@ impl<'a> EvalContext<'a> {
         Self::at(doc, bson::DateTime::now())
     }
 
+    /// A CQL context: `$.` references go to `resolver`, `$$ROOT`/`$$CURRENT` are `null`.
+    pub fn cql(resolver: &'a dyn ExternalResolver, now: bson::DateTime) -> Self {
+        static NULL: Bson = Bson::Null;
+        EvalContext {
+            external: Some(resolver),
+            ..Self::at(&NULL, now)
+        }
+    }
+
     /// Like [`EvalContext::new`] with a given `$$NOW` (an operation's fixed time; reading the
     /// clock per document would cost more than evaluating a simple expression).
     pub fn at(doc: &'a Bson, now: bson::DateTime) -> Self {
