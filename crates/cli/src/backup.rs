@@ -3,7 +3,7 @@
 //! Backup: with the server stopped the stores are opened and copied directly; while it runs
 //! the CLI asks it (`POST /admin/api/v1/backup {"out": "<absolute OUT>"}` with the local
 //! admin token), because the store files are locked by the server. Either way the result is
-//! the directory described in `stratus_server::backup` (data.redb, logs.redb, key files,
+//! the directory described in `stratus_server::backup` (data.redb, logs/, key files,
 //! backup.json).
 //!
 //! Restore: refuses while a server runs on the data directory, refuses a non-empty data
@@ -12,8 +12,9 @@
 use serde_json::json;
 use stratus_docstore::{Store, StoreOptions};
 use stratus_server::backup::{
-    BackupManifest, DATA_FILE, LOGS_FILE, is_empty_dir, restore_backup, write_backup,
+    BackupManifest, DATA_FILE, LogsSource, is_empty_dir, restore_backup, write_backup,
 };
+use stratus_server::logs::LOGS_DIR;
 
 use crate::cli::{BackupArgs, RestoreArgs};
 use crate::client::{admin_url, send};
@@ -80,13 +81,8 @@ pub(crate) fn run_backup(args: BackupArgs) -> CmdResult {
         })
     };
     let data = open(&data_path)?;
-    let logs_path = data_dir.join(LOGS_FILE);
-    let logs = if logs_path.is_file() {
-        Some(open(&logs_path)?)
-    } else {
-        None
-    };
-    let m = write_backup(&data, logs.as_ref(), &data_dir, &out)
+    let logs_dir = data_dir.join(LOGS_DIR);
+    let m = write_backup(&data, LogsSource::Stopped(&logs_dir), &data_dir, &out)
         .map_err(|e| Failure::failed(format!("backup failed: {e}")))?;
     print_manifest(&m, &out);
     Ok(())

@@ -1,10 +1,12 @@
-//! Backups of a data directory: a directory holding `data.redb`, `logs.redb` (when the server
-//! keeps request logs), the key files of the data directory and a `backup.json` manifest.
+//! Backups of a data directory: a directory holding `data.redb`, `logs/` (the request logs'
+//! segment files, when there are any), the key files of the data directory and a
+//! `backup.json` manifest.
 //!
 //! Used by `stratus backup` directly when the server is stopped, and by the admin endpoint
-//! `POST /admin/api/v1/backup` ([`backup_handler`]) when it runs. The store files are copied
-//! with [`Store::backup_to`] (one MVCC snapshot each, fsynced, renamed into place), so a backup
-//! of a running server is consistent per file and never blocks writers.
+//! `POST /admin/api/v1/backup` ([`backup_handler`]) when it runs. The document store is copied
+//! with [`Store::backup_to`] (one MVCC snapshot, fsynced, renamed into place) and the request
+//! logs segment by segment up to what is written ([`RequestLogs::backup_to`]), so a backup of
+//! a running server is consistent per part and never blocks writers.
 //!
 //! Invariants: the output directory is created fresh (an existing non-empty directory is
 //! refused); the manifest is written last, so a directory without `backup.json` is an
@@ -17,11 +19,12 @@ use serde::{Deserialize, Serialize};
 use stratus_docstore::{Store, StoreOptions};
 
 use crate::http::error::ApiError;
+use crate::logs::{LOGS_DIR, LogError, RequestLogs};
 
 /// File name of the document store inside a data directory and a backup.
 pub const DATA_FILE: &str = "data.redb";
-/// File name of the request-log store inside a data directory and a backup.
-pub const LOGS_FILE: &str = "logs.redb";
+/// Request-log store file of earlier versions; a restore removes a stale one.
+pub const OLD_LOGS_FILE: &str = "logs.redb";
 /// File name of the manifest inside a backup.
 pub const MANIFEST_FILE: &str = "backup.json";
 /// Suffix of the key files (`master.key`, session keys, …) copied with a backup.
@@ -42,9 +45,9 @@ pub struct BackupManifest {
     pub collections: u64,
     /// Documents in `data.redb`.
     pub documents: u64,
-    /// Whether `logs.redb` is part of the backup.
+    /// Whether the request logs (`logs/`) are part of the backup.
     pub logs: bool,
-    /// Documents in `logs.redb` (0 when absent).
+    /// Request-log entries in the backup (0 when absent).
     pub log_documents: u64,
     /// Other files copied (key files, `stratus.toml`), by name.
     pub files: Vec<String>,
@@ -62,6 +65,9 @@ pub enum BackupError {
     /// The store could not be copied or opened.
     #[error("store: {0}")]
     Store(#[from] stratus_docstore::DocstoreError),
+    /// The request logs could not be copied.
+    #[error("request logs: {0}")]
+    Logs(#[from] LogError),
     /// A file operation failed.
     #[error("{what} {path}: {source}")]
     Io {
@@ -134,16 +140,44 @@ fn copy_synced(from: &Path, to: &Path) -> Result<(), BackupError> {
     f.sync_all().map_err(io("syncing", to))
 }
 
+/// Copies the directory tree `from` (directories and files only) to `to`, every file and
+/// directory fsync'd.
+fn copy_dir_synced(from: &Path, to: &Path) -> Result<(), BackupError> {
+    std::fs::create_dir_all(to).map_err(io("creating", to))?;
+    for entry in std::fs::read_dir(from).map_err(io("reading", from))? {
+        let entry = entry.map_err(io("reading", from))?;
+        let kind = entry.file_type().map_err(io("reading", &entry.path()))?;
+        let dest = to.join(entry.file_name());
+        if kind.is_dir() {
+            copy_dir_synced(&entry.path(), &dest)?;
+        } else if kind.is_file() {
+            copy_synced(&entry.path(), &dest)?;
+        }
+    }
+    sync_dir(to)
+}
+
 fn sync_dir(dir: &Path) -> Result<(), BackupError> {
     let d = std::fs::File::open(dir).map_err(io("opening", dir))?;
     d.sync_all().map_err(io("syncing", dir))
 }
 
-/// Writes a backup of the open stores (`logs` optional) and of the key files of `data_dir`
-/// into `out`, which must be absent or an empty directory.
+/// Where a backup takes the request logs from.
+#[derive(Debug, Clone, Copy)]
+pub enum LogsSource<'a> {
+    /// No request logs in the backup.
+    None,
+    /// The running server's request logs.
+    Live(&'a RequestLogs),
+    /// The `logs/` directory of a data directory no server uses.
+    Stopped(&'a Path),
+}
+
+/// Writes a backup of the open store, the request logs and the key files of `data_dir` into
+/// `out`, which must be absent or an empty directory.
 pub fn write_backup(
     data: &Store,
-    logs: Option<&Store>,
+    logs: LogsSource<'_>,
     data_dir: &Path,
     out: &Path,
 ) -> Result<BackupManifest, BackupError> {
@@ -153,8 +187,12 @@ pub fn write_backup(
     std::fs::create_dir_all(out).map_err(io("creating", out))?;
     let info = data.backup_to(&out.join(DATA_FILE))?;
     let log_info = match logs {
-        Some(l) => Some(l.backup_to(&out.join(LOGS_FILE))?),
-        None => None,
+        LogsSource::None => None,
+        LogsSource::Live(l) => Some(l.backup_to(&out.join(LOGS_DIR))?),
+        LogsSource::Stopped(dir) if dir.is_dir() => {
+            Some(crate::logs::backup_dir(dir, &out.join(LOGS_DIR))?)
+        }
+        LogsSource::Stopped(_) => None,
     };
     let files = extra_files(data_dir)?;
     for name in &files {
@@ -167,7 +205,7 @@ pub fn write_backup(
         collections: info.collections,
         documents: info.documents,
         logs: log_info.is_some(),
-        log_documents: log_info.map(|i| i.documents).unwrap_or(0),
+        log_documents: log_info.unwrap_or(0),
         files,
     };
     let text = serde_json::to_string_pretty(&manifest)
@@ -211,16 +249,25 @@ pub fn restore_backup(from: &Path, to: &Path) -> Result<BackupManifest, BackupEr
         )));
     }
     std::fs::create_dir_all(to).map_err(io("creating", to))?;
-    let mut names = vec![DATA_FILE.to_string()];
-    if manifest.logs {
-        names.push(LOGS_FILE.to_string());
-    } else {
-        // A stale log store must not survive next to restored data.
-        let stale = to.join(LOGS_FILE);
-        if stale.exists() {
-            std::fs::remove_file(&stale).map_err(io("removing", &stale))?;
-        }
+    // Request logs of an earlier version must not survive next to restored data.
+    let stale = to.join(OLD_LOGS_FILE);
+    if stale.exists() {
+        std::fs::remove_file(&stale).map_err(io("removing", &stale))?;
     }
+    let logs = to.join(LOGS_DIR);
+    if logs.exists() {
+        std::fs::remove_dir_all(&logs).map_err(io("removing", &logs))?;
+    }
+    if manifest.logs {
+        // Copy under a temporary name, then rename, so a crash never leaves half the logs.
+        let tmp = to.join(format!("{LOGS_DIR}.restoring"));
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp).map_err(io("removing", &tmp))?;
+        }
+        copy_dir_synced(&from.join(LOGS_DIR), &tmp)?;
+        std::fs::rename(&tmp, &logs).map_err(io("renaming onto", &logs))?;
+    }
+    let mut names = vec![DATA_FILE.to_string()];
     names.extend(manifest.files.iter().cloned());
     for name in &names {
         // Copy under a temporary name, then rename, so a crash never leaves half a file.
@@ -243,8 +290,8 @@ pub fn restore_backup(from: &Path, to: &Path) -> Result<BackupManifest, BackupEr
 pub struct BackupSource {
     /// The document store (`data.redb`).
     pub data: Store,
-    /// The request-log store (`logs.redb`), when open.
-    pub logs: Option<Store>,
+    /// The running server's request logs, when kept.
+    pub logs: Option<RequestLogs>,
     /// The data directory (key files are copied from it).
     pub data_dir: PathBuf,
 }
@@ -274,7 +321,11 @@ pub async fn backup_handler(
         ));
     }
     let joined = tokio::task::spawn_blocking(move || {
-        write_backup(&source.data, source.logs.as_ref(), &source.data_dir, &out)
+        let logs = source
+            .logs
+            .as_ref()
+            .map_or(LogsSource::None, LogsSource::Live);
+        write_backup(&source.data, logs, &source.data_dir, &out)
     })
     .await
     .map_err(ApiError::internal)?;
@@ -364,12 +415,12 @@ mod tests {
         let dd = tmp.path().join("data");
         let store = data_dir_with_store(&dd);
         let out = tmp.path().join("bk");
-        let m = write_backup(&store, None, &dd, &out).expect("backup");
+        let m = write_backup(&store, LogsSource::None, &dd, &out).expect("backup");
         assert_eq!(m.documents, 2);
         assert_eq!(m.files, vec!["master.key".to_string()]);
         assert!(!out.join("server.json").exists());
         assert!(matches!(
-            write_backup(&store, None, &dd, &out),
+            write_backup(&store, LogsSource::None, &dd, &out),
             Err(BackupError::NotEmpty(_))
         ));
         let target = tmp.path().join("restored");

@@ -36,8 +36,6 @@ pub const DEFAULT_LOG_MAX_AGE_SECS: u64 = 7 * 24 * 3600;
 pub const DEFAULT_LOG_MAX_ENTRIES: u64 = 100_000;
 /// Default page cache of the document store, MiB.
 pub const DEFAULT_STORE_CACHE_MB: usize = 16;
-/// Default page cache of the request-log store, MiB.
-pub const DEFAULT_LOGS_CACHE_MB: usize = 4;
 /// Default polling interval of `--app` dev mode, milliseconds.
 pub const DEFAULT_WATCH_INTERVAL_MS: u64 = 500;
 
@@ -122,6 +120,8 @@ pub struct LogsSection {
     pub max_age_secs: u64,
     /// At most this many entries per environment (oldest deleted first).
     pub max_entries_per_env: u64,
+    /// Size at which a request-log segment file is closed and the next one started, bytes.
+    pub segment_bytes: u64,
 }
 
 /// `[store]`.
@@ -130,15 +130,12 @@ pub struct LogsSection {
 pub struct StoreSection {
     /// Page cache of `data.redb`, MiB.
     pub cache_mb: usize,
-    /// Page cache of `logs.redb`, MiB.
-    pub logs_cache_mb: usize,
 }
 
 impl Default for StoreSection {
     fn default() -> Self {
         StoreSection {
             cache_mb: DEFAULT_STORE_CACHE_MB,
-            logs_cache_mb: DEFAULT_LOGS_CACHE_MB,
         }
     }
 }
@@ -201,6 +198,7 @@ impl Default for LogsSection {
             queue_capacity: DEFAULT_LOG_QUEUE,
             max_age_secs: DEFAULT_LOG_MAX_AGE_SECS,
             max_entries_per_env: DEFAULT_LOG_MAX_ENTRIES,
+            segment_bytes: crate::logs::SEGMENT_BYTES,
         }
     }
 }
@@ -269,8 +267,11 @@ impl Config {
                 "budgets must be at least 1",
             ));
         }
-        if self.store.cache_mb == 0 || self.store.logs_cache_mb == 0 {
-            return Err(bad("store.cache_mb", "page caches must be at least 1 MiB"));
+        if self.store.cache_mb == 0 {
+            return Err(bad(
+                "store.cache_mb",
+                "the page cache must be at least 1 MiB",
+            ));
         }
         self.log_config()
             .validate()
@@ -289,6 +290,7 @@ impl Config {
             queue_capacity: self.logs.queue_capacity,
             max_age: Duration::from_secs(self.logs.max_age_secs),
             max_entries_per_env: self.logs.max_entries_per_env,
+            segment_bytes: self.logs.segment_bytes,
             ..crate::logs::LogConfig::default()
         }
     }

@@ -2,8 +2,8 @@
 //! (and, when configured, the MongoDB wire protocol), and shuts down gracefully.
 //!
 //! Data directory layout: `data.redb` (user data in `<project>__<env>` databases, control
-//! plane in `__stratus`), `logs.redb` (request logs, a separate file so logging never contends
-//! with data writes), `master.key` / `session.key` (0600), and while running `server.json`
+//! plane in `__stratus`), `logs/` (request logs: append-only segment files per environment,
+//! apart from the data so logging never contends with data writes), `master.key` / `session.key` (0600), and while running `server.json`
 //! (`{"url", "pid"}`) and `.admin-token` (the local admin bearer, 0600) for the CLI.
 //!
 //! Shutdown (SIGTERM or Ctrl-C): `/readyz` turns 503, the listener stops accepting, in-flight
@@ -24,16 +24,13 @@ use tokio::net::TcpListener;
 
 use crate::admin::AdminState;
 use crate::app::{AppInner, AppState};
+use crate::backup::OLD_LOGS_FILE;
 use crate::config::{Config, ConfigError, LogFormat};
 use crate::control::Deployer;
 use crate::control::{ControlConfig, ControlPlane};
-use crate::logs::RequestLogs;
+use crate::logs::{LOGS_DIR, RequestLogs};
 use crate::metrics::Metrics;
 use crate::runtime::registry::Runtime;
-
-/// Request logs are made durable at most this often: a crash can lose up to this much of the
-/// log (never user data); a clean shutdown loses nothing.
-pub const LOG_SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Time the request-log writer gets to flush at shutdown.
 pub const LOG_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -187,16 +184,17 @@ pub async fn run_on(
         },
     )
     .map_err(|e| ServeError::Store(e.to_string()))?;
-    let log_store = Store::open(
-        data_dir.join("logs.redb"),
-        StoreOptions {
-            cache_bytes: config.store.logs_cache_mb * 1024 * 1024,
-            sync_interval: Some(LOG_SYNC_INTERVAL),
-            // Nobody follows the request logs; recording each entry twice is pure cost.
-            change_feed: false,
-        },
-    )
-    .map_err(|e| ServeError::Store(format!("logs: {e}")))?;
+    let (logs, warnings) = RequestLogs::open(&data_dir.join(LOGS_DIR), config.log_config())
+        .map_err(|e| io("opening the request logs", e))?;
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    if data_dir.join(OLD_LOGS_FILE).exists() {
+        tracing::info!(
+            "{} holds request logs of an earlier version; they are no longer read and the file can be deleted",
+            data_dir.join(OLD_LOGS_FILE).display()
+        );
+    }
     let control = Arc::new(
         ControlPlane::open(
             store.clone(),
@@ -208,8 +206,6 @@ pub async fn run_on(
         )
         .map_err(|e| ServeError::Control(e.to_string()))?,
     );
-    let logs_store_handle = log_store.clone();
-    let logs = RequestLogs::start(log_store, config.log_config());
     let http = stratus_flow::http::HttpConfig {
         allow_private_networks: config.flow.allow_private_network,
         ..stratus_flow::http::HttpConfig::default()
@@ -247,7 +243,7 @@ pub async fn run_on(
     let admin = admin.merge(crate::backup::backup_router(
         crate::backup::BackupSource {
             data: store.clone(),
-            logs: Some(logs_store_handle.clone()),
+            logs: Some(logs.clone()),
             data_dir: data_dir.clone(),
         },
         control.local_admin_token().to_string(),

@@ -192,7 +192,8 @@ fn dev_mode_deploy_creates_the_project_and_environment() {
 fn request_logs_answer_the_admin_log_queries() {
     use stratus_server::control::LogSource;
     use stratus_server::logs::{LogConfig, LogRecord, RequestLogs};
-    let logs = RequestLogs::start(Store::open_in_memory().unwrap(), LogConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let (logs, _) = RequestLogs::open(dir.path(), LogConfig::default()).unwrap();
     for (status, path) in [(200, "/a"), (404, "/b"), (500, "/c")] {
         logs.record(LogRecord {
             time: bson::DateTime::now(),

@@ -1,7 +1,8 @@
-//! Integration tests of the request logs on a real (temp-dir) log store: writing and querying,
-//! every filter and paging, ordering, the never-blocking queue, flush, retention by age and by
-//! count, persistence across reopen, scrubbing (query output and raw file bytes) and a
-//! multi-thread stress run.
+//! Integration tests of the request logs on real (temp-dir) segment files: writing and
+//! querying, every filter and paging, ordering, the never-blocking queue, flush, retention by
+//! age and by count (files deleted, disk given back), persistence across reopen, recovery
+//! from a torn tail, scrubbing (query output and raw file bytes) and a multi-thread stress
+//! run.
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -10,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use bson::DateTime;
 use serde_json::{Value, json};
-use stratus_docstore::{Store, StoreOptions};
 use stratus_server::logs::{LogConfig, LogQuery, LogRecord, RequestLogs};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -31,8 +31,37 @@ fn keep_all() -> LogConfig {
     }
 }
 
-fn open(dir: &Path) -> Store {
-    Store::open(dir.join("logs.redb"), StoreOptions::default()).expect("open log store")
+fn start(dir: &Path, config: LogConfig) -> RequestLogs {
+    let (logs, warnings) = RequestLogs::open(&dir.join("logs"), config).expect("open logs");
+    assert_eq!(warnings, Vec::<String>::new());
+    logs
+}
+
+/// Every byte of every file under `dir/logs`, concatenated.
+fn raw_files(dir: &Path) -> Vec<u8> {
+    fn walk(p: &Path, out: &mut Vec<u8>) {
+        for e in std::fs::read_dir(p).expect("read dir") {
+            let path = e.expect("entry").path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.extend(std::fs::read(&path).expect("read file"));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&dir.join("logs"), &mut out);
+    out
+}
+
+/// The segment files of environment `env` of project `shop`.
+fn segments(dir: &Path, env: &str) -> Vec<std::path::PathBuf> {
+    let name = stratus_server::logs::env_dir_name("shop", env).expect("name");
+    stratus_server::logs::segment::list(&dir.join("logs").join(name))
+        .expect("list")
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect()
 }
 
 fn rec(env: &str, id: &str, ms: i64) -> LogRecord {
@@ -85,7 +114,7 @@ fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
 #[test]
 fn records_are_written_and_returned_newest_first_with_all_fields() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let logs = RequestLogs::start(open(dir.path()), keep_all());
+    let logs = start(dir.path(), keep_all());
     for i in 0..5 {
         logs.record(rec("development", &format!("r{i}"), T0 + i * 1000));
     }
@@ -125,7 +154,7 @@ fn records_are_written_and_returned_newest_first_with_all_fields() {
 #[test]
 fn equal_times_list_in_reverse_insertion_order() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let logs = RequestLogs::start(open(dir.path()), keep_all());
+    let logs = start(dir.path(), keep_all());
     for i in 0..30 {
         logs.record(rec("development", &format!("r{i:02}"), T0));
     }
@@ -218,7 +247,7 @@ fn filter_fixture(logs: &RequestLogs) {
 #[test]
 fn every_filter_selects_exactly_the_matching_entries() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let logs = RequestLogs::start(open(dir.path()), keep_all());
+    let logs = start(dir.path(), keep_all());
     filter_fixture(&logs);
     let iso = |secs: i64| {
         DateTime::from_millis(T0 + secs * 1000)
@@ -276,7 +305,7 @@ fn every_filter_selects_exactly_the_matching_entries() {
 #[test]
 fn paging_walks_all_matches_with_a_stable_total() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let logs = RequestLogs::start(open(dir.path()), keep_all());
+    let logs = start(dir.path(), keep_all());
     for i in 0..23 {
         let mut r = rec("development", &format!("p{i:02}"), T0 + i * 10);
         r.status = if i % 2 == 0 { 200 } else { 500 };
@@ -311,7 +340,7 @@ fn record_never_blocks_when_the_queue_is_full_and_counts_drops() {
         queue_capacity: 4,
         ..keep_all()
     };
-    let logs = RequestLogs::start(open(dir.path()), config);
+    let logs = start(dir.path(), config);
     let pause = logs.pause();
     let (done_tx, done_rx) = mpsc::channel();
     let producer = logs.clone();
@@ -354,7 +383,7 @@ fn flush_waits_for_everything_queued_and_shutdown_stops_the_writer() {
         batch_max: 7,
         ..keep_all()
     };
-    let logs = RequestLogs::start(open(dir.path()), config);
+    let logs = start(dir.path(), config);
     for i in 0..100 {
         logs.record(rec("development", &format!("f{i}"), T0 + i));
     }
@@ -383,7 +412,7 @@ fn retention_deletes_entries_older_than_max_age() {
         retention_interval: Duration::from_millis(20),
         ..LogConfig::default()
     };
-    let logs = RequestLogs::start(open(dir.path()), config);
+    let logs = start(dir.path(), config);
     let now = DateTime::now().timestamp_millis();
     for i in 0..6 {
         logs.record(rec(
@@ -407,7 +436,14 @@ fn retention_deletes_entries_older_than_max_age() {
     assert_eq!(total, 6);
     assert!(got.iter().all(|id| id.starts_with("new")), "{got:?}");
     assert_eq!(ids(&logs, "production", &LogQuery::default()).1, 0);
-    assert_eq!(logs.retention_deleted(), 12);
+    // Production's segment held only expired entries: its file is gone. Development's one
+    // segment still holds live entries: it stays, and its expired entries stay hidden.
+    assert_eq!(logs.retention_deleted(), 6);
+    assert_eq!(
+        segments(dir.path(), "production"),
+        Vec::<std::path::PathBuf>::new()
+    );
+    assert_eq!(segments(dir.path(), "development").len(), 1);
 }
 
 #[test]
@@ -418,7 +454,7 @@ fn retention_trims_each_environment_to_max_entries_oldest_first() {
         retention_interval: Duration::from_millis(20),
         ..LogConfig::default()
     };
-    let logs = RequestLogs::start(open(dir.path()), config);
+    let logs = start(dir.path(), config);
     let now = DateTime::now().timestamp_millis();
     for i in 0..25 {
         logs.record(rec(
@@ -442,8 +478,8 @@ fn retention_trims_each_environment_to_max_entries_oldest_first() {
 }
 
 #[test]
-fn retention_deletes_in_several_chunks_when_far_over_the_limit() {
-    let over = stratus_server::logs::writer::RETENTION_CHUNK + 300;
+fn retention_deletes_whole_segments_and_gives_the_disk_back() {
+    let over = 2_300usize;
     let dir = tempfile::tempdir().expect("tempdir");
     let config = LogConfig {
         max_entries_per_env: 100,
@@ -451,8 +487,9 @@ fn retention_deletes_in_several_chunks_when_far_over_the_limit() {
         queue_capacity: TEST_QUEUE,
         ..LogConfig::default()
     };
-    let logs = RequestLogs::start(open(dir.path()), config);
-    let pause = logs.pause(); // the whole excess arrives before retention looks
+    let per_segment = 100 / stratus_server::logs::writer::SEGMENTS_PER_ENV;
+    let logs = start(dir.path(), config);
+    let pause = logs.pause(); // the whole excess arrives at once
     let now = DateTime::now().timestamp_millis();
     for i in 0..over + 100 {
         logs.record(rec(
@@ -464,10 +501,7 @@ fn retention_deletes_in_several_chunks_when_far_over_the_limit() {
     drop(pause);
     assert!(logs.flush(WAIT));
     assert_eq!(logs.dropped(), 0);
-    let passes = logs.retention_passes();
-    wait_until("two retention passes", || {
-        logs.retention_passes() >= passes + 2
-    });
+    // Exactly the newest 100 are visible, oldest last.
     let (got, total) = ids(&logs, "development", &params(&[("limit", "1")]));
     assert_eq!(total, 100);
     assert_eq!(got, vec![format!("c{:05}", over + 99)]);
@@ -477,43 +511,73 @@ fn retention_deletes_in_several_chunks_when_far_over_the_limit() {
         &params(&[("limit", "1"), ("offset", "99")]),
     );
     assert_eq!(oldest, vec![format!("c{over:05}")]);
-    assert_eq!(logs.retention_deleted(), over as u64);
+    // On disk: at most one segment's worth beyond the limit; everything else deleted.
+    let kept = logs.entries();
+    assert!((100..100 + per_segment).contains(&kept), "kept {kept}");
+    assert_eq!(logs.retention_deleted() + kept, (over + 100) as u64);
+    let files = segments(dir.path(), "development").len() as u64;
+    assert!(files <= 100 / per_segment + 1, "{files} segment files");
 }
 
 #[test]
-fn the_change_feed_of_the_log_store_is_trimmed() {
-    use stratus_server::logs::writer::TRIM_CHANGES_EVERY;
-    let n = 3 * TRIM_CHANGES_EVERY + 10;
+fn segments_rotate_at_the_size_limit_and_queries_span_them() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = open(dir.path());
-    let logs = RequestLogs::start(store.clone(), keep_all());
+    let config = LogConfig {
+        segment_bytes: stratus_server::logs::MIN_SEGMENT_BYTES,
+        ..keep_all()
+    };
+    let logs = start(dir.path(), config);
+    let n = 2_000i64;
     for i in 0..n {
-        logs.record(rec("development", &format!("f{i}"), T0 + i as i64));
+        let mut r = rec("development", &format!("s{i:04}"), T0 + i * 1000);
+        r.status = if i % 10 == 0 { 500 } else { 200 };
+        logs.record(r);
     }
     assert!(logs.flush(WAIT));
-    assert_eq!(logs.written(), n);
-    let retained = || {
-        let snap = store.snapshot().expect("snapshot");
-        let first = stratus_docstore::changefeed::first_seq(snap.as_ref()).expect("first");
-        store.last_change_seq() + 1 - first.unwrap_or(store.last_change_seq())
-    };
-    assert!(store.last_change_seq() >= n, "one event per insert");
-    wait_until("trimmed change feed", || retained() <= TRIM_CHANGES_EVERY);
-    assert_eq!(ids(&logs, "development", &LogQuery::default()).1, n);
+    let files = segments(dir.path(), "development");
+    assert!(files.len() >= 5, "only {} segments", files.len());
+    for f in &files {
+        let len = std::fs::metadata(f).expect("meta").len();
+        assert!(len <= stratus_server::logs::MIN_SEGMENT_BYTES, "{len}");
+    }
+    // A time range inside the middle segments, with another filter and paging.
+    let from = DateTime::from_millis(T0 + 500 * 1000)
+        .try_to_rfc3339_string()
+        .expect("iso");
+    let to = DateTime::from_millis(T0 + 1500 * 1000)
+        .try_to_rfc3339_string()
+        .expect("iso");
+    let (got, total) = ids(
+        &logs,
+        "development",
+        &params(&[
+            ("from", &from),
+            ("to", &to),
+            ("status", "5xx"),
+            ("limit", "3"),
+        ]),
+    );
+    assert_eq!(total, 100);
+    assert_eq!(got, ["s1490", "s1480", "s1470"]);
+    assert_eq!(
+        ids(&logs, "development", &params(&[("requestId", "s0007")])),
+        (vec!["s0007".to_string()], 1)
+    );
+    assert_eq!(ids(&logs, "development", &LogQuery::default()).1, n as u64);
 }
 
 #[test]
 fn entries_persist_across_reopening_the_store() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
-        let logs = RequestLogs::start(open(dir.path()), keep_all());
+        let logs = start(dir.path(), keep_all());
         for i in 0..12 {
             logs.record(rec("development", &format!("k{i:02}"), T0 + i));
         }
         logs.shutdown(WAIT);
         assert_eq!(logs.written(), 12);
     }
-    let logs = RequestLogs::start(open(dir.path()), keep_all());
+    let logs = start(dir.path(), keep_all());
     let (got, total) = ids(&logs, "development", &params(&[("limit", "3")]));
     assert_eq!(
         (got, total),
@@ -534,7 +598,7 @@ fn secrets_never_reach_query_output_or_the_store_file() {
     const SECRET: &str = "sk_live_SUPERSECRET_4242";
     let dir = tempfile::tempdir().expect("tempdir");
     {
-        let logs = RequestLogs::start(open(dir.path()), keep_all());
+        let logs = start(dir.path(), keep_all());
         let mut r = rec("development", "s1", T0);
         r.request_headers = vec![
             ("Authorization".into(), format!("Bearer {SECRET}")),
@@ -578,7 +642,7 @@ fn secrets_never_reach_query_output_or_the_store_file() {
         );
         logs.shutdown(WAIT);
     }
-    let raw = std::fs::read(dir.path().join("logs.redb")).expect("read store file");
+    let raw = raw_files(dir.path());
     let contains = |needle: &[u8]| raw.windows(needle.len()).any(|w| w == needle);
     assert!(contains(b"[redacted-token]"), "the entry is in the file");
     assert!(!contains(SECRET.as_bytes()), "secret in the raw store file");
@@ -593,7 +657,7 @@ fn tokens_in_a_flow_trace_never_reach_the_store() {
     use stratus_flow::trace::{Trace, TraceEntry};
     let dir = tempfile::tempdir().expect("tempdir");
     {
-        let logs = RequestLogs::start(open(dir.path()), keep_all());
+        let logs = start(dir.path(), keep_all());
         let mut r = rec("development", "t1", T0);
         let entry = |name: &str, error: Option<String>, label: Option<&str>, value| TraceEntry {
             name: name.into(),
@@ -645,7 +709,7 @@ fn tokens_in_a_flow_trace_never_reach_the_store() {
         );
         logs.shutdown(WAIT);
     }
-    let raw = std::fs::read(dir.path().join("logs.redb")).expect("read store file");
+    let raw = raw_files(dir.path());
     assert!(
         !raw.windows(20).any(|w| w == b"eyJhbGciOiJIUzI1NiJ9"),
         "JWT in the raw store file"
@@ -657,7 +721,7 @@ fn concurrent_producers_lose_nothing_when_the_queue_has_room() {
     const THREADS: usize = 4;
     const PER_THREAD: usize = 250;
     let dir = tempfile::tempdir().expect("tempdir");
-    let logs = RequestLogs::start(open(dir.path()), keep_all());
+    let logs = start(dir.path(), keep_all());
     let handles: Vec<_> = (0..THREADS)
         .map(|t| {
             let logs = logs.clone();
@@ -694,7 +758,7 @@ fn concurrent_producers_lose_nothing_when_the_queue_has_room() {
 #[test]
 fn bad_queries_are_client_errors_with_stable_codes() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let logs = RequestLogs::start(open(dir.path()), keep_all());
+    let logs = start(dir.path(), keep_all());
     let bad_limit = LogQuery {
         limit: 0,
         ..LogQuery::default()
@@ -717,48 +781,85 @@ fn bad_queries_are_client_errors_with_stable_codes() {
 }
 
 #[test]
-fn listings_time_ranges_retention_and_request_id_lookups_need_no_scan_or_sort() {
+fn a_torn_tail_left_by_a_crash_is_cut_and_logging_continues() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = open(dir.path());
-    let logs = RequestLogs::start(store.clone(), keep_all());
-    for i in 0..20 {
-        logs.record(rec("development", &format!("i{i}"), T0 + i));
-    }
-    assert!(logs.flush(WAIT));
-    let coll = stratus_server::logs::collection_name("shop", "development").expect("name");
-    let newest = bson::doc! {"_id": -1};
-    let oldest = bson::doc! {"_id": 1};
-    // The filters RequestLogs builds (time ranges are `_id` ranges, see entry::entry_id).
-    let cases = [
-        (bson::doc! {}, &newest, "_id_"),
-        (
-            bson::doc! {"_id": {"$gte": "8000019b77", "$lt": "8000019b78"}},
-            &newest,
-            "_id_",
-        ),
-        (
-            bson::doc! {"$and": [{"status": {"$gte": 400, "$lt": 500}}, {"_id": {"$lt": "8000019b78"}}]},
-            &newest,
-            "_id_",
-        ),
-        (bson::doc! {"_id": {"$lt": "8000019b78"}}, &oldest, "_id_"),
-        (bson::doc! {"requestId": "i3"}, &newest, "requestId_1"),
-    ];
-    for (filter, sort, index) in cases {
-        let plan = store
-            .explain("logs", &coll, &filter, Some(sort))
-            .expect("explain");
-        let text = plan.to_string();
-        assert!(
-            text.contains(&format!("\"{index}\"")),
-            "{filter} should use {index}: {text}"
-        );
-        assert!(!text.contains("COLLSCAN"), "{filter}: {text}");
-        if index == "_id_" {
-            assert!(
-                !text.contains("SORT"),
-                "{filter} needs no in-memory sort: {text}"
-            );
+    {
+        let logs = start(dir.path(), keep_all());
+        for i in 0..10 {
+            logs.record(rec("development", &format!("a{i}"), T0 + i));
         }
+        logs.shutdown(WAIT);
     }
+    let files = segments(dir.path(), "development");
+    let last = files.last().expect("a segment");
+    let good_len = std::fs::metadata(last).expect("meta").len();
+    // A crash in the middle of an append: a header promising more bytes than follow.
+    let mut torn = std::fs::read(last).expect("read");
+    torn.extend_from_slice(&[200, 0, 0, 0, 1, 2, 3, 4, b'p', b'a', b'r']);
+    std::fs::write(last, &torn).expect("write");
+
+    let (logs, warnings) = RequestLogs::open(&dir.path().join("logs"), keep_all()).expect("reopen");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("incomplete entry"), "{warnings:?}");
+    assert_eq!(ids(&logs, "development", &LogQuery::default()).1, 10);
+    logs.record(rec("development", "b0", T0 + 100));
+    assert!(logs.flush(WAIT));
+    let (got, total) = ids(&logs, "development", &params(&[("limit", "2")]));
+    assert_eq!((got, total), (vec!["b0".into(), "a9".into()], 11));
+    logs.shutdown(WAIT);
+    let len = std::fs::metadata(last).expect("meta").len();
+    assert!(len > good_len, "appended after the cut");
+    // The garbage is gone: reopening finds nothing to cut.
+    let (reopened, warnings) =
+        RequestLogs::open(&dir.path().join("logs"), keep_all()).expect("reopen");
+    assert_eq!(warnings, Vec::<String>::new());
+    assert_eq!(ids(&reopened, "development", &LogQuery::default()).1, 11);
+}
+
+#[test]
+fn files_of_another_format_version_are_left_alone() {
+    const FUTURE: &[u8] = b"STRLOG\x00\x07 from a later version";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env_dir = dir
+        .path()
+        .join("logs")
+        .join(stratus_server::logs::env_dir_name("shop", "development").expect("name"));
+    std::fs::create_dir_all(&env_dir).expect("mkdir");
+    let future = env_dir.join(stratus_server::logs::segment::file_name(5));
+    std::fs::write(&future, FUTURE).expect("write");
+    let (logs, warnings) = RequestLogs::open(&dir.path().join("logs"), keep_all()).expect("open");
+    assert!(
+        warnings.iter().any(|w| w.contains("not readable")),
+        "{warnings:?}"
+    );
+    logs.record(rec("development", "n1", T0));
+    assert!(logs.flush(WAIT));
+    assert_eq!(ids(&logs, "development", &LogQuery::default()).1, 1);
+    logs.shutdown(WAIT);
+    assert_eq!(std::fs::read(&future).expect("read"), FUTURE, "untouched");
+    assert_eq!(
+        segments(dir.path(), "development").len(),
+        2,
+        "a new segment after it"
+    );
+}
+
+#[test]
+fn expired_entries_are_hidden_before_retention_deletes_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = LogConfig {
+        max_age: Duration::from_secs(3600),
+        retention_interval: Duration::from_secs(3600),
+        ..LogConfig::default()
+    };
+    let logs = start(dir.path(), config);
+    let now = DateTime::now().timestamp_millis();
+    logs.record(rec("development", "old", now - 2 * 3600 * 1000));
+    logs.record(rec("development", "new", now));
+    assert!(logs.flush(WAIT));
+    assert_eq!(logs.entries(), 2, "both still on disk");
+    assert_eq!(
+        ids(&logs, "development", &LogQuery::default()),
+        (vec!["new".to_string()], 1)
+    );
 }

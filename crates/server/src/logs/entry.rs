@@ -1,23 +1,21 @@
-//! The stored form of a log entry: collection naming, [`LogRecord`] → BSON document, and
-//! stored document → API JSON.
+//! The stored form of a log entry: environment directory naming, [`LogRecord`] → BSON
+//! document, and stored document → API JSON.
 //!
-//! Layout (docs/request-logs.md): database [`LOG_DB`], one collection per project environment
-//! named by [`collection_name`], an `_id` that orders entries by time ([`entry_id`]) and one
-//! secondary index, `{requestId: 1}`. The trace and the debug values are kept as JSON text
-//! (`trace`, `debug`) so they round-trip exactly (no Extended-JSON reinterpretation of `$`
-//! keys) whatever the flow produced. `search` is a derived field the text filter scans; it is
-//! never returned.
+//! Layout (docs/request-logs.md): one directory of segment files per project environment,
+//! named by [`env_dir_name`]; each entry is a BSON document with an `_id` unique per entry
+//! ([`entry_id`]). The trace and the debug values are kept as JSON text (`trace`, `debug`) so
+//! they round-trip exactly (no Extended-JSON reinterpretation of `$` keys) whatever the flow
+//! produced. `search` is a derived field the text filter scans; it is never returned.
 
-use bson::{Bson, DateTime, Document, doc};
+use bson::raw::{RawArrayBuf, RawBsonRef, RawDocumentBuf, cstr};
+use bson::{Bson, DateTime, Document};
 use serde_json::{Map, Value};
 
 use super::LogRecord;
 use super::error::LogError;
 
-/// The database of the log store that holds every log collection.
-pub const LOG_DB: &str = "logs";
-
-/// Longest `project` + `env` (bytes, after encoding) a log collection name may be built from.
+/// Longest `project` + `env` (bytes, after encoding) an environment directory name may be
+/// built from.
 pub const MAX_NAMESPACE_PART_LEN: usize = 100;
 
 /// Largest stored JSON text of a trace or of the debug values, in bytes; a larger one is
@@ -26,16 +24,6 @@ pub const MAX_JSON_FIELD_BYTES: usize = 256 * 1024;
 
 /// Largest derived text (`search`) the `q` filter scans per entry, in bytes.
 pub const MAX_SEARCH_TEXT_BYTES: usize = 64 * 1024;
-
-/// Sort order of listings: newest first (see [`entry_id`]).
-pub(crate) fn newest_first() -> Document {
-    doc! {"_id": -1}
-}
-
-/// Sort order of retention: oldest first.
-pub(crate) fn oldest_first() -> Document {
-    doc! {"_id": 1}
-}
 
 /// Length of [`time_prefix`].
 pub const TIME_PREFIX_LEN: usize = 16;
@@ -48,17 +36,16 @@ pub(crate) fn time_prefix(t: DateTime) -> String {
 }
 
 /// The `_id` of an entry: [`time_prefix`] of its time, the writer instance (random per start,
-/// 8 hex digits) and the writer's sequence number (16 hex digits). `_id` order is therefore
-/// time order, ties in arrival order within one writer, so listings, time ranges and retention
-/// all run on the primary key without a secondary index or an in-memory sort.
+/// 8 hex digits) and the writer's sequence number (16 hex digits): unique, and ordered like
+/// the entries' times (ties in arrival order within one writer).
 pub(crate) fn entry_id(t: DateTime, instance: u32, seq: u64) -> String {
     format!("{}{instance:08x}{seq:016x}", time_prefix(t))
 }
 
-/// The collection of the environment `env` of `project`: `<project>__<env>` where bytes
-/// outside `[A-Za-z0-9-]` (including `_`) are written `_xx` (hex), so distinct pairs never
-/// share a collection.
-pub fn collection_name(project: &str, env: &str) -> Result<String, LogError> {
+/// The log directory name of the environment `env` of `project`: `<project>__<env>` where
+/// bytes outside `[A-Za-z0-9-]` (including `_`) are written `_xx` (hex), so distinct pairs
+/// never share a directory and a name can never contain a path separator or `..`.
+pub fn env_dir_name(project: &str, env: &str) -> Result<String, LogError> {
     let bad = |reason: &str| LogError::InvalidNamespace {
         name: format!("{project}/{env}"),
         reason: reason.to_string(),
@@ -131,8 +118,9 @@ fn truncate_at_char(s: &mut String, max: usize) {
     }
 }
 
-/// The stored document of an (already scrubbed) record, with its `_id` ([`entry_id`]).
-pub(crate) fn to_document(rec: &LogRecord, id: String) -> Document {
+/// The text the `q` filter scans: path, API, error, request id and the Debug values' leaves,
+/// at most [`MAX_SEARCH_TEXT_BYTES`].
+fn search_text(rec: &LogRecord) -> String {
     let mut search = String::new();
     for part in [
         Some(rec.path.as_str()),
@@ -150,29 +138,46 @@ pub(crate) fn to_document(rec: &LogRecord, id: String) -> Document {
         leaf_text(d, &mut search);
     }
     truncate_at_char(&mut search, MAX_SEARCH_TEXT_BYTES);
-    let headers: Vec<Bson> = rec
-        .request_headers
-        .iter()
-        .map(|(n, v)| Bson::Array(vec![Bson::String(n.clone()), Bson::String(v.clone())]))
-        .collect();
-    let opt = |s: &Option<String>| s.clone().map_or(Bson::Null, Bson::String);
-    doc! {
-        "_id": id,
-        "time": rec.time,
-        "requestId": rec.request_id.clone(),
-        "project": rec.project.clone(),
-        "env": rec.env.clone(),
-        "api": opt(&rec.api),
-        "method": rec.method.clone(),
-        "path": rec.path.clone(),
-        "status": i32::from(rec.status),
-        "durationUs": i64::try_from(rec.duration_us).unwrap_or(i64::MAX),
-        "error": opt(&rec.error),
-        "requestHeaders": headers,
-        "trace": bounded_text(rec.trace.to_json_text()),
-        "debug": bounded_json(&Value::Array(rec.debug.clone())),
-        "search": search,
+    search
+}
+
+fn opt(s: &Option<String>) -> RawBsonRef<'_> {
+    s.as_deref().map_or(RawBsonRef::Null, RawBsonRef::String)
+}
+
+/// The stored document of an (already scrubbed) record, with its `_id` ([`entry_id`]),
+/// encoded straight into BSON.
+pub(crate) fn to_raw(rec: &LogRecord, id: &str) -> RawDocumentBuf {
+    let mut headers = RawArrayBuf::new();
+    for (n, v) in &rec.request_headers {
+        let mut pair = RawArrayBuf::new();
+        pair.push(n.as_str());
+        pair.push(v.as_str());
+        headers.push(pair);
     }
+    let trace = bounded_text(rec.trace.to_json_text());
+    let debug = bounded_json(&Value::Array(rec.debug.clone()));
+    let search = search_text(rec);
+    let mut d = RawDocumentBuf::new();
+    d.append(cstr!("_id"), id);
+    d.append(cstr!("time"), rec.time);
+    d.append(cstr!("requestId"), rec.request_id.as_str());
+    d.append(cstr!("project"), rec.project.as_str());
+    d.append(cstr!("env"), rec.env.as_str());
+    d.append(cstr!("api"), opt(&rec.api));
+    d.append(cstr!("method"), rec.method.as_str());
+    d.append(cstr!("path"), rec.path.as_str());
+    d.append(cstr!("status"), i32::from(rec.status));
+    d.append(
+        cstr!("durationUs"),
+        i64::try_from(rec.duration_us).unwrap_or(i64::MAX),
+    );
+    d.append(cstr!("error"), opt(&rec.error));
+    d.append(cstr!("requestHeaders"), headers);
+    d.append(cstr!("trace"), trace.as_str());
+    d.append(cstr!("debug"), debug.as_str());
+    d.append(cstr!("search"), search.as_str());
+    d
 }
 
 /// ISO-8601 UTC with milliseconds (`2024-03-27T00:00:00.000Z`).
@@ -281,8 +286,12 @@ mod tests {
         }
     }
 
+    fn stored(rec: &LogRecord) -> Document {
+        Document::try_from(to_raw(rec, "id").as_ref()).unwrap_or_default()
+    }
+
     #[test]
-    fn collection_names_are_injective_and_valid() {
+    fn env_dir_names_are_injective_and_valid() {
         let cases = [
             ("shop", "development", "shop__development"),
             ("my-shop", "prod", "my-shop__prod"),
@@ -291,22 +300,22 @@ mod tests {
             ("a$b", "c.d", "a_24b__c_2ed"),
         ];
         for (p, e, want) in cases {
-            assert_eq!(collection_name(p, e).ok().as_deref(), Some(want), "{p}/{e}");
+            assert_eq!(env_dir_name(p, e).ok().as_deref(), Some(want), "{p}/{e}");
         }
         assert_ne!(
-            collection_name("a__b", "c").ok(),
-            collection_name("a", "b__c").ok()
+            env_dir_name("a__b", "c").ok(),
+            env_dir_name("a", "b__c").ok()
         );
-        assert!(collection_name("", "x").is_err());
-        assert!(collection_name("x", "").is_err());
-        assert!(collection_name(&"p".repeat(60), &"e".repeat(60)).is_err());
-        let e = collection_name("", "x").err().map(|e| e.code());
+        assert!(env_dir_name("", "x").is_err());
+        assert!(env_dir_name("x", "").is_err());
+        assert!(env_dir_name(&"p".repeat(60), &"e".repeat(60)).is_err());
+        let e = env_dir_name("", "x").err().map(|e| e.code());
         assert_eq!(e, Some("invalid_log_namespace"));
     }
 
     #[test]
     fn a_record_round_trips_to_api_json() {
-        let doc = to_document(&record(), "id".into());
+        let doc = stored(&record());
         let v = to_json(&doc);
         assert_eq!(v["time"], "2024-03-22T00:00:00.123Z");
         assert_eq!(v["requestId"], "req-1");
@@ -353,7 +362,7 @@ mod tests {
     fn oversized_trace_is_replaced_by_a_marker() {
         let mut rec = record();
         rec.trace = json!("x".repeat(MAX_JSON_FIELD_BYTES + 1)).into();
-        let v = to_json(&to_document(&rec, "id".into()));
+        let v = to_json(&stored(&rec));
         assert_eq!(v["trace"]["truncated"], true);
         assert_eq!(v["trace"]["bytes"], MAX_JSON_FIELD_BYTES + 3);
     }
@@ -362,7 +371,7 @@ mod tests {
     fn search_text_is_bounded_on_a_char_boundary() {
         let mut rec = record();
         rec.debug = vec![json!({"value": "é".repeat(MAX_SEARCH_TEXT_BYTES)})];
-        let doc = to_document(&rec, "id".into());
+        let doc = stored(&rec);
         let s = doc.get_str("search").unwrap_or_default();
         assert!(s.len() <= MAX_SEARCH_TEXT_BYTES && s.len() > MAX_SEARCH_TEXT_BYTES - 4);
     }

@@ -3,7 +3,7 @@
 /// An error of the request-log API.
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
-    /// The project or environment name cannot name a log collection (empty or too long).
+    /// The project or environment name cannot name a log directory (empty or too long).
     #[error("invalid log namespace {name:?}: {reason}")]
     InvalidNamespace {
         /// The offending `project/env`.
@@ -14,9 +14,9 @@ pub enum LogError {
     /// The query could not be built from its parameters (see [`crate::logs::LogQuery`]).
     #[error("invalid log query: {0}")]
     InvalidQuery(String),
-    /// The log store failed (I/O, corruption); the message is for the server log only.
-    #[error("log store error: {0}")]
-    Store(#[from] stratus_docstore::DocstoreError),
+    /// Reading or writing the segment files failed; the message is for the server log only.
+    #[error("request-log file error: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 impl LogError {
@@ -25,7 +25,7 @@ impl LogError {
         match self {
             LogError::InvalidNamespace { .. } => "invalid_log_namespace",
             LogError::InvalidQuery(_) => "validation_failed",
-            LogError::Store(_) => "internal",
+            LogError::Io(_) => "internal",
         }
     }
 
@@ -33,7 +33,7 @@ impl LogError {
     pub fn is_client_error(&self) -> bool {
         match self {
             LogError::InvalidNamespace { .. } | LogError::InvalidQuery(_) => true,
-            LogError::Store(_) => false,
+            LogError::Io(_) => false,
         }
     }
 }

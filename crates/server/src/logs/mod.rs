@@ -1,37 +1,44 @@
 //! Request logs (the product feature, not the server's diagnostic log): one entry per runtime
-//! request of a user API, stored in a separate document store (`logs.redb`), queryable with
-//! filters and paging, kept by a size/age retention policy. User-facing description:
+//! request of a user API, appended to per-environment segment files under
+//! `<data-dir>/logs/` ([`segment`]), queryable with filters and paging ([`search`]), kept by
+//! a size/age retention policy that deletes whole segments. User-facing description:
 //! `docs/request-logs.md`.
 //!
 //! Invariants:
 //! - [`RequestLogs::record`] never blocks: it hands the record to a bounded queue
 //!   ([`LogConfig::queue_capacity`]) and drops it (counted in [`RequestLogs::dropped`]) when
 //!   the queue is full;
-//! - one background std thread ([`writer`]) is the only writer of the log store; it needs no
-//!   async runtime;
+//! - one background std thread ([`writer`]) is the only writer of the segment files; it needs
+//!   no async runtime;
 //! - every record is scrubbed ([`scrub`]) before it is stored: credentials in headers, query
-//!   parameters, bearer values and JWT-looking strings never reach the store file.
+//!   parameters, bearer values and JWT-looking strings never reach a segment file.
 
+mod backup;
+mod catalog;
 pub mod entry;
 pub mod error;
 pub mod query;
 pub mod scrub;
+mod search;
+pub mod segment;
 pub mod writer;
 
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use stratus_docstore::{FindOptions, Store};
-
-pub use entry::{LOG_DB, collection_name};
+pub use entry::env_dir_name;
 pub use error::LogError;
 pub use query::{DEFAULT_LIMIT, LogPage, LogQuery, MAX_LIMIT, MAX_OFFSET};
 
-use entry::{newest_first, to_json};
+use catalog::{Catalog, OpenReport};
 use writer::{Msg, Shared, Writer};
+
+/// Name of the request-log directory inside a data directory (and inside a backup).
+pub const LOGS_DIR: &str = "logs";
 
 /// Default capacity of the queue between requests and the writer (config
 /// `logs.queue_capacity`).
@@ -49,6 +56,20 @@ pub const MAX_ENTRIES_PER_ENV: u64 = 100_000;
 
 /// Default time between two retention passes.
 pub const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Default size at which a segment file is closed and the next one started (config
+/// `logs.segment_bytes`).
+pub const SEGMENT_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Smallest accepted `logs.segment_bytes`.
+pub const MIN_SEGMENT_BYTES: u64 = 64 * 1024;
+
+/// Largest accepted `logs.segment_bytes` (a query holds one segment in memory at a time).
+pub const MAX_SEGMENT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Default longest time written entries wait for an fsync: a crash loses at most this much
+/// of the request logs (never user data).
+pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// One request's log entry, as the HTTP layer hands it over (scrubbed by the writer).
 #[derive(Debug, Clone, PartialEq)]
@@ -104,11 +125,22 @@ impl From<serde_json::Value> for LogTrace {
     }
 }
 
+/// Initial JSON buffer per trace entry (an estimate; the buffer grows when needed).
+const TRACE_BYTES_PER_ENTRY: usize = 160;
+
 impl LogTrace {
     /// The JSON text of the trace.
     pub fn to_json_text(&self) -> String {
         match self {
-            LogTrace::Flow(t) => serde_json::to_string(t).unwrap_or_else(|_| "null".into()),
+            LogTrace::Flow(t) => {
+                // Sized for a typical entry up front: growing the buffer step by step was a
+                // tenth of the log writer's time.
+                let mut out = Vec::with_capacity(TRACE_BYTES_PER_ENTRY * (t.entries.len() + 1));
+                match serde_json::to_writer(&mut out, t) {
+                    Ok(()) => String::from_utf8(out).unwrap_or_else(|_| "null".into()),
+                    Err(_) => "null".into(),
+                }
+            }
             LogTrace::Json(v) => v.to_string(),
         }
     }
@@ -127,6 +159,10 @@ pub struct LogConfig {
     pub max_entries_per_env: u64,
     /// Time between two retention passes (a pass also runs when the writer starts).
     pub retention_interval: Duration,
+    /// Size at which a segment file is closed and the next one started.
+    pub segment_bytes: u64,
+    /// Longest time written entries wait for an fsync.
+    pub sync_interval: Duration,
 }
 
 /// Largest accepted `logs.queue_capacity` (each queued entry holds a whole request's trace).
@@ -164,6 +200,12 @@ impl LogConfig {
         if self.retention_interval.is_zero() {
             return err("retention_interval", "must not be zero".into());
         }
+        if !(MIN_SEGMENT_BYTES..=MAX_SEGMENT_BYTES).contains(&self.segment_bytes) {
+            return err(
+                "segment_bytes",
+                format!("must be from {MIN_SEGMENT_BYTES} to {MAX_SEGMENT_BYTES}"),
+            );
+        }
         Ok(())
     }
 }
@@ -176,6 +218,8 @@ impl Default for LogConfig {
             max_age: MAX_AGE,
             max_entries_per_env: MAX_ENTRIES_PER_ENV,
             retention_interval: RETENTION_INTERVAL,
+            segment_bytes: SEGMENT_BYTES,
+            sync_interval: SYNC_INTERVAL,
         }
     }
 }
@@ -187,7 +231,8 @@ pub struct RequestLogs {
 }
 
 struct Inner {
-    store: Store,
+    catalog: Arc<Catalog>,
+    config: LogConfig,
     tx: SyncSender<Msg>,
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -217,15 +262,19 @@ impl Drop for WriterPause {
 }
 
 impl RequestLogs {
-    /// Starts the writer thread over `store` (its own file, e.g. `<data-dir>/logs.redb`).
-    /// Should the thread fail to start, every record is dropped and counted. Out-of-range
-    /// settings are clamped (a capacity or batch of 0 counts as 1); check them first with
-    /// [`LogConfig::validate`].
-    pub fn start(store: Store, config: LogConfig) -> RequestLogs {
+    /// Opens the request logs kept in directory `dir` (created if missing; the server uses
+    /// `<data-dir>/`[`LOGS_DIR`]) and starts the writer thread. Existing segments are scanned
+    /// (a torn tail left by a crash is cut when the writer next appends); what could not be
+    /// used is returned for the server's diagnostic log. Should the thread fail to start,
+    /// every record is dropped and counted. Out-of-range settings are clamped (a capacity or
+    /// batch of 0 counts as 1); check them first with [`LogConfig::validate`].
+    pub fn open(dir: &Path, config: LogConfig) -> Result<(RequestLogs, Vec<String>), LogError> {
+        let (catalog, report) = Catalog::open(dir)?;
+        let catalog = Arc::new(catalog);
         let (tx, rx) = sync_channel(config.queue_capacity.max(1));
         let shared = Arc::new(Shared::default());
         shared.running.store(true, Ordering::SeqCst);
-        let writer = Writer::new(store.clone(), config, shared.clone(), rx);
+        let writer = Writer::new(catalog.clone(), config.clone(), shared.clone(), rx);
         let thread = std::thread::Builder::new()
             .name("stratus-request-logs".into())
             .spawn(move || writer.run());
@@ -236,14 +285,16 @@ impl RequestLogs {
                 None
             }
         };
-        RequestLogs {
+        let logs = RequestLogs {
             inner: Arc::new(Inner {
-                store,
+                catalog,
+                config,
                 tx,
                 shared,
                 thread: Mutex::new(thread),
             }),
-        }
+        };
+        Ok((logs, open_warnings(&report)))
     }
 
     /// Queues `rec` for writing; never blocks. When the queue is full (or the writer has
@@ -342,27 +393,69 @@ impl RequestLogs {
         }
     }
 
+    /// Entries stored in every environment (retention included).
+    pub fn entries(&self) -> u64 {
+        self.inner.catalog.total_entries()
+    }
+
+    /// Bytes of the segment files of every environment.
+    pub fn disk_bytes(&self) -> u64 {
+        let cat = &self.inner.catalog;
+        cat.env_names()
+            .iter()
+            .map(|e| cat.snapshot(e).bytes())
+            .sum()
+    }
+
     /// One page of the entries of `project`/`env` matching `q`, newest first, with the total
     /// number of matches. Synchronous (call it from a blocking task).
     pub fn query(&self, project: &str, env: &str, q: &LogQuery) -> Result<LogPage, LogError> {
         q.validate().map_err(LogError::InvalidQuery)?;
-        let coll = collection_name(project, env)?;
-        let filter = q.to_filter();
-        let store = &self.inner.store;
-        let total = store.count_documents(LOG_DB, &coll, &filter, 0, 0)?;
-        let options = FindOptions {
-            filter,
-            sort: Some(newest_first()),
-            skip: q.offset,
-            limit: i64::try_from(q.limit).unwrap_or(i64::MAX),
-            ..Default::default()
+        let dir = env_dir_name(project, env)?;
+        let config = &self.inner.config;
+        let max_age_ms = i64::try_from(config.max_age.as_millis()).unwrap_or(i64::MAX);
+        let vis = search::Visibility {
+            cutoff_ms: bson::DateTime::now()
+                .timestamp_millis()
+                .saturating_sub(max_age_ms),
+            max_entries: config.max_entries_per_env,
         };
-        let mut data = Vec::new();
-        for doc in store.find(LOG_DB, &coll, options)? {
-            data.push(to_json(&doc?));
-        }
-        Ok(LogPage { data, total })
+        search::run(&self.inner.catalog, &dir, q, vis)
     }
+
+    /// Copies every environment's segments, as written so far, into `out` (a new directory
+    /// laid out like the live one; each copy is fsync'd). Runs while the server logs. Returns
+    /// the number of entries copied.
+    pub fn backup_to(&self, out: &Path) -> Result<u64, LogError> {
+        Ok(backup::copy(&self.inner.catalog, out)?)
+    }
+}
+
+/// Copies the request logs of directory `dir` (not in use by a running server) into `out`;
+/// returns the number of entries copied. A missing `dir` copies nothing.
+pub fn backup_dir(dir: &Path, out: &Path) -> Result<u64, LogError> {
+    if !dir.is_dir() {
+        return Ok(0);
+    }
+    let (catalog, _) = Catalog::open(dir)?;
+    Ok(backup::copy(&catalog, out)?)
+}
+
+fn open_warnings(report: &OpenReport) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in &report.torn_tails {
+        out.push(format!(
+            "request-log segment {} ends with an incomplete entry (crash while writing); it is cut off",
+            p.display()
+        ));
+    }
+    for p in &report.unreadable {
+        out.push(format!(
+            "request-log segment {} is not readable by this version; it is left untouched and not shown",
+            p.display()
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -414,6 +507,20 @@ mod tests {
                     ..LogConfig::default()
                 },
                 "logs.retention_interval",
+            ),
+            (
+                LogConfig {
+                    segment_bytes: MIN_SEGMENT_BYTES - 1,
+                    ..LogConfig::default()
+                },
+                "logs.segment_bytes",
+            ),
+            (
+                LogConfig {
+                    segment_bytes: MAX_SEGMENT_BYTES + 1,
+                    ..LogConfig::default()
+                },
+                "logs.segment_bytes",
             ),
         ];
         for (config, key) in cases {

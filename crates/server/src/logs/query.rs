@@ -1,5 +1,5 @@
 //! [`LogQuery`]: the filters and paging of a log listing, parsed from the admin endpoint's
-//! query parameters, and their translation into a docstore filter.
+//! query parameters, and their translation into a MongoDB-style filter (matched on each stored entry).
 //!
 //! Parameters (docs/request-logs.md): `api`, `status` (`404` or `4xx`), `from`, `to`
 //! (ISO-8601; `from` inclusive, `to` exclusive), `q` (case-insensitive substring), `requestId`,
@@ -8,8 +8,6 @@
 //! parameter name, all at once.
 
 use bson::{Bson, DateTime, Document, doc};
-
-use super::entry::time_prefix;
 
 /// Entries per page when `limit` is absent.
 pub const DEFAULT_LIMIT: u64 = 50;
@@ -196,7 +194,7 @@ impl LogQuery {
         Ok(())
     }
 
-    /// The docstore filter of this query (paging excluded).
+    /// The filter of this query over stored entries (paging excluded).
     pub(crate) fn to_filter(&self) -> Document {
         let mut and: Vec<Bson> = Vec::new();
         if let Some(api) = &self.api {
@@ -209,17 +207,16 @@ impl LogQuery {
             let low = i32::from(c) * 100;
             and.push(doc! {"status": {"$gte": low, "$lt": low + 100}}.into());
         }
-        // The `_id` starts with the entry's time (`entry::entry_id`): a time range is an
-        // `_id` range, scanned on the primary key.
+        // The search also skips whole segments outside the range (`search::run`).
         let mut range = Document::new();
         if let Some(from) = self.from {
-            range.insert("$gte", time_prefix(from));
+            range.insert("$gte", from);
         }
         if let Some(to) = self.to {
-            range.insert("$lt", time_prefix(to));
+            range.insert("$lt", to);
         }
         if !range.is_empty() {
-            and.push(doc! {"_id": range}.into());
+            and.push(doc! {"time": range}.into());
         }
         if let Some(id) = &self.request_id {
             and.push(doc! {"requestId": id.clone()}.into());
@@ -362,7 +359,7 @@ mod tests {
         };
         assert_eq!(
             q.to_filter(),
-            doc! {"_id": {"$gte": "8000000000000000", "$lt": "8000000000000010"}}
+            doc! {"time": {"$gte": DateTime::from_millis(0), "$lt": DateTime::from_millis(16)}}
         );
         let q = LogQuery {
             api: Some("a".into()),

@@ -144,6 +144,14 @@ pub fn scrub_path(path: &str) -> String {
 /// Replaces JWT-looking substrings and Stratus API keys by [`REDACTED_TOKEN`] and the
 /// credential after `Bearer ` by [`REDACTED`]. Borrows when nothing changes.
 pub fn scrub_text(s: &str) -> Cow<'_, str> {
+    if !may_hold_secret(s.as_bytes()) {
+        return Cow::Borrowed(s);
+    }
+    scrub_all_rules(s)
+}
+
+/// [`scrub_text`] without the pre-check.
+fn scrub_all_rules(s: &str) -> Cow<'_, str> {
     let s = match scrub_jwts(s) {
         Cow::Borrowed(b) => scrub_api_keys(b),
         Cow::Owned(o) => Cow::Owned(scrub_api_keys(&o).into_owned()),
@@ -152,6 +160,19 @@ pub fn scrub_text(s: &str) -> Cow<'_, str> {
         Cow::Borrowed(_) => s,
         Cow::Owned(o) => Cow::Owned(o),
     }
+}
+
+/// Whether `b` contains a trigger of one of [`scrub_text`]'s rules (`eyJ`, the API-key
+/// prefix, `bearer` in any case). One pass; most strings have none and are left as they are.
+fn may_hold_secret(b: &[u8]) -> bool {
+    (0..b.len()).any(|i| match b[i] {
+        b'e' => b[i..].starts_with(b"eyJ"),
+        b's' => b[i..].starts_with(API_KEY_PREFIX),
+        b'b' | b'B' => b
+            .get(i..i + 6)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"bearer")),
+        _ => false,
+    })
 }
 
 /// Scrubs every string and object key of a JSON value with [`scrub_text`], in place.
@@ -252,11 +273,12 @@ fn scrub_api_keys(s: &str) -> Cow<'_, str> {
     let mut out: Option<String> = None;
     let (mut copied, mut i) = (0, 0);
     while i + API_KEY_PREFIX.len() <= bytes.len() {
+        if !bytes[i..].starts_with(API_KEY_PREFIX) || (i > 0 && is_b64url(bytes[i - 1])) {
+            i += 1;
+            continue;
+        }
         let body = run_len(bytes, i + API_KEY_PREFIX.len());
-        if bytes[i..].starts_with(API_KEY_PREFIX)
-            && (i == 0 || !is_b64url(bytes[i - 1]))
-            && body >= MIN_API_KEY_BODY
-        {
+        if body >= MIN_API_KEY_BODY {
             let o = out.get_or_insert_with(|| String::with_capacity(s.len()));
             o.push_str(&s[copied..i]);
             o.push_str(REDACTED_TOKEN);
@@ -516,6 +538,42 @@ mod tests {
             assert_eq!(scrub_path(&once), once);
             let once = scrub_text(&input).into_owned();
             assert_eq!(scrub_text(&once), once);
+        }
+    }
+
+    #[test]
+    fn the_pre_check_never_skips_a_string_a_rule_would_change() {
+        use rand::{Rng, SeedableRng};
+        let pieces = [
+            "eyJ",
+            "eyJhbGciOiJIUzI1NiJ9",
+            ".",
+            "abc",
+            "stk_",
+            "stk_live_12345678",
+            "Bearer ",
+            "bEaReR ",
+            "bearer",
+            " ",
+            "x",
+            "9",
+            "_",
+            "-",
+            "\"",
+            ",",
+            "token=",
+            "é",
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..20_000 {
+            let n = rng.random_range(0..8);
+            let s: String = (0..n)
+                .map(|_| pieces[rng.random_range(0..pieces.len())])
+                .collect();
+            assert_eq!(scrub_text(&s), scrub_all_rules(&s), "{s:?}");
+            if !may_hold_secret(s.as_bytes()) {
+                assert!(matches!(scrub_all_rules(&s), Cow::Borrowed(_)), "{s:?}");
+            }
         }
     }
 }

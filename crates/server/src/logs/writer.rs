@@ -1,42 +1,39 @@
-//! The background writer thread of the request logs: drains the bounded queue in batches
-//! (one `insert_many` — one durable commit — per environment per batch) and applies the
-//! retention policy in small chunks between batches.
+//! The background writer thread of the request logs: drains the bounded queue in batches,
+//! appends each batch's entries to their environment's active segment file (one `write` per
+//! environment per batch), rotates segments, syncs them at most every
+//! [`LogConfig::sync_interval`](super::LogConfig) and applies the retention policy by
+//! deleting whole segment files.
 //!
-//! The log store is opened without a change feed (`StoreOptions::change_feed = false`):
-//! nothing follows it. Log files written before that still hold change events; the writer
-//! trims them ([`TRIM_CHANGES_EVERY`]) so retention can shrink such files too.
-//!
-//! Invariants: the thread is the only writer of the log store; every record taken off the
-//! queue is counted exactly once in `processed` (written, failed, or dropped at shutdown), so
-//! [`Shared::wait_processed`] (flush) terminates; a retention step deletes at most
-//! [`RETENTION_CHUNK`] entries so queued records wait at most one chunk.
+//! Invariants: the thread is the only writer of the segment files and of the catalog; every
+//! record taken off the queue is counted exactly once in `processed` (written, failed, or
+//! dropped at shutdown), so [`Shared::wait_processed`] (flush) terminates; a segment's length
+//! is published to the catalog only after its bytes are written; the active segment of an
+//! environment is always its last one.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{self, Write};
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use bson::{Bson, DateTime, Document, doc};
-use stratus_docstore::index::spec::IndexSpec;
-use stratus_docstore::{FindOptions, Store, changefeed};
+use bson::DateTime;
 
-use super::entry::{LOG_DB, collection_name, entry_id, oldest_first, time_prefix, to_document};
+use super::catalog::{Catalog, SegmentMeta};
+use super::entry::{entry_id, env_dir_name, to_raw};
 use super::scrub::scrub_record;
+use super::segment;
 use super::{LogConfig, LogRecord};
 
 /// How long the writer lets records gather after the first one of a batch arrives.
 pub const BATCH_LINGER: Duration = Duration::from_millis(10);
 
-/// Most entries one retention step deletes (one write transaction of the log store).
-pub const RETENTION_CHUNK: usize = 2_000;
-
-/// The document store records every write in its change feed; the log store has no
-/// followers, so the writer trims the feed once this many events have accumulated.
-pub const TRIM_CHANGES_EVERY: u64 = 2_000;
-
-/// Most change-feed events one trim deletes (one write transaction).
-pub const TRIM_CHANGES_CHUNK: u64 = 10_000;
+/// An environment's log is split into at least this many segments before the count limit
+/// is reached, so deleting the oldest segment never removes more than about 1/8 of the
+/// allowed entries at once.
+pub const SEGMENTS_PER_ENV: u64 = 8;
 
 /// A message of the queue.
 pub(crate) enum Msg {
@@ -55,9 +52,9 @@ pub(crate) struct Shared {
     pub(crate) dropped: AtomicU64,
     /// Records stored.
     pub(crate) written: AtomicU64,
-    /// Records the store refused (I/O error, invalid namespace, oversized document).
+    /// Records that could not be stored (I/O error, invalid namespace, oversized entry).
     pub(crate) failed: AtomicU64,
-    /// Completed retention passes over every log collection.
+    /// Completed retention passes over every environment.
     pub(crate) retention_passes: AtomicU64,
     /// Entries deleted by retention.
     pub(crate) retention_deleted: AtomicU64,
@@ -135,40 +132,56 @@ impl Drop for RunningGuard {
     }
 }
 
+/// The open segment an environment appends to.
+struct Active {
+    /// The segment's number.
+    number: u64,
+    file: File,
+    /// Bytes and entries of the segment (as published to the catalog).
+    len: u64,
+    entries: u64,
+    /// Whether bytes were written since the last sync.
+    unsynced: bool,
+}
+
+/// One environment's part of a batch: framed records and, per record, its time and byte
+/// range in `bytes`.
+#[derive(Default)]
+struct EnvBatch {
+    bytes: Vec<u8>,
+    records: Vec<(i64, Range<usize>)>,
+}
+
 /// The writer thread's state.
 pub(crate) struct Writer {
-    pub(crate) store: Store,
-    pub(crate) config: LogConfig,
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) rx: Receiver<Msg>,
-    /// Collections whose indexes exist.
-    indexed: HashSet<String>,
+    catalog: Arc<Catalog>,
+    config: LogConfig,
+    shared: Arc<Shared>,
+    rx: Receiver<Msg>,
+    /// Open segments by environment directory name.
+    active: HashMap<String, Active>,
     /// This writer's instance number and next sequence number (parts of [`entry_id`]).
     instance: u32,
     seq: u64,
-    /// Collections left in the current retention pass (`None`: no pass under way).
-    retention_todo: Option<Vec<String>>,
-    /// Change-feed events up to this sequence number are trimmed (or being ignored).
-    trimmed_to: u64,
+    last_sync: Instant,
 }
 
 impl Writer {
     pub(crate) fn new(
-        store: Store,
+        catalog: Arc<Catalog>,
         config: LogConfig,
         shared: Arc<Shared>,
         rx: Receiver<Msg>,
     ) -> Writer {
         Writer {
-            store,
+            catalog,
             config,
             shared,
             rx,
-            indexed: HashSet::new(),
+            active: HashMap::new(),
             instance: rand::random(),
             seq: 0,
-            retention_todo: None,
-            trimmed_to: 0,
+            last_sync: Instant::now(),
         }
     }
 
@@ -178,34 +191,35 @@ impl Writer {
         let batch_max = self.config.batch_max.max(1);
         let mut last_retention: Option<Instant> = None;
         let mut stop = false;
+        // Whether the last batch was full: the queue is busy and the next batch needs no
+        // time to gather.
+        let mut busy = false;
         while !stop {
             self.shared.wait_while_paused();
-            if last_retention.is_none_or(|t| t.elapsed() >= self.config.retention_interval)
-                && self.retention_todo.is_none()
-            {
+            if last_retention.is_none_or(|t| t.elapsed() >= self.config.retention_interval) {
                 last_retention = Some(Instant::now());
-                self.retention_todo = Some(self.log_collections());
+                self.retention_pass();
+            }
+            let since = last_retention.map_or(Duration::ZERO, |t| t.elapsed());
+            let mut wait = self.config.retention_interval.saturating_sub(since);
+            if self.has_unsynced() {
+                wait = wait.min(
+                    self.config
+                        .sync_interval
+                        .saturating_sub(self.last_sync.elapsed()),
+                );
             }
             let mut batch: Vec<LogRecord> = Vec::new();
-            let first = if self.retention_todo.is_some() || self.trim_due() {
-                self.rx.try_recv().map_err(|e| match e {
-                    TryRecvError::Empty => RecvTimeoutError::Timeout,
-                    TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
-                })
-            } else {
-                let since = last_retention.map_or(Duration::ZERO, |t| t.elapsed());
-                let wait = self.config.retention_interval.saturating_sub(since);
-                self.rx.recv_timeout(wait.max(Duration::from_millis(1)))
-            };
-            match first {
+            match self.rx.recv_timeout(wait.max(Duration::from_millis(1))) {
                 Ok(Msg::Record(r)) => batch.push(*r),
                 Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => stop = true,
-                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Timeout) => busy = false,
             }
             if !batch.is_empty() {
-                // Let a batch gather: under load this turns one wake-up and one commit per
+                // Let a batch gather: at a trickle this turns one wake-up and one write per
                 // request into one per BATCH_LINGER (the request path never waits for it).
-                if !stop {
+                // Under load the batches are full anyway and the writer must not sleep.
+                if !stop && !busy {
                     std::thread::sleep(BATCH_LINGER);
                 }
                 // A pause set while we waited holds this batch too.
@@ -217,17 +231,16 @@ impl Writer {
                         Err(TryRecvError::Empty) => break,
                     }
                 }
+                busy = batch.len() >= batch_max;
                 let n = batch.len() as u64;
                 self.write_batch(batch);
                 self.shared.add_processed(n);
             }
-            if !stop {
-                self.retention_step();
-            }
-            if self.trim_due() {
-                self.trim_step();
+            if self.last_sync.elapsed() >= self.config.sync_interval {
+                self.sync_all();
             }
         }
+        self.sync_all();
         // Records queued after the stop request are not written.
         let mut late = 0;
         while let Ok(msg) = self.rx.try_recv() {
@@ -239,160 +252,229 @@ impl Writer {
         self.shared.add_processed(late);
     }
 
-    /// Scrubs and stores a batch: one `insert_many` per environment.
+    fn has_unsynced(&self) -> bool {
+        self.active.values().any(|a| a.unsynced)
+    }
+
+    /// Makes every written byte durable (a failed sync is retried at the next interval).
+    fn sync_all(&mut self) {
+        for a in self.active.values_mut() {
+            if a.unsynced && a.file.sync_data().is_ok() {
+                a.unsynced = false;
+            }
+        }
+        self.last_sync = Instant::now();
+    }
+
+    /// Scrubs, encodes and appends a batch: one write per environment (more when a segment
+    /// fills up).
     fn write_batch(&mut self, batch: Vec<LogRecord>) {
-        let mut by_coll: BTreeMap<String, Vec<Document>> = BTreeMap::new();
+        let mut by_env: BTreeMap<String, EnvBatch> = BTreeMap::new();
         for mut rec in batch {
-            let Ok(coll) = collection_name(&rec.project, &rec.env) else {
+            let Ok(env) = env_dir_name(&rec.project, &rec.env) else {
                 self.shared.failed.fetch_add(1, Ordering::Relaxed);
                 continue;
             };
             scrub_record(&mut rec);
             let id = entry_id(rec.time, self.instance, self.seq);
             self.seq += 1;
-            by_coll.entry(coll).or_default().push(to_document(&rec, id));
-        }
-        for (coll, docs) in by_coll {
-            let n = docs.len() as u64;
-            if !self.indexed.contains(&coll) {
-                if self.ensure_indexes(&coll).is_err() {
-                    self.shared.failed.fetch_add(n, Ordering::Relaxed);
-                    continue;
-                }
-                self.indexed.insert(coll.clone());
+            let body = to_raw(&rec, &id);
+            if body.as_bytes().len() > segment::MAX_RECORD_BYTES {
+                self.shared.failed.fetch_add(1, Ordering::Relaxed);
+                continue;
             }
-            match self.store.insert_many(LOG_DB, &coll, docs, false) {
-                Ok(res) => {
-                    let ok = res.inserted_ids.len() as u64;
-                    self.shared.written.fetch_add(ok, Ordering::Relaxed);
-                    self.shared.failed.fetch_add(n - ok, Ordering::Relaxed);
+            let b = by_env.entry(env).or_default();
+            let start = b.bytes.len();
+            segment::encode_record(body.as_bytes(), &mut b.bytes);
+            b.records
+                .push((rec.time.timestamp_millis(), start..b.bytes.len()));
+        }
+        for (env, b) in by_env {
+            let n = b.records.len() as u64;
+            match self.append(&env, &b) {
+                Ok(()) => {
+                    self.shared.written.fetch_add(n, Ordering::Relaxed);
                 }
                 Err(_) => {
+                    // The segment may hold a partial write now; start a fresh one next time.
+                    self.active.remove(&env);
                     self.shared.failed.fetch_add(n, Ordering::Relaxed);
                 }
             }
+            self.enforce_count(&env);
         }
     }
 
-    fn ensure_indexes(&self, coll: &str) -> stratus_docstore::Result<()> {
-        let spec = IndexSpec::new(doc! {"requestId": 1})?;
-        self.store.create_index(LOG_DB, coll, spec)?;
+    /// Most entries of one segment.
+    fn entries_per_segment(&self) -> u64 {
+        (self.config.max_entries_per_env / SEGMENTS_PER_ENV).max(1)
+    }
+
+    /// Appends `b` to `env`'s active segment(s), rotating when a segment is full.
+    fn append(&mut self, env: &str, b: &EnvBatch) -> io::Result<()> {
+        let per_segment = self.entries_per_segment();
+        let max_bytes = self.config.segment_bytes;
+        let mut i = 0;
+        while i < b.records.len() {
+            self.ensure_active(env)?;
+            let Some(active) = self.active.get_mut(env) else {
+                return Err(io::Error::other("no active segment"));
+            };
+            let start = i;
+            let (mut len, mut entries) = (active.len, active.entries);
+            while let Some((_, range)) = b.records.get(i) {
+                let rlen = range.len() as u64;
+                let fits = len + rlen <= max_bytes && entries < per_segment;
+                // An empty segment takes any one record, so an oversized entry still lands.
+                if !fits && entries > 0 {
+                    break;
+                }
+                len += rlen;
+                entries += 1;
+                i += 1;
+            }
+            if i > start {
+                let bytes = &b.bytes[b.records[start].1.start..b.records[i - 1].1.end];
+                active.file.write_all(bytes)?;
+                active.unsynced = true;
+                let mut end = active.len;
+                self.catalog.update(env, |e| {
+                    if let Some(seg) = e.segments.last_mut() {
+                        for (time_ms, range) in &b.records[start..i] {
+                            end += range.len() as u64;
+                            seg.add(*time_ms, end);
+                        }
+                    }
+                });
+                active.len = len;
+                active.entries = entries;
+            }
+            if i < b.records.len() {
+                self.rotate(env)?;
+            }
+        }
         Ok(())
     }
 
-    /// Whether enough change-feed events accumulated to trim them.
-    fn trim_due(&self) -> bool {
-        self.store.last_change_seq() >= self.trimmed_to.saturating_add(TRIM_CHANGES_EVERY)
-    }
-
-    /// Deletes up to [`TRIM_CHANGES_CHUNK`] of the oldest change-feed events (the store
-    /// always keeps the newest one).
-    fn trim_step(&mut self) {
-        let last = self.store.last_change_seq();
-        let first = self
-            .store
-            .snapshot()
-            .and_then(|snap| changefeed::first_seq(snap.as_ref()));
-        let upto = match first {
-            Ok(Some(first)) => last.min(first.saturating_add(TRIM_CHANGES_CHUNK - 1)),
-            Ok(None) => last,
-            // Do not retry in a loop; the next TRIM_CHANGES_EVERY events try again.
-            Err(_) => last,
-        };
-        if upto > self.trimmed_to && self.store.trim_changes(upto).is_err() {
-            self.trimmed_to = last;
-            return;
+    /// Opens `env`'s active segment if none is open: its last segment after a restart
+    /// (truncated to its valid length), or a new one.
+    fn ensure_active(&mut self, env: &str) -> io::Result<()> {
+        if self.active.contains_key(env) {
+            return Ok(());
         }
-        self.trimmed_to = upto;
+        let snap = self.catalog.snapshot(env);
+        if let Some(last) = snap.segments.last()
+            && last.number == snap.last_number
+        {
+            let file = segment::open_for_append(&last.path, last.len)?;
+            self.active.insert(
+                env.to_string(),
+                Active {
+                    number: last.number,
+                    file,
+                    len: last.len,
+                    entries: last.entries,
+                    unsynced: false,
+                },
+            );
+            return Ok(());
+        }
+        self.create_segment(env, snap.last_number + 1)
     }
 
-    fn log_collections(&self) -> Vec<String> {
-        match self.store.list_collections(LOG_DB) {
-            Ok(list) => list.into_iter().map(|c| c.name).collect(),
-            Err(_) => Vec::new(),
+    /// Seals `env`'s active segment (synced) and starts the next one.
+    fn rotate(&mut self, env: &str) -> io::Result<()> {
+        if let Some(old) = self.active.remove(env) {
+            old.file.sync_data()?;
+        }
+        let next = self.catalog.snapshot(env).last_number + 1;
+        self.create_segment(env, next)
+    }
+
+    fn create_segment(&mut self, env: &str, number: u64) -> io::Result<()> {
+        let dir = self.catalog.env_dir(env);
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(segment::file_name(number));
+        let file = segment::create(&path)?;
+        let meta = SegmentMeta::empty(number, path);
+        let len = meta.len;
+        self.catalog.update(env, |e| {
+            e.last_number = e.last_number.max(number);
+            e.segments.push(meta);
+        });
+        self.active.insert(
+            env.to_string(),
+            Active {
+                number,
+                file,
+                len,
+                entries: 0,
+                unsynced: true,
+            },
+        );
+        Ok(())
+    }
+
+    /// Deletes `env`'s oldest segments while the others alone hold at least
+    /// `max_entries_per_env` entries (the active segment is never deleted here).
+    fn enforce_count(&mut self, env: &str) {
+        let max = self.config.max_entries_per_env;
+        loop {
+            let victim = self.catalog.update(env, |e| {
+                let total = e.entries();
+                match e.segments.first() {
+                    Some(first) if e.segments.len() > 1 && total - first.entries >= max => {
+                        Some(e.segments.remove(0))
+                    }
+                    _ => None,
+                }
+            });
+            let Some(seg) = victim else {
+                return;
+            };
+            self.delete(&seg);
         }
     }
 
-    /// Ids of the oldest entries of `coll` matching `filter`, at most `limit`.
-    fn oldest_ids(
-        &self,
-        coll: &str,
-        filter: Document,
-        limit: usize,
-    ) -> stratus_docstore::Result<Vec<Bson>> {
-        let options = FindOptions {
-            filter,
-            sort: Some(oldest_first()),
-            limit: i64::try_from(limit).unwrap_or(i64::MAX),
-            projection: Some(doc! {"_id": 1}),
-            ..Default::default()
-        };
-        let docs = self.store.find(LOG_DB, coll, options)?.to_vec()?;
-        Ok(docs
-            .into_iter()
-            .filter_map(|mut d| d.remove("_id"))
-            .collect())
+    /// One retention pass: deletes every segment whose newest entry is older than the age
+    /// limit (closing the active one if it is among them), then applies the count limit.
+    fn retention_pass(&mut self) {
+        let max_age_ms = i64::try_from(self.config.max_age.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = DateTime::now()
+            .timestamp_millis()
+            .saturating_sub(max_age_ms);
+        for env in self.catalog.env_names() {
+            let expired: Vec<SegmentMeta> = self.catalog.update(&env, |e| {
+                let (old, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut e.segments)
+                    .into_iter()
+                    .partition(|s| s.entries > 0 && s.max_ms < cutoff);
+                e.segments = keep;
+                old
+            });
+            if let Some(active) = self.active.get(&env)
+                && expired.iter().any(|s| s.number == active.number)
+            {
+                self.active.remove(&env);
+            }
+            for seg in &expired {
+                self.delete(seg);
+            }
+            self.enforce_count(&env);
+        }
+        self.shared.retention_passes.fetch_add(1, Ordering::SeqCst);
     }
 
-    fn delete_ids(&self, coll: &str, ids: Vec<Bson>) -> stratus_docstore::Result<u64> {
-        if ids.is_empty() {
-            return Ok(0);
+    /// Removes a segment file (already taken out of the catalog) and counts its entries.
+    fn delete(&self, seg: &SegmentMeta) {
+        match std::fs::remove_file(&seg.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            // The file stays on disk but is no longer listed; it is found again (and deleted
+            // by the next pass) after a restart.
+            Err(_) => {}
         }
-        let n = self
-            .store
-            .delete_many(LOG_DB, coll, doc! {"_id": {"$in": ids}})?;
         self.shared
             .retention_deleted
-            .fetch_add(n, Ordering::Relaxed);
-        Ok(n)
-    }
-
-    /// One bounded step of the retention pass: deletes up to [`RETENTION_CHUNK`] entries of
-    /// the next collection; moves on when that collection is within the policy.
-    fn retention_step(&mut self) {
-        let Some(todo) = self.retention_todo.as_mut() else {
-            return;
-        };
-        let Some(coll) = todo.last().cloned() else {
-            self.retention_todo = None;
-            self.shared.retention_passes.fetch_add(1, Ordering::SeqCst);
-            return;
-        };
-        match self.retention_chunk(&coll) {
-            Ok(true) => {} // more to delete in this collection
-            Ok(false) | Err(_) => {
-                if let Some(todo) = self.retention_todo.as_mut() {
-                    todo.pop();
-                }
-            }
-        }
-    }
-
-    /// Deletes one chunk from `coll`; true when the chunk was full (more may remain).
-    fn retention_chunk(&self, coll: &str) -> stratus_docstore::Result<bool> {
-        let max_age_ms = i64::try_from(self.config.max_age.as_millis()).unwrap_or(i64::MAX);
-        let cutoff = DateTime::from_millis(
-            DateTime::now()
-                .timestamp_millis()
-                .saturating_sub(max_age_ms),
-        );
-        let filter = doc! {"_id": {"$lt": time_prefix(cutoff)}};
-        let ids = self.oldest_ids(coll, filter, RETENTION_CHUNK)?;
-        let full = ids.len() == RETENTION_CHUNK;
-        self.delete_ids(coll, ids)?;
-        if full {
-            return Ok(true);
-        }
-        let count = self.store.estimated_count(LOG_DB, coll)?;
-        let excess = count.saturating_sub(self.config.max_entries_per_env);
-        if excess == 0 {
-            return Ok(false);
-        }
-        let n = usize::try_from(excess)
-            .unwrap_or(usize::MAX)
-            .min(RETENTION_CHUNK);
-        let ids = self.oldest_ids(coll, Document::new(), n)?;
-        self.delete_ids(coll, ids)?;
-        Ok(excess > n as u64)
+            .fetch_add(seg.entries, Ordering::Relaxed);
     }
 }
