@@ -159,23 +159,37 @@ def cmd_parse(path):
     print(f"{req_s:.0f} {p50:.2f} {p99:.2f} {errors}")
 
 
+def cmd_logcount(metrics_url):
+    """Prints Stratus's user-API requests and dropped request-log entries so far (from
+    /metrics), for the "log entries dropped" column."""
+    with urllib.request.urlopen(metrics_url, timeout=10) as r:
+        text = r.read().decode()
+    requests = dropped = 0
+    for line in text.splitlines():
+        if line.startswith("stratus_requests_total{"):
+            requests += int(float(line.rsplit(" ", 1)[1]))
+        elif line.startswith("stratus_request_log_dropped_total "):
+            dropped = int(float(line.rsplit(" ", 1)[1]))
+    print(requests, dropped)
+
+
 def cmd_table(path):
     rows = {}
     order = []
     for line in open(path):
-        workload, system, req_s, p50, p99, errors, rss = line.split("\t")
+        workload, system, req_s, p50, p99, errors, rss, logs = line.rstrip("\n").split("\t")
         if workload not in order:
             order.append(workload)
-        rows[(workload, system)] = (float(req_s), float(p50), float(p99), int(errors), int(rss))
-    print("| workload | system | req/s | p50 (ms) | p99 (ms) | errors | RSS peak (MB) |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+        rows[(workload, system)] = (float(req_s), float(p50), float(p99), int(errors), int(rss), logs)
+    print("| workload | system | req/s | p50 (ms) | p99 (ms) | errors | RSS peak (MB) | log entries dropped |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for w in order:
         for system in ("Stratus", "PocketBase"):
             if (w, system) not in rows:
-                print(f"| {w} | {system} | n/a | n/a | n/a | n/a | n/a |")
+                print(f"| {w} | {system} | n/a | n/a | n/a | n/a | n/a | n/a |")
                 continue
-            r, p50, p99, e, rss = rows[(w, system)]
-            print(f"| {w} | {system} | {r:.0f} | {p50:.2f} | {p99:.2f} | {e} | {rss / 1024:.1f} |")
+            r, p50, p99, e, rss, logs = rows[(w, system)]
+            print(f"| {w} | {system} | {r:.0f} | {p50:.2f} | {p99:.2f} | {e} | {rss / 1024:.1f} | {logs} |")
     print()
     print("| workload | throughput Stratus/PocketBase | p99 PocketBase/Stratus |")
     print("|---|---:|---:|")
@@ -197,6 +211,7 @@ def main():
         "settle": cmd_settle,
         "parse": cmd_parse,
         "table": cmd_table,
+        "logcount": cmd_logcount,
     }[cmd](*args)
 
 

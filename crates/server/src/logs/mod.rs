@@ -42,7 +42,7 @@ pub const LOGS_DIR: &str = "logs";
 
 /// Default capacity of the queue between requests and the writer (config
 /// `logs.queue_capacity`).
-pub const QUEUE_CAPACITY: usize = 1_000;
+pub const QUEUE_CAPACITY: usize = 8_192;
 
 /// Default most records per write transaction.
 pub const BATCH_MAX: usize = 500;
