@@ -60,6 +60,10 @@ pub struct Gauges {
     pub log_queue_depth: u64,
     /// Request-log entries dropped because the queue was full.
     pub log_dropped: u64,
+    /// Request-log entries stored (all environments, retention included).
+    pub log_entries: u64,
+    /// Bytes of the request-log segment files.
+    pub log_disk_bytes: u64,
     /// Write operations waiting for the store's writer.
     pub store_queue_depth: u64,
     /// Write transactions the store committed (one fsync each).
@@ -203,6 +207,16 @@ impl Metrics {
                 g.log_dropped,
             ),
             (
+                "stratus_request_log_entries",
+                "Request-log entries stored (all environments).",
+                g.log_entries,
+            ),
+            (
+                "stratus_request_log_disk_bytes",
+                "Bytes of the request-log segment files.",
+                g.log_disk_bytes,
+            ),
+            (
                 "stratus_store_writer_queue_depth",
                 "Writes waiting for the store writer.",
                 g.store_queue_depth,
@@ -255,6 +269,8 @@ mod tests {
         m.node_error("flow_timeout");
         let text = m.render(Gauges {
             log_queue_depth: 3,
+            log_entries: 12,
+            log_disk_bytes: 4096,
             store_commits: 4,
             store_operations: 9,
             ..Gauges::default()
@@ -272,5 +288,11 @@ mod tests {
         assert!(text.contains(r#"le="+Inf"} 2"#));
         assert!(text.contains("stratus_flow_errors_total{code=\"flow_timeout\"} 1"));
         assert!(text.contains("stratus_request_log_queue_depth 3"));
+        assert!(
+            text.contains(
+                "# TYPE stratus_request_log_entries gauge\nstratus_request_log_entries 12"
+            )
+        );
+        assert!(text.contains("stratus_request_log_disk_bytes 4096"));
     }
 }

@@ -34,6 +34,8 @@ pub async fn metrics(State(app): State<AppState>) -> Response {
     let g = Gauges {
         log_queue_depth: app.logs.queue_depth() as u64,
         log_dropped: app.logs.dropped(),
+        log_entries: app.logs.entries(),
+        log_disk_bytes: app.logs.disk_bytes(),
         store_queue_depth: writer.queued,
         store_commits: writer.commits,
         store_operations: writer.operations,
