@@ -233,7 +233,8 @@ pub fn get(kv: &dyn KvRead, db: &str, coll: &str) -> Result<Option<CollectionMet
 }
 
 /// The metadata of `db.coll` as a shared value: memoised on `kv` when it is a snapshot (see
-/// [`KvRead::memo`]), so reads between two commits decode it once.
+/// [`KvRead::memo`]), so reads between two commits decode it once. Its indexes' multikey
+/// flags are the snapshot's (a shared entry is only ever planned against its own snapshot).
 pub fn get_shared(kv: &dyn KvRead, db: &str, coll: &str) -> Result<Option<Arc<CollectionMeta>>> {
     let Some(memo) = kv.memo() else {
         return Ok(get(kv, db, coll)?.map(Arc::new));
@@ -250,7 +251,14 @@ pub fn get_shared(kv: &dyn KvRead, db: &str, coll: &str) -> Result<Option<Arc<Co
     let value = memo.get_or_try_insert(&memo_key, || -> Result<crate::memo::MemoValue> {
         let meta: Option<Arc<CollectionMeta>> = match kv.get(CATALOG_TABLE, key)? {
             None => None,
-            Some(raw) => Some(Arc::new(decode_meta(&raw)?)),
+            Some(raw) => {
+                let mut meta = decode_meta(&raw)?;
+                // The snapshot never changes, so its multikey markers hold for every query
+                // planned on it: non-multikey indexes get exact range intersections, sorts
+                // and scans without de-duplication.
+                crate::index::refresh_multikey(kv, &mut meta.defs)?;
+                Some(Arc::new(meta))
+            }
         };
         Ok(Arc::new(meta))
     })?;

@@ -120,7 +120,7 @@ impl Store {
                 limit,
                 |pk, raw| {
                     if first_raw.len() as u64 <= SMALL_RESULT_LIMIT {
-                        first_raw.push(raw.to_vec());
+                        first_raw.push(raw);
                     }
                     Ok(pk)
                 },
@@ -243,7 +243,7 @@ fn collect_ordered<T>(
     plan: &crate::index::Plan,
     skip: u64,
     limit: Option<u64>,
-    mut take: impl FnMut(Vec<u8>, &[u8]) -> Result<T>,
+    mut take: impl FnMut(Vec<u8>, Vec<u8>) -> Result<T>,
 ) -> Result<Vec<T>> {
     let mut out = Vec::new();
     let mut to_skip = skip;
@@ -259,7 +259,7 @@ fn collect_ordered<T>(
         if limit.is_some_and(|l| out.len() as u64 >= l) {
             break;
         }
-        out.push(take(pk, &raw)?);
+        out.push(take(pk, raw)?);
     }
     Ok(out)
 }

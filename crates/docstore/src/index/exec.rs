@@ -14,7 +14,7 @@ use stratus_query::error::{MongoCode, QueryError, Result};
 use super::bounds::KeyRange;
 use super::maintain::storage_error;
 use super::planner::{Access, Plan};
-use crate::kv::{KvIter, KvRead};
+use crate::kv::{KvGetter, KvIter, KvRead};
 
 /// Candidate `(primary key, raw document)` pairs.
 pub type Candidates<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a>;
@@ -37,10 +37,11 @@ pub fn execute<'a>(plan: &Plan, kv: &'a dyn KvRead, docs_table: &str) -> Result<
             Ok(Box::new(it.map(|r| r.map_err(storage_error))))
         }
         Access::IdPoint { ids, .. } => {
-            let docs_table = docs_table.to_string();
+            // The ids are sorted: one getter walks forward through the table.
+            let mut docs = kv.getter(docs_table).map_err(storage_error)?;
             let ids = ids.clone();
             Ok(Box::new(ids.into_iter().filter_map(
-                move |id| match kv.get(&docs_table, &id) {
+                move |id| match docs.get(&id) {
                     Ok(Some(doc)) => Some(Ok((id, doc))),
                     Ok(None) => None,
                     Err(e) => Some(Err(storage_error(e))),
@@ -60,6 +61,7 @@ pub fn execute<'a>(plan: &Plan, kv: &'a dyn KvRead, docs_table: &str) -> Result<
                     scan.table.clone()
                 },
                 docs_table: docs_table.to_string(),
+                docs: None,
                 primary: scan.primary,
                 reverse: scan.reverse,
                 ranges,
@@ -76,6 +78,9 @@ struct RangeScan<'a> {
     kv: &'a dyn KvRead,
     table: String,
     docs_table: String,
+    /// Reads the documents behind the index entries (opened on the first entry); the entries
+    /// of one index key come in primary-key order, so it mostly walks forward.
+    docs: Option<Box<dyn KvGetter + 'a>>,
     primary: bool,
     reverse: bool,
     ranges: VecDeque<KeyRange>,
@@ -137,7 +142,17 @@ impl Iterator for RangeScan<'_> {
             {
                 continue;
             }
-            return match self.kv.get(&self.docs_table, &pk) {
+            let docs = match &mut self.docs {
+                Some(d) => d,
+                None => match self.kv.getter(&self.docs_table) {
+                    Ok(d) => self.docs.insert(d),
+                    Err(e) => {
+                        self.failed = true;
+                        return Some(Err(storage_error(e)));
+                    }
+                },
+            };
+            return match docs.get(&pk) {
                 Ok(Some(doc)) => Some(Ok((pk, doc))),
                 Ok(None) => {
                     self.failed = true;
