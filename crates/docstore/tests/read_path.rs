@@ -251,3 +251,84 @@ fn index_results_read_through_one_walk_equal_a_scan() {
         assert_eq!(got, expected, "{filter}");
     }
 }
+
+#[test]
+fn id_lookups_agree_with_the_general_filter() {
+    // `{_id: v}` is answered by one key lookup (for plain integer, string and ObjectId values
+    // without re-reading the stored `_id`); it must find exactly what `{_id: {$eq: v}}` finds
+    // through the planner and the full filter, for equal values of other types too.
+    use bson::{Bson, Decimal128, oid::ObjectId};
+    let (_d, store) = redb_store();
+    let oid = ObjectId::parse_str("650000000000000000000001").expect("oid");
+    let big = (1i64 << 53) + 1;
+    let dec = |s: &str| Bson::Decimal128(s.parse::<Decimal128>().expect("decimal"));
+    let stored = [
+        Bson::Int32(1),
+        Bson::Int64(big),
+        Bson::Double(2.5),
+        Bson::String("a".into()),
+        Bson::Symbol("sym".into()),
+        Bson::ObjectId(oid),
+        dec("7"),
+        Bson::Boolean(true),
+    ];
+    for (i, id) in stored.iter().enumerate() {
+        store
+            .insert_one("db", "c", doc! {"_id": id.clone(), "i": i as i32})
+            .expect("insert");
+    }
+    let queries = vec![
+        Bson::Int32(1),
+        Bson::Int64(1),
+        Bson::Double(1.0),
+        dec("1"),
+        Bson::Int64(big),
+        Bson::Int64(big - 1),
+        Bson::Double(big as f64),
+        Bson::Double(2.5),
+        Bson::Int32(2),
+        Bson::String("a".into()),
+        Bson::Symbol("a".into()),
+        Bson::String("sym".into()),
+        Bson::String("b".into()),
+        Bson::ObjectId(oid),
+        Bson::ObjectId(ObjectId::parse_str("650000000000000000000002").expect("oid")),
+        Bson::Int32(7),
+        Bson::Int64(7),
+        dec("7.0"),
+        Bson::Boolean(true),
+        Bson::Boolean(false),
+        Bson::Int32(99),
+    ];
+    let mut found = 0;
+    for q in queries {
+        let general = store
+            .find(
+                "db",
+                "c",
+                FindOptions::filter(doc! {"_id": {"$eq": q.clone()}}),
+            )
+            .expect("find")
+            .to_vec()
+            .expect("read");
+        let one = store
+            .find_one("db", "c", doc! {"_id": q.clone()})
+            .expect("one");
+        let raw = store
+            .find_one_raw("db", "c", doc! {"_id": q.clone()})
+            .expect("raw")
+            .map(|r| Document::try_from(r.as_ref()).expect("decodes"));
+        let listed = store
+            .find("db", "c", FindOptions::filter(doc! {"_id": q.clone()}))
+            .expect("find")
+            .to_vec()
+            .expect("read");
+        assert!(general.len() <= 1, "{q:?}");
+        assert_eq!(one.as_ref(), general.first(), "find_one {q:?}");
+        assert_eq!(raw.as_ref(), general.first(), "find_one_raw {q:?}");
+        assert_eq!(listed, general, "find {q:?}");
+        found += general.len();
+    }
+    // 1 (four ways), big, 2.5, "a" (twice), "sym", the ObjectId, 7 (three ways), true.
+    assert_eq!(found, 14);
+}

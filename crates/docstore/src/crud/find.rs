@@ -148,7 +148,9 @@ impl Store {
     /// The first document matching `filter`, if any.
     pub fn find_one(&self, db: &str, coll: &str, filter: Document) -> Result<Option<Document>> {
         if let Some(found) = self.by_id(db, coll, &filter)? {
-            return found.map(|(table, raw)| decode(&table, &raw)).transpose();
+            return found
+                .map(|(meta, raw)| decode(&meta.docs, &raw))
+                .transpose();
         }
         let mut c = self.find(
             db,
@@ -171,9 +173,9 @@ impl Store {
     ) -> Result<Option<bson::RawDocumentBuf>> {
         if let Some(found) = self.by_id(db, coll, &filter)? {
             return found
-                .map(|(table, raw)| {
+                .map(|(meta, raw)| {
                     bson::RawDocumentBuf::from_bytes(raw).map_err(|e| DocstoreError::Corrupt {
-                        table,
+                        table: meta.docs.clone(),
                         detail: e.to_string(),
                     })
                 })
@@ -193,8 +195,8 @@ impl Store {
     }
 }
 
-/// A document found by `_id`: its table name and stored bytes.
-type Found = (String, Vec<u8>);
+/// A document found by `_id`: its collection and stored bytes.
+type Found = (std::sync::Arc<catalog::CollectionMeta>, Vec<u8>);
 
 impl Store {
     /// For a `{_id: v}` filter, the document (with its table name) looked up directly:
@@ -207,19 +209,31 @@ impl Store {
         let Some(meta) = catalog::get_shared(snapshot.as_ref(), db, coll)? else {
             return Ok(Some(None));
         };
-        let table = meta.docs_table();
-        Ok(Some(
-            lookup_id(&snapshot, &table, id)?.map(|raw| (table, raw)),
-        ))
+        let found = lookup_id(&snapshot, &meta.docs, id)?;
+        Ok(Some(found.map(|raw| (meta, raw))))
     }
 }
 
 /// The stored document of `table` whose `_id` is `id`, if any (one key lookup).
 fn lookup_id(snapshot: &Snapshot, table: &str, id: &Bson) -> Result<Option<Vec<u8>>> {
     match snapshot.get(table, &crate::keys::primary_key(id)?)? {
-        Some(raw) if crate::crud::id_matches_raw(id, table, &raw)? => Ok(Some(raw)),
+        Some(raw) if key_identifies(id) || crate::crud::id_matches_raw(id, table, &raw)? => {
+            Ok(Some(raw))
+        }
         _ => Ok(None),
     }
+}
+
+/// Whether finding `id`'s primary key proves the stored `_id` equals `id`, so re-reading the
+/// stored `_id` to compare it can be skipped. The key encoding gives equal keys exactly to
+/// values that compare equal (`index::keycodec`, property-tested); this shortcut is taken only
+/// for the plain, most common `_id` types, whose encodings are simple and exact (32/64-bit
+/// integers, strings, ObjectIds); every other type is re-checked.
+fn key_identifies(id: &Bson) -> bool {
+    matches!(
+        id,
+        Bson::Int32(_) | Bson::Int64(_) | Bson::String(_) | Bson::ObjectId(_)
+    )
 }
 
 /// `cursor` with `projection` applied to each document (positional projections see the
