@@ -250,6 +250,54 @@ fn index_results_read_through_one_walk_equal_a_scan() {
         got.sort_by_key(key);
         assert_eq!(got, expected, "{filter}");
     }
+    // Long ranges read in growing chunks, forwards and backwards (a sort the index provides),
+    // with and without a limit that stops the scan early.
+    for (sort, limit) in [
+        (doc! {"k": 1}, 0),
+        (doc! {"k": -1}, 0),
+        (doc! {"k": -1}, 45),
+        (doc! {"k": 1}, 200),
+    ] {
+        let filter = doc! {"k": {"$gte": 10, "$lt": 300}};
+        let f = stratus_query::filter::Filter::parse(&filter).expect("filter");
+        let want: Vec<&Document> = all.iter().filter(|d| f.matches(d)).collect();
+        let got = store
+            .find(
+                "db",
+                "c",
+                FindOptions {
+                    filter,
+                    sort: Some(sort.clone()),
+                    limit,
+                    ..Default::default()
+                },
+            )
+            .expect("find")
+            .to_vec()
+            .expect("read");
+        let ks: Vec<i32> = got.iter().map(|d| d.get_i32("k").expect("k")).collect();
+        let descending = sort.get_i32("k").ok() == Some(-1);
+        assert!(
+            ks.windows(2).all(|w| if descending {
+                w[0] >= w[1]
+            } else {
+                w[0] <= w[1]
+            }),
+            "{sort} order"
+        );
+        if limit == 0 {
+            let mut got_ids: Vec<i32> = got.iter().map(|d| d.get_i32("_id").expect("id")).collect();
+            let mut want_ids: Vec<i32> =
+                want.iter().map(|d| d.get_i32("_id").expect("id")).collect();
+            got_ids.sort_unstable();
+            want_ids.sort_unstable();
+            assert_eq!(got_ids, want_ids, "{sort}");
+        } else {
+            assert_eq!(got.len(), limit as usize, "{sort} limit");
+            let edge = if descending { 299 } else { 10 };
+            assert_eq!(ks.first(), Some(&edge), "{sort} limit");
+        }
+    }
 }
 
 #[test]

@@ -33,6 +33,15 @@ pub const MAX_AND_DEPTH: usize = 32;
 static ID_DEF: LazyLock<Result<IndexDef, QueryError>> =
     LazyLock::new(|| IndexDef::compile(&super::spec::IndexSpec::id_index()));
 
+/// The lower edges of the points undefined and null (the keys of missing fields), computed
+/// once.
+static MISSING_EDGES: LazyLock<[super::bounds::Edge; 2]> = LazyLock::new(|| {
+    [
+        Interval::point(&Bson::Undefined).lo,
+        Interval::point(&Bson::Null).lo,
+    ]
+});
+
 /// How candidates are produced.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Access {
@@ -344,10 +353,9 @@ fn combine(conds: &[Cond], multikey: bool) -> Option<FieldBounds> {
         })
         .min_by_key(|p| p.len());
     if let Some(p) = best_points {
-        let undefined = Interval::point(&Bson::Undefined).lo;
-        let null = Interval::point(&Bson::Null).lo;
+        let missing = &*MISSING_EDGES;
         return Some(FieldBounds {
-            admits_null: p.iter().any(|i| i.lo == null || i.lo == undefined),
+            admits_null: p.iter().any(|i| missing.contains(&i.lo)),
             intervals: p.clone(),
             points: true,
         });
