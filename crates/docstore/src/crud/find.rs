@@ -55,8 +55,9 @@ pub const SMALL_RESULT_LIMIT: u64 = 101;
 impl Store {
     /// Runs a query; the cursor reads from a snapshot taken now.
     pub fn find(&self, db: &str, coll: &str, options: FindOptions) -> Result<Cursor> {
-        // Parse everything first: bad input fails even on a missing collection.
-        let matcher = Matcher::new(&options.filter)?;
+        // Parse everything first: bad input fails even on a missing collection. (A plain
+        // `{field: scalar}` cannot fail; its matcher is built only if something needs it.)
+        let mut matcher = LazyMatcher::new(&options.filter)?;
         let sort = match &options.sort {
             Some(s) if !s.is_empty() => Some(SortSpec::parse(s)?),
             _ => None,
@@ -86,7 +87,7 @@ impl Store {
         ) {
             let found: Vec<Vec<u8>> = lookup_id(&snapshot, &table, id)?.into_iter().collect();
             let cursor = Cursor::from_raw(table, found, options.batch_size);
-            return Ok(projected(cursor, projection, matcher));
+            return projected(cursor, projection, &mut matcher);
         }
         let sort_doc = sort.as_ref().and(options.sort.as_ref());
         let plan = plan_for(&meta, &options.filter, sort_doc);
@@ -95,7 +96,7 @@ impl Store {
             Cursor::scan(
                 snapshot,
                 table,
-                matcher.clone(),
+                matcher.get()?.clone(),
                 options.skip,
                 limit,
                 options.batch_size,
@@ -109,7 +110,7 @@ impl Store {
             let check = if plan.is_exact_for(&options.filter) {
                 &Matcher::All
             } else {
-                &matcher
+                matcher.get()?
             };
             let pks = collect_ordered(
                 &snapshot,
@@ -134,7 +135,7 @@ impl Store {
             let docs = collect_sorted(
                 &snapshot,
                 &table,
-                &matcher,
+                matcher.get()?,
                 &plan,
                 sort.as_ref(),
                 options.skip,
@@ -142,7 +143,7 @@ impl Store {
             )?;
             Cursor::from_documents(docs, options.batch_size)
         };
-        Ok(projected(cursor, projection, matcher))
+        projected(cursor, projection, &mut matcher)
     }
 
     /// The first document matching `filter`, if any.
@@ -238,14 +239,65 @@ fn key_identifies(id: &Bson) -> bool {
 
 /// `cursor` with `projection` applied to each document (positional projections see the
 /// match details of `matcher`).
-fn projected(cursor: Cursor, projection: Option<Projection>, matcher: Matcher) -> Cursor {
-    match projection {
-        Some(p) if !p.is_identity() => cursor.with_transform(Box::new(move |doc| {
-            let details = matcher.details(&doc);
-            Ok(p.apply(&doc, details.as_ref())?)
-        })),
+fn projected(
+    cursor: Cursor,
+    projection: Option<Projection>,
+    matcher: &mut LazyMatcher<'_>,
+) -> Result<Cursor> {
+    Ok(match projection {
+        Some(p) if !p.is_identity() => {
+            let matcher = matcher.get()?.clone();
+            cursor.with_transform(Box::new(move |doc| {
+                let details = matcher.details(&doc);
+                Ok(p.apply(&doc, details.as_ref())?)
+            }))
+        }
         _ => cursor,
+    })
+}
+
+/// The compiled filter of a query, compiled when first needed: a plain `{field: scalar}`
+/// (see [`plain_equality`]) always compiles, and a query answered by an exact index plan
+/// without a projection never needs it. Any other filter is compiled at once, so its errors
+/// come before any reading.
+struct LazyMatcher<'f> {
+    filter: &'f Document,
+    compiled: Option<Matcher>,
+}
+
+impl<'f> LazyMatcher<'f> {
+    fn new(filter: &'f Document) -> Result<Self> {
+        let compiled = if plain_equality(filter) {
+            None
+        } else {
+            Some(Matcher::new(filter)?)
+        };
+        Ok(LazyMatcher { filter, compiled })
     }
+
+    fn get(&mut self) -> Result<&Matcher> {
+        let m = match self.compiled.take() {
+            Some(m) => m,
+            None => Matcher::new(self.filter)?,
+        };
+        Ok(self.compiled.insert(m))
+    }
+}
+
+/// Whether `filter` is one equality of a plain field name (not empty, no `$` prefix) with a
+/// string, ObjectId, boolean or 32-bit integer: the filter parser accepts every such filter
+/// (a field with a non-document, non-regex value is an equality).
+fn plain_equality(filter: &Document) -> bool {
+    let mut it = filter.iter();
+    let (Some((field, value)), None) = (it.next(), it.next()) else {
+        return false;
+    };
+    !field.is_empty()
+        && !field.starts_with('$')
+        && matches!(
+            value,
+            Bson::String(_) | Bson::ObjectId(_) | Bson::Boolean(_) | Bson::Int32(_)
+        )
 }
 
 /// The matches of a plan whose order is final, after skip/limit, each turned into an item by
