@@ -380,3 +380,48 @@ fn id_lookups_agree_with_the_general_filter() {
     // 1 (four ways), big, 2.5, "a" (twice), "sym", the ObjectId, 7 (three ways), true.
     assert_eq!(found, 14);
 }
+
+#[test]
+fn a_limited_index_query_reads_no_candidate_past_its_limit() {
+    // An index entry whose document is gone is an InternalError when the scan reaches it;
+    // a query whose limit is reached before it must not read it (nor any other candidate
+    // after the last one returned).
+    use std::sync::Arc;
+    use stratus_docstore::kv::{KvStore, MemoryStore};
+    let kv = Arc::new(MemoryStore::new());
+    let store = Store::with_engine(kv.clone()).expect("store");
+    store
+        .create_index("db", "c", IndexSpec::new(doc! {"k": 1}).expect("spec"))
+        .expect("index");
+    let docs: Vec<Document> = (1..=4).map(|i| doc! {"_id": i, "k": "x"}).collect();
+    store.insert_many("db", "c", docs, true).expect("insert");
+    let table =
+        stratus_docstore::catalog::docs_table(store.list_collections("db").expect("list")[0].id);
+    let gone = stratus_docstore::index::encode_id(&bson::Bson::Int32(3));
+    kv.write(&mut |w| w.delete(&table, &gone).map(|_| ()))
+        .expect("remove a document behind the index's back");
+    let limited = |limit: i64, skip: u64| {
+        store
+            .find(
+                "db",
+                "c",
+                FindOptions {
+                    filter: doc! {"k": "x"},
+                    limit,
+                    skip,
+                    ..Default::default()
+                },
+            )
+            .and_then(|c| c.to_vec())
+            .map(|d| {
+                d.iter()
+                    .map(|d| d.get_i32("_id").expect("id"))
+                    .collect::<Vec<_>>()
+            })
+    };
+    assert_eq!(limited(2, 0).expect("limit 2"), vec![1, 2]);
+    assert_eq!(limited(1, 1).expect("skip 1, limit 1"), vec![2]);
+    assert_eq!(limited(-1, 0).expect("limit -1"), vec![1]);
+    assert!(limited(3, 0).is_err(), "the dangling entry is reached");
+    assert!(limited(0, 0).is_err(), "no limit reaches it too");
+}

@@ -312,6 +312,9 @@ fn collect_ordered<T>(
     mut take: impl FnMut(Vec<u8>, Vec<u8>) -> Result<T>,
 ) -> Result<Vec<T>> {
     let mut out = Vec::new();
+    if limit == Some(0) {
+        return Ok(out);
+    }
     let mut to_skip = skip;
     for item in crate::index::execute(plan, snapshot.as_ref(), table)? {
         let (pk, raw) = item?;
@@ -322,10 +325,11 @@ fn collect_ordered<T>(
             to_skip -= 1;
             continue;
         }
+        out.push(take(pk, raw)?);
+        // Stop as soon as the limit is reached: the next candidate is never read.
         if limit.is_some_and(|l| out.len() as u64 >= l) {
             break;
         }
-        out.push(take(pk, raw)?);
     }
     Ok(out)
 }
