@@ -301,6 +301,64 @@ fn index_results_read_through_one_walk_equal_a_scan() {
 }
 
 #[test]
+fn limited_index_queries_are_prefixes_of_the_unlimited_ones() {
+    // A limit sizes the first read of an index range (one entry for `limit: 1`); candidates
+    // the filter rejects make the scan read on in growing chunks. Every limited result must be
+    // the prefix of the unlimited one, in the same (index) order.
+    let (_d, store) = redb_store();
+    store
+        .create_index("db", "c", IndexSpec::new(doc! {"k": 1}).expect("spec"))
+        .expect("index");
+    let docs: Vec<Document> = (0..600)
+        .map(|i| doc! {"_id": i, "k": i % 5, "m": i % 7})
+        .collect();
+    store.insert_many("db", "c", docs, true).expect("insert");
+    let filters = [
+        doc! {"k": 2},
+        doc! {"k": 2, "m": 3},
+        doc! {"k": {"$in": [1, 3]}, "m": {"$gt": 4}},
+        doc! {"k": {"$gte": 3}, "m": 0},
+    ];
+    let run = |filter: &Document, skip: u64, limit: i64| {
+        store
+            .find(
+                "db",
+                "c",
+                FindOptions {
+                    filter: filter.clone(),
+                    sort: Some(doc! {"k": 1}),
+                    skip,
+                    limit,
+                    ..Default::default()
+                },
+            )
+            .expect("find")
+            .to_vec()
+            .expect("read")
+    };
+    let every = run(&doc! {}, 0, 0);
+    for filter in &filters {
+        let all = run(filter, 0, 0);
+        assert!(all.len() > 10, "{filter}");
+        // The unlimited result is the filtered collection in index order (k, then _id).
+        let f = stratus_query::filter::Filter::parse(filter).expect("filter");
+        let mut oracle: Vec<Document> = every.iter().filter(|d| f.matches(d)).cloned().collect();
+        oracle.sort_by_key(|d| (d.get_i32("k").expect("k"), d.get_i32("_id").expect("id")));
+        assert_eq!(all, oracle, "{filter}");
+        for (skip, limit) in [(0, 1), (0, 2), (0, 3), (0, 17), (1, 1), (5, 3), (0, 40)] {
+            let got = run(filter, skip, limit);
+            let start = (skip as usize).min(all.len());
+            let end = (start + limit as usize).min(all.len());
+            assert_eq!(
+                got,
+                all[start..end].to_vec(),
+                "{filter} skip {skip} limit {limit}"
+            );
+        }
+    }
+}
+
+#[test]
 fn id_lookups_agree_with_the_general_filter() {
     // `{_id: v}` is answered by one key lookup (for plain integer, string and ObjectId values
     // without re-reading the stored `_id`); it must find exactly what `{_id: {$eq: v}}` finds

@@ -316,7 +316,8 @@ fn collect_ordered<T>(
         return Ok(out);
     }
     let mut to_skip = skip;
-    for item in crate::index::execute(plan, snapshot.as_ref(), table)? {
+    let wanted = limit.map(|l| skip.saturating_add(l));
+    for item in crate::index::execute_expecting(plan, snapshot.as_ref(), table, wanted)? {
         let (pk, raw) = item?;
         if !matcher.matches_raw(table, &raw)? {
             continue;
