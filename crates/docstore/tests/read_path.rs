@@ -175,11 +175,25 @@ fn multikey_flags_follow_the_snapshot() {
         .expect("insert");
     let range = doc! {"t": {"$gt": "a", "$lt": "b"}};
     assert_eq!(ids(&store, range.clone()), vec![1]);
+    // Explain shows the plan find uses: one intersected interval, not multikey.
+    let scan = |store: &Store| {
+        let plan = store.explain("db", "c", &range, None).expect("explain");
+        let ix = plan.get_document("inputStage").expect("ixscan").clone();
+        (
+            ix.get_bool("isMultiKey").expect("isMultiKey"),
+            ix.get_document("indexBounds")
+                .and_then(|b| b.get_array("t"))
+                .expect("bounds")
+                .len(),
+        )
+    };
+    assert_eq!(scan(&store), (false, 1));
     assert_eq!(ids(&store, doc! {"t": {"$gte": "0"}}), vec![1, 2]);
     // "z" > "a" and "0" < "b": different elements satisfy the two bounds.
     store
         .insert_one("db", "c", doc! {"_id": 3, "t": ["0", "z"]})
         .expect("insert");
+    assert!(scan(&store).0, "multikey after the array");
     let cases: Vec<(Document, Vec<i32>)> = vec![
         (range, vec![1, 3]),
         (doc! {"t": {"$gte": "0"}}, vec![3, 1, 2]),
