@@ -47,6 +47,9 @@ pub struct CollectionMeta {
     pub indexes: Vec<Document>,
     /// The compiled secondary indexes with their table names (derived from `indexes`).
     pub defs: Vec<(String, IndexDef)>,
+    /// The table holding the documents ([`docs_table`] of `id`, derived once so the read path
+    /// does not format it per operation).
+    pub docs: String,
 }
 
 impl PartialEq for CollectionMeta {
@@ -84,7 +87,7 @@ impl CollectionMeta {
 
     /// The table holding the documents.
     pub fn docs_table(&self) -> String {
-        docs_table(self.id)
+        self.docs.clone()
     }
 
     /// The table holding the entries of index `name`.
@@ -128,7 +131,9 @@ impl CollectionMeta {
             id: d.get_i64("id").map_err(|_| corrupt("missing id"))? as u64,
             indexes: Vec::new(),
             defs: Vec::new(),
+            docs: String::new(),
         };
+        meta.docs = docs_table(meta.id);
         meta.set_indexes(indexes)
             .map_err(|e| corrupt(&format!("stored index spec is invalid: {e}")))?;
         Ok(meta)
@@ -232,25 +237,47 @@ pub fn get(kv: &dyn KvRead, db: &str, coll: &str) -> Result<Option<CollectionMet
     }
 }
 
+/// Memo keys of [`get_shared`] up to this length are built on the stack.
+const MEMO_KEY_STACK_BYTES: usize = 128;
+
 /// The metadata of `db.coll` as a shared value: memoised on `kv` when it is a snapshot (see
-/// [`KvRead::memo`]), so reads between two commits decode it once.
+/// [`KvRead::memo`]), so reads between two commits decode it once. Its indexes' multikey
+/// flags are the snapshot's (a shared entry is only ever planned against its own snapshot).
 pub fn get_shared(kv: &dyn KvRead, db: &str, coll: &str) -> Result<Option<Arc<CollectionMeta>>> {
     let Some(memo) = kv.memo() else {
         return Ok(get(kv, db, coll)?.map(Arc::new));
     };
-    // The memo key is the catalog key behind a prefix: one allocation for both.
+    // The memo key is the catalog key behind a prefix, built on the stack when it fits
+    // (namespaces are short; a lookup allocates nothing).
     const PREFIX: &[u8] = b"catalog\0";
-    let mut memo_key = Vec::with_capacity(PREFIX.len() + db.len() + coll.len() + 1);
-    memo_key.extend_from_slice(PREFIX);
-    memo_key.extend_from_slice(db.as_bytes());
-    memo_key.push(0);
-    memo_key.extend_from_slice(coll.as_bytes());
+    let len = PREFIX.len() + db.len() + coll.len() + 1;
+    let mut stack = [0u8; MEMO_KEY_STACK_BYTES];
+    let mut heap = Vec::new();
+    let memo_key: &mut [u8] = if len <= MEMO_KEY_STACK_BYTES {
+        &mut stack[..len]
+    } else {
+        heap.resize(len, 0);
+        &mut heap
+    };
+    let mut at = 0;
+    for part in [PREFIX, db.as_bytes(), b"\0", coll.as_bytes()] {
+        memo_key[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
+    let memo_key: &[u8] = memo_key;
     let key = &memo_key[PREFIX.len()..];
     debug_assert_eq!(key, catalog_key(db, coll).as_slice());
-    let value = memo.get_or_try_insert(&memo_key, || -> Result<crate::memo::MemoValue> {
+    let value = memo.get_or_try_insert(memo_key, || -> Result<crate::memo::MemoValue> {
         let meta: Option<Arc<CollectionMeta>> = match kv.get(CATALOG_TABLE, key)? {
             None => None,
-            Some(raw) => Some(Arc::new(decode_meta(&raw)?)),
+            Some(raw) => {
+                let mut meta = decode_meta(&raw)?;
+                // The snapshot never changes, so its multikey markers hold for every query
+                // planned on it: non-multikey indexes get exact range intersections, sorts
+                // and scans without de-duplication.
+                crate::index::refresh_multikey(kv, &mut meta.defs)?;
+                Some(Arc::new(meta))
+            }
         };
         Ok(Arc::new(meta))
     })?;
@@ -338,6 +365,7 @@ pub fn create(kv: &mut dyn KvWrite, db: &str, coll: &str) -> Result<CollectionMe
         id,
         indexes: Vec::new(),
         defs: Vec::new(),
+        docs: docs_table(id),
     };
     put(kv, &meta)?;
     Ok(meta)

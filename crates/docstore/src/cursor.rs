@@ -248,10 +248,13 @@ impl Cursor {
                     pks.clear();
                     return Ok(out);
                 };
+                // The keys are in result order, often ascending: one getter per batch walks
+                // forward through the table where it can.
+                let mut docs = snapshot.getter(table)?;
                 while out.len() < n {
                     let Some(pk) = pks.pop_front() else { break };
                     // The snapshot is the one the keys were selected from: the document is there.
-                    if let Some(raw) = snapshot.get(table, &pk)? {
+                    if let Some(raw) = docs.get(&pk)? {
                         out.push(Item::Raw(raw));
                     }
                 }

@@ -63,6 +63,17 @@ pub trait KvRead {
         None
     }
 
+    /// A reader of many keys of `table`, for callers that look up a series of keys (the
+    /// documents behind an index range, a list of `_id`s). Same answers as [`KvRead::get`];
+    /// engines override it to open the table once and, when the keys come in ascending order,
+    /// to walk forward from the previous key instead of descending from the root each time.
+    fn getter<'a>(&'a self, table: &str) -> KvResult<Box<dyn KvGetter + 'a>> {
+        Ok(Box::new(PlainGetter {
+            kv: self,
+            table: table.to_string(),
+        }))
+    }
+
     /// Calls `f` with every pair of `table` with keys in `(lo, hi)` (ascending, or descending
     /// when `reverse`) until it returns `false`, without copying keys and values. Same
     /// semantics as [`KvRead::range`]; engines override it to avoid the copies.
@@ -81,6 +92,24 @@ pub trait KvRead {
             }
         }
         Ok(())
+    }
+}
+
+/// Looks up keys of one table of a read view ([`KvRead::getter`]).
+pub trait KvGetter {
+    /// The value under `key`, or `None` (same answer as [`KvRead::get`] on the view).
+    fn get(&mut self, key: &[u8]) -> KvResult<Option<Vec<u8>>>;
+}
+
+/// The default [`KvGetter`]: one [`KvRead::get`] per key.
+struct PlainGetter<'a, K: ?Sized> {
+    kv: &'a K,
+    table: String,
+}
+
+impl<K: KvRead + ?Sized> KvGetter for PlainGetter<'_, K> {
+    fn get(&mut self, key: &[u8]) -> KvResult<Option<Vec<u8>>> {
+        self.kv.get(&self.table, key)
     }
 }
 

@@ -20,7 +20,7 @@ use std::sync::{Arc, RwLock};
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableError, TableHandle};
 
-use crate::kv::{KvError, KvIter, KvPair, KvRead, KvResult, KvStore, KvWrite, Snapshot};
+use crate::kv::{KvError, KvGetter, KvIter, KvPair, KvRead, KvResult, KvStore, KvWrite, Snapshot};
 use crate::memo::{FxHashMap, Memo, SnapshotCache};
 
 /// Number of pairs read per table reopening when iterating inside a write transaction.
@@ -197,6 +197,14 @@ impl KvRead for RedbSnapshot {
         Ok(t.get(key).map_err(engine)?.map(|g| g.value().to_vec()))
     }
 
+    fn getter<'a>(&'a self, table: &str) -> KvResult<Box<dyn KvGetter + 'a>> {
+        Ok(Box::new(RedbGetter {
+            table: self.table(table)?,
+            walk: None,
+            jumps: 0,
+        }))
+    }
+
     fn scan(
         &self,
         table: &str,
@@ -241,6 +249,102 @@ impl KvRead for RedbSnapshot {
         } else {
             Ok(Box::new(r.map(map)))
         }
+    }
+}
+
+/// Entries a [`RedbGetter`] steps over, looking for the next key ahead of its position,
+/// before it gives up and descends from the root instead (a step within a leaf costs a
+/// fraction of a descent; a key further away is better reached from the root).
+pub const GETTER_MAX_STEPS: usize = 2;
+
+/// Consecutive far jumps after which a [`RedbGetter`] stops walking and only descends (the
+/// keys it is asked for are scattered, so stepping would be wasted work).
+pub const GETTER_MAX_JUMPS: u32 = 2;
+
+/// A forward walk over a table: the range iterator and the entry it is positioned on.
+struct Walk {
+    range: redb::Range<'static, &'static [u8], &'static [u8]>,
+    /// The last entry the range yielded. Every entry with a smaller key has been passed; the
+    /// range yields the entries after it.
+    at: (
+        redb::AccessGuard<'static, &'static [u8]>,
+        redb::AccessGuard<'static, &'static [u8]>,
+    ),
+}
+
+/// The [`KvGetter`] of a snapshot: keeps the table open and, while the keys asked for ascend
+/// and lie close together (the documents behind one index key, a sorted `$in` on `_id`),
+/// reaches each from the previous one by stepping a range iterator forward instead of
+/// descending from the root. Keys that go backwards or lie far ahead are read with a descent;
+/// after [`GETTER_MAX_JUMPS`] far jumps in a row it only descends.
+struct RedbGetter {
+    table: Option<Arc<ReadTable>>,
+    walk: Option<Walk>,
+    /// Consecutive keys that were not within [`GETTER_MAX_STEPS`] of the walk's position.
+    jumps: u32,
+}
+
+impl RedbGetter {
+    /// Starts a walk at the first entry with a key `>= key`; `None` when there is none.
+    fn start_walk(t: &ReadTable, key: &[u8]) -> KvResult<Option<Walk>> {
+        let mut range = t
+            .range::<&[u8]>((Bound::Included(key), Bound::Unbounded))
+            .map_err(engine)?;
+        Ok(match range.next() {
+            Some(item) => Some(Walk {
+                at: item.map_err(engine)?,
+                range,
+            }),
+            None => None,
+        })
+    }
+}
+
+impl KvGetter for RedbGetter {
+    fn get(&mut self, key: &[u8]) -> KvResult<Option<Vec<u8>>> {
+        use std::cmp::Ordering;
+        let Some(t) = &self.table else {
+            return Ok(None);
+        };
+        if let Some(w) = &mut self.walk
+            && w.at.0.value() <= key
+        {
+            // Step forward: every entry before `at` has been passed, so the first entry with
+            // a key >= `key` answers it.
+            for _ in 0..=GETTER_MAX_STEPS {
+                match w.at.0.value().cmp(key) {
+                    Ordering::Equal => {
+                        self.jumps = 0;
+                        return Ok(Some(w.at.1.value().to_vec()));
+                    }
+                    Ordering::Greater => {
+                        self.jumps = 0;
+                        return Ok(None);
+                    }
+                    Ordering::Less => match w.range.next() {
+                        Some(item) => w.at = item.map_err(engine)?,
+                        None => {
+                            // The table ends before `key`.
+                            self.walk = None;
+                            return Ok(None);
+                        }
+                    },
+                }
+            }
+            self.jumps += 1;
+        } else if self.walk.is_some() {
+            // Behind the walk: a plain lookup keeps the walk for the keys after it.
+            return Ok(t.get(key).map_err(engine)?.map(|g| g.value().to_vec()));
+        }
+        if self.jumps >= GETTER_MAX_JUMPS {
+            self.walk = None;
+            return Ok(t.get(key).map_err(engine)?.map(|g| g.value().to_vec()));
+        }
+        self.walk = Self::start_walk(t, key)?;
+        Ok(match &self.walk {
+            Some(w) if w.at.0.value() == key => Some(w.at.1.value().to_vec()),
+            _ => None,
+        })
     }
 }
 
@@ -574,6 +678,66 @@ mod tests {
                 .expect("names")
                 .contains(&"missing".to_string())
         );
+    }
+
+    /// The getter answers exactly like `get` for every access pattern: ascending runs of
+    /// neighbours, small and large gaps, missing keys, keys behind the walk, repeats, keys past
+    /// the end followed by smaller ones, and the switch to plain lookups after far jumps.
+    #[test]
+    fn getter_answers_like_get() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = RedbStore::open(&dir.path().join("db.redb")).expect("open");
+        // Even keys 0..2000 only (odd keys are missing), 4-byte big-endian.
+        store
+            .write(&mut |kv| {
+                for i in (0u32..2000).step_by(2) {
+                    kv.put("t", &i.to_be_bytes(), &(i * 3).to_be_bytes())?;
+                }
+                Ok(())
+            })
+            .expect("write");
+        let snap = store.snapshot().expect("snap");
+        let runs: Vec<(&str, Vec<u32>)> = vec![
+            ("neighbours", (100..140).step_by(2).collect()),
+            ("with missing", (100..140).collect()),
+            ("small gaps", vec![0, 2, 6, 8, 14, 16, 18, 24]),
+            ("far jumps", vec![0, 1000, 1002, 1500, 10, 12, 14, 1998]),
+            ("scattered", vec![4, 900, 30, 1700, 200, 1200, 60, 1998, 2]),
+            ("descending", (0..60).rev().collect()),
+            ("repeats", vec![10, 10, 11, 11, 12, 12, 10]),
+            ("past the end", vec![1996, 1998, 1999, 5000, 1998, 4, 6]),
+            ("single", vec![42]),
+            ("empty", vec![]),
+        ];
+        let mut rng = 0x2545_f491u32;
+        let mut random: Vec<u32> = Vec::new();
+        for _ in 0..3000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 17;
+            rng ^= rng << 5;
+            // Mostly short forward hops from the previous key, sometimes anywhere.
+            let prev = random.last().copied().unwrap_or(0);
+            random.push(match rng % 8 {
+                0 => rng % 2100,
+                1 => prev.saturating_sub(rng % 5),
+                _ => prev + rng % 7,
+            });
+        }
+        let mut all = runs;
+        all.push(("random walk", random));
+        for (name, keys) in &all {
+            let mut getter = snap.getter("t").expect("getter");
+            for k in keys {
+                let key = k.to_be_bytes();
+                assert_eq!(
+                    getter.get(&key).expect("getter get"),
+                    snap.get("t", &key).expect("get"),
+                    "{name}: key {k}"
+                );
+            }
+        }
+        let mut missing = snap.getter("no such table").expect("getter");
+        assert_eq!(missing.get(b"x").expect("get"), None);
     }
 
     #[test]

@@ -55,8 +55,9 @@ pub const SMALL_RESULT_LIMIT: u64 = 101;
 impl Store {
     /// Runs a query; the cursor reads from a snapshot taken now.
     pub fn find(&self, db: &str, coll: &str, options: FindOptions) -> Result<Cursor> {
-        // Parse everything first: bad input fails even on a missing collection.
-        let matcher = Matcher::new(&options.filter)?;
+        // Parse everything first: bad input fails even on a missing collection. (A plain
+        // `{field: scalar}` cannot fail; its matcher is built only if something needs it.)
+        let mut matcher = LazyMatcher::new(&options.filter)?;
         let sort = match &options.sort {
             Some(s) if !s.is_empty() => Some(SortSpec::parse(s)?),
             _ => None,
@@ -86,7 +87,7 @@ impl Store {
         ) {
             let found: Vec<Vec<u8>> = lookup_id(&snapshot, &table, id)?.into_iter().collect();
             let cursor = Cursor::from_raw(table, found, options.batch_size);
-            return Ok(projected(cursor, projection, matcher));
+            return projected(cursor, projection, &mut matcher);
         }
         let sort_doc = sort.as_ref().and(options.sort.as_ref());
         let plan = plan_for(&meta, &options.filter, sort_doc);
@@ -95,7 +96,7 @@ impl Store {
             Cursor::scan(
                 snapshot,
                 table,
-                matcher.clone(),
+                matcher.get()?.clone(),
                 options.skip,
                 limit,
                 options.batch_size,
@@ -109,7 +110,7 @@ impl Store {
             let check = if plan.is_exact_for(&options.filter) {
                 &Matcher::All
             } else {
-                &matcher
+                matcher.get()?
             };
             let pks = collect_ordered(
                 &snapshot,
@@ -120,7 +121,7 @@ impl Store {
                 limit,
                 |pk, raw| {
                     if first_raw.len() as u64 <= SMALL_RESULT_LIMIT {
-                        first_raw.push(raw.to_vec());
+                        first_raw.push(raw);
                     }
                     Ok(pk)
                 },
@@ -134,7 +135,7 @@ impl Store {
             let docs = collect_sorted(
                 &snapshot,
                 &table,
-                &matcher,
+                matcher.get()?,
                 &plan,
                 sort.as_ref(),
                 options.skip,
@@ -142,13 +143,15 @@ impl Store {
             )?;
             Cursor::from_documents(docs, options.batch_size)
         };
-        Ok(projected(cursor, projection, matcher))
+        projected(cursor, projection, &mut matcher)
     }
 
     /// The first document matching `filter`, if any.
     pub fn find_one(&self, db: &str, coll: &str, filter: Document) -> Result<Option<Document>> {
         if let Some(found) = self.by_id(db, coll, &filter)? {
-            return found.map(|(table, raw)| decode(&table, &raw)).transpose();
+            return found
+                .map(|(meta, raw)| decode(&meta.docs, &raw))
+                .transpose();
         }
         let mut c = self.find(
             db,
@@ -171,9 +174,9 @@ impl Store {
     ) -> Result<Option<bson::RawDocumentBuf>> {
         if let Some(found) = self.by_id(db, coll, &filter)? {
             return found
-                .map(|(table, raw)| {
+                .map(|(meta, raw)| {
                     bson::RawDocumentBuf::from_bytes(raw).map_err(|e| DocstoreError::Corrupt {
-                        table,
+                        table: meta.docs.clone(),
                         detail: e.to_string(),
                     })
                 })
@@ -193,8 +196,8 @@ impl Store {
     }
 }
 
-/// A document found by `_id`: its table name and stored bytes.
-type Found = (String, Vec<u8>);
+/// A document found by `_id`: its collection and stored bytes.
+type Found = (std::sync::Arc<catalog::CollectionMeta>, Vec<u8>);
 
 impl Store {
     /// For a `{_id: v}` filter, the document (with its table name) looked up directly:
@@ -207,31 +210,94 @@ impl Store {
         let Some(meta) = catalog::get_shared(snapshot.as_ref(), db, coll)? else {
             return Ok(Some(None));
         };
-        let table = meta.docs_table();
-        Ok(Some(
-            lookup_id(&snapshot, &table, id)?.map(|raw| (table, raw)),
-        ))
+        let found = lookup_id(&snapshot, &meta.docs, id)?;
+        Ok(Some(found.map(|raw| (meta, raw))))
     }
 }
 
 /// The stored document of `table` whose `_id` is `id`, if any (one key lookup).
 fn lookup_id(snapshot: &Snapshot, table: &str, id: &Bson) -> Result<Option<Vec<u8>>> {
     match snapshot.get(table, &crate::keys::primary_key(id)?)? {
-        Some(raw) if crate::crud::id_matches_raw(id, table, &raw)? => Ok(Some(raw)),
+        Some(raw) if key_identifies(id) || crate::crud::id_matches_raw(id, table, &raw)? => {
+            Ok(Some(raw))
+        }
         _ => Ok(None),
     }
 }
 
+/// Whether finding `id`'s primary key proves the stored `_id` equals `id`, so re-reading the
+/// stored `_id` to compare it can be skipped. The key encoding gives equal keys exactly to
+/// values that compare equal (`index::keycodec`, property-tested); this shortcut is taken only
+/// for the plain, most common `_id` types, whose encodings are simple and exact (32/64-bit
+/// integers, strings, ObjectIds); every other type is re-checked.
+fn key_identifies(id: &Bson) -> bool {
+    matches!(
+        id,
+        Bson::Int32(_) | Bson::Int64(_) | Bson::String(_) | Bson::ObjectId(_)
+    )
+}
+
 /// `cursor` with `projection` applied to each document (positional projections see the
 /// match details of `matcher`).
-fn projected(cursor: Cursor, projection: Option<Projection>, matcher: Matcher) -> Cursor {
-    match projection {
-        Some(p) if !p.is_identity() => cursor.with_transform(Box::new(move |doc| {
-            let details = matcher.details(&doc);
-            Ok(p.apply(&doc, details.as_ref())?)
-        })),
+fn projected(
+    cursor: Cursor,
+    projection: Option<Projection>,
+    matcher: &mut LazyMatcher<'_>,
+) -> Result<Cursor> {
+    Ok(match projection {
+        Some(p) if !p.is_identity() => {
+            let matcher = matcher.get()?.clone();
+            cursor.with_transform(Box::new(move |doc| {
+                let details = matcher.details(&doc);
+                Ok(p.apply(&doc, details.as_ref())?)
+            }))
+        }
         _ => cursor,
+    })
+}
+
+/// The compiled filter of a query, compiled when first needed: a plain `{field: scalar}`
+/// (see [`plain_equality`]) always compiles, and a query answered by an exact index plan
+/// without a projection never needs it. Any other filter is compiled at once, so its errors
+/// come before any reading.
+struct LazyMatcher<'f> {
+    filter: &'f Document,
+    compiled: Option<Matcher>,
+}
+
+impl<'f> LazyMatcher<'f> {
+    fn new(filter: &'f Document) -> Result<Self> {
+        let compiled = if plain_equality(filter) {
+            None
+        } else {
+            Some(Matcher::new(filter)?)
+        };
+        Ok(LazyMatcher { filter, compiled })
     }
+
+    fn get(&mut self) -> Result<&Matcher> {
+        let m = match self.compiled.take() {
+            Some(m) => m,
+            None => Matcher::new(self.filter)?,
+        };
+        Ok(self.compiled.insert(m))
+    }
+}
+
+/// Whether `filter` is one equality of a plain field name (not empty, no `$` prefix) with a
+/// string, ObjectId, boolean or 32-bit integer: the filter parser accepts every such filter
+/// (a field with a non-document, non-regex value is an equality).
+fn plain_equality(filter: &Document) -> bool {
+    let mut it = filter.iter();
+    let (Some((field, value)), None) = (it.next(), it.next()) else {
+        return false;
+    };
+    !field.is_empty()
+        && !field.starts_with('$')
+        && matches!(
+            value,
+            Bson::String(_) | Bson::ObjectId(_) | Bson::Boolean(_) | Bson::Int32(_)
+        )
 }
 
 /// The matches of a plan whose order is final, after skip/limit, each turned into an item by
@@ -243,11 +309,15 @@ fn collect_ordered<T>(
     plan: &crate::index::Plan,
     skip: u64,
     limit: Option<u64>,
-    mut take: impl FnMut(Vec<u8>, &[u8]) -> Result<T>,
+    mut take: impl FnMut(Vec<u8>, Vec<u8>) -> Result<T>,
 ) -> Result<Vec<T>> {
     let mut out = Vec::new();
+    if limit == Some(0) {
+        return Ok(out);
+    }
     let mut to_skip = skip;
-    for item in crate::index::execute(plan, snapshot.as_ref(), table)? {
+    let wanted = limit.map(|l| skip.saturating_add(l));
+    for item in crate::index::execute_expecting(plan, snapshot.as_ref(), table, wanted)? {
         let (pk, raw) = item?;
         if !matcher.matches_raw(table, &raw)? {
             continue;
@@ -256,10 +326,11 @@ fn collect_ordered<T>(
             to_skip -= 1;
             continue;
         }
+        out.push(take(pk, raw)?);
+        // Stop as soon as the limit is reached: the next candidate is never read.
         if limit.is_some_and(|l| out.len() as u64 >= l) {
             break;
         }
-        out.push(take(pk, &raw)?);
     }
     Ok(out)
 }

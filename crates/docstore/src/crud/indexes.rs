@@ -84,7 +84,12 @@ impl Store {
     ) -> Result<Document> {
         crate::crud::Matcher::new(filter)?;
         let snap = self.snapshot()?;
-        let meta = catalog::require(snap.as_ref(), db, coll)?;
+        // The entry `find` plans with (its multikey flags are the snapshot's).
+        let meta = catalog::get_shared(snap.as_ref(), db, coll)?.ok_or_else(|| {
+            crate::error::DocstoreError::NamespaceNotFound {
+                ns: format!("{db}.{coll}"),
+            }
+        })?;
         let plan = plan_for(&meta, filter, sort);
         Ok(crate::index::explain(&plan))
     }

@@ -304,7 +304,8 @@ pub(crate) fn matching_docs(
     }
     let matcher = Matcher::new(filter)?;
     let plan = plan_for(meta, filter, None);
-    for item in crate::index::execute(&plan, kv, &table)? {
+    let wanted = limit.map(|l| l as u64);
+    for item in crate::index::execute_expecting(&plan, kv, &table, wanted)? {
         let (pk, raw) = item?;
         if matcher.matches_raw(&table, &raw)? {
             let doc = decode(&table, &raw)?;

@@ -55,7 +55,8 @@ pub(crate) fn find_matches(
     }
     let plan = crate::index::plan(filter, sort_doc, &meta.defs);
     let in_order = sort.is_none() || plan.sort_provided;
-    for item in crate::index::execute(&plan, kv, table)? {
+    let wanted = limit.filter(|_| in_order).map(|l| l as u64);
+    for item in crate::index::execute_expecting(&plan, kv, table, wanted)? {
         let (pk, raw) = item?;
         if !matcher.matches_raw(table, &raw)? {
             continue;

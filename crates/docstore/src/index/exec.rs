@@ -14,7 +14,7 @@ use stratus_query::error::{MongoCode, QueryError, Result};
 use super::bounds::KeyRange;
 use super::maintain::storage_error;
 use super::planner::{Access, Plan};
-use crate::kv::{KvIter, KvRead};
+use crate::kv::{KvGetter, KvIter, KvRead};
 
 /// Candidate `(primary key, raw document)` pairs.
 pub type Candidates<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a>;
@@ -29,6 +29,21 @@ fn as_bound(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
 
 /// Runs `plan` against a snapshot: yields candidates from `docs_table`.
 pub fn execute<'a>(plan: &Plan, kv: &'a dyn KvRead, docs_table: &str) -> Result<Candidates<'a>> {
+    execute_expecting(plan, kv, docs_table, None)
+}
+
+/// [`execute`] for a caller that expects to take about `wanted` candidates (skip + limit;
+/// `None`: unknown): the first read of each secondary index range reads that many entries
+/// (at most [`INDEX_CHUNK_FIRST`]), so a `limit: 1` query reads one index entry, not a chunk.
+pub fn execute_expecting<'a>(
+    plan: &Plan,
+    kv: &'a dyn KvRead,
+    docs_table: &str,
+    wanted: Option<u64>,
+) -> Result<Candidates<'a>> {
+    let first_chunk = wanted.map_or(INDEX_CHUNK_FIRST, |w| {
+        usize::try_from(w).map_or(INDEX_CHUNK_FIRST, |w| w.clamp(1, INDEX_CHUNK_FIRST))
+    });
     match &plan.access {
         Access::CollScan => {
             let it = kv
@@ -37,10 +52,11 @@ pub fn execute<'a>(plan: &Plan, kv: &'a dyn KvRead, docs_table: &str) -> Result<
             Ok(Box::new(it.map(|r| r.map_err(storage_error))))
         }
         Access::IdPoint { ids, .. } => {
-            let docs_table = docs_table.to_string();
+            // The ids are sorted: one getter walks forward through the table.
+            let mut docs = kv.getter(docs_table).map_err(storage_error)?;
             let ids = ids.clone();
             Ok(Box::new(ids.into_iter().filter_map(
-                move |id| match kv.get(&docs_table, &id) {
+                move |id| match docs.get(&id) {
                     Ok(Some(doc)) => Some(Ok((id, doc))),
                     Ok(None) => None,
                     Err(e) => Some(Err(storage_error(e))),
@@ -54,12 +70,17 @@ pub fn execute<'a>(plan: &Plan, kv: &'a dyn KvRead, docs_table: &str) -> Result<
             }
             Ok(Box::new(RangeScan {
                 kv,
+                pks: VecDeque::new(),
+                open: None,
+                chunk: first_chunk,
+                first_chunk,
                 table: if scan.primary {
                     docs_table.to_string()
                 } else {
                     scan.table.clone()
                 },
                 docs_table: docs_table.to_string(),
+                docs: None,
                 primary: scan.primary,
                 reverse: scan.reverse,
                 ranges,
@@ -71,11 +92,32 @@ pub fn execute<'a>(plan: &Plan, kv: &'a dyn KvRead, docs_table: &str) -> Result<
     }
 }
 
+/// Index entries read by the first read of an index range when the caller does not say how
+/// many it wants (see [`execute_expecting`]); each further read of the same range reads twice
+/// as many, up to [`INDEX_CHUNK_MAX`] (a caller that stops early has read few entries; a long
+/// range is read in few calls).
+pub const INDEX_CHUNK_FIRST: usize = 16;
+
+/// The most index entries read at once.
+pub const INDEX_CHUNK_MAX: usize = 1024;
+
 /// Lazy scan over a list of key ranges.
 struct RangeScan<'a> {
     kv: &'a dyn KvRead,
+    /// Secondary index: primary keys read from the open range, not yet handed out.
+    pks: VecDeque<Vec<u8>>,
+    /// Secondary index: the range being read and the key its next read resumes after
+    /// (`None`: from its start).
+    open: Option<(KeyRange, Option<Vec<u8>>)>,
+    /// Secondary index: entries to read by the next read of the open range.
+    chunk: usize,
+    /// Secondary index: entries read by the first read of each range.
+    first_chunk: usize,
     table: String,
     docs_table: String,
+    /// Reads the documents behind the index entries (opened on the first entry); the entries
+    /// of one index key come in primary-key order, so it mostly walks forward.
+    docs: Option<Box<dyn KvGetter + 'a>>,
     primary: bool,
     reverse: bool,
     ranges: VecDeque<KeyRange>,
@@ -85,6 +127,60 @@ struct RangeScan<'a> {
 }
 
 impl RangeScan<'_> {
+    /// The next primary key of a secondary index scan, in index order. Entries are read a
+    /// chunk at a time (without copying their keys); the multikey marker is skipped.
+    fn next_pk(&mut self) -> Option<Result<Vec<u8>>> {
+        loop {
+            if let Some(pk) = self.pks.pop_front() {
+                return Some(Ok(pk));
+            }
+            if self.open.is_none() {
+                let r = self.ranges.pop_front()?;
+                if r.is_empty() {
+                    continue;
+                }
+                self.open = Some((r, None));
+                self.chunk = self.first_chunk;
+            }
+            let (r, resume) = self.open.as_ref()?;
+            let (lo, hi) = match (resume.as_deref(), self.reverse) {
+                (Some(k), false) => (Bound::Excluded(k), as_bound(&r.hi)),
+                (Some(k), true) => (as_bound(&r.lo), Bound::Excluded(k)),
+                (None, _) => (as_bound(&r.lo), as_bound(&r.hi)),
+            };
+            let want = self.chunk;
+            let mut read = 0;
+            let mut last: Option<Vec<u8>> = None;
+            let pks = &mut self.pks;
+            pks.reserve(want);
+            let scanned = self
+                .kv
+                .scan(&self.table, lo, hi, self.reverse, &mut |k, v| {
+                    read += 1;
+                    // The empty key is the multikey marker, not an entry.
+                    if !k.is_empty() {
+                        pks.push_back(v.to_vec());
+                    }
+                    if read == want {
+                        last = Some(k.to_vec());
+                        return false;
+                    }
+                    true
+                });
+            if let Err(e) = scanned {
+                return Some(Err(storage_error(e)));
+            }
+            match last {
+                // A full chunk: the range may go on after its last key.
+                Some(k) => {
+                    self.open = self.open.take().map(|(r, _)| (r, Some(k)));
+                    self.chunk = (self.chunk * 2).min(INDEX_CHUNK_MAX);
+                }
+                None => self.open = None,
+            }
+        }
+    }
+
     fn next_entry(&mut self) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
         loop {
             if let Some(it) = &mut self.current {
@@ -116,28 +212,35 @@ impl Iterator for RangeScan<'_> {
         if self.failed {
             return None;
         }
+        if self.primary {
+            let entry = self.next_entry()?;
+            self.failed = entry.is_err();
+            return Some(entry);
+        }
         loop {
-            let (key, value) = match self.next_entry()? {
-                Ok(kv) => kv,
+            let pk = match self.next_pk()? {
+                Ok(pk) => pk,
                 Err(e) => {
                     self.failed = true;
                     return Some(Err(e));
                 }
             };
-            if self.primary {
-                return Some(Ok((key, value)));
-            }
-            // The empty key is the multikey marker, not an entry.
-            if key.is_empty() {
-                continue;
-            }
-            let pk = value;
             if let Some(seen) = &mut self.seen
                 && !seen.insert(pk.clone())
             {
                 continue;
             }
-            return match self.kv.get(&self.docs_table, &pk) {
+            let docs = match &mut self.docs {
+                Some(d) => d,
+                None => match self.kv.getter(&self.docs_table) {
+                    Ok(d) => self.docs.insert(d),
+                    Err(e) => {
+                        self.failed = true;
+                        return Some(Err(storage_error(e)));
+                    }
+                },
+            };
+            return match docs.get(&pk) {
                 Ok(Some(doc)) => Some(Ok((pk, doc))),
                 Ok(None) => {
                     self.failed = true;

@@ -22,7 +22,7 @@ pub mod maintain;
 pub mod planner;
 pub mod spec;
 
-pub use exec::{Candidates, execute};
+pub use exec::{Candidates, execute, execute_expecting};
 pub use explain::explain;
 pub use keycodec::{Direction, encode_id};
 pub use keys::{DocKeys, IndexDef};

@@ -33,6 +33,15 @@ pub const MAX_AND_DEPTH: usize = 32;
 static ID_DEF: LazyLock<Result<IndexDef, QueryError>> =
     LazyLock::new(|| IndexDef::compile(&super::spec::IndexSpec::id_index()));
 
+/// The lower edges of the points undefined and null (the keys of missing fields), computed
+/// once.
+static MISSING_EDGES: LazyLock<[super::bounds::Edge; 2]> = LazyLock::new(|| {
+    [
+        Interval::point(&Bson::Undefined).lo,
+        Interval::point(&Bson::Null).lo,
+    ]
+});
+
 /// How candidates are produced.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Access {
@@ -197,7 +206,7 @@ fn regex_intervals(pattern: &str, options: &str) -> Option<Vec<Interval>> {
 }
 
 /// The top-level conjunction of a filter: `(path, condition)` pairs.
-fn conjuncts(filter: &Document, depth: usize, out: &mut Vec<(String, Bson)>) {
+fn conjuncts<'f>(filter: &'f Document, depth: usize, out: &mut Vec<(&'f str, &'f Bson)>) {
     if depth > MAX_AND_DEPTH {
         return;
     }
@@ -211,7 +220,7 @@ fn conjuncts(filter: &Document, depth: usize, out: &mut Vec<(String, Bson)>) {
                 }
             }
         } else if !k.starts_with('$') {
-            out.push((k.clone(), v.clone()));
+            out.push((k.as_str(), v));
         }
     }
 }
@@ -344,10 +353,9 @@ fn combine(conds: &[Cond], multikey: bool) -> Option<FieldBounds> {
         })
         .min_by_key(|p| p.len());
     if let Some(p) = best_points {
-        let undefined = Interval::point(&Bson::Undefined).lo;
-        let null = Interval::point(&Bson::Null).lo;
+        let missing = &*MISSING_EDGES;
         return Some(FieldBounds {
-            admits_null: p.iter().any(|i| i.lo == null || i.lo == undefined),
+            admits_null: p.iter().any(|i| missing.contains(&i.lo)),
             intervals: p.clone(),
             points: true,
         });
@@ -435,7 +443,7 @@ fn sort_order(
 }
 
 /// Whether every top-level condition of the partial filter appears verbatim in the query.
-fn implies_partial(conj: &[(String, Bson)], partial: &Document) -> bool {
+fn implies_partial(conj: &[(&str, &Bson)], partial: &Document) -> bool {
     let mut needed = Vec::new();
     conjuncts(partial, 0, &mut needed);
     partial.keys().all(|k| k == "$and" || !k.starts_with('$'))
@@ -452,8 +460,8 @@ fn candidate(
     table: &str,
     def: &IndexDef,
     primary: bool,
-    by_field: &BTreeMap<String, Vec<Cond>>,
-    conj: &[(String, Bson)],
+    by_field: &BTreeMap<&str, Vec<Cond>>,
+    conj: &[(&str, &Bson)],
     sort: Option<&[(String, Direction)]>,
 ) -> Option<Candidate> {
     if let Some(p) = &def.spec.partial_filter
@@ -469,7 +477,10 @@ fn candidate(
     let mut combinations = 1usize;
     let mut excludes_missing = false;
     for f in &def.fields {
-        let Some(b) = by_field.get(&f.path).and_then(|c| combine(c, multikey)) else {
+        let Some(b) = by_field
+            .get(f.path.as_str())
+            .and_then(|c| combine(c, multikey))
+        else {
             break;
         };
         excludes_missing |= !b.admits_null;
@@ -502,19 +513,20 @@ fn candidate(
     if used.is_empty() && (sort.is_none() || sort_rev.is_none()) {
         return None;
     }
+    let ranges = key_ranges(&used);
+    // The bounds move into explain's per-field list (fields past the used prefix: all values).
+    let mut used = used.into_iter();
     let field_bounds = def
         .fields
         .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let intervals = match used.get(i) {
-                Some((intervals, _)) => intervals.clone(),
+        .map(|f| {
+            let intervals = match used.next() {
+                Some((intervals, _)) => intervals,
                 None => vec![Interval::all()],
             };
             (f.path.clone(), intervals, f.direction)
         })
         .collect();
-    let ranges = key_ranges(&used);
     let scan = IndexScan {
         table: if primary {
             String::new()
@@ -586,12 +598,9 @@ fn plan_general(
 ) -> Plan {
     let mut conj = Vec::new();
     conjuncts(filter, 0, &mut conj);
-    let mut by_field: BTreeMap<String, Vec<Cond>> = BTreeMap::new();
+    let mut by_field: BTreeMap<&str, Vec<Cond>> = BTreeMap::new();
     for (path, cond) in &conj {
-        by_field
-            .entry(path.clone())
-            .or_default()
-            .extend(field_conds(cond));
+        by_field.entry(path).or_default().extend(field_conds(cond));
     }
     let sort_spec = sort.filter(|s| !s.is_empty());
     let parsed_sort = sort_spec.and_then(sort_fields);
