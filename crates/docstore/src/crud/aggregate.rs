@@ -164,6 +164,32 @@ impl Store {
                     std::ops::Bound::Unbounded,
                     false,
                 )?;
+                if parsed.runs_on_raw() {
+                    // `$match`es and a `$group` that read the stored bytes directly.
+                    let input = range.map_while(|pair| {
+                        let step = || -> Result<bson::RawDocumentBuf> {
+                            let (_, raw) = pair?;
+                            bson::RawDocumentBuf::from_bytes(raw).map_err(|e| {
+                                DocstoreError::Corrupt {
+                                    table: table.clone(),
+                                    detail: e.to_string(),
+                                }
+                            })
+                        };
+                        match step() {
+                            Ok(d) => Some(Ok(d)),
+                            Err(e) => {
+                                *scan_error.borrow_mut() = Some(e);
+                                None
+                            }
+                        }
+                    });
+                    let out = parsed.try_run_raw(input, &source, db);
+                    if let Some(e) = scan_error.into_inner() {
+                        return Err(e);
+                    }
+                    return Ok(Cursor::from_documents(out?, options.batch_size));
+                }
                 // A leading $match is applied on the raw bytes before decoding.
                 let pre = match parsed.leading_match() {
                     Some(f) => Matcher::new(f)?,

@@ -49,6 +49,7 @@ mod lookup;
 mod match_stage;
 mod out_merge;
 mod project;
+mod raw_group;
 mod redact;
 mod replace_root;
 mod sample;
@@ -449,6 +450,53 @@ impl Pipeline {
         };
         rc.vars = self.eval_let_vars(rc.now)?;
         stream::run_streaming(&self.stages, input, &rc)
+    }
+
+    /// Whether [`Pipeline::try_run_raw`] reads the stored documents without decoding them:
+    /// the pipeline starts with `$match` stages (without variables) and a `$group` whose `_id`
+    /// and accumulator arguments are field paths or constants (see `raw_group`).
+    pub fn runs_on_raw(&self) -> bool {
+        self.external.is_none() && raw_group::RawGroupPlan::of(&self.stages).is_some()
+    }
+
+    /// Like [`Pipeline::try_run`] over raw BSON documents (a storage scan); same result. When
+    /// [`Pipeline::runs_on_raw`] holds, the documents are never decoded; otherwise each is
+    /// decoded and run as by [`Pipeline::try_run`]. A document that fails to decode ends the
+    /// run with an `InternalError`.
+    pub fn try_run_raw(
+        &self,
+        input: impl Iterator<Item = Result<bson::RawDocumentBuf>>,
+        env: &dyn CollectionSource,
+        db: &str,
+    ) -> Result<Vec<Document>> {
+        let plan = if self.external.is_none() {
+            raw_group::RawGroupPlan::of(&self.stages)
+        } else {
+            None
+        };
+        let Some(plan) = plan else {
+            let decoded = input.map(|r| {
+                r.and_then(|raw| {
+                    Document::try_from(raw.as_ref()).map_err(|e| {
+                        QueryError::new(
+                            crate::error::MongoCode::InternalError,
+                            format!("malformed stored document: {e}"),
+                        )
+                    })
+                })
+            });
+            return self.try_run(decoded, env, db);
+        };
+        let mut rc = RunCtx {
+            env,
+            db,
+            vars: Vec::new(),
+            now: bson::DateTime::now(),
+            limits: self.limits,
+            seed: self.seed,
+        };
+        rc.vars = self.eval_let_vars(rc.now)?;
+        plan.run(input, &rc)
     }
 
     /// Runs a pipeline-style update on one document (see [`Pipeline::parse_update`]);
