@@ -242,3 +242,41 @@ fn pipelines_the_raw_path_does_not_take() {
         assert_eq!(format!("{general:?}"), format!("{raw:?}"));
     }
 }
+
+/// Many distinct keys (past the cache's linear list into its hash map), repeated in mixed
+/// numeric types, and more accumulator fields than one walk reads.
+#[test]
+fn many_groups_and_many_fields_agree() {
+    let docs: Vec<Document> = (0..600i64)
+        .map(|i| {
+            let k = i % 97;
+            let g = match i % 5 {
+                0 => Bson::Int64(k),
+                1 => Bson::Int32(k as i32),
+                2 => Bson::Double(k as f64),
+                3 => Bson::String(format!("s{k}")),
+                _ => Bson::Double(k as f64 + 0.5),
+            };
+            let mut d = doc! {"g": g, "n": i};
+            for f in 0..10 {
+                d.insert(format!("f{f}"), i * f);
+            }
+            d
+        })
+        .collect();
+    let mut group = doc! {"_id": "$g"};
+    for f in 0..10 {
+        group.insert(format!("t{f}"), doc! {"$sum": format!("$f{f}")});
+    }
+    group.insert("n", doc! {"$max": "$n"});
+    for stages in [
+        vec![Bson::Document(
+            doc! {"$group": {"_id": "$g", "c": {"$sum": 1}, "m": {"$avg": "$n"}}},
+        )],
+        vec![Bson::Document(doc! {"$group": group})],
+    ] {
+        let (general, raw) = both(&stages, &docs);
+        assert_eq!(general, raw);
+        assert!(general.matches("_id").count() > 200, "{general}");
+    }
+}

@@ -188,6 +188,19 @@ fn test_raw(pred: &Pred, raw: RawBsonRef<'_>, key: &mut Option<usize>) -> bool {
     {
         return answer;
     }
+    // Scalars are built directly (the general conversion goes through `RawBson`).
+    let scalar = match raw {
+        RawBsonRef::Int32(v) => Some(Bson::Int32(v)),
+        RawBsonRef::Int64(v) => Some(Bson::Int64(v)),
+        RawBsonRef::Double(v) => Some(Bson::Double(v)),
+        RawBsonRef::Boolean(v) => Some(Bson::Boolean(v)),
+        RawBsonRef::Null => Some(Bson::Null),
+        RawBsonRef::DateTime(v) => Some(Bson::DateTime(v)),
+        _ => None,
+    };
+    if let Some(v) = scalar {
+        return pred.test(Some(&v), key);
+    }
     match Bson::try_from(raw) {
         Ok(owned) => pred.test(Some(&owned), key),
         Err(_) => pred.test(None, key),

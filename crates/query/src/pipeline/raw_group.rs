@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 
-use bson::raw::{RawBsonRef, RawDocument, RawDocumentBuf};
+use bson::raw::{RawBsonRef, RawDocumentBuf};
 use bson::{Bson, Document};
 
 use super::group::{GroupStage, Grouper};
@@ -29,34 +29,46 @@ use crate::error::{MongoCode, QueryError, Result};
 use crate::expr::Expr;
 use crate::filter::Filter;
 
+/// Top-level fields read with one walk over a document; more go key by key.
+const MAX_WALKED_FIELDS: usize = 8;
+
 /// Where a value of the raw plan comes from.
 #[derive(Debug)]
 enum Source<'p> {
     /// A constant.
     Literal(&'p Bson),
-    /// A field path: the top-level field and the path below it.
-    Path(&'p str, &'p [String]),
+    /// A field path: the top-level field (its position in [`RawGroupPlan::fields`]) and the
+    /// path below it.
+    Path(usize, &'p [String]),
 }
 
 impl<'p> Source<'p> {
-    fn of(e: &'p Expr) -> Option<Source<'p>> {
+    /// The source of `e`, registering its top-level field in `fields`.
+    fn of(e: &'p Expr, fields: &mut Vec<&'p str>) -> Option<Source<'p>> {
         match e {
             Expr::Literal(b) => Some(Source::Literal(b)),
             Expr::FieldPath(p) => {
                 let (first, rest) = p.split_first()?;
-                Some(Source::Path(first, rest))
+                let slot = match fields.iter().position(|f| *f == first.as_str()) {
+                    Some(i) => i,
+                    None => {
+                        fields.push(first);
+                        fields.len() - 1
+                    }
+                };
+                Some(Source::Path(slot, rest))
             }
             _ => None,
         }
     }
 
-    /// The value for `doc` (`None` = missing), exactly as evaluating the expression on the
-    /// decoded document gives it.
-    fn eval(&self, doc: &RawDocument) -> Result<Option<Bson>> {
+    /// The value (`None` = missing) given the document's top-level `fields`, exactly as
+    /// evaluating the expression on the decoded document gives it.
+    fn eval(&self, fields: &[Option<RawBsonRef<'_>>]) -> Result<Option<Bson>> {
         match self {
             Source::Literal(b) => Ok(Some((*b).clone())),
-            Source::Path(first, rest) => {
-                let Some(v) = crate::raw::raw_get(doc, first) else {
+            Source::Path(slot, rest) => {
+                let Some(v) = fields.get(*slot).copied().flatten() else {
                     return Ok(None);
                 };
                 let v = to_bson(v)?;
@@ -70,8 +82,17 @@ impl<'p> Source<'p> {
     }
 }
 
+/// The owned value of `v`; scalars are built directly (the general conversion goes through
+/// `RawBson`).
 fn to_bson(v: RawBsonRef<'_>) -> Result<Bson> {
-    Bson::try_from(v).map_err(|e| corrupt(&e.to_string()))
+    Ok(match v {
+        RawBsonRef::Int32(v) => Bson::Int32(v),
+        RawBsonRef::Int64(v) => Bson::Int64(v),
+        RawBsonRef::Double(v) => Bson::Double(v),
+        RawBsonRef::Boolean(v) => Bson::Boolean(v),
+        RawBsonRef::Null => Bson::Null,
+        other => Bson::try_from(other).map_err(|e| corrupt(&e.to_string()))?,
+    })
 }
 
 fn corrupt(detail: &str) -> QueryError {
@@ -85,6 +106,8 @@ fn corrupt(detail: &str) -> QueryError {
 pub(crate) struct RawGroupPlan<'p> {
     filters: Vec<&'p Filter>,
     group: &'p GroupStage,
+    /// The distinct top-level fields the key and the arguments read.
+    fields: Vec<&'p str>,
     key: Source<'p>,
     args: Vec<Source<'p>>,
     /// The stages after the `$group`.
@@ -99,17 +122,19 @@ impl<'p> RawGroupPlan<'p> {
             match stage {
                 Stage::Match(m) if !m.uses_variables() => filters.push(m.compiled()),
                 Stage::Group(g) => {
-                    let key = Source::of(g.single_id()?)?;
+                    let mut fields = Vec::new();
+                    let key = Source::of(g.single_id()?, &mut fields)?;
                     let mut args = Vec::with_capacity(g.accumulators().len());
                     for (_, spec) in g.accumulators() {
                         if spec.n.is_some() || !spec.sort_by.is_empty() {
                             return None;
                         }
-                        args.push(Source::of(&spec.arg)?);
+                        args.push(Source::of(&spec.arg, &mut fields)?);
                     }
                     return Some(RawGroupPlan {
                         filters,
                         group: g,
+                        fields,
                         key,
                         args,
                         rest: &stages[i + 1..],
@@ -137,23 +162,37 @@ impl<'p> RawGroupPlan<'p> {
                     continue 'input;
                 }
             }
-            let group = self.group_of(&doc, &mut grouper, &mut cache)?;
+            let mut walked = [None; MAX_WALKED_FIELDS];
+            let many: Vec<Option<RawBsonRef<'_>>>;
+            let values: &[Option<RawBsonRef<'_>>] = if self.fields.len() <= MAX_WALKED_FIELDS {
+                crate::raw::raw_get_many(&doc, &self.fields, &mut walked);
+                &walked
+            } else {
+                many = self
+                    .fields
+                    .iter()
+                    .map(|f| crate::raw::raw_get(&doc, f))
+                    .collect();
+                &many
+            };
+            let group = self.group_of(values, &mut grouper, &mut cache)?;
             for (acc, arg) in self.args.iter().enumerate() {
-                grouper.add_value(group, acc, arg.eval(&doc)?)?;
+                grouper.add_value(group, acc, arg.eval(values)?)?;
             }
         }
         run_stages(self.rest, grouper.finish()?, rc)
     }
 
-    /// The group of `doc`: through the cache for common scalar keys, else the grouper's index.
+    /// The group of the document with top-level `values`: through the cache for common
+    /// scalar keys, else the grouper's index.
     fn group_of(
         &self,
-        doc: &RawDocument,
+        values: &[Option<RawBsonRef<'_>>],
         grouper: &mut Grouper<'_, '_>,
         cache: &mut KeyCache,
     ) -> Result<usize> {
-        if let Source::Path(first, []) = self.key {
-            let raw = crate::raw::raw_get(doc, first);
+        if let Source::Path(slot, []) = self.key {
+            let raw = values.get(slot).copied().flatten();
             if let Some(i) = cache.get(raw) {
                 return Ok(i);
             }
@@ -162,17 +201,60 @@ impl<'p> RawGroupPlan<'p> {
             cache.insert(raw, i);
             return Ok(i);
         }
-        let key = self.key.eval(doc)?.unwrap_or(Bson::Null);
+        let key = self.key.eval(values)?.unwrap_or(Bson::Null);
         grouper.group_of(key)
+    }
+}
+
+/// Keys kept in a list scanned linearly before a hash map takes the rest: a few groups (the
+/// common case) are found faster by comparing than by hashing.
+const LINEAR_KEYS: usize = 32;
+
+/// Group positions by key: the first [`LINEAR_KEYS`] in a list, the rest hashed.
+struct KeyIndex<K> {
+    list: Vec<(K, usize)>,
+    map: HashMap<K, usize>,
+}
+
+impl<K> Default for KeyIndex<K> {
+    fn default() -> Self {
+        KeyIndex {
+            list: Vec::new(),
+            map: HashMap::new(),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq> KeyIndex<K> {
+    fn get<Q>(&self, key: &Q) -> Option<usize>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        if let Some((_, i)) = self.list.iter().find(|(k, _)| k.borrow() == key) {
+            return Some(*i);
+        }
+        if self.map.is_empty() {
+            return None;
+        }
+        self.map.get(key).copied()
+    }
+
+    fn insert(&mut self, key: K, group: usize) {
+        if self.list.len() < LINEAR_KEYS {
+            self.list.push((key, group));
+        } else {
+            self.map.insert(key, group);
+        }
     }
 }
 
 /// Group positions of the scalar keys seen so far (see the module documentation).
 #[derive(Default)]
 struct KeyCache {
-    ints: HashMap<i64, usize>,
-    doubles: HashMap<u64, usize>,
-    strings: HashMap<String, usize>,
+    ints: KeyIndex<i64>,
+    doubles: KeyIndex<u64>,
+    strings: KeyIndex<String>,
     null: Option<usize>,
 }
 
@@ -180,29 +262,22 @@ impl KeyCache {
     fn get(&self, key: Option<RawBsonRef<'_>>) -> Option<usize> {
         match key {
             None | Some(RawBsonRef::Null) => self.null,
-            Some(RawBsonRef::Int32(v)) => self.ints.get(&i64::from(v)).copied(),
-            Some(RawBsonRef::Int64(v)) => self.ints.get(&v).copied(),
-            Some(RawBsonRef::Double(v)) => self.doubles.get(&v.to_bits()).copied(),
-            Some(RawBsonRef::String(s)) => self.strings.get(s).copied(),
+            Some(RawBsonRef::Int32(v)) => self.ints.get(&i64::from(v)),
+            Some(RawBsonRef::Int64(v)) => self.ints.get(&v),
+            Some(RawBsonRef::Double(v)) => self.doubles.get(&v.to_bits()),
+            Some(RawBsonRef::String(s)) => self.strings.get(s),
             Some(_) => None,
         }
     }
 
+    /// Remembers `group` for `key` (called once per key, after a [`KeyCache::get`] miss).
     fn insert(&mut self, key: Option<RawBsonRef<'_>>, group: usize) {
         match key {
             None | Some(RawBsonRef::Null) => self.null = Some(group),
-            Some(RawBsonRef::Int32(v)) => {
-                self.ints.insert(i64::from(v), group);
-            }
-            Some(RawBsonRef::Int64(v)) => {
-                self.ints.insert(v, group);
-            }
-            Some(RawBsonRef::Double(v)) => {
-                self.doubles.insert(v.to_bits(), group);
-            }
-            Some(RawBsonRef::String(s)) => {
-                self.strings.insert(s.to_string(), group);
-            }
+            Some(RawBsonRef::Int32(v)) => self.ints.insert(i64::from(v), group),
+            Some(RawBsonRef::Int64(v)) => self.ints.insert(v, group),
+            Some(RawBsonRef::Double(v)) => self.doubles.insert(v.to_bits(), group),
+            Some(RawBsonRef::String(s)) => self.strings.insert(s.to_string(), group),
             Some(_) => {}
         }
     }
