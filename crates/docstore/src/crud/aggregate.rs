@@ -158,38 +158,50 @@ impl Store {
             None => parsed.run(std::iter::empty(), &source, db)?,
             Some(meta) => {
                 let table = meta.docs_table();
+                // `$match`es and a `$group` that read the stored bytes in place (no copy, no
+                // decode); a storage error is kept aside and ends the scan.
+                let scan =
+                    |sink: &mut dyn FnMut(&bson::RawDocument) -> stratus_query::Result<()>| {
+                        let mut sink_error = None;
+                        let scanned = snapshot.scan(
+                            &table,
+                            std::ops::Bound::Unbounded,
+                            std::ops::Bound::Unbounded,
+                            false,
+                            &mut |_, raw| match bson::RawDocument::from_bytes(raw) {
+                                Ok(doc) => match sink(doc) {
+                                    Ok(()) => true,
+                                    Err(e) => {
+                                        sink_error = Some(e);
+                                        false
+                                    }
+                                },
+                                Err(e) => {
+                                    *scan_error.borrow_mut() = Some(DocstoreError::Corrupt {
+                                        table: table.clone(),
+                                        detail: e.to_string(),
+                                    });
+                                    false
+                                }
+                            },
+                        );
+                        if let Err(e) = scanned {
+                            *scan_error.borrow_mut() = Some(e.into());
+                        }
+                        sink_error.map_or(Ok(()), Err)
+                    };
+                if let Some(out) = parsed.try_run_raw_scan(scan, &source, db) {
+                    if let Some(e) = scan_error.into_inner() {
+                        return Err(e);
+                    }
+                    return Ok(Cursor::from_documents(out?, options.batch_size));
+                }
                 let range = snapshot.range(
                     &table,
                     std::ops::Bound::Unbounded,
                     std::ops::Bound::Unbounded,
                     false,
                 )?;
-                if parsed.runs_on_raw() {
-                    // `$match`es and a `$group` that read the stored bytes directly.
-                    let input = range.map_while(|pair| {
-                        let step = || -> Result<bson::RawDocumentBuf> {
-                            let (_, raw) = pair?;
-                            bson::RawDocumentBuf::from_bytes(raw).map_err(|e| {
-                                DocstoreError::Corrupt {
-                                    table: table.clone(),
-                                    detail: e.to_string(),
-                                }
-                            })
-                        };
-                        match step() {
-                            Ok(d) => Some(Ok(d)),
-                            Err(e) => {
-                                *scan_error.borrow_mut() = Some(e);
-                                None
-                            }
-                        }
-                    });
-                    let out = parsed.try_run_raw(input, &source, db);
-                    if let Some(e) = scan_error.into_inner() {
-                        return Err(e);
-                    }
-                    return Ok(Cursor::from_documents(out?, options.batch_size));
-                }
                 // A leading $match is applied on the raw bytes before decoding.
                 let pre = match parsed.leading_match() {
                     Some(f) => Matcher::new(f)?,

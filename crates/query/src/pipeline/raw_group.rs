@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 
-use bson::raw::{RawBsonRef, RawDocumentBuf};
+use bson::raw::{RawBsonRef, RawDocument};
 use bson::{Bson, Document};
 
 use super::group::{GroupStage, Grouper};
@@ -146,41 +146,47 @@ impl<'p> RawGroupPlan<'p> {
         None
     }
 
-    /// Runs the plan over `input`, then the remaining stages; the first input error ends the
-    /// run with that error.
-    pub(crate) fn run(
+    /// Runs the plan over the documents `scan` hands to the sink it is given (stopping at the
+    /// first error of either), then the remaining stages.
+    pub(crate) fn run_scan(
         &self,
-        input: impl Iterator<Item = Result<RawDocumentBuf>>,
+        scan: impl FnOnce(&mut dyn FnMut(&RawDocument) -> Result<()>) -> Result<()>,
         rc: &RunCtx<'_>,
     ) -> Result<Vec<Document>> {
         let mut grouper = self.group.grouper(rc);
         let mut cache = KeyCache::default();
-        'input: for doc in input {
-            let doc = doc?;
-            for f in &self.filters {
-                if !f.matches_raw(&doc) {
-                    continue 'input;
-                }
-            }
-            let mut walked = [None; MAX_WALKED_FIELDS];
-            let many: Vec<Option<RawBsonRef<'_>>>;
-            let values: &[Option<RawBsonRef<'_>>] = if self.fields.len() <= MAX_WALKED_FIELDS {
-                crate::raw::raw_get_many(&doc, &self.fields, &mut walked);
-                &walked
-            } else {
-                many = self
-                    .fields
-                    .iter()
-                    .map(|f| crate::raw::raw_get(&doc, f))
-                    .collect();
-                &many
-            };
-            let group = self.group_of(values, &mut grouper, &mut cache)?;
-            for (acc, arg) in self.args.iter().enumerate() {
-                grouper.add_value(group, acc, arg.eval(values)?)?;
-            }
-        }
+        scan(&mut |doc| self.add(doc, &mut grouper, &mut cache))?;
         run_stages(self.rest, grouper.finish()?, rc)
+    }
+
+    /// Filters and groups one document.
+    fn add(
+        &self,
+        doc: &RawDocument,
+        grouper: &mut Grouper<'_, '_>,
+        cache: &mut KeyCache,
+    ) -> Result<()> {
+        if !self.filters.iter().all(|f| f.matches_raw(doc)) {
+            return Ok(());
+        }
+        let mut walked = [None; MAX_WALKED_FIELDS];
+        let many: Vec<Option<RawBsonRef<'_>>>;
+        let values: &[Option<RawBsonRef<'_>>] = if self.fields.len() <= MAX_WALKED_FIELDS {
+            crate::raw::raw_get_many(doc, &self.fields, &mut walked);
+            &walked
+        } else {
+            many = self
+                .fields
+                .iter()
+                .map(|f| crate::raw::raw_get(doc, f))
+                .collect();
+            &many
+        };
+        let group = self.group_of(values, grouper, cache)?;
+        for (acc, arg) in self.args.iter().enumerate() {
+            grouper.add_value(group, acc, arg.eval(values)?)?;
+        }
+        Ok(())
     }
 
     /// The group of the document with top-level `values`: through the cache for common
