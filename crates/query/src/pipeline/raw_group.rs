@@ -172,8 +172,9 @@ impl<'p> RawGroupPlan<'p> {
         let mut walked = [None; MAX_WALKED_FIELDS];
         let many: Vec<Option<RawBsonRef<'_>>>;
         let values: &[Option<RawBsonRef<'_>>] = if self.fields.len() <= MAX_WALKED_FIELDS {
-            crate::raw::raw_get_many(doc, &self.fields, &mut walked);
-            &walked
+            let walked = &mut walked[..self.fields.len()];
+            crate::raw::raw_get_many(doc, &self.fields, walked);
+            walked
         } else {
             many = self
                 .fields
