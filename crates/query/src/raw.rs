@@ -3,11 +3,13 @@
 //! `RawDocument::get` decodes every element it passes (key UTF-8 validation, a typed value)
 //! until it finds the key. Filters and `$group` look up one or two fields of every stored
 //! document of a scan, so [`raw_get`] walks the elements by their sizes alone and compares key
-//! bytes, building a value only for the element it returns.
+//! bytes, building a value only for the element it returns; [`raw_get_many`] does the same for
+//! several keys in one walk.
 //!
-//! Invariant: [`raw_get`] returns exactly what `doc.get(key).ok().flatten()` returns (checked
-//! by a property test); anything it does not handle itself — unusual element types, arrays,
-//! malformed bytes — is answered by `RawDocument::get`.
+//! Invariant: [`raw_get`] returns exactly what `doc.get(key).ok().flatten()` returns, and
+//! [`raw_get_many`] exactly `raw_get` of each key (checked by property tests); anything they do
+//! not handle themselves — unusual element types, arrays, malformed bytes — is answered by
+//! `RawDocument::get`.
 
 use bson::oid::ObjectId;
 use bson::raw::{RawBsonRef, RawDocument};

@@ -4,6 +4,10 @@
 //! collections from the SAME snapshot as the aggregated collection (a consistent view), and
 //! `$out`/`$merge` write through the writer as one atomic operation each (with index
 //! maintenance, stats and change events like any other write).
+//!
+//! A pipeline that `Pipeline::runs_on_raw` (leading `$match`es and a `$group` on field paths)
+//! reads the stored documents in place through `KvRead::scan`, without copying or decoding
+//! them; any other pipeline gets decoded documents (only the fields it reads, when known).
 
 use std::cell::RefCell;
 
