@@ -497,3 +497,89 @@ fn a_limited_index_query_reads_no_candidate_past_its_limit() {
     assert!(limited(3, 0).is_err(), "the dangling entry is reached");
     assert!(limited(0, 0).is_err(), "no limit reaches it too");
 }
+
+/// `aggregate` with a `$group` that reads the stored bytes in place (`Pipeline::runs_on_raw`)
+/// returns what the same pipeline returns over the decoded documents, for mixed value types,
+/// missing fields, nested documents and arrays, with and without a leading `$match`.
+#[test]
+fn raw_group_through_the_store_matches_the_decoded_pipeline() {
+    use bson::{Bson, Decimal128};
+    use stratus_docstore::AggregateOptions;
+    use stratus_query::pipeline::{MemoryCollections, Pipeline, PipelineOptions};
+
+    let (_d, store) = redb_store();
+    let dec: Decimal128 = "2.5".parse().expect("decimal");
+    let docs: Vec<Document> = (0..400i64)
+        .map(|i| {
+            let mut d = doc! {"_id": i};
+            match i % 9 {
+                0 => {}
+                1 => {
+                    d.insert("g", Bson::Null);
+                }
+                2 => {
+                    d.insert("g", (i % 4) as f64);
+                }
+                3 => {
+                    d.insert("g", format!("k{}", i % 3));
+                }
+                4 => {
+                    d.insert("g", vec![Bson::Int64(1), Bson::Int64(2)]);
+                }
+                5 => {
+                    d.insert("g", doc! {"b": i % 2});
+                }
+                _ => {
+                    d.insert("g", i % 4);
+                }
+            }
+            match i % 5 {
+                0 => {}
+                1 => {
+                    d.insert("n", Bson::Decimal128(dec));
+                }
+                2 => {
+                    d.insert("n", i as f64 / 3.0);
+                }
+                3 => {
+                    d.insert("n", "text");
+                }
+                _ => {
+                    d.insert("n", i as i32);
+                }
+            }
+            d.insert("a", doc! {"b": i % 3, "c": [1, 2]});
+            d
+        })
+        .collect();
+    store.insert_many("db", "c", docs, true).expect("insert");
+    let all = store
+        .find("db", "c", FindOptions::default())
+        .expect("find")
+        .to_vec()
+        .expect("read");
+    let pipelines = [
+        vec![doc! {"$group": {"_id": "$g", "t": {"$sum": "$n"}, "c": {"$count": {}}}}],
+        vec![
+            doc! {"$match": {"n": {"$exists": true}}},
+            doc! {"$group": {"_id": "$a.b", "m": {"$max": "$n"}, "p": {"$push": "$g"}}},
+            doc! {"$sort": {"_id": 1}},
+        ],
+        vec![doc! {"$group": {"_id": null, "avg": {"$avg": "$n"}, "f": {"$first": "$a.c"}}}],
+    ];
+    for stages in pipelines {
+        let stages: Vec<Bson> = stages.into_iter().map(Bson::Document).collect();
+        let p = Pipeline::parse(&stages, &PipelineOptions::default()).expect("parse");
+        assert!(p.runs_on_raw(), "{stages:?}");
+        let want = p
+            .run(all.iter().cloned(), &MemoryCollections::default(), "db")
+            .expect("decoded run");
+        let got = store
+            .aggregate("db", "c", &stages, AggregateOptions::default())
+            .expect("aggregate")
+            .to_vec()
+            .expect("read");
+        assert_eq!(format!("{got:?}"), format!("{want:?}"), "{stages:?}");
+        assert!(!got.is_empty());
+    }
+}

@@ -3,30 +3,137 @@
 //! `RawDocument::get` decodes every element it passes (key UTF-8 validation, a typed value)
 //! until it finds the key. Filters and `$group` look up one or two fields of every stored
 //! document of a scan, so [`raw_get`] walks the elements by their sizes alone and compares key
-//! bytes, building a value only for the element it returns.
+//! bytes, building a value only for the element it returns; [`raw_get_many`] does the same for
+//! several keys in one walk.
 //!
-//! Invariant: [`raw_get`] returns exactly what `doc.get(key).ok().flatten()` returns (checked
-//! by a property test); anything it does not handle itself — unusual element types, arrays,
-//! malformed bytes — is answered by `RawDocument::get`.
+//! Invariant: [`raw_get`] returns exactly what `doc.get(key).ok().flatten()` returns, and
+//! [`raw_get_many`] exactly `raw_get` of each key (checked by property tests); anything they do
+//! not handle themselves — unusual element types, arrays, malformed bytes — is answered by
+//! `RawDocument::get`.
 
 use bson::oid::ObjectId;
 use bson::raw::{RawBsonRef, RawDocument};
 
 /// The value of the top-level field `key` of `doc` (the first one when repeated), if any.
 pub fn raw_get<'a>(doc: &'a RawDocument, key: &str) -> Option<RawBsonRef<'a>> {
-    let mut found: Option<Option<RawBsonRef<'a>>> = None;
-    let walked = elements(doc.as_bytes(), |t, k, v| {
-        if k != key.as_bytes() {
-            return true;
+    match find(doc.as_bytes(), key.as_bytes()) {
+        Lookup::Found(t, v) => {
+            if let Some(v) = value_at(t, v) {
+                return Some(v);
+            }
         }
-        found = Some(value_at(t, v));
-        false
-    });
-    match (walked, found) {
-        (Some(_), Some(Some(v))) => Some(v),
-        (Some(_), None) => None,
-        // An element this module leaves to the bson crate.
-        _ => doc.get(key).ok().flatten(),
+        Lookup::Absent => return None,
+        Lookup::Unknown => {}
+    }
+    // An element this module leaves to the bson crate.
+    doc.get(key).ok().flatten()
+}
+
+/// The values of the top-level fields `keys` of `doc` into `out` (same positions; `None` =
+/// absent), in one walk over the elements; exactly `raw_get` of each key. `out` must be at
+/// least as long as `keys`.
+pub fn raw_get_many<'a>(doc: &'a RawDocument, keys: &[&str], out: &mut [Option<RawBsonRef<'a>>]) {
+    for slot in out.iter_mut() {
+        *slot = None;
+    }
+    if walk_many(doc.as_bytes(), keys, out).is_none() {
+        for (k, slot) in keys.iter().zip(out.iter_mut()) {
+            *slot = raw_get(doc, k);
+        }
+    }
+}
+
+/// [`raw_get_many`]'s walk: `None` when it met an element type this module does not size,
+/// malformed bytes or a value [`value_at`] does not build (the caller then asks
+/// [`raw_get`] key by key).
+fn walk_many<'a>(b: &'a [u8], keys: &[&str], out: &mut [Option<RawBsonRef<'a>>]) -> Option<()> {
+    let mut missing = keys.len();
+    if missing == 0 {
+        return Some(());
+    }
+    let end = b.len().checked_sub(1)?;
+    let mut i = 4;
+    while i < end {
+        let (t, k0, klen, v0, vlen) = element_at(b, i, end)?;
+        for (w, slot) in keys.iter().zip(out.iter_mut()) {
+            if slot.is_none() && same_key(w.as_bytes(), b, k0, klen) {
+                *slot = Some(value_at(t, &b[v0..v0 + vlen])?);
+                missing -= 1;
+            }
+        }
+        if missing == 0 {
+            return Some(());
+        }
+        i = v0 + vlen;
+    }
+    (i == end).then_some(())
+}
+
+/// Whether the key of `klen` bytes at `k0` in `b` is `w` (a byte loop: keys are short, and
+/// a `memcmp` call costs more than comparing them).
+#[inline]
+fn same_key(w: &[u8], b: &[u8], k0: usize, klen: usize) -> bool {
+    w.len() == klen
+        && b.get(k0..k0 + klen)
+            .is_some_and(|k| w.iter().zip(k).all(|(x, y)| x == y))
+}
+
+/// The element starting at `i` (before `end`, the document's final NUL): its type, key
+/// start, key length, value start and value length; `None` for an element type this module
+/// does not size, or malformed bytes.
+#[inline]
+fn element_at(b: &[u8], i: usize, end: usize) -> Option<(u8, usize, usize, usize, usize)> {
+    let t = *b.get(i)?;
+    let k0 = i + 1;
+    let mut j = k0;
+    while j < end && b[j] != 0 {
+        j += 1;
+    }
+    if j >= end {
+        return None;
+    }
+    let v0 = j + 1;
+    let vlen = match t {
+        0x01 | 0x09 | 0x11 | 0x12 => 8,
+        0x10 => 4,
+        0x08 => 1,
+        _ => value_len(t, b, v0)?,
+    };
+    if v0 + vlen > end {
+        return None;
+    }
+    Some((t, k0, j - k0, v0, vlen))
+}
+
+/// What [`find`] saw.
+enum Lookup<'a> {
+    /// The element's type and value bytes.
+    Found(u8, &'a [u8]),
+    /// The walk reached the end without meeting the key.
+    Absent,
+    /// An element type this module does not size, or malformed bytes, before the key.
+    Unknown,
+}
+
+/// Walks the elements of `b` by their sizes looking for the key `key`.
+fn find<'a>(b: &'a [u8], key: &[u8]) -> Lookup<'a> {
+    let Some(end) = b.len().checked_sub(1) else {
+        return Lookup::Unknown;
+    };
+    let mut i = 4;
+    while i < end {
+        let Some((t, k0, klen, v0, vlen)) = element_at(b, i, end) else {
+            return Lookup::Unknown;
+        };
+        if same_key(key, b, k0, klen) {
+            return Lookup::Found(t, &b[v0..v0 + vlen]);
+        }
+        i = v0 + vlen;
+    }
+    if i == end {
+        Lookup::Absent
+    } else {
+        Lookup::Unknown
     }
 }
 
@@ -221,6 +328,27 @@ mod tests {
                     .map(|(k, v)| (k.as_str(), v))
                     .collect();
                 prop_assert_eq!(got, want);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(600))]
+        #[test]
+        fn get_many_agrees_with_get(
+            fields in prop::collection::vec(("[abké]{1,2}", value()), 0..6),
+            keys in prop::collection::vec("[abké]{1,2}|[a-z]{3}", 0..4),
+        ) {
+            let mut d = Document::new();
+            for (k, v) in fields {
+                d.insert(k, v);
+            }
+            let raw = bson::RawDocumentBuf::try_from(&d).expect("encodes");
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let mut out = vec![Some(RawBsonRef::Null); keys.len() + 1];
+            raw_get_many(&raw, &keys, &mut out);
+            for (k, got) in keys.iter().zip(&out) {
+                prop_assert_eq!(*got, raw.get(k).ok().flatten(), "{} in {}", k, d);
             }
         }
     }

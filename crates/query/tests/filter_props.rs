@@ -217,3 +217,46 @@ proptest! {
         }
     }
 }
+
+/// Scalars that collide often in comparisons: integers of both widths around each other and
+/// at the extremes, and the doubles/decimals/others next to them.
+fn number_like() -> impl Strategy<Value = Bson> {
+    prop_oneof![
+        4 => (-2i32..3).prop_map(Bson::Int32),
+        4 => (-2i64..3).prop_map(Bson::Int64),
+        1 => prop_oneof![Just(i64::MAX), Just(i64::MIN), Just(i64::from(i32::MAX) + 1)]
+            .prop_map(Bson::Int64),
+        1 => prop_oneof![Just(i32::MAX), Just(i32::MIN)].prop_map(Bson::Int32),
+        2 => prop_oneof![Just(1.0), Just(-0.5), Just(f64::NAN), Just(9.223372036854776e18)]
+            .prop_map(Bson::Double),
+        1 => Just(Bson::Decimal128("1".parse().expect("decimal"))),
+        1 => Just(Bson::Null),
+        1 => Just(Bson::String("1".into())),
+        1 => prop::collection::vec((-2i64..3).prop_map(Bson::Int64), 0..3).prop_map(Bson::Array),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// The raw matcher's integer comparison shortcut (`{a: {$lt: 10}}` on integer fields)
+    /// agrees with the owned matcher, also for mixed widths, doubles, NaN, arrays and missing
+    /// fields.
+    #[test]
+    fn raw_numeric_comparisons_agree_with_owned(
+        op in prop_oneof![Just("$lt"), Just("$lte"), Just("$gt"), Just("$gte")],
+        bound in number_like(),
+        value in prop::option::of(number_like()),
+        nested in any::<bool>(),
+    ) {
+        let (path, d) = match (&value, nested) {
+            (Some(v), false) => ("a", doc! {"x": 1, "a": v.clone()}),
+            (Some(v), true) => ("o.a", doc! {"o": {"a": v.clone()}}),
+            (None, _) => ("a", doc! {"x": 1}),
+        };
+        let f = doc! {path: {op: bound}};
+        let parsed = Filter::parse(&f).expect("comparison parses");
+        let raw = RawDocumentBuf::try_from(&d).expect("encodable");
+        prop_assert_eq!(parsed.matches(&d), parsed.matches_raw(&raw), "filter {} doc {}", f, d);
+    }
+}

@@ -4,6 +4,10 @@
 //! collections from the SAME snapshot as the aggregated collection (a consistent view), and
 //! `$out`/`$merge` write through the writer as one atomic operation each (with index
 //! maintenance, stats and change events like any other write).
+//!
+//! A pipeline that `Pipeline::runs_on_raw` (leading `$match`es and a `$group` on field paths)
+//! reads the stored documents in place through `KvRead::scan`, without copying or decoding
+//! them; any other pipeline gets decoded documents (only the fields it reads, when known).
 
 use std::cell::RefCell;
 
@@ -158,6 +162,44 @@ impl Store {
             None => parsed.run(std::iter::empty(), &source, db)?,
             Some(meta) => {
                 let table = meta.docs_table();
+                // `$match`es and a `$group` that read the stored bytes in place (no copy, no
+                // decode); a storage error is kept aside and ends the scan.
+                let scan =
+                    |sink: &mut dyn FnMut(&bson::RawDocument) -> stratus_query::Result<()>| {
+                        let mut sink_error = None;
+                        let scanned = snapshot.scan(
+                            &table,
+                            std::ops::Bound::Unbounded,
+                            std::ops::Bound::Unbounded,
+                            false,
+                            &mut |_, raw| match bson::RawDocument::from_bytes(raw) {
+                                Ok(doc) => match sink(doc) {
+                                    Ok(()) => true,
+                                    Err(e) => {
+                                        sink_error = Some(e);
+                                        false
+                                    }
+                                },
+                                Err(e) => {
+                                    *scan_error.borrow_mut() = Some(DocstoreError::Corrupt {
+                                        table: table.clone(),
+                                        detail: e.to_string(),
+                                    });
+                                    false
+                                }
+                            },
+                        );
+                        if let Err(e) = scanned {
+                            *scan_error.borrow_mut() = Some(e.into());
+                        }
+                        sink_error.map_or(Ok(()), Err)
+                    };
+                if let Some(out) = parsed.try_run_raw_scan(scan, &source, db) {
+                    if let Some(e) = scan_error.into_inner() {
+                        return Err(e);
+                    }
+                    return Ok(Cursor::from_documents(out?, options.batch_size));
+                }
                 let range = snapshot.range(
                     &table,
                     std::ops::Bound::Unbounded,

@@ -14,7 +14,7 @@
 
 use bson::{Bson, RawBsonRef, RawDocument};
 
-use super::node::{FieldPath, Pred};
+use super::node::{CmpOp, FieldPath, Pred};
 
 /// Whether some candidate at `path` in `doc` satisfies `pred`; records in `key` the position
 /// in the first (outermost) array traversed when the match came through one.
@@ -187,6 +187,41 @@ fn test_raw(pred: &Pred, raw: RawBsonRef<'_>, key: &mut Option<usize>) -> bool {
         && let Some(answer) = pred.test_str(s)
     {
         return answer;
+    }
+    // An integer compared with an integer bound: the comparison `compare_match` would make
+    // (same type bracket, no NaN, exact integer order), without building the value.
+    if let Pred::Cmp(op, rhs) = pred {
+        let lhs = match raw {
+            RawBsonRef::Int32(v) => Some(i64::from(v)),
+            RawBsonRef::Int64(v) => Some(v),
+            _ => None,
+        };
+        let bound = match rhs {
+            Bson::Int32(v) => Some(i64::from(*v)),
+            Bson::Int64(v) => Some(*v),
+            _ => None,
+        };
+        if let (Some(a), Some(b)) = (lhs, bound) {
+            return match op {
+                CmpOp::Lt => a < b,
+                CmpOp::Lte => a <= b,
+                CmpOp::Gt => a > b,
+                CmpOp::Gte => a >= b,
+            };
+        }
+    }
+    // Scalars are built directly (the general conversion goes through `RawBson`).
+    let scalar = match raw {
+        RawBsonRef::Int32(v) => Some(Bson::Int32(v)),
+        RawBsonRef::Int64(v) => Some(Bson::Int64(v)),
+        RawBsonRef::Double(v) => Some(Bson::Double(v)),
+        RawBsonRef::Boolean(v) => Some(Bson::Boolean(v)),
+        RawBsonRef::Null => Some(Bson::Null),
+        RawBsonRef::DateTime(v) => Some(Bson::DateTime(v)),
+        _ => None,
+    };
+    if let Some(v) = scalar {
+        return pred.test(Some(&v), key);
     }
     match Bson::try_from(raw) {
         Ok(owned) => pred.test(Some(&owned), key),

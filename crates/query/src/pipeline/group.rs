@@ -184,6 +184,19 @@ impl GroupStage {
         g.finish()
     }
 
+    /// The `_id` expression when it is a single expression (not an object of fields).
+    pub(crate) fn single_id(&self) -> Option<&Expr> {
+        match &self.id {
+            GroupId::Single(e) => Some(e),
+            GroupId::Fields(_) => None,
+        }
+    }
+
+    /// The accumulators, in output order.
+    pub(crate) fn accumulators(&self) -> &[(String, AccumulatorSpec)] {
+        &self.accumulators
+    }
+
     /// An empty grouping for this stage (feed it with [`GroupStage::add`]).
     pub(crate) fn grouper<'s, 'r>(&'s self, rc: &'s RunCtx<'r>) -> Grouper<'s, 'r> {
         Grouper::new(&self.accumulators, rc)
@@ -232,10 +245,10 @@ impl<'s, 'r> Grouper<'s, 'r> {
         Ok(())
     }
 
-    /// Adds `doc` to the group of `key`.
-    pub(crate) fn add(&mut self, key: Bson, doc: &Bson) -> Result<()> {
+    /// The position of the group of `key`, created (and charged) when new.
+    pub(crate) fn group_of(&mut self, key: Bson) -> Result<usize> {
         let ok = OrdBson(key);
-        let i = match self.index.get(&ok) {
+        Ok(match self.index.get(&ok) {
             Some(&i) => i,
             None => {
                 self.charge(approx_size(&ok.0) + GROUP_OVERHEAD_BYTES)?;
@@ -248,7 +261,33 @@ impl<'s, 'r> Grouper<'s, 'r> {
                 self.index.insert(ok, self.groups.len() - 1);
                 self.groups.len() - 1
             }
+        })
+    }
+
+    /// Feeds the already evaluated argument `v` of accumulator `acc` (its position in the
+    /// stage) into group `group` (from [`Grouper::group_of`]), charging what it retains.
+    pub(crate) fn add_value(&mut self, group: usize, acc: usize, v: Option<Bson>) -> Result<()> {
+        let (Some((_, spec)), Some(state)) = (
+            self.accumulators.get(acc),
+            self.groups.get_mut(group).and_then(|(_, s)| s.get_mut(acc)),
+        ) else {
+            return Err(QueryError::new(
+                crate::error::MongoCode::InternalError,
+                "$group: accumulator or group out of range",
+            ));
         };
+        let added = if retains_values(spec.op) {
+            v.as_ref().map_or(0, approx_size)
+        } else {
+            0
+        };
+        state.add_value(v)?;
+        self.charge(added)
+    }
+
+    /// Adds `doc` to the group of `key`.
+    pub(crate) fn add(&mut self, key: Bson, doc: &Bson) -> Result<()> {
+        let i = self.group_of(key)?;
         let mut ctx = EvalContext::at(doc, self.rc.now);
         ctx.vars = self.rc.vars.clone();
         let mut added = 0usize;

@@ -49,6 +49,7 @@ mod lookup;
 mod match_stage;
 mod out_merge;
 mod project;
+mod raw_group;
 mod redact;
 mod replace_root;
 mod sample;
@@ -449,6 +450,87 @@ impl Pipeline {
         };
         rc.vars = self.eval_let_vars(rc.now)?;
         stream::run_streaming(&self.stages, input, &rc)
+    }
+
+    /// Whether [`Pipeline::try_run_raw`] and [`Pipeline::try_run_raw_scan`] read the stored
+    /// documents without decoding them: the pipeline starts with `$match` stages (without
+    /// variables) and a `$group` whose `_id` and accumulator arguments are field paths or
+    /// constants (see `raw_group`).
+    pub fn runs_on_raw(&self) -> bool {
+        self.raw_plan().is_some()
+    }
+
+    fn raw_plan(&self) -> Option<raw_group::RawGroupPlan<'_>> {
+        if self.external.is_some() {
+            return None;
+        }
+        raw_group::RawGroupPlan::of(&self.stages)
+    }
+
+    /// Like [`Pipeline::try_run`] over raw BSON documents (a storage scan); same result. When
+    /// [`Pipeline::runs_on_raw`] holds, the documents are never decoded; otherwise each is
+    /// decoded and run as by [`Pipeline::try_run`]. A document that fails to decode ends the
+    /// run with an `InternalError`.
+    pub fn try_run_raw(
+        &self,
+        input: impl Iterator<Item = Result<bson::RawDocumentBuf>>,
+        env: &dyn CollectionSource,
+        db: &str,
+    ) -> Result<Vec<Document>> {
+        if let Some(plan) = self.raw_plan() {
+            let scan = |sink: &mut dyn FnMut(&bson::RawDocument) -> Result<()>| {
+                for doc in input {
+                    sink(&doc?)?;
+                }
+                Ok(())
+            };
+            return self.run_raw_plan(&plan, scan, env, db);
+        }
+        let decoded = input.map(|r| {
+            r.and_then(|raw| {
+                Document::try_from(raw.as_ref()).map_err(|e| {
+                    QueryError::new(
+                        crate::error::MongoCode::InternalError,
+                        format!("malformed stored document: {e}"),
+                    )
+                })
+            })
+        });
+        self.try_run(decoded, env, db)
+    }
+
+    /// Runs the pipeline over the raw documents that `scan` hands, one at a time and
+    /// borrowed, to the sink it is given (a storage scan that does not copy documents);
+    /// `scan` must stop at the first error the sink returns and return it. Same result as
+    /// [`Pipeline::try_run`] over the decoded documents. `None` (and `scan` is not called)
+    /// when [`Pipeline::runs_on_raw`] does not hold: the caller then decodes the documents.
+    pub fn try_run_raw_scan(
+        &self,
+        scan: impl FnOnce(&mut dyn FnMut(&bson::RawDocument) -> Result<()>) -> Result<()>,
+        env: &dyn CollectionSource,
+        db: &str,
+    ) -> Option<Result<Vec<Document>>> {
+        let plan = self.raw_plan()?;
+        Some(self.run_raw_plan(&plan, scan, env, db))
+    }
+
+    fn run_raw_plan(
+        &self,
+        plan: &raw_group::RawGroupPlan<'_>,
+        scan: impl FnOnce(&mut dyn FnMut(&bson::RawDocument) -> Result<()>) -> Result<()>,
+        env: &dyn CollectionSource,
+        db: &str,
+    ) -> Result<Vec<Document>> {
+        let mut rc = RunCtx {
+            env,
+            db,
+            vars: Vec::new(),
+            now: bson::DateTime::now(),
+            limits: self.limits,
+            seed: self.seed,
+        };
+        rc.vars = self.eval_let_vars(rc.now)?;
+        plan.run_scan(scan, &rc)
     }
 
     /// Runs a pipeline-style update on one document (see [`Pipeline::parse_update`]);
