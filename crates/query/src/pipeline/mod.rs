@@ -432,6 +432,19 @@ impl Pipeline {
         self.try_run(input.map(Ok), env, db)
     }
 
+    /// The context of one run: `$$NOW` read once, the command's `let` variables evaluated.
+    fn run_ctx<'a>(&self, env: &'a dyn CollectionSource, db: &'a str) -> Result<RunCtx<'a>> {
+        let now = bson::DateTime::now();
+        Ok(RunCtx {
+            env,
+            db,
+            vars: self.eval_let_vars(now)?,
+            now,
+            limits: self.limits,
+            seed: self.seed,
+        })
+    }
+
     /// Like [`Pipeline::run`] over an input that can fail (a storage scan): the first input
     /// error ends the run with that error, and no further input is read.
     pub fn try_run(
@@ -440,15 +453,7 @@ impl Pipeline {
         env: &dyn CollectionSource,
         db: &str,
     ) -> Result<Vec<Document>> {
-        let mut rc = RunCtx {
-            env,
-            db,
-            vars: Vec::new(),
-            now: bson::DateTime::now(),
-            limits: self.limits,
-            seed: self.seed,
-        };
-        rc.vars = self.eval_let_vars(rc.now)?;
+        let rc = self.run_ctx(env, db)?;
         stream::run_streaming(&self.stages, input, &rc)
     }
 
@@ -521,15 +526,7 @@ impl Pipeline {
         env: &dyn CollectionSource,
         db: &str,
     ) -> Result<Vec<Document>> {
-        let mut rc = RunCtx {
-            env,
-            db,
-            vars: Vec::new(),
-            now: bson::DateTime::now(),
-            limits: self.limits,
-            seed: self.seed,
-        };
-        rc.vars = self.eval_let_vars(rc.now)?;
+        let rc = self.run_ctx(env, db)?;
         plan.run_scan(scan, &rc)
     }
 
@@ -541,15 +538,7 @@ impl Pipeline {
         extra_vars: &[(String, Bson)],
     ) -> Result<Document> {
         let empty = MemoryCollections::default();
-        let mut rc = RunCtx {
-            env: &empty,
-            db: "",
-            vars: Vec::new(),
-            now: bson::DateTime::now(),
-            limits: self.limits,
-            seed: self.seed,
-        };
-        rc.vars = self.eval_let_vars(rc.now)?;
+        let mut rc = self.run_ctx(&empty, "")?;
         rc.vars.extend(extra_vars.iter().cloned());
         run_update_stages(&self.stages, doc, &rc)
     }
