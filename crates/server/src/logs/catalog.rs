@@ -177,13 +177,28 @@ impl Catalog {
     /// Runs `f` on `env`'s entry (created empty if missing) under the write lock.
     pub(crate) fn update<R>(&self, env: &str, f: impl FnOnce(&mut EnvLog) -> R) -> R {
         let mut envs = self.envs.write().unwrap_or_else(PoisonError::into_inner);
-        f(envs.entry(env.to_string()).or_default())
+        match envs.get_mut(env) {
+            Some(e) => f(e),
+            None => f(envs.entry(env.to_string()).or_default()),
+        }
+    }
+
+    /// The highest segment number of `env`'s directory (0 when it has none).
+    pub(crate) fn last_number(&self, env: &str) -> u64 {
+        let envs = self.envs.read().unwrap_or_else(PoisonError::into_inner);
+        envs.get(env).map_or(0, |e| e.last_number)
     }
 
     /// Entries in every environment.
     pub(crate) fn total_entries(&self) -> u64 {
         let envs = self.envs.read().unwrap_or_else(PoisonError::into_inner);
         envs.values().map(EnvLog::entries).sum()
+    }
+
+    /// Bytes of the segments of every environment.
+    pub(crate) fn total_bytes(&self) -> u64 {
+        let envs = self.envs.read().unwrap_or_else(PoisonError::into_inner);
+        envs.values().map(EnvLog::bytes).sum()
     }
 }
 
@@ -221,6 +236,9 @@ mod tests {
         assert_eq!(report.torn_tails, vec![env.join(segment::file_name(4))]);
         assert_eq!(report.unreadable, vec![env.join(segment::file_name(9))]);
         assert_eq!(cat.total_entries(), 6);
+        assert_eq!(cat.total_bytes(), 2 * full);
+        assert_eq!(cat.last_number("shop__dev"), 9);
+        assert_eq!(cat.last_number("other"), 0);
         assert_eq!(cat.env_names(), vec!["shop__dev".to_string()]);
         assert_eq!(cat.snapshot("other"), EnvLog::default());
         std::fs::remove_dir_all(&root)

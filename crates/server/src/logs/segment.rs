@@ -8,7 +8,7 @@
 //! rewritten, and retention deletes whole files.
 //!
 //! Invariants:
-//! - a record is valid only when it is complete and its checksum matches; [`scan`] stops at
+//! - a record is valid only when it is complete and its checksum matches; [`scan_each`] stops at
 //!   the first invalid record, so a torn tail (crash while appending) ends the segment there
 //!   and never yields half an entry;
 //! - segment numbers increase in write order, so the file names sort oldest first;
@@ -75,7 +75,7 @@ pub fn encode_record(body: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(body);
 }
 
-/// One valid record found by [`scan`].
+/// One valid record found by [`scan_each`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Record<'a> {
     /// Offset of the record (its header) in the segment.
@@ -84,16 +84,9 @@ pub struct Record<'a> {
     pub doc: &'a RawDocument,
 }
 
-/// The valid records of a segment's bytes (`data` starts with [`MAGIC`]), in file order, and
-/// the length of the valid prefix. Stops at the first incomplete or corrupt record. A file
-/// that does not start with [`MAGIC`] has no valid prefix at all.
-pub fn scan(data: &[u8]) -> (Vec<Record<'_>>, u64) {
-    let mut records = Vec::new();
-    let valid = scan_each(data, |r| records.push(r));
-    (records, valid)
-}
-
-/// Calls `f` for every valid record of `data` (see [`scan`]); returns the valid length.
+/// Calls `f` for every valid record of a segment's bytes (`data` starts with [`MAGIC`]), in
+/// file order, and returns the length of the valid prefix. Stops at the first incomplete or
+/// corrupt record. A file that does not start with [`MAGIC`] has no valid prefix at all.
 pub fn scan_each<'a>(data: &'a [u8], mut f: impl FnMut(Record<'a>)) -> u64 {
     if data.len() < MAGIC.len() || &data[..MAGIC.len()] != MAGIC {
         return 0;
@@ -134,7 +127,7 @@ pub fn read_prefix(path: &Path, len: u64, buf: &mut Vec<u8>) -> io::Result<bool>
     Ok(true)
 }
 
-/// Reads the record at `offset` of `file` (a record [`scan`] found earlier) into `buf`;
+/// Reads the record at `offset` of `file` (a record [`scan_each`] found earlier) into `buf`;
 /// `Ok(None)` when it is not a valid record.
 pub fn read_record_at<'b>(
     file: &mut File,
@@ -185,6 +178,13 @@ mod tests {
     use bson::rawdoc;
 
     use super::*;
+
+    /// The valid records of `data` and the valid length.
+    fn scan(data: &[u8]) -> (Vec<Record<'_>>, u64) {
+        let mut records = Vec::new();
+        let valid = scan_each(data, |r| records.push(r));
+        (records, valid)
+    }
 
     fn segment(bodies: &[bson::RawDocumentBuf]) -> Vec<u8> {
         let mut out = MAGIC.to_vec();
