@@ -218,18 +218,7 @@ fn admin_create_on_a_stopped_data_dir() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dd = tmp.path().join("data");
     let d = dd.to_str().expect("utf8");
-    let create = |email: &str, password: &str| {
-        stratus(&[
-            "admin",
-            "create",
-            "--data-dir",
-            d,
-            "--email",
-            email,
-            "--password",
-            password,
-        ])
-    };
+    let create = |email: &str, password: &str| common::admin_create(d, email, password);
     let r = create("owner@example.com", "correct horse battery");
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(dd.join("data.redb").is_file());

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Server, good_project, http, stratus};
+use common::{Server, admin_create, good_project, http, stratus};
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery";
@@ -138,20 +138,6 @@ fn admin_deploy_export_backup_against_a_running_server() {
 
 /// Restores `backup` into `<tmp>/<name>`, serves it, and checks the account, the deployed API
 /// and its document survived.
-/// `stratus admin create --data-dir <d> --email <email> --password <password>`.
-fn admin_create(d: &str, email: &str, password: &str) -> common::Run {
-    stratus(&[
-        "admin",
-        "create",
-        "--data-dir",
-        d,
-        "--email",
-        email,
-        "--password",
-        password,
-    ])
-}
-
 fn restore_and_verify(tmp: &std::path::Path, backup: &std::path::Path, name: &str) {
     let restored = tmp.join(name);
     let r = stratus(&[

@@ -61,6 +61,20 @@ pub fn stratus(args: &[&str]) -> Run {
 }
 
 /// A valid project definition (the CONTRACT §4 example, trimmed).
+/// `stratus admin create --data-dir <d> --email <email> --password <password>`.
+pub fn admin_create(d: &str, email: &str, password: &str) -> Run {
+    stratus(&[
+        "admin",
+        "create",
+        "--data-dir",
+        d,
+        "--email",
+        email,
+        "--password",
+        password,
+    ])
+}
+
 pub fn good_project(dir: &Path, name: &str) {
     std::fs::create_dir_all(dir.join("models")).expect("mkdir");
     std::fs::write(

@@ -400,11 +400,7 @@ impl RequestLogs {
 
     /// Bytes of the segment files of every environment.
     pub fn disk_bytes(&self) -> u64 {
-        let cat = &self.inner.catalog;
-        cat.env_names()
-            .iter()
-            .map(|e| cat.snapshot(e).bytes())
-            .sum()
+        self.inner.catalog.total_bytes()
     }
 
     /// One page of the entries of `project`/`env` matching `q`, newest first, with the total

@@ -387,7 +387,7 @@ impl Writer {
         if let Some(old) = self.active.remove(env) {
             old.file.sync_data()?;
         }
-        let next = self.catalog.snapshot(env).last_number + 1;
+        let next = self.catalog.last_number(env) + 1;
         self.create_segment(env, next)
     }
 
