@@ -291,6 +291,16 @@ mod tests {
         })
     }
 
+    /// The document of `fields` (a repeated key keeps its last value) and its BSON.
+    fn encoded(fields: Vec<(String, Bson)>) -> (Document, bson::RawDocumentBuf) {
+        let mut d = Document::new();
+        for (k, v) in fields {
+            d.insert(k, v);
+        }
+        let raw = bson::RawDocumentBuf::try_from(&d).expect("encodes");
+        (d, raw)
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(600))]
         #[test]
@@ -298,11 +308,7 @@ mod tests {
             fields in prop::collection::vec(("[abké]{1,2}", value()), 0..6),
             key in "[abké]{1,2}|[a-z]{3}",
         ) {
-            let mut d = Document::new();
-            for (k, v) in fields {
-                d.insert(k, v);
-            }
-            let raw = bson::RawDocumentBuf::try_from(&d).expect("encodes");
+            let (d, raw) = encoded(fields);
             let want = raw.get(&key).ok().flatten();
             prop_assert_eq!(raw_get(&raw, &key), want, "{} in {}", key, d);
         }
@@ -315,11 +321,7 @@ mod tests {
             fields in prop::collection::vec(("[abké]{1,2}", value()), 0..6),
             wanted in prop::collection::vec("[abké]{1,2}", 0..3),
         ) {
-            let mut d = Document::new();
-            for (k, v) in fields {
-                d.insert(k, v);
-            }
-            let raw = bson::RawDocumentBuf::try_from(&d).expect("encodes");
+            let (_, raw) = encoded(fields);
             if let Some(got) = select(&raw, &wanted) {
                 let want: Vec<(&str, RawBsonRef<'_>)> = raw
                     .iter()
@@ -339,11 +341,7 @@ mod tests {
             fields in prop::collection::vec(("[abké]{1,2}", value()), 0..6),
             keys in prop::collection::vec("[abké]{1,2}|[a-z]{3}", 0..4),
         ) {
-            let mut d = Document::new();
-            for (k, v) in fields {
-                d.insert(k, v);
-            }
-            let raw = bson::RawDocumentBuf::try_from(&d).expect("encodes");
+            let (d, raw) = encoded(fields);
             let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
             let mut out = vec![Some(RawBsonRef::Null); keys.len() + 1];
             raw_get_many(&raw, &keys, &mut out);

@@ -1,7 +1,7 @@
 //! Runs that golden files cannot express: secret redaction in the trace, the wall-clock
 //! budget, the trace shape, static analysis.
 
-use serde_json::json;
+use serde_json::{Value, json};
 use stratus_flow::spec::NoSubflows;
 use stratus_flow::trace::TraceEntry;
 use stratus_flow::{Budgets, RunInput, Services, available_paths};
@@ -193,6 +193,20 @@ fn every_contract_node_type_is_catalogued() {
     }
 }
 
+/// `body` as it runs on the synchronous path (no I/O) or, with `with_io`, behind a leading
+/// `findMany` that sends it down the asynchronous path, with the services each needs.
+fn on_path(body: &Value, with_io: bool, db_services: &Services) -> (Value, Services) {
+    let mut flow = body.clone();
+    if !with_io {
+        return (flow, Services::new().expect("services"));
+    }
+    flow.as_array_mut().expect("array").insert(
+        0,
+        json!({"type": "findMany", "name": "q", "collection": "c"}),
+    );
+    (flow, db_services.clone())
+}
+
 /// The trace has one entry per node execution, in start order, with name, type, depth and a
 /// duration covering the nested nodes — on the synchronous path (no awaiting node) and on the
 /// asynchronous one (a database call first), and in a sub-flow.
@@ -208,16 +222,7 @@ async fn trace_records_every_execution_in_order() {
         {"type": "httpResponse", "name": "resp", "body": "$.variables.x"}]);
     let (db_services, _db) = common::services(&json!({"seed": {"c": []}}));
     for with_io in [false, true] {
-        let mut flow = body.clone();
-        let services = if with_io {
-            flow.as_array_mut().expect("array").insert(
-                0,
-                json!({"type": "findMany", "name": "q", "collection": "c"}),
-            );
-            db_services.clone()
-        } else {
-            Services::new().expect("services")
-        };
+        let (flow, services) = on_path(&body, with_io, &db_services);
         let f = stratus_flow::compile(&flow, &NoSubflows).expect("compiles");
         let out = stratus_flow::run(&f, RunInput::default(), &services).await;
         let r = out.result.expect("runs");
@@ -270,16 +275,7 @@ async fn nested_debug_values_and_errors_are_traced() {
         {"type": "httpResponse", "name": "resp"}]);
     let (db_services, _db) = common::services(&json!({"seed": {"c": []}}));
     for with_io in [false, true] {
-        let mut flow = body.clone();
-        let services = if with_io {
-            flow.as_array_mut().expect("array").insert(
-                0,
-                json!({"type": "findMany", "name": "q", "collection": "c"}),
-            );
-            db_services.clone()
-        } else {
-            Services::new().expect("services")
-        };
+        let (flow, services) = on_path(&body, with_io, &db_services);
         let f = stratus_flow::compile(&flow, &NoSubflows).expect("compiles");
         let input = RunInput {
             secrets: bson::doc! {"k": {"v": "hush"}},
