@@ -74,6 +74,14 @@ async fn login(s: &mut TcpStream, user: &str, password: &str) -> Document {
     login_with(s, user, password, false).await
 }
 
+/// A connection authenticated as `alice` (the login must succeed).
+async fn alice(addr: std::net::SocketAddr) -> TcpStream {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let d = login(&mut s, "alice", "secret").await;
+    assert_eq!(d.get_f64("ok").expect("ok"), 1.0, "{d}");
+    s
+}
+
 async fn login_with(s: &mut TcpStream, user: &str, password: &str, speculative: bool) -> Document {
     let cnonce = "clientnonce123";
     let first_bare = format!("n={user},r={cnonce}");
@@ -226,14 +234,7 @@ async fn legacy_handshake_gate_and_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sequences_more_to_come_cursors_and_reaping() {
     let (addr, state) = start().await;
-    let mut s = TcpStream::connect(addr).await.expect("connect");
-    assert_eq!(
-        login(&mut s, "alice", "secret")
-            .await
-            .get_f64("ok")
-            .expect("ok"),
-        1.0
-    );
+    let mut s = alice(addr).await;
     // Insert via a kind-1 document sequence with a checksum.
     let docs: Vec<Document> = (0..10).map(|i| doc! {"_id": i}).collect();
     let bytes = message::encode_op_msg_request(
@@ -449,14 +450,7 @@ async fn speculative_auth_access_and_cursor_ownership() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn framing_split_pipelined_and_large_messages() {
     let (addr, _state) = start().await;
-    let mut s = TcpStream::connect(addr).await.expect("connect");
-    assert_eq!(
-        login(&mut s, "alice", "secret")
-            .await
-            .get_f64("ok")
-            .expect("ok"),
-        1.0
-    );
+    let mut s = alice(addr).await;
     // A message sent a few bytes at a time (the length itself split) is read whole.
     let bytes = message::encode_op_msg_request(
         7,
@@ -530,8 +524,7 @@ async fn framing_split_pipelined_and_large_messages() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finds_by_id_inline_and_general_agree() {
     let (addr, _state) = start().await;
-    let mut s = TcpStream::connect(addr).await.expect("connect");
-    login(&mut s, "alice", "secret").await;
+    let mut s = alice(addr).await;
     let d = cmd(
         &mut s,
         doc! {"insert": "g", "documents": [
@@ -639,8 +632,7 @@ async fn point_find_fast_path_answers_like_the_general_path() {
     let d = Document::from_reader(&fast[5..]).expect("doc");
     assert_eq!(code(&d), 13, "{d}");
 
-    let mut s = TcpStream::connect(addr).await.expect("connect");
-    login(&mut s, "alice", "secret").await;
+    let mut s = alice(addr).await;
     let d = cmd(
         &mut s,
         doc! {"insert": "p", "documents": [
