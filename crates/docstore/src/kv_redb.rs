@@ -89,7 +89,7 @@ impl RedbStore {
 
     /// Relaxed durability: commits are made durable (fsync) at most once per `interval`; the
     /// ones in between are not, so a crash can lose up to `interval` of acknowledged writes.
-    /// For data that may be lost (request logs), never for user data. A clean close makes
+    /// For data that may be lost (caches, logs), never for user data. A clean close makes
     /// everything durable.
     pub fn with_sync_interval(mut self, interval: std::time::Duration) -> Self {
         self.relaxed = Some(Relaxed {

@@ -32,13 +32,13 @@ pub struct StoreOptions {
     /// Page-cache budget of the engine, bytes (default [`DEFAULT_CACHE_BYTES`]).
     pub cache_bytes: usize,
     /// `None` (default): every acknowledged write is durable. `Some(d)`: at most one fsync
-    /// per `d`; a crash can lose up to `d` of acknowledged writes (for request logs, never for
-    /// user data).
+    /// per `d`; a crash can lose up to `d` of acknowledged writes (for data that may be lost,
+    /// never for user data).
     pub sync_interval: Option<std::time::Duration>,
     /// `true` (default): every write records change events ([`Store::changes_since`],
     /// [`Store::subscribe`]). `false`: no change feed (nothing is recorded and followers see
-    /// no events) — for stores nobody follows, like request logs, where recording every
-    /// document a second time is pure cost.
+    /// no events) — for stores nobody follows, where recording every document a second time
+    /// is pure cost.
     pub change_feed: bool,
 }
 
