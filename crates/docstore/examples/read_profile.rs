@@ -1,0 +1,134 @@
+//! Callgrind driver for the read rows of `benches/store_vs_sqlite` (not a benchmark): loads
+//! documents of the bench's shape, with the bench's `{cat: 1}` index, into a store whose pages
+//! all fit in the cache, then runs point reads `find_one_raw({_id})` (b) in `measure_point`
+//! and indexed equality queries `find({cat}).next_batch_raw()` returning 10 documents (c) in
+//! `measure_eq`, [`CALLS`] of each with varied keys, so that
+//! `valgrind --tool=callgrind --toggle-collect='*measure_eq*' target/release/examples/read_profile`
+//! counts only those queries (divide by [`CALLS`] for instructions per query; the count
+//! includes building the filter documents, as the bench's loop does). Like the bench it uses
+//! mimalloc as the global allocator.
+//! Run: `cargo build --release -p stratus-docstore --example read_profile`; the document count
+//! is the first argument (default 50,000).
+
+use bson::{Document, doc};
+use stratus_docstore::index::IndexSpec;
+use stratus_docstore::{FindOptions, Store, StoreOptions};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Queries per measured function.
+const CALLS: usize = 1_000;
+/// Documents per `cat` value, as in the bench.
+const DOCS_PER_CAT: usize = 10;
+/// Groups of the bench's `g` field.
+const GROUPS: i64 = 16;
+/// Range of `n`, as in the bench.
+const N_RANGE: u64 = 1_000_000;
+
+type BoxError = Box<dyn std::error::Error>;
+
+/// xorshift: deterministic, no dependency.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+fn make_doc(i: usize, state: &mut u64) -> Document {
+    let r = next(state);
+    let id = i as i64;
+    doc! {
+        "_id": id,
+        "cat": format!("c{}", i / DOCS_PER_CAT),
+        "g": id % GROUPS,
+        "n": (r % N_RANGE) as i64,
+        "name": format!("user-{i}"),
+        "score": (r % 10_000) as f64 / 100.0,
+        "tags": ["alpha", "beta"],
+    }
+}
+
+/// The measured point reads (called once unmeasured to warm up, through [`point_reads`]).
+#[inline(never)]
+fn measure_point(store: &Store, ids: &[i64]) -> Result<usize, BoxError> {
+    point_reads(store, ids)
+}
+
+/// The measured equality queries (see [`measure_point`]).
+#[inline(never)]
+fn measure_eq(store: &Store, cats: &[String]) -> Result<usize, BoxError> {
+    eq_queries(store, cats)
+}
+
+fn point_reads(store: &Store, ids: &[i64]) -> Result<usize, BoxError> {
+    let mut found = 0;
+    for id in ids {
+        if store
+            .find_one_raw("bench", "docs", doc! {"_id": *id})?
+            .is_some()
+        {
+            found += 1;
+        }
+    }
+    Ok(found)
+}
+
+fn eq_queries(store: &Store, cats: &[String]) -> Result<usize, BoxError> {
+    let mut returned = 0;
+    for c in cats {
+        returned += store
+            .find(
+                "bench",
+                "docs",
+                FindOptions::filter(doc! {"cat": c.as_str()}),
+            )?
+            .next_batch_raw()?
+            .len();
+    }
+    Ok(returned)
+}
+
+fn main() -> Result<(), BoxError> {
+    let docs: usize = std::env::args()
+        .nth(1)
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(50_000);
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(
+        dir.path().join("r.redb"),
+        StoreOptions {
+            cache_bytes: 256 * 1024 * 1024,
+            ..StoreOptions::default()
+        },
+    )?;
+    store.create_index("bench", "docs", IndexSpec::new(doc! {"cat": 1})?)?;
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut i = 0;
+    while i < docs {
+        let end = (i + 10_000).min(docs);
+        let batch: Vec<_> = (i..end).map(|k| make_doc(k, &mut state)).collect();
+        store.insert_many("bench", "docs", batch, true)?;
+        i = end;
+    }
+    let ids: Vec<i64> = (0..CALLS)
+        .map(|_| (next(&mut state) % docs as u64) as i64)
+        .collect();
+    let cats: Vec<String> = (0..CALLS)
+        .map(|_| format!("c{}", next(&mut state) % (docs / DOCS_PER_CAT) as u64))
+        .collect();
+    // Warm up once (not measured), then measure.
+    point_reads(&store, &ids)?;
+    eq_queries(&store, &cats)?;
+    let found = measure_point(&store, &ids)?;
+    let returned = measure_eq(&store, &cats)?;
+    println!(
+        "docs {docs}: {found} of {CALLS} point reads found, {returned} documents from {CALLS} equality queries"
+    );
+    if found != CALLS || returned != CALLS * DOCS_PER_CAT {
+        return Err("unexpected result counts".into());
+    }
+    Ok(())
+}
