@@ -7,13 +7,15 @@
 //! - [`keys`]: compiled [`IndexDef`]s and key extraction (dotted paths, multikey, sparse,
 //!   partial).
 //! - [`maintain`]: index entries (`key ++ pk → pk`), unique checks, index builds.
-//! - [`bounds`], [`planner`]: index bounds from filters and the choice of an access path.
+//! - [`bounds`], [`planner`]: index bounds from filters and the choice of an access path
+//!   (`eq_plan`: the planner's shortcut for `{field: value}`).
 //! - [`exec`]: candidates `(pk, raw doc)` of a plan; [`explain`]: MongoDB-shaped explain.
 //!
 //! Errors are [`stratus_query::error::QueryError`]s with MongoDB's codes; storage failures map
 //! to InternalError (1).
 
 pub mod bounds;
+mod eq_plan;
 pub mod exec;
 pub mod explain;
 pub mod keycodec;
@@ -22,6 +24,7 @@ pub mod maintain;
 pub mod planner;
 pub mod spec;
 
+pub use eq_plan::{ExactEquality, exact_equality};
 pub use exec::{Candidates, execute, execute_expecting};
 pub use explain::explain;
 pub use keycodec::{Direction, encode_id};

@@ -560,6 +560,9 @@ pub fn plan(filter: &Document, sort: Option<&Document>, indexes: &[(String, Inde
     if let Some(p) = id_equality(filter, sort) {
         return p;
     }
+    if let Some(p) = super::eq_plan::single_equality(filter, sort, indexes) {
+        return p;
+    }
     plan_general(filter, sort, indexes)
 }
 
@@ -590,8 +593,8 @@ fn id_equality(filter: &Document, sort: Option<&Document>) -> Option<Plan> {
     }
 }
 
-/// [`plan`] without the `_id` equality shortcut.
-fn plan_general(
+/// [`plan`] without its shortcuts (`_id` equality, [`super::eq_plan`]).
+pub(super) fn plan_general(
     filter: &Document,
     sort: Option<&Document>,
     indexes: &[(String, IndexDef)],
