@@ -89,6 +89,22 @@ impl Store {
             let cursor = Cursor::from_raw(table, found, options.batch_size);
             return projected(cursor, projection, &mut matcher);
         }
+        // `{field: value}` answered exactly by a single-field index: read without a plan (the
+        // plan would be the same; explain builds it). A hint takes the general path.
+        if sort.is_none()
+            && options.hint.is_none()
+            && let Some(probe) = crate::index::exact_equality(&options.filter, &meta.defs)
+        {
+            let cursor = crate::crud::find_exact::find_exact(
+                snapshot,
+                &table,
+                &probe,
+                options.skip,
+                limit,
+                options.batch_size,
+            )?;
+            return projected(cursor, projection, &mut matcher);
+        }
         let sort_doc = sort.as_ref().and(options.sort.as_ref());
         let plan = plan_for(&meta, &options.filter, sort_doc);
         let cursor = if matches!(plan.access, Access::CollScan) && sort.is_none() {

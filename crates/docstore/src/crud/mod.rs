@@ -9,6 +9,7 @@ pub mod bulk;
 pub mod count_distinct;
 pub mod delete;
 pub mod find;
+mod find_exact;
 pub mod find_and_modify;
 pub mod indexes;
 pub mod insert;
