@@ -198,6 +198,24 @@ impl Cursor {
     /// without decoding (unless a transform has to run on them).
     pub fn next_batch_raw(&mut self) -> Result<Vec<RawDocumentBuf>> {
         let n = self.batch_size;
+        // Stored documents already read and nothing to transform: handed out as they are,
+        // without an intermediate list.
+        if self.pending.is_empty()
+            && self.transform.is_none()
+            && let Source::Raw(b) = &mut self.source
+        {
+            let take = n.min(b.len());
+            let mut out = Vec::with_capacity(take);
+            for raw in b.drain(..take) {
+                out.push(RawDocumentBuf::from_bytes(raw).map_err(|e| {
+                    crate::error::DocstoreError::Corrupt {
+                        table: self.table.clone(),
+                        detail: e.to_string(),
+                    }
+                })?);
+            }
+            return Ok(out);
+        }
         let mut out: Vec<RawDocumentBuf> = Vec::with_capacity(n.min(1024));
         while out.len() < n {
             match self.pending.pop_front() {
