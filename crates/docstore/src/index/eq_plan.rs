@@ -136,14 +136,13 @@ pub fn exact_equality<'i>(
     let [only] = def.fields.as_slice() else {
         return None;
     };
-    let range = point_range(&super::keycodec::encode(value), only.direction)?;
-    let std::ops::Bound::Included(lo) = range.lo else {
+    // The key range `point_range` builds, encoded straight into its lower bound.
+    let mut lo = Vec::with_capacity(16);
+    super::keycodec::encode_component(value, only.direction, &mut lo);
+    if lo.is_empty() {
         return None;
-    };
-    let hi = match range.hi {
-        std::ops::Bound::Excluded(h) => Some(h),
-        _ => None,
-    };
+    }
+    let hi = prefix_successor(&lo);
     Some(ExactEquality { table, lo, hi })
 }
 
