@@ -306,13 +306,18 @@ impl KvGetter for RedbGetter {
         let Some(t) = &self.table else {
             return Ok(None);
         };
-        if let Some(w) = &mut self.walk
-            && w.at.0.value() <= key
-        {
+        if let Some(w) = &mut self.walk {
+            // Each entry's key is compared with `key` once.
+            let mut ord = w.at.0.value().cmp(key);
+            if ord == Ordering::Greater {
+                // Behind the walk: a plain lookup keeps the walk for the keys after it.
+                return Ok(t.get(key).map_err(engine)?.map(|g| g.value().to_vec()));
+            }
             // Step forward: every entry before `at` has been passed, so the first entry with
             // a key >= `key` answers it.
-            for _ in 0..=GETTER_MAX_STEPS {
-                match w.at.0.value().cmp(key) {
+            let mut steps = 0;
+            loop {
+                match ord {
                     Ordering::Equal => {
                         self.jumps = 0;
                         return Ok(Some(w.at.1.value().to_vec()));
@@ -321,20 +326,21 @@ impl KvGetter for RedbGetter {
                         self.jumps = 0;
                         return Ok(None);
                     }
-                    Ordering::Less => match w.range.next() {
-                        Some(item) => w.at = item.map_err(engine)?,
-                        None => {
-                            // The table ends before `key`.
-                            self.walk = None;
-                            return Ok(None);
-                        }
-                    },
+                    Ordering::Less if steps > GETTER_MAX_STEPS => break,
+                    Ordering::Less => {}
                 }
+                match w.range.next() {
+                    Some(item) => w.at = item.map_err(engine)?,
+                    None => {
+                        // The table ends before `key`.
+                        self.walk = None;
+                        return Ok(None);
+                    }
+                }
+                steps += 1;
+                ord = w.at.0.value().cmp(key);
             }
             self.jumps += 1;
-        } else if self.walk.is_some() {
-            // Behind the walk: a plain lookup keeps the walk for the keys after it.
-            return Ok(t.get(key).map_err(engine)?.map(|g| g.value().to_vec()));
         }
         if self.jumps >= GETTER_MAX_JUMPS {
             self.walk = None;
