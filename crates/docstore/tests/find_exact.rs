@@ -172,7 +172,7 @@ fn index_changes_between_identical_queries_change_the_path() {
     store
         .insert_one("db", "c", doc! {"_id": 100, "cat": "c2"})
         .expect("insert");
-    let mut with_new = expected.clone();
+    let mut with_new = expected;
     with_new.push(Bson::Int32(100));
     assert_eq!(query(), with_new);
     // A unique compound index led by the field wins the planner's choice: the query is no
