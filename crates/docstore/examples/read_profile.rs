@@ -2,7 +2,9 @@
 //! documents of the bench's shape, with the bench's `{cat: 1}` index, into a store whose pages
 //! all fit in the cache, then runs point reads `find_one_raw({_id})` (b) in `measure_point`
 //! and indexed equality queries `find({cat}).next_batch_raw()` returning 10 documents (c) in
-//! `measure_eq`, [`CALLS`] of each with varied keys, so that
+//! `measure_eq`, and the same query through the general planner and executor,
+//! `find({cat: {$in: [c]}})` (not a plain equality: planned in full, candidates re-checked), in
+//! `measure_general`, [`CALLS`] of each with varied keys, so that
 //! `valgrind --tool=callgrind --toggle-collect='*measure_eq*' target/release/examples/read_profile`
 //! counts only those queries (divide by [`CALLS`] for instructions per query; the count
 //! includes building the filter documents, as the bench's loop does). Like the bench it uses
@@ -60,6 +62,27 @@ fn measure_point(store: &Store, ids: &[i64]) -> Result<usize, BoxError> {
 #[inline(never)]
 fn measure_eq(store: &Store, cats: &[String]) -> Result<usize, BoxError> {
     eq_queries(store, cats)
+}
+
+/// The measured `$in` queries (see [`measure_point`]).
+#[inline(never)]
+fn measure_general(store: &Store, cats: &[String]) -> Result<usize, BoxError> {
+    in_queries(store, cats)
+}
+
+fn in_queries(store: &Store, cats: &[String]) -> Result<usize, BoxError> {
+    let mut returned = 0;
+    for c in cats {
+        returned += store
+            .find(
+                "bench",
+                "docs",
+                FindOptions::filter(doc! {"cat": {"$in": [c.as_str()]}}),
+            )?
+            .next_batch_raw()?
+            .len();
+    }
+    Ok(returned)
 }
 
 fn point_reads(store: &Store, ids: &[i64]) -> Result<usize, BoxError> {
@@ -122,12 +145,14 @@ fn main() -> Result<(), BoxError> {
     // Warm up once (not measured), then measure.
     point_reads(&store, &ids)?;
     eq_queries(&store, &cats)?;
+    in_queries(&store, &cats)?;
     let found = measure_point(&store, &ids)?;
     let returned = measure_eq(&store, &cats)?;
+    let general = measure_general(&store, &cats)?;
     println!(
         "docs {docs}: {found} of {CALLS} point reads found, {returned} documents from {CALLS} equality queries"
     );
-    if found != CALLS || returned != CALLS * DOCS_PER_CAT {
+    if found != CALLS || returned != CALLS * DOCS_PER_CAT || general != returned {
         return Err("unexpected result counts".into());
     }
     Ok(())
