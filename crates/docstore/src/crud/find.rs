@@ -121,7 +121,7 @@ impl Store {
             // Results come in their final order. Small results (a point lookup, a small limit,
             // or simply few matches) are decoded from the bytes the plan already read; larger
             // ones keep only the keys and read the documents batch by batch.
-            let mut first_raw: Vec<Vec<u8>> = Vec::new();
+            let mut first_raw: Vec<Vec<u8>> = Vec::with_capacity(first_capacity(limit));
             // Candidates of an exact plan match by construction: skip re-checking them.
             let check = if plan.is_exact_for(&options.filter) {
                 &Matcher::All
@@ -316,6 +316,15 @@ fn plain_equality(filter: &Document) -> bool {
         )
 }
 
+/// Results room is made for before the first match: the limit when it is small, otherwise a
+/// few, so small results never grow their list (larger ones double from there).
+pub(crate) const FIRST_RESULT_CAPACITY: u64 = 16;
+
+/// The starting capacity of a result list of at most `limit` items.
+pub(crate) fn first_capacity(limit: Option<u64>) -> usize {
+    limit.map_or(FIRST_RESULT_CAPACITY, |l| l.min(FIRST_RESULT_CAPACITY)) as usize
+}
+
 /// The matches of a plan whose order is final, after skip/limit, each turned into an item by
 /// `take(pk, raw document)`.
 fn collect_ordered<T>(
@@ -327,10 +336,10 @@ fn collect_ordered<T>(
     limit: Option<u64>,
     mut take: impl FnMut(Vec<u8>, Vec<u8>) -> Result<T>,
 ) -> Result<Vec<T>> {
-    let mut out = Vec::new();
     if limit == Some(0) {
-        return Ok(out);
+        return Ok(Vec::new());
     }
+    let mut out = Vec::with_capacity(first_capacity(limit));
     let mut to_skip = skip;
     let wanted = limit.map(|l| skip.saturating_add(l));
     for item in crate::index::execute_expecting(plan, snapshot.as_ref(), table, wanted)? {

@@ -15,14 +15,11 @@ use std::ops::Bound;
 
 use stratus_query::{MongoCode, QueryError};
 
-use crate::crud::find::SMALL_RESULT_LIMIT;
+use crate::crud::find::{SMALL_RESULT_LIMIT, first_capacity};
 use crate::cursor::Cursor;
 use crate::error::{DocstoreError, Result};
 use crate::index::ExactEquality;
 use crate::kv::Snapshot;
-
-/// Documents read at most for the first results before the result size is known.
-const FIRST_CAPACITY: u64 = 16;
 
 /// The cursor of an exact single-index equality (see the module docs) over `docs_table`.
 pub(crate) fn find_exact(
@@ -46,7 +43,7 @@ pub(crate) fn find_exact(
     };
     let lo = Bound::Included(probe.lo.as_slice());
     let wanted = limit.unwrap_or(u64::MAX);
-    let mut raws: Vec<Vec<u8>> = Vec::with_capacity(wanted.min(FIRST_CAPACITY) as usize);
+    let mut raws: Vec<Vec<u8>> = Vec::with_capacity(first_capacity(limit));
     let mut failed: Option<DocstoreError> = None;
     let mut overflow = false;
     {
