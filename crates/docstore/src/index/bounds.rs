@@ -11,6 +11,7 @@
 //! key ranges built from them are sorted and disjoint too, and scanning them in order yields
 //! entries in index order.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::ops::Bound;
 
@@ -283,11 +284,15 @@ impl Interval {
         )
     }
 
-    /// The interval's edges in the component space of direction `dir`.
-    fn edges(&self, dir: Direction) -> (Edge, Edge) {
+    /// The interval's edges in the component space of direction `dir` (borrowed when that is
+    /// the ascending space they are stored in).
+    fn edges(&self, dir: Direction) -> (Cow<'_, Edge>, Cow<'_, Edge>) {
         match dir {
-            Direction::Ascending => (self.lo.clone(), self.hi.clone()),
-            Direction::Descending => (self.hi.inverted(), self.lo.inverted()),
+            Direction::Ascending => (Cow::Borrowed(&self.lo), Cow::Borrowed(&self.hi)),
+            Direction::Descending => (
+                Cow::Owned(self.hi.inverted()),
+                Cow::Owned(self.lo.inverted()),
+            ),
         }
     }
 }
@@ -364,12 +369,19 @@ pub fn key_ranges(fields: &[(Vec<Interval>, Direction)]) -> Vec<KeyRange> {
         }
         prefixes = next;
     }
-    let mut edges: Vec<(Edge, Edge)> = last.iter().map(|i| i.edges(*last_dir)).collect();
+    let mut edges: Vec<(Cow<'_, Edge>, Cow<'_, Edge>)> =
+        last.iter().map(|i| i.edges(*last_dir)).collect();
     edges.sort_by(|a, b| edge_cmp(&a.0, &b.0));
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(prefixes.len() * edges.len());
     for pre in &prefixes {
         for (lo, hi) in &edges {
-            if let Some(r) = KeyRange::from_edges(&lo.prefixed(pre), &hi.prefixed(pre))
+            // Without an equality prefix the edges are the range's edges as they are.
+            let r = if pre.is_empty() {
+                KeyRange::from_edges(lo, hi)
+            } else {
+                KeyRange::from_edges(&lo.prefixed(pre), &hi.prefixed(pre))
+            };
+            if let Some(r) = r
                 && !r.is_empty()
             {
                 out.push(r);
