@@ -40,9 +40,16 @@ pub struct FindOptions {
 impl FindOptions {
     /// Options with only a filter.
     pub fn filter(filter: Document) -> Self {
+        // Every field spelled out: `..Default::default()` would build (and drop) a second,
+        // empty filter document.
         FindOptions {
             filter,
-            ..Default::default()
+            projection: None,
+            sort: None,
+            skip: 0,
+            limit: 0,
+            batch_size: None,
+            hint: None,
         }
     }
 }
@@ -173,9 +180,8 @@ impl Store {
             db,
             coll,
             FindOptions {
-                filter,
                 limit: 1,
-                ..Default::default()
+                ..FindOptions::filter(filter)
             },
         )?;
         c.next().transpose()
@@ -202,10 +208,9 @@ impl Store {
             db,
             coll,
             FindOptions {
-                filter,
                 limit: 1,
                 batch_size: Some(1),
-                ..Default::default()
+                ..FindOptions::filter(filter)
             },
         )?;
         Ok(c.next_batch_raw()?.into_iter().next())
