@@ -27,8 +27,13 @@ fn as_bound(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
     }
 }
 
-/// Runs `plan` against a snapshot: yields candidates from `docs_table`.
-pub fn execute<'a>(plan: &Plan, kv: &'a dyn KvRead, docs_table: &str) -> Result<Candidates<'a>> {
+/// Runs `plan` against a snapshot: yields candidates from `docs_table`. The candidates borrow
+/// the plan (its key ranges and table names) instead of copying them.
+pub fn execute<'a>(
+    plan: &'a Plan,
+    kv: &'a dyn KvRead,
+    docs_table: &'a str,
+) -> Result<Candidates<'a>> {
     execute_expecting(plan, kv, docs_table, None)
 }
 
@@ -36,9 +41,9 @@ pub fn execute<'a>(plan: &Plan, kv: &'a dyn KvRead, docs_table: &str) -> Result<
 /// `None`: unknown): the first read of each secondary index range reads that many entries
 /// (at most [`INDEX_CHUNK_FIRST`]), so a `limit: 1` query reads one index entry, not a chunk.
 pub fn execute_expecting<'a>(
-    plan: &Plan,
+    plan: &'a Plan,
     kv: &'a dyn KvRead,
-    docs_table: &str,
+    docs_table: &'a str,
     wanted: Option<u64>,
 ) -> Result<Candidates<'a>> {
     let first_chunk = wanted.map_or(INDEX_CHUNK_FIRST, |w| {
@@ -63,32 +68,27 @@ pub fn execute_expecting<'a>(
                 },
             )))
         }
-        Access::IndexScan(scan) => {
-            let mut ranges: VecDeque<KeyRange> = scan.ranges.iter().cloned().collect();
-            if scan.reverse {
-                ranges = ranges.into_iter().rev().collect();
-            }
-            Ok(Box::new(RangeScan {
-                kv,
-                pks: VecDeque::new(),
-                open: None,
-                chunk: first_chunk,
-                first_chunk,
-                table: if scan.primary {
-                    docs_table.to_string()
-                } else {
-                    scan.table.clone()
-                },
-                docs_table: docs_table.to_string(),
-                docs: None,
-                primary: scan.primary,
-                reverse: scan.reverse,
-                ranges,
-                current: None,
-                seen: scan.dedupe.then(HashSet::new),
-                failed: false,
-            }))
-        }
+        Access::IndexScan(scan) => Ok(Box::new(RangeScan {
+            kv,
+            pks: VecDeque::new(),
+            open: None,
+            chunk: first_chunk,
+            first_chunk,
+            table: if scan.primary {
+                docs_table
+            } else {
+                &scan.table
+            },
+            docs_table,
+            docs: None,
+            primary: scan.primary,
+            reverse: scan.reverse,
+            ranges: &scan.ranges,
+            next_range: 0,
+            current: None,
+            seen: scan.dedupe.then(HashSet::new),
+            failed: false,
+        })),
     }
 }
 
@@ -108,25 +108,40 @@ struct RangeScan<'a> {
     pks: VecDeque<Vec<u8>>,
     /// Secondary index: the range being read and the key its next read resumes after
     /// (`None`: from its start).
-    open: Option<(KeyRange, Option<Vec<u8>>)>,
+    open: Option<(&'a KeyRange, Option<Vec<u8>>)>,
     /// Secondary index: entries to read by the next read of the open range.
     chunk: usize,
     /// Secondary index: entries read by the first read of each range.
     first_chunk: usize,
-    table: String,
-    docs_table: String,
+    table: &'a str,
+    docs_table: &'a str,
     /// Reads the documents behind the index entries (opened on the first entry); the entries
     /// of one index key come in primary-key order, so it mostly walks forward.
     docs: Option<Box<dyn KvGetter + 'a>>,
     primary: bool,
     reverse: bool,
-    ranges: VecDeque<KeyRange>,
+    /// The plan's key ranges (ascending; a backward scan takes them from the end).
+    ranges: &'a [KeyRange],
+    /// How many of `ranges` have been opened.
+    next_range: usize,
     current: Option<KvIter<'a>>,
     seen: Option<HashSet<Vec<u8>>>,
     failed: bool,
 }
 
-impl RangeScan<'_> {
+impl<'a> RangeScan<'a> {
+    /// The next range to open, if any.
+    fn pop_range(&mut self) -> Option<&'a KeyRange> {
+        let at = if self.reverse {
+            self.ranges.len().checked_sub(self.next_range + 1)?
+        } else {
+            self.next_range
+        };
+        let r = self.ranges.get(at)?;
+        self.next_range += 1;
+        Some(r)
+    }
+
     /// The next primary key of a secondary index scan, in index order. Entries are read a
     /// chunk at a time (without copying their keys); the multikey marker is skipped.
     fn next_pk(&mut self) -> Option<Result<Vec<u8>>> {
@@ -135,7 +150,7 @@ impl RangeScan<'_> {
                 return Some(Ok(pk));
             }
             if self.open.is_none() {
-                let r = self.ranges.pop_front()?;
+                let r = self.pop_range()?;
                 if r.is_empty() {
                     continue;
                 }
@@ -153,20 +168,18 @@ impl RangeScan<'_> {
             let mut last: Option<Vec<u8>> = None;
             let pks = &mut self.pks;
             pks.reserve(want);
-            let scanned = self
-                .kv
-                .scan(&self.table, lo, hi, self.reverse, &mut |k, v| {
-                    read += 1;
-                    // The empty key is the multikey marker, not an entry.
-                    if !k.is_empty() {
-                        pks.push_back(v.to_vec());
-                    }
-                    if read == want {
-                        last = Some(k.to_vec());
-                        return false;
-                    }
-                    true
-                });
+            let scanned = self.kv.scan(self.table, lo, hi, self.reverse, &mut |k, v| {
+                read += 1;
+                // The empty key is the multikey marker, not an entry.
+                if !k.is_empty() {
+                    pks.push_back(v.to_vec());
+                }
+                if read == want {
+                    last = Some(k.to_vec());
+                    return false;
+                }
+                true
+            });
             if let Err(e) = scanned {
                 return Some(Err(storage_error(e)));
             }
@@ -190,13 +203,13 @@ impl RangeScan<'_> {
                     None => self.current = None,
                 }
             }
-            let r = self.ranges.pop_front()?;
+            let r = self.pop_range()?;
             if r.is_empty() {
                 continue;
             }
             match self
                 .kv
-                .range(&self.table, as_bound(&r.lo), as_bound(&r.hi), self.reverse)
+                .range(self.table, as_bound(&r.lo), as_bound(&r.hi), self.reverse)
             {
                 Ok(it) => self.current = Some(it),
                 Err(e) => return Some(Err(storage_error(e))),
@@ -232,7 +245,7 @@ impl Iterator for RangeScan<'_> {
             }
             let docs = match &mut self.docs {
                 Some(d) => d,
-                None => match self.kv.getter(&self.docs_table) {
+                None => match self.kv.getter(self.docs_table) {
                     Ok(d) => self.docs.insert(d),
                     Err(e) => {
                         self.failed = true;
