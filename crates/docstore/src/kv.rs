@@ -161,6 +161,13 @@ pub trait KvStore: Send + Sync {
 
     /// Runs `f` in one write transaction and commits it when `f` succeeds.
     fn write(&self, f: &mut dyn FnMut(&mut dyn KvWrite) -> KvResult<()>) -> KvResult<()>;
+
+    /// Called by the writer thread once writes have paused ([`crate::limits::SETTLE_AFTER`]):
+    /// lets the engine finish housekeeping its commits left pending. Changes no data. Default:
+    /// nothing to do.
+    fn settle(&self) -> KvResult<()> {
+        Ok(())
+    }
 }
 
 /// A [`KvStore`] over [`MemoryKv`]: snapshots share the committed map (copy on write).

@@ -36,6 +36,8 @@ pub mod keys;
 pub mod kv;
 pub mod kv_redb;
 pub mod limits;
+#[cfg(unix)]
+pub mod mapped_file;
 pub mod memo;
 pub mod overlay;
 pub mod pending;

@@ -10,6 +10,11 @@ pub const MAX_GROUP_SIZE: usize = 512;
 /// Capacity of the writer's submission queue; callers block when it is full (back-pressure).
 pub const WRITE_QUEUE_CAPACITY: usize = 4096;
 
+/// How long the writer thread waits after its last commit, with no new write queued, before
+/// it asks the engine to settle ([`crate::kv::KvStore::settle`]; for redb one empty durable
+/// commit, see [`crate::kv_redb`]).
+pub const SETTLE_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Default number of documents per cursor batch (MongoDB's default first batch is 101).
 pub const DEFAULT_BATCH_SIZE: usize = 101;
 

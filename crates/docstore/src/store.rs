@@ -40,6 +40,11 @@ pub struct StoreOptions {
     /// no events) — for stores nobody follows, where recording every document a second time
     /// is pure cost.
     pub change_feed: bool,
+    /// `true` (default): pages missing from the page cache are copied out of a read-only
+    /// memory map of the database file instead of one `pread` each
+    /// ([`crate::mapped_file`]); writes, fsync and locking are unchanged. Turn off on file
+    /// systems where another program may truncate the file while it is open.
+    pub mmap_reads: bool,
 }
 
 impl Default for StoreOptions {
@@ -48,6 +53,7 @@ impl Default for StoreOptions {
             cache_bytes: DEFAULT_CACHE_BYTES,
             sync_interval: None,
             change_feed: true,
+            mmap_reads: true,
         }
     }
 }
@@ -122,7 +128,8 @@ impl Store {
     /// Opens (creating when absent) the store file at `path`; fails with
     /// [`DocstoreError::UnsupportedFormat`] if it was written by an unknown format version.
     pub fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
-        let mut engine = RedbStore::open_with_cache(path.as_ref(), options.cache_bytes)?;
+        let mut engine =
+            RedbStore::open_with(path.as_ref(), options.cache_bytes, options.mmap_reads)?;
         if let Some(d) = options.sync_interval {
             engine = engine.with_sync_interval(d);
         }

@@ -13,17 +13,20 @@
 //!
 //! Change events produced by a job get their sequence numbers only when the job succeeds, and
 //! are written in the same transaction; followers are notified after the commit.
+//!
+//! When no write has been queued for [`SETTLE_AFTER`] after a commit, the thread calls
+//! [`KvStore::settle`] once (engine housekeeping that keeps reads fast; see `kv_redb`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 
 use crate::changefeed::{self, ChangeEvent, Notifier};
 use crate::error::{DocstoreError, Result};
 use crate::kv::{KvError, KvStore, KvWrite};
-use crate::limits::{MAX_GROUP_SIZE, WRITE_QUEUE_CAPACITY};
+use crate::limits::{MAX_GROUP_SIZE, SETTLE_AFTER, WRITE_QUEUE_CAPACITY};
 use crate::overlay::Overlay;
 use crate::pending::Pending;
 
@@ -286,7 +289,27 @@ fn run(
     mut next_seq: u64,
     change_feed: bool,
 ) {
-    while let Ok(first) = rx.recv() {
+    // Whether a commit happened since the engine last settled.
+    let mut unsettled = false;
+    loop {
+        let first = if unsettled {
+            match rx.recv_timeout(SETTLE_AFTER) {
+                Ok(job) => job,
+                Err(RecvTimeoutError::Timeout) => {
+                    unsettled = false;
+                    // Housekeeping only: a failure here loses nothing and the next write
+                    // reports any real storage trouble.
+                    let _ = kv.settle();
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match rx.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            }
+        };
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP_SIZE {
             match rx.try_recv() {
@@ -324,6 +347,7 @@ fn run(
         match result {
             Ok(()) => {
                 stats.commits.fetch_add(1, Ordering::Relaxed);
+                unsettled = true;
                 next_seq = seq;
                 if seq > group_start_seq {
                     notifier.publish(seq - 1);
@@ -349,7 +373,65 @@ fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kv::MemoryStore;
+    use crate::kv::{KvResult, MemoryStore, Snapshot};
+
+    /// A [`MemoryStore`] that counts [`KvStore::settle`] calls.
+    #[derive(Default)]
+    struct Settling {
+        inner: MemoryStore,
+        settles: AtomicU64,
+    }
+
+    impl KvStore for Settling {
+        fn snapshot(&self) -> KvResult<Snapshot> {
+            self.inner.snapshot()
+        }
+        fn write(&self, f: &mut dyn FnMut(&mut dyn KvWrite) -> KvResult<()>) -> KvResult<()> {
+            self.inner.write(f)
+        }
+        fn settle(&self) -> KvResult<()> {
+            self.settles.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_engine_settles_once_after_writes_pause_and_never_while_idle() {
+        let kv = Arc::new(Settling::default());
+        let notifier = Arc::new(Notifier::new(0));
+        let writer = Writer::start(kv.clone(), notifier, true).expect("start");
+        // Idle from the start: nothing was committed, so nothing to settle.
+        std::thread::sleep(SETTLE_AFTER * 3);
+        assert_eq!(kv.settles.load(Ordering::SeqCst), 0);
+        for i in 0..5u32 {
+            writer
+                .submit(move |ctx| {
+                    ctx.kv.put("t", &i.to_be_bytes(), b"v")?;
+                    Ok(())
+                })
+                .expect("write");
+        }
+        // One settle per pause, however long the pause.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while kv.settles.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(SETTLE_AFTER);
+        }
+        std::thread::sleep(SETTLE_AFTER * 3);
+        assert_eq!(kv.settles.load(Ordering::SeqCst), 1);
+        writer
+            .submit(|ctx| {
+                ctx.kv.put("t", b"again", b"v")?;
+                Ok(())
+            })
+            .expect("write");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while kv.settles.load(Ordering::SeqCst) == 1 && std::time::Instant::now() < deadline {
+            std::thread::sleep(SETTLE_AFTER);
+        }
+        assert_eq!(kv.settles.load(Ordering::SeqCst), 2);
+        let snap = kv.snapshot().expect("snap");
+        assert!(snap.get("t", b"again").expect("get").is_some());
+    }
 
     #[test]
     fn failing_job_does_not_poison_the_group_and_events_get_seqs() {

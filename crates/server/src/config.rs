@@ -130,12 +130,16 @@ pub struct LogsSection {
 pub struct StoreSection {
     /// Page cache of `data.redb`, MiB.
     pub cache_mb: usize,
+    /// Read pages missing from the cache through a read-only memory map of `data.redb`
+    /// (`StoreOptions::mmap_reads`); turn off where another program may truncate the file.
+    pub mmap_reads: bool,
 }
 
 impl Default for StoreSection {
     fn default() -> Self {
         StoreSection {
             cache_mb: DEFAULT_STORE_CACHE_MB,
+            mmap_reads: true,
         }
     }
 }

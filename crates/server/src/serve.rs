@@ -180,6 +180,7 @@ pub async fn run_on(
         data_dir.join("data.redb"),
         StoreOptions {
             cache_bytes: config.store.cache_mb * 1024 * 1024,
+            mmap_reads: config.store.mmap_reads,
             ..StoreOptions::default()
         },
     )

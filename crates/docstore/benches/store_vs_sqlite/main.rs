@@ -121,6 +121,13 @@ fn sqlite_open(path: &Path) -> rusqlite::Result<Connection> {
     c.pragma_update(None, "journal_mode", "WAL")?;
     c.pragma_update(None, "synchronous", "FULL")?;
     c.busy_timeout(Duration::from_secs(60))?;
+    // The same page-cache budget as the store when one is given; SQLite's default otherwise.
+    if let Some(mb) = std::env::var("STRATUS_BENCH_CACHE_MB")
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok())
+    {
+        c.pragma_update(None, "cache_size", -mb * 1024)?;
+    }
     c.execute_batch(
         "CREATE TABLE IF NOT EXISTS c (id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
          CREATE INDEX IF NOT EXISTS c_cat ON c (json_extract(doc, '$.cat'));",

@@ -67,7 +67,7 @@ pub(crate) fn run(
     eprintln!("stratus: dataset and reads");
     // The engine's page cache (`STRATUS_BENCH_CACHE_MB`, default the store's default). SQLite
     // reads through the OS page cache, which holds its whole file on this machine.
-    let options = match std::env::var("STRATUS_BENCH_CACHE_MB")
+    let mut options = match std::env::var("STRATUS_BENCH_CACHE_MB")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
     {
@@ -77,6 +77,10 @@ pub(crate) fn run(
         },
         None => StoreOptions::default(),
     };
+    if std::env::var("STRATUS_BENCH_MMAP").is_ok_and(|v| v == "0") {
+        options.mmap_reads = false;
+    }
+    eprintln!("stratus: mmap reads {}", options.mmap_reads);
     eprintln!(
         "stratus: page cache {} MiB",
         options.cache_bytes / 1024 / 1024
