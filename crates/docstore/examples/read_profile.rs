@@ -12,46 +12,18 @@
 //! Run: `cargo build --release -p stratus-docstore --example read_profile`; the document count
 //! is the first argument (default 50,000).
 
-use bson::{Document, doc};
+use bson::doc;
 use stratus_docstore::index::IndexSpec;
 use stratus_docstore::{FindOptions, Store, StoreOptions};
+
+mod common;
+use common::{BoxError, COLL, DB, DOCS_PER_CAT, next};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Queries per measured function.
 const CALLS: usize = 1_000;
-/// Documents per `cat` value, as in the bench.
-const DOCS_PER_CAT: usize = 10;
-/// Groups of the bench's `g` field.
-const GROUPS: i64 = 16;
-/// Range of `n`, as in the bench.
-const N_RANGE: u64 = 1_000_000;
-
-type BoxError = Box<dyn std::error::Error>;
-
-/// xorshift: deterministic, no dependency.
-fn next(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
-}
-
-fn make_doc(i: usize, state: &mut u64) -> Document {
-    let r = next(state);
-    let id = i as i64;
-    doc! {
-        "_id": id,
-        "cat": format!("c{}", i / DOCS_PER_CAT),
-        "g": id % GROUPS,
-        "n": (r % N_RANGE) as i64,
-        "name": format!("user-{i}"),
-        "score": (r % 10_000) as f64 / 100.0,
-        "tags": ["alpha", "beta"],
-    }
-}
-
 /// The measured point reads (called once unmeasured to warm up, through [`point_reads`]).
 #[inline(never)]
 fn measure_point(store: &Store, ids: &[i64]) -> Result<usize, BoxError> {
@@ -75,8 +47,8 @@ fn in_queries(store: &Store, cats: &[String]) -> Result<usize, BoxError> {
     for c in cats {
         returned += store
             .find(
-                "bench",
-                "docs",
+                DB,
+                COLL,
                 FindOptions::filter(doc! {"cat": {"$in": [c.as_str()]}}),
             )?
             .next_batch_raw()?
@@ -88,10 +60,7 @@ fn in_queries(store: &Store, cats: &[String]) -> Result<usize, BoxError> {
 fn point_reads(store: &Store, ids: &[i64]) -> Result<usize, BoxError> {
     let mut found = 0;
     for id in ids {
-        if store
-            .find_one_raw("bench", "docs", doc! {"_id": *id})?
-            .is_some()
-        {
+        if store.find_one_raw(DB, COLL, doc! {"_id": *id})?.is_some() {
             found += 1;
         }
     }
@@ -102,11 +71,7 @@ fn eq_queries(store: &Store, cats: &[String]) -> Result<usize, BoxError> {
     let mut returned = 0;
     for c in cats {
         returned += store
-            .find(
-                "bench",
-                "docs",
-                FindOptions::filter(doc! {"cat": c.as_str()}),
-            )?
+            .find(DB, COLL, FindOptions::filter(doc! {"cat": c.as_str()}))?
             .next_batch_raw()?
             .len();
     }
@@ -114,11 +79,7 @@ fn eq_queries(store: &Store, cats: &[String]) -> Result<usize, BoxError> {
 }
 
 fn main() -> Result<(), BoxError> {
-    let docs: usize = std::env::args()
-        .nth(1)
-        .map(|a| a.parse())
-        .transpose()?
-        .unwrap_or(50_000);
+    let docs: usize = common::arg(1, 50_000);
     let dir = tempfile::tempdir()?;
     let store = Store::open(
         dir.path().join("r.redb"),
@@ -127,15 +88,8 @@ fn main() -> Result<(), BoxError> {
             ..StoreOptions::default()
         },
     )?;
-    store.create_index("bench", "docs", IndexSpec::new(doc! {"cat": 1})?)?;
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut i = 0;
-    while i < docs {
-        let end = (i + 10_000).min(docs);
-        let batch: Vec<_> = (i..end).map(|k| make_doc(k, &mut state)).collect();
-        store.insert_many("bench", "docs", batch, true)?;
-        i = end;
-    }
+    store.create_index(DB, COLL, IndexSpec::new(doc! {"cat": 1})?)?;
+    let mut state = common::load(&store, docs)?;
     let ids: Vec<i64> = (0..CALLS)
         .map(|_| (next(&mut state) % docs as u64) as i64)
         .collect();

@@ -10,38 +10,18 @@
 use bson::{Bson, Document, doc};
 use stratus_docstore::{AggregateOptions, FindOptions, Store, StoreOptions};
 
-/// Groups of the `$group` row, as in the bench.
-const GROUPS: i64 = 16;
-/// Range of `n`, as in the bench.
-const N_RANGE: i64 = 1_000_000;
+mod common;
+use common::{BoxError, COLL, DB};
+
 /// The filtered scan's bound, as in the bench.
 const SCAN_LIMIT: i64 = 10_000;
-
-type BoxError = Box<dyn std::error::Error>;
-
-fn make_doc(i: usize, state: &mut u64) -> Document {
-    // xorshift: deterministic, no dependency
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    let id = i as i64;
-    doc! {
-        "_id": id,
-        "cat": format!("c{}", i / 10),
-        "g": id % GROUPS,
-        "n": (*state % N_RANGE as u64) as i64,
-        "name": format!("user-{i}"),
-        "score": (*state % 10_000) as f64 / 100.0,
-        "tags": ["alpha", "beta"],
-    }
-}
 
 #[inline(never)]
 fn measure_scan(store: &Store) -> Result<usize, BoxError> {
     let found = store
         .find(
-            "bench",
-            "docs",
+            DB,
+            COLL,
             FindOptions::filter(doc! {"n": {"$lt": SCAN_LIMIT}}),
         )?
         .to_vec()?;
@@ -54,16 +34,12 @@ fn measure_group(store: &Store) -> Result<Vec<Document>, BoxError> {
         doc! {"$group": {"_id": "$g", "total": {"$sum": "$n"}}},
     )];
     Ok(store
-        .aggregate("bench", "docs", &pipeline, AggregateOptions::default())?
+        .aggregate(DB, COLL, &pipeline, AggregateOptions::default())?
         .to_vec()?)
 }
 
 fn main() -> Result<(), BoxError> {
-    let docs: usize = std::env::args()
-        .nth(1)
-        .map(|a| a.parse())
-        .transpose()?
-        .unwrap_or(50_000);
+    let docs: usize = common::arg(1, 50_000);
     let dir = tempfile::tempdir()?;
     let store = Store::open(
         dir.path().join("p.redb"),
@@ -72,14 +48,7 @@ fn main() -> Result<(), BoxError> {
             ..StoreOptions::default()
         },
     )?;
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut i = 0;
-    while i < docs {
-        let end = (i + 10_000).min(docs);
-        let batch: Vec<_> = (i..end).map(|k| make_doc(k, &mut state)).collect();
-        store.insert_many("bench", "docs", batch, true)?;
-        i = end;
-    }
+    common::load(&store, docs)?;
     // Warm the cache once, then measure.
     measure_scan(&store)?;
     let matched = measure_scan(&store)?;
