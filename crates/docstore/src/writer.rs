@@ -108,6 +108,8 @@ pub struct WriterStats {
     pub operations: AtomicU64,
     /// Operations handed to the writer.
     pub submitted: AtomicU64,
+    /// Times the engine settled after writes paused ([`KvStore::settle`], successful ones).
+    pub settles: AtomicU64,
 }
 
 /// A snapshot of [`WriterStats`].
@@ -119,6 +121,8 @@ pub struct WriterStatsSnapshot {
     pub operations: u64,
     /// Operations waiting for the writer (submitted, not yet executed).
     pub queued: u64,
+    /// Times the engine settled after writes paused.
+    pub settles: u64,
 }
 
 /// Handle to the writer thread; dropping it stops the thread after the queue drains.
@@ -259,6 +263,7 @@ impl Writer {
         let operations = self.stats.operations.load(Ordering::Relaxed);
         WriterStatsSnapshot {
             commits: self.stats.commits.load(Ordering::Relaxed),
+            settles: self.stats.settles.load(Ordering::Relaxed),
             operations,
             queued: self
                 .stats
@@ -299,7 +304,9 @@ fn run(
                     unsettled = false;
                     // Housekeeping only: a failure here loses nothing and the next write
                     // reports any real storage trouble.
-                    let _ = kv.settle();
+                    if kv.settle().is_ok() {
+                        stats.settles.fetch_add(1, Ordering::Relaxed);
+                    }
                     continue;
                 }
                 Err(RecvTimeoutError::Disconnected) => break,

@@ -5,6 +5,10 @@
 //! The child is this same test binary re-invoked on the `durability_child` test with
 //! `STRATUS_DURABILITY_DIR` set; it prints `ACK I <id>` / `ACK U <id> <ver>` lines (flushed)
 //! only after the store call returned. The parent never trusts anything else.
+//!
+//! The child's writers all pause in the same quiet window of every [`WINDOW`] (longer than
+//! `limits::SETTLE_AFTER`), so the store's writer settles the engine (an empty durable
+//! commit) several times a second and kills also land during and after those commits.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -20,6 +24,11 @@ use stratus_docstore::{Store, StoreOptions};
 const ROUNDS: usize = 24;
 /// Concurrent writer threads in the child.
 const CHILD_THREADS: usize = 4;
+/// The child's write schedule: writes during the first part of each window, none in the last
+/// [`QUIET`] of it.
+const WINDOW: Duration = Duration::from_millis(200);
+/// See [`WINDOW`]; longer than the writer's settle delay.
+const QUIET: Duration = Duration::from_millis(80);
 const ENV_DIR: &str = "STRATUS_DURABILITY_DIR";
 const ENV_ROUND: &str = "STRATUS_DURABILITY_ROUND";
 
@@ -64,7 +73,25 @@ fn durability_child() {
     let spec = IndexSpec::parse(&doc! {"key": {"k": 1}, "name": "k_1", "unique": true})
         .expect("index spec");
     store.create_index("db", "c", spec).expect("create index");
+    assert!(QUIET > stratus_docstore::limits::SETTLE_AFTER);
     let out = std::sync::Arc::new(std::sync::Mutex::new(std::io::stdout()));
+    {
+        // Reports each settle, so the parent can kill right after one.
+        let store = store.clone();
+        let out = out.clone();
+        std::thread::spawn(move || {
+            let mut seen = 0;
+            loop {
+                let now = store.writer_stats().settles;
+                if now != seen {
+                    seen = now;
+                    emit(&out, &format!("SETTLED {now}"));
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        });
+    }
+    let start = Instant::now();
     let mut handles = Vec::new();
     for t in 0..CHILD_THREADS {
         let store = store.clone();
@@ -73,6 +100,13 @@ fn durability_child() {
         handles.push(std::thread::spawn(move || {
             // Runs until killed; the bound only keeps a runaway child finite.
             for n in 0..1_000_000u64 {
+                // The shared quiet part of the window: no thread writes, so the writer settles.
+                let phase = start.elapsed().as_nanos() % WINDOW.as_nanos();
+                let busy = (WINDOW - QUIET).as_nanos();
+                if phase >= busy {
+                    let rest = u64::try_from(WINDOW.as_nanos() - phase).expect("short window");
+                    std::thread::sleep(Duration::from_nanos(rest));
+                }
                 let id = format!("r{round}-t{t}-{n}");
                 store.insert_one("db", "c", record(&id, 0)).expect("insert");
                 emit(&out, &format!("ACK I {id}"));
@@ -170,6 +204,18 @@ fn acknowledged_writes_survive_sigkill() {
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
         }
+        // Every fourth round first waits for a settle, so some kills surely follow one.
+        if round % 4 == 0 {
+            while Instant::now() < deadline && !lines.iter().any(|l| l.starts_with("SETTLED ")) {
+                if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+                    lines.push(line);
+                }
+            }
+            assert!(
+                lines.iter().any(|l| l.starts_with("SETTLED ")),
+                "round {round}: the child's store never settled"
+            );
+        }
         std::thread::sleep(Duration::from_millis(rng.next() % 250));
         child.kill().expect("SIGKILL child");
         child.wait().expect("reap child");
@@ -178,6 +224,7 @@ fn acknowledged_writes_survive_sigkill() {
         let mut round_acks = 0;
         for line in lines
             .iter()
+            .filter(|l| !l.starts_with("SETTLED "))
             .filter_map(|l| l.find("ACK ").map(|i| &l[i + 4..]))
         {
             let parts: Vec<&str> = line.split(' ').collect();
