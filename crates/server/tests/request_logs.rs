@@ -517,6 +517,14 @@ fn retention_deletes_whole_segments_and_gives_the_disk_back() {
     assert_eq!(logs.retention_deleted() + kept, (over + 100) as u64);
     let files = segments(dir.path(), "development").len() as u64;
     assert!(files <= 100 / per_segment + 1, "{files} segment files");
+    // The summaries of deleted segments went with them.
+    for sum in summaries(dir.path(), "development") {
+        assert!(
+            sum.with_extension("seg").exists(),
+            "orphan {}",
+            sum.display()
+        );
+    }
 }
 
 #[test]
@@ -564,6 +572,64 @@ fn segments_rotate_at_the_size_limit_and_queries_span_them() {
         (vec!["s0007".to_string()], 1)
     );
     assert_eq!(ids(&logs, "development", &LogQuery::default()).1, n as u64);
+    // Every sealed segment has a summary beside it, the active one none.
+    let sealed = summaries(dir.path(), "development");
+    assert_eq!(sealed.len(), files.len() - 1);
+    for f in &files[..files.len() - 1] {
+        assert!(sealed.contains(&f.with_extension("sum")), "{}", f.display());
+    }
+    // Reopened from the summaries (sealed segments unread), the same answers.
+    logs.shutdown(WAIT);
+    drop(logs);
+    let logs = start(dir.path(), keep_all());
+    assert_eq!(logs.entries(), n as u64);
+    let (again, total) = ids(
+        &logs,
+        "development",
+        &params(&[
+            ("from", &from),
+            ("to", &to),
+            ("status", "5xx"),
+            ("limit", "3"),
+        ]),
+    );
+    assert_eq!((again, total), (got, 100));
+    assert_eq!(ids(&logs, "development", &LogQuery::default()).1, n as u64);
+    // A backup carries the summaries of its sealed segments.
+    let out = dir.path().join("backup");
+    assert_eq!(logs.backup_to(&out).expect("backup"), n as u64);
+    let name = stratus_server::logs::env_dir_name("shop", "development").expect("name");
+    let copied = std::fs::read_dir(out.join(&name))
+        .expect("backup dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "sum"))
+        .count();
+    assert_eq!(copied, files.len() - 1);
+    // Segments without summaries (written before summaries existed) get them at the next
+    // start.
+    logs.shutdown(WAIT);
+    drop(logs);
+    for sum in summaries(dir.path(), "development") {
+        std::fs::remove_file(sum).expect("remove summary");
+    }
+    let logs = start(dir.path(), keep_all());
+    assert_eq!(summaries(dir.path(), "development").len(), files.len() - 1);
+    assert_eq!(ids(&logs, "development", &LogQuery::default()).1, n as u64);
+}
+
+/// The summary files (`*.sum`) of environment `env`'s directory.
+fn summaries(dir: &Path, env: &str) -> Vec<std::path::PathBuf> {
+    let name = stratus_server::logs::env_dir_name("shop", env).expect("name");
+    let mut out: Vec<_> = std::fs::read_dir(dir.join("logs").join(name))
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "sum"))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
 }
 
 #[test]

@@ -10,7 +10,8 @@
 //! - `segments` is oldest first and numbers increase; `entries` of an environment is the sum
 //!   of its segments' entries;
 //! - the catalog is rebuilt from the files at start ([`Catalog::open`]), so it never disagrees
-//!   with the disk for longer than one writer step.
+//!   with the disk for longer than one writer step; sealed segments are taken from their
+//!   summaries ([`super::summary`]) when those are intact, without reading the segment.
 
 use std::collections::HashMap;
 use std::io;
@@ -19,7 +20,7 @@ use std::sync::{PoisonError, RwLock};
 
 use bson::RawDocument;
 
-use super::segment;
+use super::{segment, summary};
 
 /// What the catalog knows about one segment file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,11 +106,16 @@ pub(crate) struct OpenReport {
     /// Files with a segment name that hold no readable record (another format version, or
     /// corrupt from the start); left untouched.
     pub(crate) unreadable: Vec<PathBuf>,
+    /// Sealed segments that had to be scanned for want of an intact summary (written before
+    /// summaries existed, or restored from a backup); the request logs write their summaries
+    /// so the next start skips them. Whole segments only (no torn tail).
+    pub(crate) unsummarized: Vec<SegmentMeta>,
 }
 
 impl Catalog {
     /// Scans `root` (created if missing): every subdirectory is an environment, every
-    /// segment file in it is read to count its entries and find its valid length.
+    /// segment file in it is read to count its entries and find its valid length — except
+    /// sealed segments with an intact summary ([`summary`]), whose summary is used instead.
     pub(crate) fn open(root: &Path) -> io::Result<(Catalog, OpenReport)> {
         std::fs::create_dir_all(root)?;
         let mut envs = HashMap::new();
@@ -124,8 +130,18 @@ impl Catalog {
                 continue;
             };
             let mut env = EnvLog::default();
-            for (number, path) in segment::list(&entry.path())? {
+            let files = segment::list(&entry.path())?;
+            let newest = files.last().map(|(n, _)| *n);
+            for (number, path) in files {
                 env.last_number = env.last_number.max(number);
+                // A sealed segment (not the newest, which may still be appended to) with an
+                // intact summary is not read (summary.rs).
+                if Some(number) != newest
+                    && let Some(meta) = summary::read(number, &path)
+                {
+                    env.segments.push(meta);
+                    continue;
+                }
                 if !segment::read_prefix(&path, u64::MAX, &mut buf)? {
                     continue;
                 }
@@ -140,6 +156,8 @@ impl Catalog {
                 }
                 if valid < buf.len() as u64 {
                     report.torn_tails.push(path);
+                } else if Some(number) != newest {
+                    report.unsummarized.push(meta.clone());
                 }
                 meta.len = valid;
                 env.segments.push(meta);
@@ -235,6 +253,9 @@ mod tests {
         assert_eq!(got, vec![(3, full, 3, 10, 30), (4, full, 3, 10, 30)]);
         assert_eq!(report.torn_tails, vec![env.join(segment::file_name(4))]);
         assert_eq!(report.unreadable, vec![env.join(segment::file_name(9))]);
+        // 3 is whole and sealed (9 is newer): its summary is missing; 4 is torn.
+        let unsummarized: Vec<_> = report.unsummarized.iter().map(|m| m.number).collect();
+        assert_eq!(unsummarized, vec![3]);
         assert_eq!(cat.total_entries(), 6);
         assert_eq!(cat.total_bytes(), 2 * full);
         assert_eq!(cat.last_number("shop__dev"), 9);
@@ -242,5 +263,52 @@ mod tests {
         assert_eq!(cat.env_names(), vec!["shop__dev".to_string()]);
         assert_eq!(cat.snapshot("other"), EnvLog::default());
         std::fs::remove_dir_all(&root)
+    }
+
+    #[test]
+    fn sealed_segments_are_taken_from_intact_summaries_without_reading_them() -> io::Result<()> {
+        let root = tempfile::tempdir()?;
+        let env = root.path().join("shop__dev");
+        std::fs::create_dir_all(&env)?;
+        let mut data = segment::MAGIC.to_vec();
+        for ms in [10, 20] {
+            let d = rawdoc! {"time": DateTime::from_millis(ms)};
+            segment::encode_record(d.as_bytes(), &mut data);
+        }
+        let full = data.len() as u64;
+        for n in [1, 2, 3] {
+            std::fs::write(env.join(segment::file_name(n)), &data)?;
+        }
+        // Summaries that differ from what a scan finds (entries 99, span 5..6), so the test
+        // sees which one the catalog used.
+        let claimed = |n: u64, len: u64| SegmentMeta {
+            number: n,
+            path: env.join(segment::file_name(n)),
+            len,
+            entries: 99,
+            min_ms: 5,
+            max_ms: 6,
+        };
+        summary::write(&claimed(1, full))?; // sealed, intact: used
+        summary::write(&claimed(2, full + 1))?; // sealed, wrong length: scanned
+        summary::write(&claimed(3, full))?; // newest segment: always scanned
+        let (cat, report) = Catalog::open(root.path())?;
+        let unsummarized: Vec<_> = report.unsummarized.iter().map(|m| m.number).collect();
+        assert_eq!(unsummarized, vec![2]);
+        let got: Vec<_> = cat
+            .snapshot("shop__dev")
+            .segments
+            .iter()
+            .map(|s| (s.number, s.len, s.entries, s.min_ms, s.max_ms))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, full, 99, 5, 6),
+                (2, full, 2, 10, 20),
+                (3, full, 2, 10, 20)
+            ]
+        );
+        Ok(())
     }
 }

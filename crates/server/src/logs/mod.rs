@@ -21,6 +21,7 @@ pub mod query;
 pub mod scrub;
 mod search;
 pub mod segment;
+mod summary;
 pub mod writer;
 
 use std::path::Path;
@@ -263,13 +264,18 @@ impl Drop for WriterPause {
 
 impl RequestLogs {
     /// Opens the request logs kept in directory `dir` (created if missing; the server uses
-    /// `<data-dir>/`[`LOGS_DIR`]) and starts the writer thread. Existing segments are scanned
-    /// (a torn tail left by a crash is cut when the writer next appends); what could not be
+    /// `<data-dir>/`[`LOGS_DIR`]) and starts the writer thread. Existing segments are scanned,
+    /// sealed ones with an intact summary excepted, and sealed ones scanned get a summary for
+    /// the next start (a torn tail left by a crash is cut when the writer next appends); what could not be
     /// used is returned for the server's diagnostic log. Should the thread fail to start,
     /// every record is dropped and counted. Out-of-range settings are clamped (a capacity or
     /// batch of 0 counts as 1); check them first with [`LogConfig::validate`].
     pub fn open(dir: &Path, config: LogConfig) -> Result<(RequestLogs, Vec<String>), LogError> {
         let (catalog, report) = Catalog::open(dir)?;
+        for meta in &report.unsummarized {
+            // Best effort: without a summary the next start scans the segment again.
+            let _ = summary::write(meta);
+        }
         let catalog = Arc::new(catalog);
         let (tx, rx) = sync_channel(config.queue_capacity.max(1));
         let shared = Arc::new(Shared::default());

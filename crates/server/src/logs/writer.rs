@@ -24,8 +24,8 @@ use bson::DateTime;
 use super::catalog::{Catalog, SegmentMeta};
 use super::entry::{entry_id, env_dir_name, to_raw};
 use super::scrub::scrub_record;
-use super::segment;
 use super::{LogConfig, LogRecord};
+use super::{segment, summary};
 
 /// How long the writer lets records gather after the first one of a batch arrives.
 pub const BATCH_LINGER: Duration = Duration::from_millis(10);
@@ -386,6 +386,14 @@ impl Writer {
     fn rotate(&mut self, env: &str) -> io::Result<()> {
         if let Some(old) = self.active.remove(env) {
             old.file.sync_data()?;
+            // Start-up reads the summary instead of the sealed segment; without one (a failed
+            // write) it scans the segment, so a failure here costs nothing else.
+            let sealed = self.catalog.update(env, |e| {
+                e.segments.iter().find(|s| s.number == old.number).cloned()
+            });
+            if let Some(meta) = sealed {
+                let _ = summary::write(&meta);
+            }
         }
         let next = self.catalog.last_number(env) + 1;
         self.create_segment(env, next)
@@ -466,6 +474,7 @@ impl Writer {
 
     /// Removes a segment file (already taken out of the catalog) and counts its entries.
     fn delete(&self, seg: &SegmentMeta) {
+        summary::remove(&seg.path);
         match std::fs::remove_file(&seg.path) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
