@@ -403,6 +403,9 @@ impl Writer {
         let dir = self.catalog.env_dir(env);
         std::fs::create_dir_all(&dir)?;
         let path = dir.join(segment::file_name(number));
+        // A summary left by an earlier segment of this number (its removal failed) must not
+        // describe the new one.
+        summary::remove(&path);
         let file = segment::create(&path)?;
         let meta = SegmentMeta::empty(number, path);
         let len = meta.len;
