@@ -555,16 +555,13 @@ fn segments_rotate_at_the_size_limit_and_queries_span_them() {
     let to = DateTime::from_millis(T0 + 1500 * 1000)
         .try_to_rfc3339_string()
         .expect("iso");
-    let (got, total) = ids(
-        &logs,
-        "development",
-        &params(&[
-            ("from", &from),
-            ("to", &to),
-            ("status", "5xx"),
-            ("limit", "3"),
-        ]),
-    );
+    let window = params(&[
+        ("from", &from),
+        ("to", &to),
+        ("status", "5xx"),
+        ("limit", "3"),
+    ]);
+    let (got, total) = ids(&logs, "development", &window);
     assert_eq!(total, 100);
     assert_eq!(got, ["s1490", "s1480", "s1470"]);
     assert_eq!(
@@ -583,16 +580,7 @@ fn segments_rotate_at_the_size_limit_and_queries_span_them() {
     drop(logs);
     let logs = start(dir.path(), keep_all());
     assert_eq!(logs.entries(), n as u64);
-    let (again, total) = ids(
-        &logs,
-        "development",
-        &params(&[
-            ("from", &from),
-            ("to", &to),
-            ("status", "5xx"),
-            ("limit", "3"),
-        ]),
-    );
+    let (again, total) = ids(&logs, "development", &window);
     assert_eq!((again, total), (got, 100));
     assert_eq!(ids(&logs, "development", &LogQuery::default()).1, n as u64);
     // A backup carries the summaries of its sealed segments.
