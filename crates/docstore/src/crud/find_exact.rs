@@ -48,15 +48,10 @@ pub(crate) fn find_exact(
     let mut overflow = false;
     {
         let mut docs = snapshot.getter(docs_table)?;
-        let mut to_skip = skip;
+        let mut skipper = Skipper(skip);
         let mut taken = 0u64;
         snapshot.scan(probe.table, lo, hi, false, &mut |key, pk| {
-            // The empty key is the multikey marker, not an entry.
-            if key.is_empty() {
-                return true;
-            }
-            if to_skip > 0 {
-                to_skip -= 1;
+            if skipper.passes_over(key) {
                 return true;
             }
             if taken as usize >= SMALL_RESULT_LIMIT as usize {
@@ -87,13 +82,9 @@ pub(crate) fn find_exact(
     // More than SMALL_RESULT_LIMIT results: keep the keys, read the documents per batch.
     drop(raws);
     let mut pks: Vec<Vec<u8>> = Vec::new();
-    let mut to_skip = skip;
+    let mut skipper = Skipper(skip);
     snapshot.scan(probe.table, lo, hi, false, &mut |key, pk| {
-        if key.is_empty() {
-            return true;
-        }
-        if to_skip > 0 {
-            to_skip -= 1;
+        if skipper.passes_over(key) {
             return true;
         }
         pks.push(pk.to_vec());
@@ -105,6 +96,24 @@ pub(crate) fn find_exact(
         pks,
         batch_size,
     ))
+}
+
+/// Counts down `skip` over the index range's entries.
+struct Skipper(u64);
+
+impl Skipper {
+    /// Whether the scan passes over the entry with index key `key`: the multikey marker (the
+    /// empty key, not an entry), or one of the first `skip` entries.
+    fn passes_over(&mut self, key: &[u8]) -> bool {
+        if key.is_empty() {
+            return true;
+        }
+        if self.0 > 0 {
+            self.0 -= 1;
+            return true;
+        }
+        false
+    }
 }
 
 /// The error of an index entry whose document is missing (the index disagrees with the data;
