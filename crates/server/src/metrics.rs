@@ -70,6 +70,8 @@ pub struct Gauges {
     pub store_commits: u64,
     /// Write operations the store executed (`operations / commits` = group-commit batch).
     pub store_operations: u64,
+    /// Empty commits the store made after writes paused (`docstore::limits::SETTLE_AFTER`).
+    pub store_settles: u64,
     /// Deployed environments.
     pub environments: u64,
     /// Requests in flight.
@@ -232,6 +234,11 @@ impl Metrics {
                 g.store_operations,
             ),
             (
+                "stratus_store_settles_total",
+                "Empty store commits after writes paused (they keep reads that miss the cache fast).",
+                g.store_settles,
+            ),
+            (
                 "stratus_environments",
                 "Deployed project environments.",
                 g.environments,
@@ -273,6 +280,7 @@ mod tests {
             log_disk_bytes: 4096,
             store_commits: 4,
             store_operations: 9,
+            store_settles: 2,
             ..Gauges::default()
         });
         assert!(
@@ -281,6 +289,7 @@ mod tests {
             )
         );
         assert!(text.contains("stratus_store_write_operations_total 9"));
+        assert!(text.contains("stratus_store_settles_total 2"));
         assert!(text.contains(r#"stratus_requests_total{project="shop",env="development",api="list \"x\"",status="2xx"} 1"#));
         assert!(text.contains(r#"status="4xx"} 1"#));
         assert!(text.contains(r#"le="0.001"} 1"#));

@@ -39,6 +39,7 @@ pub async fn metrics(State(app): State<AppState>) -> Response {
         store_queue_depth: writer.queued,
         store_commits: writer.commits,
         store_operations: writer.operations,
+        store_settles: writer.settles,
         environments: app.runtime.list().len() as u64,
         in_flight: app.in_flight.load(std::sync::atomic::Ordering::Relaxed),
     };

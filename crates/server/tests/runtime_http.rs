@@ -308,6 +308,29 @@ async fn shop_example_end_to_end() {
         m.contains("stratus_requests_total{project=\"shop\",env=\"development\""),
         "{m}"
     );
+    // The store settles once writes pause (an empty commit; counted in /metrics).
+    let mut settles = 0u64;
+    for _ in 0..100 {
+        let m = s
+            .client
+            .get(format!("{}/metrics", s.url))
+            .send()
+            .await
+            .expect("send")
+            .text()
+            .await
+            .expect("text");
+        settles = m
+            .lines()
+            .find_map(|l| l.strip_prefix("stratus_store_settles_total "))
+            .and_then(|v| v.parse().ok())
+            .expect("settles line");
+        if settles > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(settles > 0, "the store never settled");
     let h = s
         .client
         .get(format!("{}/healthz", s.url))
