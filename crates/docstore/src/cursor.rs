@@ -16,7 +16,7 @@ use std::ops::Bound;
 
 use bson::{Document, RawDocumentBuf};
 
-use crate::crud::{Matcher, decode};
+use crate::crud::{Matcher, decode, raw_document};
 use crate::error::Result;
 use crate::kv::Snapshot;
 use crate::limits::DEFAULT_BATCH_SIZE;
@@ -207,12 +207,7 @@ impl Cursor {
             let take = n.min(b.len());
             let mut out = Vec::with_capacity(take);
             for raw in b.drain(..take) {
-                out.push(RawDocumentBuf::from_bytes(raw).map_err(|e| {
-                    crate::error::DocstoreError::Corrupt {
-                        table: self.table.clone(),
-                        detail: e.to_string(),
-                    }
-                })?);
+                out.push(raw_document(&self.table, raw)?);
             }
             return Ok(out);
         }
@@ -225,9 +220,7 @@ impl Cursor {
         }
         for item in self.fill(n - out.len())? {
             let raw = match (item, &self.transform) {
-                (Item::Raw(raw), None) => {
-                    RawDocumentBuf::from_bytes(raw).map_err(|e| self.corrupt(e))?
-                }
+                (Item::Raw(raw), None) => raw_document(&self.table, raw)?,
                 (Item::Raw(raw), Some(t)) => {
                     RawDocumentBuf::try_from(&t(decode(&self.table, &raw)?)?)?
                 }
@@ -237,13 +230,6 @@ impl Cursor {
             out.push(raw);
         }
         Ok(out)
-    }
-
-    fn corrupt(&self, e: impl std::fmt::Display) -> crate::error::DocstoreError {
-        crate::error::DocstoreError::Corrupt {
-            table: self.table.clone(),
-            detail: e.to_string(),
-        }
     }
 
     /// Reads up to `n` more documents from the source (before the transform).

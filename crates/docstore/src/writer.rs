@@ -297,25 +297,23 @@ fn run(
     // Whether a commit happened since the engine last settled.
     let mut unsettled = false;
     loop {
-        let first = if unsettled {
-            match rx.recv_timeout(SETTLE_AFTER) {
-                Ok(job) => job,
-                Err(RecvTimeoutError::Timeout) => {
-                    unsettled = false;
-                    // Housekeeping only: a failure here loses nothing and the next write
-                    // reports any real storage trouble.
-                    if kv.settle().is_ok() {
-                        stats.settles.fetch_add(1, Ordering::Relaxed);
-                    }
-                    continue;
-                }
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
+        let next = if unsettled {
+            rx.recv_timeout(SETTLE_AFTER)
         } else {
-            match rx.recv() {
-                Ok(job) => job,
-                Err(_) => break,
+            rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        };
+        let first = match next {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => {
+                unsettled = false;
+                // Housekeeping only: a failure here loses nothing and the next write reports
+                // any real storage trouble.
+                if kv.settle().is_ok() {
+                    stats.settles.fetch_add(1, Ordering::Relaxed);
+                }
+                continue;
             }
+            Err(RecvTimeoutError::Disconnected) => break,
         };
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP_SIZE {
@@ -402,6 +400,14 @@ mod tests {
         }
     }
 
+    /// Waits (at most 10 s) until `kv` settled `n` times.
+    fn wait_for_settles(kv: &Settling, n: u64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while kv.settles.load(Ordering::SeqCst) < n && std::time::Instant::now() < deadline {
+            std::thread::sleep(SETTLE_AFTER);
+        }
+    }
+
     #[test]
     fn the_engine_settles_once_after_writes_pause_and_never_while_idle() {
         let kv = Arc::new(Settling::default());
@@ -419,10 +425,7 @@ mod tests {
                 .expect("write");
         }
         // One settle per pause, however long the pause.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while kv.settles.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
-            std::thread::sleep(SETTLE_AFTER);
-        }
+        wait_for_settles(&kv, 1);
         std::thread::sleep(SETTLE_AFTER * 3);
         assert_eq!(kv.settles.load(Ordering::SeqCst), 1);
         writer
@@ -431,10 +434,7 @@ mod tests {
                 Ok(())
             })
             .expect("write");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while kv.settles.load(Ordering::SeqCst) == 1 && std::time::Instant::now() < deadline {
-            std::thread::sleep(SETTLE_AFTER);
-        }
+        wait_for_settles(&kv, 2);
         assert_eq!(kv.settles.load(Ordering::SeqCst), 2);
         let snap = kv.snapshot().expect("snap");
         assert!(snap.get("t", b"again").expect("get").is_some());

@@ -196,12 +196,7 @@ impl Store {
     ) -> Result<Option<bson::RawDocumentBuf>> {
         if let Some(found) = self.by_id(db, coll, &filter)? {
             return found
-                .map(|(meta, raw)| {
-                    bson::RawDocumentBuf::from_bytes(raw).map_err(|e| DocstoreError::Corrupt {
-                        table: meta.docs.clone(),
-                        detail: e.to_string(),
-                    })
-                })
+                .map(|(meta, raw)| crate::crud::raw_document(&meta.docs, raw))
                 .transpose();
         }
         let mut c = self.find(

@@ -38,6 +38,14 @@ pub(crate) fn decode(table: &str, raw: &[u8]) -> Result<Document> {
     })
 }
 
+/// A stored document as raw BSON (checked, not decoded).
+pub(crate) fn raw_document(table: &str, raw: Vec<u8>) -> Result<bson::RawDocumentBuf> {
+    bson::RawDocumentBuf::from_bytes(raw).map_err(|e| DocstoreError::Corrupt {
+        table: table.to_string(),
+        detail: e.to_string(),
+    })
+}
+
 /// Decodes only the top-level fields of a stored document named in `fields` (in stored
 /// order); used when the reader is known to need nothing else (see
 /// `Pipeline::input_fields`).
