@@ -62,6 +62,18 @@ impl Call for Server {
     }
 }
 
+/// The text of `GET /metrics`.
+async fn metrics(s: &Server) -> String {
+    s.client
+        .get(format!("{}/metrics", s.url))
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text")
+}
+
 async fn deploy_shop(s: &Server) {
     let (st, body) = s
         .admin(
@@ -295,15 +307,7 @@ async fn shop_example_end_to_end() {
         "{doc}"
     );
     // Ops.
-    let m = s
-        .client
-        .get(format!("{}/metrics", s.url))
-        .send()
-        .await
-        .expect("send")
-        .text()
-        .await
-        .expect("text");
+    let m = metrics(&s).await;
     assert!(
         m.contains("stratus_requests_total{project=\"shop\",env=\"development\""),
         "{m}"
@@ -311,16 +315,8 @@ async fn shop_example_end_to_end() {
     // The store settles once writes pause (an empty commit; counted in /metrics).
     let mut settles = 0u64;
     for _ in 0..100 {
-        let m = s
-            .client
-            .get(format!("{}/metrics", s.url))
-            .send()
+        settles = metrics(&s)
             .await
-            .expect("send")
-            .text()
-            .await
-            .expect("text");
-        settles = m
             .lines()
             .find_map(|l| l.strip_prefix("stratus_store_settles_total "))
             .and_then(|v| v.parse().ok())

@@ -154,12 +154,12 @@ impl Catalog {
                     report.unreadable.push(path);
                     continue;
                 }
+                meta.len = valid;
                 if valid < buf.len() as u64 {
                     report.torn_tails.push(path);
                 } else if Some(number) != newest {
                     report.unsummarized.push(meta.clone());
                 }
-                meta.len = valid;
                 env.segments.push(meta);
             }
             envs.insert(name, env);
