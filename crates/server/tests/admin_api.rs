@@ -286,6 +286,7 @@ async fn bodies_projects_and_unknown_paths() {
     .await
     .unwrap();
     assert_eq!(r.status(), 413);
+    assert_eq!(r.headers()["connection"], "close");
     let r = h
         .call(
             "POST",

@@ -248,6 +248,12 @@ async fn shop_example_end_to_end() {
         .await
         .expect("send");
     assert_eq!(r.status(), 413);
+    // The unread rest of the body ends the connection; the client is told so and does not
+    // reuse it (the next request below would fail mid-flight otherwise).
+    assert_eq!(
+        r.headers().get("connection").and_then(|v| v.to_str().ok()),
+        Some("close")
+    );
     // Cosmocloud-style address.
     let r = s
         .client

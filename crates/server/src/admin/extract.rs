@@ -279,10 +279,7 @@ pub(crate) async fn json_value(req: Request, max_bytes: usize) -> Result<Value, 
     let bytes = axum::body::to_bytes(req.into_body(), max_bytes)
         .await
         .map_err(|_| {
-            ApiError::new(
-                Code::PayloadTooLarge,
-                format!("the body is larger than {max_bytes} bytes"),
-            )
+            ApiError::body_too_large(format!("the body is larger than {max_bytes} bytes"))
         })?;
     serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::new(

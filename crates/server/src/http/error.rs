@@ -97,6 +97,15 @@ impl ApiError {
             .with_header(header::WWW_AUTHENTICATE, challenge)
     }
 
+    /// 413 `payload_too_large` for a request body over its limit, sent with `Connection: close`.
+    ///
+    /// The rest of the body stays unread, so the server cannot keep the connection; saying so
+    /// stops a keep-alive client from reusing it for its next request (which would fail
+    /// mid-flight when the server drops the socket).
+    pub fn body_too_large(detail: impl Into<String>) -> ApiError {
+        ApiError::new(Code::PayloadTooLarge, detail).with_header(header::CONNECTION, "close")
+    }
+
     /// 403 `forbidden`.
     pub fn forbidden(detail: impl Into<String>) -> ApiError {
         ApiError::new(Code::Forbidden, detail)

@@ -345,13 +345,10 @@ async fn serve(
     let body_bytes = axum::body::to_bytes(body, app.config.http.max_body_bytes)
         .await
         .map_err(|_| {
-            ApiError::new(
-                Code::PayloadTooLarge,
-                format!(
-                    "the request body is larger than {} bytes (http.max_body_bytes)",
-                    app.config.http.max_body_bytes
-                ),
-            )
+            ApiError::body_too_large(format!(
+                "the request body is larger than {} bytes (http.max_body_bytes)",
+                app.config.http.max_body_bytes
+            ))
         })?;
     let body_json = if body_bytes.is_empty() {
         None
