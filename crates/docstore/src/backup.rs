@@ -17,10 +17,12 @@
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
+use crate::Engine;
 use crate::catalog;
 use crate::error::{DocstoreError, Result};
 use crate::format::{self, FORMAT_VERSION};
 use crate::kv::{KvPair, KvStore};
+use crate::kv_lmdb::{DEFAULT_MAP_BYTES, LmdbStore};
 use crate::kv_redb::RedbStore;
 use crate::store::Store;
 
@@ -59,9 +61,10 @@ fn partial_path(dest: &Path) -> PathBuf {
 }
 
 impl Store {
-    /// Copies every table of one consistent read snapshot into a new redb file at `dest`
-    /// (which must not exist), fsyncs it and renames it into place atomically. The running
-    /// store keeps serving reads and writes meanwhile.
+    /// Copies every table of one consistent read snapshot into a new store file at `dest`
+    /// (which must not exist), fsyncs it and renames it into place atomically. The copy has
+    /// this store's engine (the default engine for an in-memory store). The running store
+    /// keeps serving reads and writes meanwhile.
     pub fn backup_to(&self, dest: &Path) -> Result<BackupInfo> {
         if dest.exists() {
             return Err(DocstoreError::Storage(format!(
@@ -84,8 +87,12 @@ impl Store {
             format_version: FORMAT_VERSION,
             ..BackupInfo::default()
         };
+        let engine = self.engine().unwrap_or_default();
         {
-            let out = RedbStore::open(&tmp)?;
+            let out: Box<dyn KvStore> = match engine {
+                Engine::Redb => Box::new(RedbStore::open(&tmp)?),
+                Engine::Lmdb => Box::new(LmdbStore::open(&tmp, DEFAULT_MAP_BYTES, None)?),
+            };
             let mut names = snap.table_names()?;
             names.sort();
             for table in &names {
@@ -126,6 +133,11 @@ impl Store {
             }
             // Writes were committed with immediate durability; closing releases the file lock.
         }
+        // LMDB's lock table of the copy (a scratch file, rebuilt by whoever opens the copy).
+        let lock = lock_path(&tmp);
+        if engine == Engine::Lmdb && lock.exists() {
+            std::fs::remove_file(&lock).map_err(|e| io_err("removing", &lock, e))?;
+        }
         let f = std::fs::File::open(&tmp).map_err(|e| io_err("opening", &tmp, e))?;
         f.sync_all().map_err(|e| io_err("syncing", &tmp, e))?;
         info.bytes = f.metadata().map_err(|e| io_err("reading", &tmp, e))?.len();
@@ -134,6 +146,13 @@ impl Store {
         sync_parent(dest)?;
         Ok(info)
     }
+}
+
+/// LMDB's lock file of the store file at `path` (`<path>-lock`).
+pub fn lock_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_os_string();
+    s.push("-lock");
+    PathBuf::from(s)
 }
 
 /// Fsyncs the directory holding `path` so a rename into it is durable.

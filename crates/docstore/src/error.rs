@@ -114,11 +114,26 @@ pub enum DocstoreError {
         /// The cursor id.
         id: i64,
     },
+    /// An `_id` or index key is longer than the storage engine stores (the LMDB engine's key
+    /// limit; MongoDB before 4.2 refused index keys over 1024 bytes the same way).
+    #[error(
+        "key too large to index: an _id or indexed value encodes to {len} bytes, the storage \
+         engine's limit is {max}"
+    )]
+    KeyTooLong {
+        /// The encoded key's length.
+        len: usize,
+        /// The engine's limit.
+        max: usize,
+    },
 }
 
 impl From<KvError> for DocstoreError {
     fn from(e: KvError) -> Self {
-        DocstoreError::Storage(e.to_string())
+        match e {
+            KvError::KeyTooLong { len, max, .. } => DocstoreError::KeyTooLong { len, max },
+            KvError::Engine(_) => DocstoreError::Storage(e.to_string()),
+        }
     }
 }
 
@@ -160,6 +175,7 @@ impl DocstoreError {
             DocstoreError::WriterBusy => 462,
             DocstoreError::CursorNotFound { .. } => 43,
             DocstoreError::ChangeHistoryLost { .. } => 286,
+            DocstoreError::KeyTooLong { .. } => 17280,
         }
     }
 
@@ -182,6 +198,7 @@ impl DocstoreError {
             DocstoreError::WriterBusy => "IngressRequestRateLimitExceeded".to_string(),
             DocstoreError::CursorNotFound { .. } => "CursorNotFound".to_string(),
             DocstoreError::ChangeHistoryLost { .. } => "ChangeStreamHistoryLost".to_string(),
+            DocstoreError::KeyTooLong { .. } => "KeyTooLong".to_string(),
         }
     }
 }
@@ -194,7 +211,9 @@ impl ErrorCode for DocstoreError {
             | DocstoreError::Corrupt { .. }
             | DocstoreError::UnsupportedFormat { .. } => Code::Internal,
             DocstoreError::DuplicateKey { .. } => Code::DuplicateKey,
-            DocstoreError::DocumentTooLarge { .. } => Code::PayloadTooLarge,
+            DocstoreError::DocumentTooLarge { .. } | DocstoreError::KeyTooLong { .. } => {
+                Code::PayloadTooLarge
+            }
             DocstoreError::NamespaceNotFound { .. }
             | DocstoreError::IndexNotFound { .. }
             | DocstoreError::CursorNotFound { .. }

@@ -23,6 +23,17 @@ pub enum KvError {
     /// The storage engine failed (I/O, corruption, …); the message is for the log.
     #[error("storage engine error: {0}")]
     Engine(String),
+    /// A key is longer than the engine can store (LMDB: [`crate::kv_lmdb`]'s key limit); the
+    /// write is refused and nothing of it is kept.
+    #[error("key of {len} bytes in table {table} is longer than the engine's limit of {max}")]
+    KeyTooLong {
+        /// The table written to.
+        table: String,
+        /// The key's length (table prefix included).
+        len: usize,
+        /// The engine's limit.
+        max: usize,
+    },
 }
 
 /// Result alias of the key-value layer.

@@ -34,6 +34,7 @@ pub mod format;
 pub mod index;
 pub mod keys;
 pub mod kv;
+pub mod kv_lmdb;
 pub mod kv_redb;
 pub mod limits;
 #[cfg(unix)]
@@ -57,6 +58,6 @@ pub use crud::update::{ReplaceOptions, UpdateResult};
 pub use cursor::Cursor;
 pub use error::{DocstoreError, Result};
 pub use store::{
-    ChangeSubscription, CollectionInfo, CollectionStats, DatabaseInfo, IntegrityReport, Store,
-    StoreOptions,
+    ChangeSubscription, CollectionInfo, CollectionStats, DatabaseInfo, Engine, IntegrityReport,
+    Store, StoreOptions,
 };

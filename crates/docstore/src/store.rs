@@ -18,6 +18,7 @@ use crate::error::{DocstoreError, Result};
 use crate::format;
 use crate::keys::primary_key;
 use crate::kv::{KvRead, KvStore, MemoryStore, Snapshot};
+use crate::kv_lmdb::LmdbStore;
 use crate::kv_redb::RedbStore;
 use crate::limits::MAX_CHANGES_PER_CALL;
 use crate::writer::{WriteCtx, Writer, WriterStatsSnapshot};
@@ -45,6 +46,37 @@ pub struct StoreOptions {
     /// ([`crate::mapped_file`]); writes, fsync and locking are unchanged. Turn off on file
     /// systems where another program may truncate the file while it is open.
     pub mmap_reads: bool,
+    /// The engine of a new store file (default [`Engine::Redb`]). An existing file is opened
+    /// with the engine that wrote it, whatever this says.
+    pub engine: Engine,
+    /// LMDB only: the largest the store file may grow, bytes (default
+    /// [`crate::kv_lmdb::DEFAULT_MAP_BYTES`]; LMDB maps this much address space up front).
+    pub max_size_bytes: usize,
+}
+
+/// The storage engine under a store file ([`StoreOptions::engine`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// redb (`kv_redb`): pure Rust, its own page cache ([`StoreOptions::cache_bytes`]).
+    #[default]
+    Redb,
+    /// LMDB (`kv_lmdb`): reads straight out of a shared memory map of the file.
+    Lmdb,
+}
+
+impl Engine {
+    /// The engine of the existing store file at `path`, or `None` when there is no file (or
+    /// an empty one) to go by.
+    pub fn of_file(path: &Path) -> Option<Engine> {
+        let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if len == 0 {
+            None
+        } else if crate::kv_lmdb::is_lmdb_file(path) {
+            Some(Engine::Lmdb)
+        } else {
+            Some(Engine::Redb)
+        }
+    }
 }
 
 impl Default for StoreOptions {
@@ -54,6 +86,8 @@ impl Default for StoreOptions {
             sync_interval: None,
             change_feed: true,
             mmap_reads: true,
+            engine: Engine::default(),
+            max_size_bytes: crate::kv_lmdb::DEFAULT_MAP_BYTES,
         }
     }
 }
@@ -106,6 +140,8 @@ pub struct IntegrityReport {
 
 pub(crate) struct Inner {
     pub(crate) kv: Arc<dyn KvStore>,
+    /// The disk engine under `kv` (`None`: in memory, or an engine given by the caller).
+    pub(crate) engine: Option<Engine>,
     pub(crate) writer: Writer,
     pub(crate) notifier: Arc<Notifier>,
 }
@@ -128,13 +164,24 @@ impl Store {
     /// Opens (creating when absent) the store file at `path`; fails with
     /// [`DocstoreError::UnsupportedFormat`] if it was written by an unknown format version.
     pub fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
-        let mut engine =
-            RedbStore::open_with(path.as_ref(), options.cache_bytes, options.mmap_reads)?;
-        if let Some(d) = options.sync_interval {
-            engine = engine.with_sync_interval(d);
-        }
-        let kv: Arc<dyn KvStore> = Arc::new(engine);
-        Self::start(kv, options.change_feed)
+        let path = path.as_ref();
+        let engine = Engine::of_file(path).unwrap_or(options.engine);
+        let kv: Arc<dyn KvStore> = match engine {
+            Engine::Redb => {
+                let mut engine =
+                    RedbStore::open_with(path, options.cache_bytes, options.mmap_reads)?;
+                if let Some(d) = options.sync_interval {
+                    engine = engine.with_sync_interval(d);
+                }
+                Arc::new(engine)
+            }
+            Engine::Lmdb => Arc::new(LmdbStore::open(
+                path,
+                options.max_size_bytes,
+                options.sync_interval,
+            )?),
+        };
+        Self::start(kv, options.change_feed, Some(engine))
     }
 
     /// A store kept in memory only (tests, scratch work).
@@ -144,10 +191,10 @@ impl Store {
 
     /// A store over any engine implementing [`KvStore`].
     pub fn with_engine(kv: Arc<dyn KvStore>) -> Result<Store> {
-        Self::start(kv, true)
+        Self::start(kv, true, None)
     }
 
-    fn start(kv: Arc<dyn KvStore>, change_feed: bool) -> Result<Store> {
+    fn start(kv: Arc<dyn KvStore>, change_feed: bool, engine: Option<Engine>) -> Result<Store> {
         format::check_or_init(kv.as_ref())?;
         let seq = changefeed::last_seq(kv.snapshot()?.as_ref())?;
         let notifier = Arc::new(Notifier::new(seq));
@@ -155,10 +202,17 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 kv,
+                engine,
                 writer,
                 notifier,
             }),
         })
+    }
+
+    /// The disk engine of a store opened with [`Store::open`] (`None` for in-memory stores
+    /// and engines given to [`Store::with_engine`]).
+    pub fn engine(&self) -> Option<Engine> {
+        self.inner.engine
     }
 
     /// A consistent read snapshot of everything committed so far.

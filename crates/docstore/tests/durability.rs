@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bson::{Bson, doc};
 use stratus_docstore::index::IndexSpec;
-use stratus_docstore::{Store, StoreOptions};
+use stratus_docstore::{Engine, Store, StoreOptions};
 
 /// Kill rounds (the issue asks for at least 20).
 const ROUNDS: usize = 24;
@@ -31,6 +31,19 @@ const WINDOW: Duration = Duration::from_millis(200);
 const QUIET: Duration = Duration::from_millis(80);
 const ENV_DIR: &str = "STRATUS_DURABILITY_DIR";
 const ENV_ROUND: &str = "STRATUS_DURABILITY_ROUND";
+const ENV_ENGINE: &str = "STRATUS_DURABILITY_ENGINE";
+
+/// The store's options for `engine` (`redb` or `lmdb`).
+fn options(engine: &str) -> StoreOptions {
+    StoreOptions {
+        engine: match engine {
+            "redb" => Engine::Redb,
+            "lmdb" => Engine::Lmdb,
+            other => panic!("unknown engine {other:?}"),
+        },
+        ..StoreOptions::default()
+    }
+}
 
 /// A checksum over the fields a writer sets together; a torn document would not match.
 fn check_of(id: &str, ver: i64, pad_len: usize) -> i64 {
@@ -64,9 +77,10 @@ fn durability_child() {
         return;
     };
     let round = std::env::var(ENV_ROUND).unwrap_or_default();
+    let engine = std::env::var(ENV_ENGINE).unwrap_or_default();
     let store = Store::open(
-        std::path::Path::new(&dir).join("store.redb"),
-        StoreOptions::default(),
+        std::path::Path::new(&dir).join("store.db"),
+        options(&engine),
     )
     .expect("child open");
     // A secondary unique index that every write must maintain (idempotent across rounds).
@@ -151,7 +165,16 @@ impl Rng {
 }
 
 #[test]
-fn acknowledged_writes_survive_sigkill() {
+fn acknowledged_writes_survive_sigkill_lmdb() {
+    survive_sigkill("lmdb");
+}
+
+#[test]
+fn acknowledged_writes_survive_sigkill_redb() {
+    survive_sigkill("redb");
+}
+
+fn survive_sigkill(engine: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     let exe = std::env::current_exe().expect("current exe");
     let seed = SystemTime::now()
@@ -174,6 +197,7 @@ fn acknowledged_writes_survive_sigkill() {
             ])
             .env(ENV_DIR, dir.path())
             .env(ENV_ROUND, round.to_string())
+            .env(ENV_ENGINE, engine)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -246,8 +270,12 @@ fn acknowledged_writes_survive_sigkill() {
             "round {round}: the child acknowledged nothing"
         );
 
-        let store = Store::open(dir.path().join("store.redb"), StoreOptions::default())
-            .expect("reopen after kill");
+        let store =
+            Store::open(dir.path().join("store.db"), options(engine)).expect("reopen after kill");
+        assert_eq!(
+            Engine::of_file(&dir.path().join("store.db")),
+            Some(options(engine).engine)
+        );
         let report = store.verify_integrity().expect("verify");
         assert!(
             report.problems.is_empty(),

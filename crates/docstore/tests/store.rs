@@ -1,15 +1,71 @@
 //! Integration tests of the `Store` API: catalog, CRUD, cursors, snapshots, group commit and
-//! the change feed, on the redb engine and the in-memory engine.
+//! the change feed, on both disk engines (LMDB, the default, and redb) and the in-memory
+//! engine.
 
 use std::time::Duration;
 
 use bson::{Bson, Document, doc};
-use stratus_docstore::{ChangeOp, FindOptions, Store, StoreOptions};
+use stratus_docstore::index::IndexSpec;
+use stratus_docstore::{ChangeOp, DocstoreError, Engine, FindOptions, Store, StoreOptions};
 
-fn redb_store() -> (tempfile::TempDir, Store) {
+/// A store on disk with `engine`.
+fn disk_store(engine: Engine) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path().join("s.redb"), StoreOptions::default()).expect("open");
+    let store = Store::open(
+        dir.path().join("s.db"),
+        StoreOptions {
+            engine,
+            ..StoreOptions::default()
+        },
+    )
+    .expect("open");
     (dir, store)
+}
+
+/// A store on disk with redb.
+fn redb_store() -> (tempfile::TempDir, Store) {
+    disk_store(Engine::Redb)
+}
+
+#[test]
+fn lmdb_refuses_keys_over_its_limit_clearly_and_keeps_nothing_of_the_write() {
+    let (_dir, store) = disk_store(Engine::Lmdb);
+    store
+        .create_index("db", "c", IndexSpec::new(doc! {"title": 1}).expect("spec"))
+        .expect("index");
+    let long = "x".repeat(4000);
+    for doc in [
+        doc! {"_id": 1, "title": &long},
+        doc! {"_id": &long, "title": "t"},
+    ] {
+        let err = store.insert_one("db", "c", doc).expect_err("too long");
+        assert!(matches!(err, DocstoreError::KeyTooLong { .. }), "{err:?}");
+        assert_eq!(err.code_name(), "KeyTooLong");
+        assert_eq!(err.mongo_code(), 17280);
+        assert!(err.to_string().contains("key too large"), "{err}");
+    }
+    assert!(all(&store, "db", "c").is_empty());
+    // Queries with values that long work (nothing can match), and shorter values are fine.
+    let found = store
+        .find("db", "c", FindOptions::filter(doc! {"title": &long}))
+        .expect("find")
+        .to_vec()
+        .expect("read");
+    assert!(found.is_empty());
+    let ok = "y".repeat(1500);
+    store
+        .insert_one("db", "c", doc! {"_id": 2, "title": &ok})
+        .expect("a 1500-byte indexed value fits");
+    let found = store
+        .find(
+            "db",
+            "c",
+            FindOptions::filter(doc! {"title": {"$gte": &long}}),
+        )
+        .expect("find")
+        .to_vec()
+        .expect("read");
+    assert_eq!(found.len(), 1, "y… sorts above x…");
 }
 
 fn all(store: &Store, db: &str, coll: &str) -> Vec<Document> {

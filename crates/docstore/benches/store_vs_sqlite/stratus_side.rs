@@ -1,6 +1,7 @@
-//! The Stratus side of the benchmark: the public [`Store`] API on redb (group commit, the
+//! The Stratus side of the benchmark: the public [`Store`] API (group commit, the
 //! index planner, `Filter` matching, the aggregation pipeline), same data and same query
-//! sequence as the SQLite side.
+//! sequence as the SQLite side. The engine is the store's default unless
+//! `STRATUS_BENCH_ENGINE` (`redb` or `lmdb`) names one.
 
 use std::path::Path;
 use std::sync::{Arc, Barrier};
@@ -10,7 +11,7 @@ use bson::{Bson, doc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use stratus_docstore::index::IndexSpec;
-use stratus_docstore::{AggregateOptions, FindOptions, Store, StoreOptions};
+use stratus_docstore::{AggregateOptions, Engine, FindOptions, Store, StoreOptions};
 
 use crate::{
     DOCS_PER_CAT, EQ_QUERIES, GROUPS, Measure, POINT_READS, Results, SCAN_LIMIT, SEED, WRITERS,
@@ -27,8 +28,11 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn inserts(dir: &Path, writes: usize) -> Result<Measure, BoxError> {
     let store = Arc::new(Store::open(
-        dir.join("stratus-writes.redb"),
-        StoreOptions::default(),
+        dir.join("stratus-writes.db"),
+        StoreOptions {
+            engine: engine(),
+            ..StoreOptions::default()
+        },
     )?);
     store.create_collection(DB, COLL)?;
     let per = writes / WRITERS;
@@ -53,6 +57,16 @@ fn inserts(dir: &Path, writes: usize) -> Result<Measure, BoxError> {
         h.join().map_err(|_| "writer thread panicked")??;
     }
     Ok(Measure::new(per * WRITERS, start.elapsed()))
+}
+
+/// The engine of the store files: `STRATUS_BENCH_ENGINE` (`redb` or `lmdb`), else the
+/// store's default.
+fn engine() -> Engine {
+    match std::env::var("STRATUS_BENCH_ENGINE").as_deref() {
+        Ok("lmdb") => Engine::Lmdb,
+        Ok("redb") => Engine::Redb,
+        _ => Engine::default(),
+    }
 }
 
 pub(crate) fn run(
@@ -80,12 +94,14 @@ pub(crate) fn run(
     if std::env::var("STRATUS_BENCH_MMAP").is_ok_and(|v| v == "0") {
         options.mmap_reads = false;
     }
+    options.engine = engine();
+    eprintln!("stratus: engine {:?}", options.engine);
     eprintln!("stratus: mmap reads {}", options.mmap_reads);
     eprintln!(
         "stratus: page cache {} MiB",
         options.cache_bytes / 1024 / 1024
     );
-    let store = Store::open(dir.join("stratus-data.redb"), options)?;
+    let store = Store::open(dir.join("stratus-data.db"), options)?;
     store.create_index(DB, COLL, IndexSpec::new(doc! {"cat": 1})?)?;
     let mut rng = StdRng::seed_from_u64(SEED);
     let start = Instant::now();

@@ -1,0 +1,1085 @@
+//! The LMDB engine ([`LmdbStore`]): the [`KvStore`] over one LMDB environment in one file,
+//! through `heed`.
+//!
+//! LMDB is a copy-on-write B+tree read straight out of a shared memory map: a read copies
+//! nothing until the caller takes the value, and there is no user-space page cache in between
+//! (the OS page cache is the only one). That makes point reads and index walks several times
+//! cheaper than redb's, whose every page access goes through its own cache (measured in
+//! `docs/benchmarks.md`, "Choosing the engine").
+//!
+//! Layout: all tables live in one LMDB database, `data`, under keys prefixed with the table's
+//! 4-byte big-endian id, so a table's keys stay contiguous and in byte order; the `tables`
+//! database maps each table name to its id (and the empty name to the next id to hand out).
+//! A table is created by its first `put` and dropped by deleting its key range and its name;
+//! ids are never reused. Two LMDB databases, opened once when the store opens, keep LMDB's
+//! per-transaction database bookkeeping constant however many collections exist.
+//!
+//! Invariants:
+//! - Every commit is durable (LMDB's default: data pages, then the meta page, each synced)
+//!   unless relaxed durability was asked for ([`LmdbStore::with_sync_interval`]: the
+//!   environment runs with `MDB_NOSYNC` and is synced at most once per interval and on
+//!   close).
+//! - A read snapshot is one LMDB read-only transaction. LMDB lets such a transaction move
+//!   between threads (`MDB_NOTLS`) but not be used by two at once, so each snapshot keeps it
+//!   behind a re-entrant lock: uncontended in practice, because snapshots are cached per
+//!   thread stripe ([`SNAPSHOT_STRIPES`]), and re-entrant because a getter or scan may read
+//!   the same snapshot again from inside its callback.
+//! - Snapshots are dropped from the caches after every commit, before the commit is
+//!   acknowledged (read-your-writes), so no cached snapshot pins old pages for long.
+#![expect(
+    unsafe_code,
+    reason = "opening LMDB's memory-mapped environment and a getter's borrow of its locked \
+              snapshot (house style: docstore only)"
+)]
+
+use std::cell::RefCell;
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use heed::types::Bytes;
+use heed::{Database, Env, EnvFlags, EnvOpenOptions, RoTxn, RwTxn, WithoutTls};
+use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
+
+use crate::kv::{
+    BatchEntry, KvError, KvGetter, KvIter, KvPair, KvRead, KvResult, KvStore, KvWrite, Snapshot,
+};
+use crate::memo::{FxHashMap, Memo, SnapshotCache};
+
+/// Default largest size of an LMDB store file, bytes (LMDB maps the whole range up front; the
+/// file itself only grows as data is written). `[store] max_size_mib` overrides it.
+pub const DEFAULT_MAP_BYTES: usize = 256 << 30;
+
+/// Concurrent read transactions an environment allows (LMDB's reader table).
+pub const MAX_READERS: u32 = 4096;
+
+/// Snapshot caches per store: a thread reads through the cache of its stripe, so threads
+/// rarely share (and so rarely wait on) one read transaction.
+pub const SNAPSHOT_STRIPES: usize = 8;
+
+/// Pairs a [`KvRead::range`] over a snapshot reads per lock (the iterator copies them out and
+/// releases the snapshot between chunks).
+const RANGE_CHUNK: usize = 256;
+
+/// Entries a getter steps over looking for the next key ahead of its position before it
+/// descends from the root instead (see `kv_redb::GETTER_MAX_STEPS`).
+const GETTER_MAX_STEPS: usize = 2;
+
+/// Consecutive far jumps after which a getter stops walking and only descends.
+const GETTER_MAX_JUMPS: u32 = 2;
+
+/// Name of the LMDB database holding every table's pairs.
+const DATA_DB: &str = "data";
+/// Name of the LMDB database mapping table names to ids.
+const TABLES_DB: &str = "tables";
+/// Key of the next table id in [`TABLES_DB`] (table names are never empty and never start
+/// with a NUL; LMDB allows no empty key).
+const NEXT_ID_KEY: &[u8] = b"\0next-id";
+
+type Db = Database<Bytes, Bytes>;
+/// A table id as stored: 4 bytes, big-endian.
+type TableId = [u8; 4];
+
+fn engine(e: heed::Error) -> KvError {
+    match e {
+        heed::Error::Mdb(heed::MdbError::MapFull) => KvError::Engine(
+            "the store file reached its largest size (store.max_size_mib); raise it and restart"
+                .into(),
+        ),
+        e => KvError::Engine(format!("lmdb: {e}")),
+    }
+}
+
+/// The [`KvStore`] over an LMDB environment (see the module docs).
+pub struct LmdbStore {
+    env: Env<WithoutTls>,
+    /// LMDB's largest key, bytes (the 4-byte table prefix included).
+    max_key: usize,
+    data: Db,
+    tables: Db,
+    stripes: Box<[SnapshotCache<LmdbSnapshot>]>,
+    /// Relaxed durability: the sync interval and when the environment was last synced.
+    relaxed: Option<(std::time::Duration, std::sync::Mutex<std::time::Instant>)>,
+}
+
+impl std::fmt::Debug for LmdbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LmdbStore").finish_non_exhaustive()
+    }
+}
+
+impl LmdbStore {
+    /// Opens (creating when absent) the LMDB store file at `path` (LMDB keeps its lock table
+    /// beside it in `<path>-lock`), mapping at most `map_bytes`. `sync_interval`: relaxed
+    /// durability (see the module docs), `None` for durable commits.
+    pub fn open(
+        path: &Path,
+        map_bytes: usize,
+        sync_interval: Option<std::time::Duration>,
+    ) -> KvResult<LmdbStore> {
+        let mut options = EnvOpenOptions::new().read_txn_without_tls();
+        options
+            .map_size(map_bytes)
+            .max_dbs(2)
+            .max_readers(MAX_READERS);
+        let mut flags = EnvFlags::NO_SUB_DIR;
+        if sync_interval.is_some() {
+            flags |= EnvFlags::NO_SYNC;
+        }
+        // SAFETY: `flags` are valid LMDB flags; NO_SYNC only weakens durability, which the
+        // relaxed mode asks for and bounds by syncing at least once per interval and on close.
+        unsafe { options.flags(flags) };
+        // SAFETY: LMDB's memory map is only unsound if the file is changed behind LMDB's back
+        // (truncated or written by something that ignores its lock file). The store file is
+        // ours: only LMDB opens it, through this environment (heed hands out the same
+        // environment if the path is opened twice in one process), and other processes go
+        // through LMDB's lock file.
+        let env = unsafe { options.open(path) }.map_err(engine)?;
+        // Reader slots of processes that died (kill -9) are freed now, not when LMDB next
+        // runs short of them.
+        env.clear_stale_readers().map_err(engine)?;
+        let mut w = env.write_txn().map_err(engine)?;
+        let data = env
+            .create_database::<Bytes, Bytes>(&mut w, Some(DATA_DB))
+            .map_err(engine)?;
+        let tables = env
+            .create_database::<Bytes, Bytes>(&mut w, Some(TABLES_DB))
+            .map_err(engine)?;
+        w.commit().map_err(engine)?;
+        Ok(LmdbStore {
+            max_key: env.max_key_size(),
+            env,
+            data,
+            tables,
+            stripes: (0..SNAPSHOT_STRIPES)
+                .map(|_| SnapshotCache::default())
+                .collect(),
+            relaxed: sync_interval.map(|d| (d, std::sync::Mutex::new(std::time::Instant::now()))),
+        })
+    }
+
+    fn invalidate(&self) {
+        for s in self.stripes.iter() {
+            s.invalidate();
+        }
+    }
+
+    fn take_snapshot(&self) -> KvResult<LmdbSnapshot> {
+        let txn = self.env.clone().static_read_txn().map_err(engine)?;
+        Ok(LmdbSnapshot {
+            inner: ReentrantMutex::new(SnapInner {
+                txn,
+                max_key: self.max_key,
+                data: self.data,
+                tables: self.tables,
+                ids: RefCell::new(FxHashMap::default()),
+            }),
+            memo: Memo::default(),
+        })
+    }
+}
+
+/// This thread's snapshot stripe.
+fn stripe() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static STRIPE: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SNAPSHOT_STRIPES;
+    }
+    STRIPE.with(|s| *s)
+}
+
+impl KvStore for LmdbStore {
+    fn snapshot(&self) -> KvResult<Snapshot> {
+        let snap = self.stripes[stripe()].get(|| self.take_snapshot())?;
+        Ok(snap)
+    }
+
+    fn write(&self, f: &mut dyn FnMut(&mut dyn KvWrite) -> KvResult<()>) -> KvResult<()> {
+        let txn = self.env.write_txn().map_err(engine)?;
+        let mut w = LmdbWrite {
+            txn,
+            max_key: self.max_key,
+            data: self.data,
+            tables: self.tables,
+            ids: FxHashMap::default(),
+        };
+        match f(&mut w) {
+            Ok(()) => {
+                let committed = w.txn.commit().map_err(engine);
+                // Before the caller is acknowledged: later readers must see this commit.
+                self.invalidate();
+                committed?;
+                if let Some((interval, last)) = &self.relaxed {
+                    let mut last = last
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if last.elapsed() >= *interval {
+                        self.env.force_sync().map_err(engine)?;
+                        *last = std::time::Instant::now();
+                    }
+                }
+                Ok(())
+            }
+            Err(e) => {
+                w.txn.abort();
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for LmdbStore {
+    fn drop(&mut self) {
+        self.invalidate();
+        if self.relaxed.is_some() {
+            // Nothing more can be done about a failure while closing; the data up to the last
+            // sync is intact either way.
+            let _ = self.env.force_sync();
+        }
+    }
+}
+
+/// The key of `key` in table `id`.
+fn prefixed(id: &TableId, key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(4 + key.len());
+    k.extend_from_slice(id);
+    k.extend_from_slice(key);
+    k
+}
+
+/// The first key after every key of table `id` (`None`: the last possible id).
+fn after_table(id: &TableId) -> Option<TableId> {
+    u32::from_be_bytes(*id).checked_add(1).map(u32::to_be_bytes)
+}
+
+/// `(lo, hi)` of a table's range as bounds over the prefixed keys, with bounds longer than
+/// `max_key` (which LMDB refuses) replaced by equivalent ones: no stored key is longer than
+/// `max_key`, so every stored key above a long `lo` is above its `max_key`-byte prefix `p` (and
+/// `p` itself, a proper prefix, is below it), and every stored key below a long `hi` is at
+/// most `p`.
+fn prefixed_bounds(
+    id: &TableId,
+    lo: Bound<&[u8]>,
+    hi: Bound<&[u8]>,
+    max_key: usize,
+) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let lo = match lo {
+        Bound::Included(k) | Bound::Excluded(k) if 4 + k.len() > max_key => {
+            let mut p = prefixed(id, k);
+            p.truncate(max_key);
+            Bound::Excluded(p)
+        }
+        Bound::Included(k) => Bound::Included(prefixed(id, k)),
+        Bound::Excluded(k) => Bound::Excluded(prefixed(id, k)),
+        Bound::Unbounded => Bound::Included(id.to_vec()),
+    };
+    let hi = match hi {
+        Bound::Included(k) | Bound::Excluded(k) if 4 + k.len() > max_key => {
+            let mut p = prefixed(id, k);
+            p.truncate(max_key);
+            Bound::Included(p)
+        }
+        Bound::Included(k) => Bound::Included(prefixed(id, k)),
+        Bound::Excluded(k) => Bound::Excluded(prefixed(id, k)),
+        Bound::Unbounded => match after_table(id) {
+            Some(next) => Bound::Excluded(next.to_vec()),
+            None => Bound::Unbounded,
+        },
+    };
+    (lo, hi)
+}
+
+fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// Whether `(lo, hi)` is an empty range (LMDB iterators would still start it).
+fn inverted(lo: Bound<&[u8]>, hi: Bound<&[u8]>) -> bool {
+    match (lo, hi) {
+        (Bound::Included(l), Bound::Included(h)) => l > h,
+        (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) => {
+            l >= h
+        }
+        _ => false,
+    }
+}
+
+/// Feeds the pairs of `(lo, hi)` in `db` (prefix `4` bytes stripped) to `f` until it
+/// answers `false`.
+fn walk(
+    txn: &RoTxn<'_, WithoutTls>,
+    db: Db,
+    lo: Bound<&[u8]>,
+    hi: Bound<&[u8]>,
+    reverse: bool,
+    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+) -> KvResult<()> {
+    if inverted(lo, hi) {
+        return Ok(());
+    }
+    let range = (lo, hi);
+    if reverse {
+        for item in db.rev_range(txn, &range).map_err(engine)? {
+            let (k, v) = item.map_err(engine)?;
+            if !f(&k[4..], v) {
+                break;
+            }
+        }
+    } else {
+        for item in db.range(txn, &range).map_err(engine)? {
+            let (k, v) = item.map_err(engine)?;
+            if !f(&k[4..], v) {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The id of table `name` in `txn`, if it exists.
+fn lookup_id(txn: &RoTxn<'_, WithoutTls>, tables: Db, name: &str) -> KvResult<Option<TableId>> {
+    match tables.get(txn, name.as_bytes()).map_err(engine)? {
+        Some(v) => Ok(Some(v.try_into().map_err(|_| {
+            KvError::Engine(format!("lmdb: table id of {name} is not 4 bytes"))
+        })?)),
+        None => Ok(None),
+    }
+}
+
+/// What a snapshot's lock guards: the read transaction and the table ids it looked up.
+struct SnapInner {
+    txn: RoTxn<'static, WithoutTls>,
+    max_key: usize,
+    data: Db,
+    tables: Db,
+    ids: RefCell<FxHashMap<String, Option<TableId>>>,
+}
+
+impl SnapInner {
+    fn id(&self, table: &str) -> KvResult<Option<TableId>> {
+        if let Some(id) = self.ids.borrow().get(table) {
+            return Ok(*id);
+        }
+        let id = lookup_id(&self.txn, self.tables, table)?;
+        self.ids.borrow_mut().insert(table.to_string(), id);
+        Ok(id)
+    }
+}
+
+/// A read snapshot (see the module docs).
+struct LmdbSnapshot {
+    inner: ReentrantMutex<SnapInner>,
+    memo: Memo,
+}
+
+impl KvRead for LmdbSnapshot {
+    fn get(&self, table: &str, key: &[u8]) -> KvResult<Option<Vec<u8>>> {
+        let s = self.inner.lock();
+        let Some(id) = s.id(table)? else {
+            return Ok(None);
+        };
+        if 4 + key.len() > s.max_key {
+            // Longer than any stored key.
+            return Ok(None);
+        }
+        Ok(s.data
+            .get(&s.txn, &prefixed(&id, key))
+            .map_err(engine)?
+            .map(<[u8]>::to_vec))
+    }
+
+    fn range<'a>(
+        &'a self,
+        table: &str,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+    ) -> KvResult<KvIter<'a>> {
+        let s = self.inner.lock();
+        let Some(id) = s.id(table)? else {
+            return Ok(Box::new(std::iter::empty()));
+        };
+        let (lo, hi) = prefixed_bounds(&id, lo, hi, s.max_key);
+        Ok(Box::new(Chunked {
+            snap: self,
+            lo,
+            hi,
+            reverse,
+            buf: std::collections::VecDeque::new(),
+            done: false,
+        }))
+    }
+
+    fn table_names(&self) -> KvResult<Vec<String>> {
+        let s = self.inner.lock();
+        names(&s.txn, s.tables)
+    }
+
+    fn memo(&self) -> Option<&Memo> {
+        Some(&self.memo)
+    }
+
+    fn getter<'a>(&'a self, table: &str) -> KvResult<Box<dyn KvGetter + 'a>> {
+        let guard = self.inner.lock();
+        let id = guard.id(table)?;
+        Ok(Box::new(LmdbGetter {
+            walk: None,
+            jumps: 0,
+            id,
+            guard,
+        }))
+    }
+
+    fn scan(
+        &self,
+        table: &str,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> KvResult<()> {
+        let s = self.inner.lock();
+        let Some(id) = s.id(table)? else {
+            return Ok(());
+        };
+        let (lo, hi) = prefixed_bounds(&id, lo, hi, s.max_key);
+        walk(&s.txn, s.data, as_ref(&lo), as_ref(&hi), reverse, f)
+    }
+}
+
+/// The names of the tables of `txn`.
+fn names(txn: &RoTxn<'_, WithoutTls>, tables: Db) -> KvResult<Vec<String>> {
+    let mut out = Vec::new();
+    for item in tables.iter(txn).map_err(engine)? {
+        let (k, _) = item.map_err(engine)?;
+        if k != NEXT_ID_KEY {
+            out.push(String::from_utf8_lossy(k).into_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// A snapshot's range, read [`RANGE_CHUNK`] pairs per lock.
+struct Chunked<'a> {
+    snap: &'a LmdbSnapshot,
+    lo: Bound<Vec<u8>>,
+    hi: Bound<Vec<u8>>,
+    reverse: bool,
+    buf: std::collections::VecDeque<KvPair>,
+    done: bool,
+}
+
+impl Chunked<'_> {
+    fn refill(&mut self) -> KvResult<()> {
+        let s = self.snap.inner.lock();
+        let mut chunk: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(RANGE_CHUNK);
+        let mut last_full: Option<Vec<u8>> = None;
+        {
+            let range = (as_ref(&self.lo), as_ref(&self.hi));
+            if inverted(range.0, range.1) {
+                self.done = true;
+                return Ok(());
+            }
+            let mut push = |k: &[u8], v: &[u8]| {
+                chunk.push((k[4..].to_vec(), v.to_vec()));
+                if chunk.len() == RANGE_CHUNK {
+                    last_full = Some(k.to_vec());
+                    false
+                } else {
+                    true
+                }
+            };
+            if self.reverse {
+                for item in s.data.rev_range(&s.txn, &range).map_err(engine)? {
+                    let (k, v) = item.map_err(engine)?;
+                    if !push(k, v) {
+                        break;
+                    }
+                }
+            } else {
+                for item in s.data.range(&s.txn, &range).map_err(engine)? {
+                    let (k, v) = item.map_err(engine)?;
+                    if !push(k, v) {
+                        break;
+                    }
+                }
+            }
+        }
+        match last_full {
+            Some(k) if self.reverse => self.hi = Bound::Excluded(k),
+            Some(k) => self.lo = Bound::Excluded(k),
+            None => self.done = true,
+        }
+        self.buf.extend(chunk);
+        Ok(())
+    }
+}
+
+impl Iterator for Chunked<'_> {
+    type Item = KvResult<KvPair>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.buf.is_empty()
+            && !self.done
+            && let Err(e) = self.refill()
+        {
+            self.done = true;
+            return Some(Err(e));
+        }
+        self.buf.pop_front().map(Ok)
+    }
+}
+
+/// A forward walk of a getter: the range iterator and the entry it is positioned on (full,
+/// prefixed keys).
+struct Walk<'a> {
+    range: heed::RoRange<'a, Bytes, Bytes>,
+    at: (&'a [u8], &'a [u8]),
+}
+
+/// The [`KvGetter`] of a snapshot, walking forward over ascending keys like redb's
+/// (`kv_redb::RedbGetter`). It holds the snapshot's lock for its whole life.
+struct LmdbGetter<'a> {
+    // Declared before `guard`: dropped before the lock is released.
+    walk: Option<Walk<'a>>,
+    jumps: u32,
+    id: Option<TableId>,
+    guard: ReentrantMutexGuard<'a, SnapInner>,
+}
+
+impl<'a> LmdbGetter<'a> {
+    /// The locked snapshot, for the getter's whole life.
+    fn inner(&self) -> &'a SnapInner {
+        let p: *const SnapInner = &*self.guard;
+        // SAFETY: the `SnapInner` lives inside the `LmdbSnapshot` this getter borrows for
+        // `'a`, so it is neither moved nor dropped during `'a`. The getter holds the
+        // snapshot's lock (`guard`) as long as it exists, so no other thread uses the
+        // transaction meanwhile, and the only things that keep the `'a` reference (the walk's
+        // iterator and entry) are fields of the getter declared before `guard`, dropped
+        // before the lock is released. Only shared access is ever made.
+        unsafe { &*p }
+    }
+
+    fn start_walk(&self, key: &[u8]) -> KvResult<Option<Walk<'a>>> {
+        let s = self.inner();
+        let Some(id) = self.id else {
+            return Ok(None);
+        };
+        let hi = after_table(&id).map(|n| n.to_vec());
+        let range = (
+            Bound::Included(key),
+            match &hi {
+                Some(h) => Bound::Excluded(h.as_slice()),
+                None => Bound::Unbounded,
+            },
+        );
+        let mut range = s.data.range(&s.txn, &range).map_err(engine)?;
+        Ok(match range.next() {
+            Some(item) => Some(Walk {
+                at: item.map_err(engine)?,
+                range,
+            }),
+            None => None,
+        })
+    }
+}
+
+impl KvGetter for LmdbGetter<'_> {
+    fn get(&mut self, key: &[u8]) -> KvResult<Option<Vec<u8>>> {
+        use std::cmp::Ordering;
+        let Some(id) = self.id else {
+            return Ok(None);
+        };
+        let s = self.inner();
+        if 4 + key.len() > s.max_key {
+            return Ok(None);
+        }
+        let full = prefixed(&id, key);
+        if let Some(w) = &mut self.walk {
+            let mut ord = w.at.0.cmp(full.as_slice());
+            if ord == Ordering::Greater {
+                return Ok(s
+                    .data
+                    .get(&s.txn, &full)
+                    .map_err(engine)?
+                    .map(<[u8]>::to_vec));
+            }
+            let mut steps = 0;
+            loop {
+                match ord {
+                    Ordering::Equal => {
+                        self.jumps = 0;
+                        return Ok(Some(w.at.1.to_vec()));
+                    }
+                    Ordering::Greater => {
+                        self.jumps = 0;
+                        return Ok(None);
+                    }
+                    Ordering::Less if steps > GETTER_MAX_STEPS => break,
+                    Ordering::Less => {}
+                }
+                match w.range.next() {
+                    Some(item) => w.at = item.map_err(engine)?,
+                    None => {
+                        self.walk = None;
+                        return Ok(None);
+                    }
+                }
+                steps += 1;
+                ord = w.at.0.cmp(full.as_slice());
+            }
+            self.jumps += 1;
+        }
+        if self.jumps >= GETTER_MAX_JUMPS {
+            self.walk = None;
+            return Ok(s
+                .data
+                .get(&s.txn, &full)
+                .map_err(engine)?
+                .map(<[u8]>::to_vec));
+        }
+        self.walk = self.start_walk(&full)?;
+        Ok(match &self.walk {
+            Some(w) if w.at.0 == full.as_slice() => Some(w.at.1.to_vec()),
+            _ => None,
+        })
+    }
+}
+
+/// A write transaction.
+struct LmdbWrite<'e> {
+    txn: RwTxn<'e>,
+    max_key: usize,
+    data: Db,
+    tables: Db,
+    /// Table ids looked up or created in this transaction (`None`: no such table).
+    ids: FxHashMap<String, Option<TableId>>,
+}
+
+impl LmdbWrite<'_> {
+    /// Refuses a key LMDB could not store, before LMDB sees it.
+    fn check_len(&self, table: &str, full_len: usize) -> KvResult<()> {
+        if full_len > self.max_key {
+            return Err(KvError::KeyTooLong {
+                table: table.to_string(),
+                len: full_len,
+                max: self.max_key,
+            });
+        }
+        Ok(())
+    }
+
+    fn id(&self, table: &str) -> KvResult<Option<TableId>> {
+        if let Some(id) = self.ids.get(table) {
+            return Ok(*id);
+        }
+        lookup_id(&self.txn, self.tables, table)
+    }
+
+    /// The id of `table`, creating the table when it does not exist.
+    fn id_or_create(&mut self, table: &str) -> KvResult<TableId> {
+        if let Some(id) = self.id(table)? {
+            self.ids.insert(table.to_string(), Some(id));
+            return Ok(id);
+        }
+        if table.is_empty() || table.starts_with('\0') {
+            return Err(KvError::Engine(format!(
+                "lmdb: invalid table name {table:?}"
+            )));
+        }
+        let next =
+            match self.tables.get(&self.txn, NEXT_ID_KEY).map_err(engine)? {
+                Some(v) => u32::from_be_bytes(v.try_into().map_err(|_| {
+                    KvError::Engine("lmdb: the next table id is not 4 bytes".into())
+                })?),
+                None => 1,
+            };
+        let after = next
+            .checked_add(1)
+            .ok_or_else(|| KvError::Engine("lmdb: table ids exhausted".into()))?;
+        let id = next.to_be_bytes();
+        self.tables
+            .put(&mut self.txn, NEXT_ID_KEY, &after.to_be_bytes())
+            .map_err(engine)?;
+        self.tables
+            .put(&mut self.txn, table.as_bytes(), &id)
+            .map_err(engine)?;
+        self.ids.insert(table.to_string(), Some(id));
+        Ok(id)
+    }
+}
+
+impl KvRead for LmdbWrite<'_> {
+    fn get(&self, table: &str, key: &[u8]) -> KvResult<Option<Vec<u8>>> {
+        let Some(id) = self.id(table)? else {
+            return Ok(None);
+        };
+        if 4 + key.len() > self.max_key {
+            return Ok(None);
+        }
+        Ok(self
+            .data
+            .get(&self.txn, &prefixed(&id, key))
+            .map_err(engine)?
+            .map(<[u8]>::to_vec))
+    }
+
+    fn range<'a>(
+        &'a self,
+        table: &str,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+    ) -> KvResult<KvIter<'a>> {
+        let Some(id) = self.id(table)? else {
+            return Ok(Box::new(std::iter::empty()));
+        };
+        let (lo, hi) = prefixed_bounds(&id, lo, hi, self.max_key);
+        if inverted(as_ref(&lo), as_ref(&hi)) {
+            return Ok(Box::new(std::iter::empty()));
+        }
+        let owned = |item: heed::Result<(&[u8], &[u8])>| {
+            item.map(|(k, v)| (k[4..].to_vec(), v.to_vec()))
+                .map_err(engine)
+        };
+        let range = (as_ref(&lo), as_ref(&hi));
+        if reverse {
+            let it = self.data.rev_range(&self.txn, &range).map_err(engine)?;
+            Ok(Box::new(it.map(owned)))
+        } else {
+            let it = self.data.range(&self.txn, &range).map_err(engine)?;
+            Ok(Box::new(it.map(owned)))
+        }
+    }
+
+    fn table_names(&self) -> KvResult<Vec<String>> {
+        names(&self.txn, self.tables)
+    }
+
+    fn scan(
+        &self,
+        table: &str,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> KvResult<()> {
+        let Some(id) = self.id(table)? else {
+            return Ok(());
+        };
+        let (lo, hi) = prefixed_bounds(&id, lo, hi, self.max_key);
+        walk(&self.txn, self.data, as_ref(&lo), as_ref(&hi), reverse, f)
+    }
+}
+
+impl KvWrite for LmdbWrite<'_> {
+    fn put(&mut self, table: &str, key: &[u8], value: &[u8]) -> KvResult<()> {
+        self.check_len(table, 4 + key.len())?;
+        let id = self.id_or_create(table)?;
+        self.data
+            .put(&mut self.txn, &prefixed(&id, key), value)
+            .map_err(engine)
+    }
+
+    fn delete(&mut self, table: &str, key: &[u8]) -> KvResult<bool> {
+        let Some(id) = self.id(table)? else {
+            return Ok(false);
+        };
+        if 4 + key.len() > self.max_key {
+            return Ok(false);
+        }
+        self.data
+            .delete(&mut self.txn, &prefixed(&id, key))
+            .map_err(engine)
+    }
+
+    fn write_batch(
+        &mut self,
+        table: &str,
+        batch: &mut dyn Iterator<Item = BatchEntry<'_>>,
+    ) -> KvResult<()> {
+        let id = self.id_or_create(table)?;
+        let mut key = Vec::with_capacity(64);
+        for (k, v) in batch {
+            key.clear();
+            key.extend_from_slice(&id);
+            key.extend_from_slice(k);
+            if key.len() > self.max_key {
+                // No key this long can have been stored: nothing to delete.
+                if v.is_none() {
+                    continue;
+                }
+                self.check_len(table, key.len())?;
+            }
+            match v {
+                Some(v) => self.data.put(&mut self.txn, &key, v).map_err(engine)?,
+                None => {
+                    self.data.delete(&mut self.txn, &key).map_err(engine)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn drop_table(&mut self, table: &str) -> KvResult<()> {
+        let Some(id) = self.id(table)? else {
+            return Ok(());
+        };
+        let (lo, hi) = prefixed_bounds(&id, Bound::Unbounded, Bound::Unbounded, self.max_key);
+        self.data
+            .delete_range(&mut self.txn, &(as_ref(&lo), as_ref(&hi)))
+            .map_err(engine)?;
+        self.tables
+            .delete(&mut self.txn, table.as_bytes())
+            .map_err(engine)?;
+        self.ids.insert(table.to_string(), None);
+        Ok(())
+    }
+}
+
+/// Whether the file at `path` is an LMDB environment (its first meta page carries LMDB's
+/// magic number), for choosing the engine of an existing store file.
+pub fn is_lmdb_file(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 20];
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    if f.read_exact(&mut head).is_err() {
+        return false;
+    }
+    // Page header (16 bytes), then `MDB_meta`, which starts with the magic `0xBEEFC0DE`.
+    u32::from_ne_bytes([head[16], head[17], head[18], head[19]]) == 0xBEEF_C0DE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn open(dir: &Path) -> LmdbStore {
+        LmdbStore::open(&dir.join("db.mdb"), 1 << 30, None).expect("open")
+    }
+
+    fn keys(it: KvIter<'_>) -> Vec<Vec<u8>> {
+        it.map(|r| r.expect("pair").0).collect()
+    }
+
+    #[test]
+    fn tables_are_separate_ordered_and_dropped_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open(dir.path());
+        store
+            .write(&mut |w| {
+                for k in [b"b".as_slice(), b"a", b"c", b"\0"] {
+                    w.put("t", k, b"1")?;
+                }
+                w.put("u", b"a", b"2")?;
+                w.put("t2", b"a", b"3")?;
+                Ok(())
+            })
+            .expect("write");
+        let snap = store.snapshot().expect("snap");
+        assert_eq!(
+            keys(
+                snap.range("t", Bound::Unbounded, Bound::Unbounded, false)
+                    .expect("r")
+            ),
+            vec![b"\0".to_vec(), b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]
+        );
+        assert_eq!(
+            keys(
+                snap.range("t", Bound::Excluded(b"a"), Bound::Included(b"c"), true)
+                    .expect("r")
+            ),
+            vec![b"c".to_vec(), b"b".to_vec()]
+        );
+        assert_eq!(snap.get("u", b"a").expect("get"), Some(b"2".to_vec()));
+        assert_eq!(snap.get("missing", b"a").expect("get"), None);
+        let mut names = snap.table_names().expect("names");
+        names.sort();
+        assert_eq!(names, vec!["t", "t2", "u"]);
+        store
+            .write(&mut |w| {
+                w.drop_table("t")?;
+                assert_eq!(w.get("t", b"a")?, None);
+                w.put("t", b"z", b"new")?;
+                Ok(())
+            })
+            .expect("drop");
+        let after = store.snapshot().expect("snap");
+        assert_eq!(
+            keys(
+                after
+                    .range("t", Bound::Unbounded, Bound::Unbounded, false)
+                    .expect("r")
+            ),
+            vec![b"z".to_vec()]
+        );
+        assert_eq!(after.get("t2", b"a").expect("get"), Some(b"3".to_vec()));
+        // The old snapshot still sees the table as it was.
+        assert_eq!(snap.get("t", b"b").expect("get"), Some(b"1".to_vec()));
+    }
+
+    #[test]
+    fn failed_writes_vanish_and_snapshots_are_isolated() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open(dir.path());
+        store.write(&mut |w| w.put("t", b"k", b"1")).expect("w");
+        let before = store.snapshot().expect("snap");
+        let failed = store.write(&mut |w| {
+            w.put("t", b"k", b"2")?;
+            w.put("new", b"k", b"x")?;
+            Err(KvError::Engine("no".into()))
+        });
+        assert!(failed.is_err());
+        store.write(&mut |w| w.put("t", b"k", b"3")).expect("w");
+        let after = store.snapshot().expect("snap");
+        assert_eq!(before.get("t", b"k").expect("g"), Some(b"1".to_vec()));
+        assert_eq!(after.get("t", b"k").expect("g"), Some(b"3".to_vec()));
+        assert_eq!(after.get("new", b"k").expect("g"), None);
+    }
+
+    #[test]
+    fn long_ranges_cross_chunks_and_getters_walk_and_jump() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open(dir.path());
+        let n = RANGE_CHUNK * 3 + 7;
+        store
+            .write(&mut |w| {
+                for i in 0..n as u32 {
+                    w.put("t", &i.to_be_bytes(), &(i * 2).to_be_bytes())?;
+                }
+                w.put("u", b"x", b"y")
+            })
+            .expect("w");
+        let snap = store.snapshot().expect("snap");
+        let all = keys(
+            snap.range("t", Bound::Unbounded, Bound::Unbounded, false)
+                .expect("r"),
+        );
+        assert_eq!(all.len(), n);
+        assert!(all.windows(2).all(|w| w[0] < w[1]));
+        let rev = keys(
+            snap.range("t", Bound::Unbounded, Bound::Unbounded, true)
+                .expect("r"),
+        );
+        assert_eq!(rev.len(), n);
+        assert_eq!(rev.first(), all.last());
+        let mut g = snap.getter("t").expect("getter");
+        // Ascending near keys (walk), far jumps, backwards, missing, past the end.
+        for i in [
+            3u32,
+            4,
+            6,
+            7,
+            500,
+            900,
+            2,
+            n as u32 - 1,
+            n as u32 + 5,
+            10,
+            11,
+        ] {
+            let want = (i < n as u32).then(|| (i * 2).to_be_bytes().to_vec());
+            assert_eq!(g.get(&i.to_be_bytes()).expect("get"), want, "key {i}");
+        }
+        // The same snapshot is readable from inside a getter's life (re-entrant lock).
+        assert_eq!(snap.get("u", b"x").expect("get"), Some(b"y".to_vec()));
+        drop(g);
+        let mut seen = 0;
+        snap.scan(
+            "t",
+            Bound::Unbounded,
+            Bound::Unbounded,
+            false,
+            &mut |_, _| {
+                seen += 1;
+                // Nested read of the same snapshot from the scan's callback.
+                snap.get("u", b"x").expect("nested").is_some()
+            },
+        )
+        .expect("scan");
+        assert_eq!(seen, n);
+    }
+
+    #[test]
+    fn keys_over_the_limit_are_refused_and_bounds_over_it_still_work() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open(dir.path());
+        let max = store.max_key - 4;
+        let at_limit = vec![b'k'; max];
+        store
+            .write(&mut |w| w.put("t", &at_limit, b"max"))
+            .expect("at the limit");
+        let long = vec![b'k'; max + 1];
+        let refused = store.write(&mut |w| {
+            w.put("t", b"short", b"1")?;
+            w.put("t", &long, b"2")
+        });
+        assert!(
+            matches!(refused, Err(KvError::KeyTooLong { len, max: m, .. }) if len == max + 5 && m == max + 4),
+            "{refused:?}"
+        );
+        store
+            .write(&mut |w| {
+                assert!(!w.delete("t", &long)?);
+                assert_eq!(w.get("t", &long)?, None);
+                w.write_batch("t", &mut [(long.as_slice(), None)].into_iter())
+            })
+            .expect("deletes of impossible keys are no-ops");
+        let snap = store.snapshot().expect("snap");
+        assert_eq!(
+            snap.get("t", b"short").expect("get"),
+            None,
+            "the refused write left nothing"
+        );
+        assert_eq!(snap.get("t", &long).expect("get"), None);
+        // `long` sorts just above `at_limit` (its prefix): bounds at `long` split there.
+        let above = keys(
+            snap.range("t", Bound::Included(&long), Bound::Unbounded, false)
+                .expect("r"),
+        );
+        assert!(above.is_empty());
+        let below = keys(
+            snap.range("t", Bound::Unbounded, Bound::Excluded(&long), false)
+                .expect("r"),
+        );
+        assert_eq!(below, vec![at_limit]);
+        let mut g = snap.getter("t").expect("getter");
+        assert_eq!(g.get(&long).expect("get"), None);
+    }
+
+    #[test]
+    fn snapshots_cross_threads_and_commits_survive_reopening() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let store = Arc::new(open(dir.path()));
+            store.write(&mut |w| w.put("t", b"k", b"v")).expect("w");
+            let snap = store.snapshot().expect("snap");
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    let snap = snap.clone();
+                    std::thread::spawn(move || {
+                        for _ in 0..1000 {
+                            assert_eq!(snap.get("t", b"k").expect("g"), Some(b"v".to_vec()));
+                        }
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().expect("thread");
+            }
+        }
+        assert!(is_lmdb_file(&dir.path().join("db.mdb")));
+        let store = open(dir.path());
+        assert_eq!(
+            store.snapshot().expect("s").get("t", b"k").expect("g"),
+            Some(b"v".to_vec())
+        );
+    }
+}
