@@ -1,14 +1,15 @@
 //! `stratus admin create --data-dir D --email E --password P`: creates an owner account.
 //!
-//! Stopped server: opens `<data_dir>/data.redb` and the control plane directly and calls
+//! Stopped server: opens the data directory's store file (`backup::data_file`; a new data
+//! directory gets the default engine's `data.mdb`) and the control plane directly and calls
 //! `ControlPlane::create_account(.., owner = true)`. Running server (see [`crate::running`]):
 //! `POST /admin/api/v1/users` `{"email", "password", "orgRole": "owner"}` with the local admin
 //! token from `<data_dir>/.admin-token`. Either way a weak password, a bad email or a
 //! duplicate account is exit 1 with the server's reason; an unreachable server is exit 3.
 
 use serde_json::json;
-use stratus_docstore::{Store, StoreOptions};
-use stratus_server::backup::DATA_FILE;
+use stratus_docstore::{Engine, Store, StoreOptions};
+use stratus_server::backup::data_file;
 use stratus_server::control::{ControlConfig, ControlError, ControlPlane};
 use stratus_server::http::ApiError;
 
@@ -56,10 +57,11 @@ fn create(args: AdminCreateArgs) -> CmdResult {
     }
     std::fs::create_dir_all(&data_dir)
         .map_err(|e| Failure::failed(format!("cannot create {}: {e}", data_dir.display())))?;
-    let store = Store::open(data_dir.join(DATA_FILE), StoreOptions::default()).map_err(|e| {
+    let data_file = data_file(&data_dir, Engine::default());
+    let store = Store::open(&data_file, StoreOptions::default()).map_err(|e| {
         Failure::failed(format!(
             "cannot open {} (is a server running without {}?): {e}",
-            data_dir.join(DATA_FILE).display(),
+            data_file.display(),
             crate::running::SERVER_FILE
         ))
     })?;

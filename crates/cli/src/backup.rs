@@ -3,16 +3,17 @@
 //! Backup: with the server stopped the stores are opened and copied directly; while it runs
 //! the CLI asks it (`POST /admin/api/v1/backup {"out": "<absolute OUT>"}` with the local
 //! admin token), because the store files are locked by the server. Either way the result is
-//! the directory described in `stratus_server::backup` (data.redb, logs/, key files,
+//! the directory described in `stratus_server::backup` (data.mdb or data.redb, logs/, key files,
 //! backup.json).
 //!
 //! Restore: refuses while a server runs on the data directory, refuses a non-empty data
 //! directory unless `--force`, then copies the files in and verifies the restored store.
 
 use serde_json::json;
-use stratus_docstore::{Store, StoreOptions};
+use stratus_docstore::{Engine, Store, StoreOptions};
 use stratus_server::backup::{
-    BackupManifest, DATA_FILE, LogsSource, is_empty_dir, restore_backup, write_backup,
+    BackupManifest, DATA_FILE, LogsSource, REDB_DATA_FILE, data_file, is_empty_dir, restore_backup,
+    write_backup,
 };
 use stratus_server::logs::LOGS_DIR;
 
@@ -63,12 +64,13 @@ pub(crate) fn run_backup(args: BackupArgs) -> CmdResult {
         print_manifest(&m, &out);
         return Ok(());
     }
-    let data_path = data_dir.join(DATA_FILE);
+    let data_path = data_file(&data_dir, Engine::default());
     if !data_path.is_file() {
         return Err(Failure::failed(format!(
-            "{} holds no data ({} is missing)",
+            "{} holds no data ({} and {} are missing)",
             data_dir.display(),
-            DATA_FILE
+            DATA_FILE,
+            REDB_DATA_FILE
         )));
     }
     let open = |p: &std::path::Path| {

@@ -24,6 +24,11 @@
 //!   behind a re-entrant lock: uncontended in practice, because snapshots are cached per
 //!   thread stripe ([`SNAPSHOT_STRIPES`]), and re-entrant because a getter or scan may read
 //!   the same snapshot again from inside its callback.
+//! - One process, one store: LMDB itself lets several processes share an environment, but the
+//!   store above it keeps per-process state (the writer, the change feed's sequence, the
+//!   snapshot caches), so the store file is also held under an exclusive `flock` for as long
+//!   as the store is open, and a second open (from another process, or again in this one)
+//!   fails like redb's does.
 //! - Snapshots are dropped from the caches after every commit, before the commit is
 //!   acknowledged (read-your-writes), so no cached snapshot pins old pages for long.
 #![expect(
@@ -100,6 +105,9 @@ pub struct LmdbStore {
     stripes: Box<[SnapshotCache<LmdbSnapshot>]>,
     /// Relaxed durability: the sync interval and when the environment was last synced.
     relaxed: Option<(std::time::Duration, std::sync::Mutex<std::time::Instant>)>,
+    /// The store file, held under an exclusive `flock` while the store is open (see the
+    /// module docs); released when dropped, or by the kernel when the process dies.
+    _owner: std::fs::File,
 }
 
 impl std::fmt::Debug for LmdbStore {
@@ -117,6 +125,25 @@ impl LmdbStore {
         map_bytes: usize,
         sync_interval: Option<std::time::Duration>,
     ) -> KvResult<LmdbStore> {
+        let owner = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| KvError::Engine(format!("opening {}: {e}", path.display())))?;
+        match owner.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(KvError::Engine(format!(
+                    "{} is already open (by another process, or elsewhere in this one)",
+                    path.display()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(KvError::Engine(format!("locking {}: {e}", path.display())));
+            }
+        }
         let mut options = EnvOpenOptions::new().read_txn_without_tls();
         options
             .map_size(map_bytes)
@@ -155,6 +182,7 @@ impl LmdbStore {
                 .map(|_| SnapshotCache::default())
                 .collect(),
             relaxed: sync_interval.map(|d| (d, std::sync::Mutex::new(std::time::Instant::now()))),
+            _owner: owner,
         })
     }
 
@@ -1052,6 +1080,21 @@ mod tests {
         assert_eq!(below, vec![at_limit]);
         let mut g = snap.getter("t").expect("getter");
         assert_eq!(g.get(&long).expect("get"), None);
+    }
+
+    #[test]
+    fn a_store_file_is_open_once_at_a_time() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = open(dir.path());
+        let second = LmdbStore::open(&dir.path().join("db.mdb"), 1 << 30, None);
+        assert!(
+            matches!(&second, Err(KvError::Engine(m)) if m.contains("already open")),
+            "{:?}",
+            second.err()
+        );
+        drop(first);
+        let again = open(dir.path());
+        again.write(&mut |w| w.put("t", b"k", b"v")).expect("write");
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub struct StoreOptions {
     /// ([`crate::mapped_file`]); writes, fsync and locking are unchanged. Turn off on file
     /// systems where another program may truncate the file while it is open.
     pub mmap_reads: bool,
-    /// The engine of a new store file (default [`Engine::Redb`]). An existing file is opened
+    /// The engine of a new store file (default [`Engine::Lmdb`]). An existing file is opened
     /// with the engine that wrote it, whatever this says.
     pub engine: Engine,
     /// LMDB only: the largest the store file may grow, bytes (default
@@ -58,9 +58,9 @@ pub struct StoreOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Engine {
     /// redb (`kv_redb`): pure Rust, its own page cache ([`StoreOptions::cache_bytes`]).
-    #[default]
     Redb,
     /// LMDB (`kv_lmdb`): reads straight out of a shared memory map of the file.
+    #[default]
     Lmdb,
 }
 

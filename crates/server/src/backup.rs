@@ -1,4 +1,5 @@
-//! Backups of a data directory: a directory holding `data.redb`, `logs/` (the request logs'
+//! Backups of a data directory: a directory holding the document store file (`data.mdb`, or
+//! `data.redb` for a store on the redb engine; see [`data_file`]), `logs/` (the request logs'
 //! segment files, when there are any), the key files of the data directory and a
 //! `backup.json` manifest.
 //!
@@ -16,13 +17,38 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use stratus_docstore::{Store, StoreOptions};
+use stratus_docstore::{Engine, Store, StoreOptions};
 
 use crate::http::error::ApiError;
 use crate::logs::{LOGS_DIR, LogError, RequestLogs};
 
-/// File name of the document store inside a data directory and a backup.
-pub const DATA_FILE: &str = "data.redb";
+/// File name of the document store inside a data directory and a backup, LMDB engine (the
+/// default). LMDB keeps its lock table beside it in `data.mdb-lock` (never backed up).
+pub const DATA_FILE: &str = "data.mdb";
+/// File name of the document store on the redb engine (`store.engine = "redb"`, and every
+/// data directory made before LMDB became the default).
+pub const REDB_DATA_FILE: &str = "data.redb";
+
+/// The document store file of the data directory (or backup) `dir`: the one that exists
+/// ([`DATA_FILE`] first, then [`REDB_DATA_FILE`]), else the one a new store of `engine`
+/// gets. Opening it with [`Store::open`] uses the engine that wrote it.
+pub fn data_file(dir: &Path, engine: Engine) -> PathBuf {
+    for name in [DATA_FILE, REDB_DATA_FILE] {
+        let p = dir.join(name);
+        if p.is_file() {
+            return p;
+        }
+    }
+    dir.join(data_file_name(engine))
+}
+
+/// The store file name of `engine`.
+pub fn data_file_name(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Lmdb => DATA_FILE,
+        Engine::Redb => REDB_DATA_FILE,
+    }
+}
 /// Request-log store file of earlier versions; a restore removes a stale one.
 pub const OLD_LOGS_FILE: &str = "logs.redb";
 /// File name of the manifest inside a backup.
@@ -41,9 +67,9 @@ pub struct BackupManifest {
     pub stratus_version: String,
     /// Docstore format version of the store files.
     pub format_version: u32,
-    /// Collections in `data.redb`.
+    /// Collections in the document store.
     pub collections: u64,
-    /// Documents in `data.redb`.
+    /// Documents in the document store.
     pub documents: u64,
     /// Whether the request logs (`logs/`) are part of the backup.
     pub logs: bool,
@@ -185,7 +211,9 @@ pub fn write_backup(
         return Err(BackupError::NotEmpty(out.to_path_buf()));
     }
     std::fs::create_dir_all(out).map_err(io("creating", out))?;
-    let info = data.backup_to(&out.join(DATA_FILE))?;
+    // The copy has the store's engine, so it keeps that engine's file name.
+    let name = data_file_name(data.engine().unwrap_or_default());
+    let info = data.backup_to(&out.join(name))?;
     let log_info = match logs {
         LogsSource::None => None,
         LogsSource::Live(l) => Some(l.backup_to(&out.join(LOGS_DIR))?),
@@ -237,8 +265,9 @@ pub fn read_manifest(dir: &Path) -> Result<BackupManifest, BackupError> {
 }
 
 /// Restores the backup in `from` into the data directory `to` (the server must be stopped;
-/// the caller checks). Existing files of the same names are replaced; the restored
-/// `data.redb` is opened and its integrity verified before returning.
+/// the caller checks). Existing files of the same names are replaced (and a store file of the
+/// other engine removed); the restored store is opened and its integrity verified before
+/// returning.
 pub fn restore_backup(from: &Path, to: &Path) -> Result<BackupManifest, BackupError> {
     let manifest = read_manifest(from)?;
     if manifest.format_version != stratus_docstore::format::FORMAT_VERSION {
@@ -267,7 +296,13 @@ pub fn restore_backup(from: &Path, to: &Path) -> Result<BackupManifest, BackupEr
         copy_dir_synced(&from.join(LOGS_DIR), &tmp)?;
         std::fs::rename(&tmp, &logs).map_err(io("renaming onto", &logs))?;
     }
-    let mut names = vec![DATA_FILE.to_string()];
+    let data_name = [DATA_FILE, REDB_DATA_FILE]
+        .into_iter()
+        .find(|n| from.join(n).is_file())
+        .ok_or_else(|| {
+            BackupError::Manifest(format!("{} holds no document store file", from.display()))
+        })?;
+    let mut names = vec![data_name.to_string()];
     names.extend(manifest.files.iter().cloned());
     for name in &names {
         // Copy under a temporary name, then rename, so a crash never leaves half a file.
@@ -276,8 +311,24 @@ pub fn restore_backup(from: &Path, to: &Path) -> Result<BackupManifest, BackupEr
         let dest = to.join(name);
         std::fs::rename(&tmp, &dest).map_err(io("renaming onto", &dest))?;
     }
+    // The restored store file replaces the data directory's, whichever engine wrote that: a
+    // store file of the other engine goes, and so do LMDB lock tables (rebuilt on open).
+    for name in [DATA_FILE, REDB_DATA_FILE] {
+        let p = to.join(name);
+        for stale in [
+            (name != data_name).then(|| p.clone()),
+            Some(stratus_docstore::backup::lock_path(&p)),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if stale.exists() {
+                std::fs::remove_file(&stale).map_err(io("removing", &stale))?;
+            }
+        }
+    }
     sync_dir(to)?;
-    let store = Store::open(to.join(DATA_FILE), StoreOptions::default())?;
+    let store = Store::open(to.join(data_name), StoreOptions::default())?;
     let report = store.verify_integrity()?;
     if !report.problems.is_empty() {
         return Err(BackupError::Integrity(report.problems.join("; ")));
@@ -288,7 +339,7 @@ pub fn restore_backup(from: &Path, to: &Path) -> Result<BackupManifest, BackupEr
 /// The stores and data directory the backup endpoint copies.
 #[derive(Debug, Clone)]
 pub struct BackupSource {
-    /// The document store (`data.redb`).
+    /// The document store.
     pub data: Store,
     /// The running server's request logs, when kept.
     pub logs: Option<RequestLogs>,
@@ -432,6 +483,48 @@ mod tests {
             s.collection_stats("p_dev", "items").expect("stats").count,
             2
         );
+    }
+
+    #[test]
+    fn a_backup_keeps_its_engine_and_replaces_the_other_engines_file() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        // A data directory on redb (`store.engine = "redb"`, or made before LMDB was the
+        // default) is backed up as redb ...
+        let old = tmp.path().join("old");
+        std::fs::create_dir_all(&old).expect("mkdir");
+        let redb = Store::open(
+            data_file(&old, Engine::Redb),
+            StoreOptions {
+                engine: Engine::Redb,
+                ..StoreOptions::default()
+            },
+        )
+        .expect("open");
+        redb.insert_one("p_dev", "items", doc! {"_id": "r"})
+            .expect("insert");
+        let out = tmp.path().join("bk");
+        write_backup(&redb, LogsSource::None, &old, &out).expect("backup");
+        assert!(out.join(REDB_DATA_FILE).is_file() && !out.join(DATA_FILE).exists());
+        assert_eq!(data_file(&out, Engine::Lmdb), out.join(REDB_DATA_FILE));
+        // ... and restored over a data directory on LMDB, whose store file it replaces.
+        let dd = tmp.path().join("data");
+        drop(data_dir_with_store(&dd));
+        assert!(dd.join(DATA_FILE).is_file());
+        restore_backup(&out, &dd).expect("restore");
+        assert!(!dd.join(DATA_FILE).exists());
+        assert!(!stratus_docstore::backup::lock_path(&dd.join(DATA_FILE)).exists());
+        let path = data_file(&dd, Engine::Lmdb);
+        assert_eq!(path, dd.join(REDB_DATA_FILE));
+        assert_eq!(Engine::of_file(&path), Some(Engine::Redb));
+        let s = Store::open(path, StoreOptions::default()).expect("open");
+        assert_eq!(
+            s.find_one("p_dev", "items", doc! {}).expect("find"),
+            Some(doc! {"_id": "r"})
+        );
+        // A new data directory gets the configured engine's file.
+        let fresh = tmp.path().join("fresh");
+        assert_eq!(data_file(&fresh, Engine::Lmdb), fresh.join(DATA_FILE));
+        assert_eq!(data_file(&fresh, Engine::Redb), fresh.join(REDB_DATA_FILE));
     }
 
     #[test]

@@ -34,8 +34,13 @@ pub const DEFAULT_LOG_QUEUE: usize = crate::logs::QUEUE_CAPACITY;
 pub const DEFAULT_LOG_MAX_AGE_SECS: u64 = 7 * 24 * 3600;
 /// Default maximum request-log entries kept per environment.
 pub const DEFAULT_LOG_MAX_ENTRIES: u64 = 100_000;
-/// Default page cache of the document store, MiB.
+/// Default page cache of the document store, MiB (redb engine only).
 pub const DEFAULT_STORE_CACHE_MB: usize = 16;
+/// Default largest size of the document store file, MiB (LMDB engine only: it maps this much
+/// address space up front; the file grows only as data is written). 256 GiB.
+pub const DEFAULT_STORE_MAX_SIZE_MIB: usize = 256 * 1024;
+/// Smallest accepted `store.max_size_mib`.
+pub const MIN_STORE_MAX_SIZE_MIB: usize = 64;
 /// Default polling interval of `--app` dev mode, milliseconds.
 pub const DEFAULT_WATCH_INTERVAL_MS: u64 = 500;
 
@@ -128,9 +133,14 @@ pub struct LogsSection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreSection {
-    /// Page cache of `data.redb`, MiB.
+    /// The engine of a new data directory's store file; an existing store file keeps the
+    /// engine that wrote it (see `backup::data_file`).
+    pub engine: StoreEngine,
+    /// LMDB: the largest the store file may grow, MiB.
+    pub max_size_mib: usize,
+    /// redb: page cache of `data.redb`, MiB.
     pub cache_mb: usize,
-    /// Read pages missing from the cache through a read-only memory map of `data.redb`
+    /// redb: read pages missing from the cache through a read-only memory map of `data.redb`
     /// (`StoreOptions::mmap_reads`); turn off where another program may truncate the file.
     pub mmap_reads: bool,
 }
@@ -138,8 +148,43 @@ pub struct StoreSection {
 impl Default for StoreSection {
     fn default() -> Self {
         StoreSection {
+            engine: StoreEngine::default(),
+            max_size_mib: DEFAULT_STORE_MAX_SIZE_MIB,
             cache_mb: DEFAULT_STORE_CACHE_MB,
             mmap_reads: true,
+        }
+    }
+}
+
+/// `store.engine`: the storage engine under the document store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreEngine {
+    /// LMDB (`data.mdb`), the default.
+    #[default]
+    Lmdb,
+    /// redb (`data.redb`).
+    Redb,
+}
+
+impl From<StoreEngine> for stratus_docstore::Engine {
+    fn from(e: StoreEngine) -> Self {
+        match e {
+            StoreEngine::Lmdb => stratus_docstore::Engine::Lmdb,
+            StoreEngine::Redb => stratus_docstore::Engine::Redb,
+        }
+    }
+}
+
+impl StoreSection {
+    /// The document store's options for this section.
+    pub fn options(&self) -> stratus_docstore::StoreOptions {
+        stratus_docstore::StoreOptions {
+            engine: self.engine.into(),
+            max_size_bytes: self.max_size_mib.saturating_mul(1024 * 1024),
+            cache_bytes: self.cache_mb.saturating_mul(1024 * 1024),
+            mmap_reads: self.mmap_reads,
+            ..stratus_docstore::StoreOptions::default()
         }
     }
 }
@@ -277,6 +322,12 @@ impl Config {
                 "the page cache must be at least 1 MiB",
             ));
         }
+        if self.store.max_size_mib < MIN_STORE_MAX_SIZE_MIB {
+            return Err(bad(
+                "store.max_size_mib",
+                "the store file must be allowed at least 64 MiB",
+            ));
+        }
         self.log_config()
             .validate()
             .map_err(|(option, message)| ConfigError { option, message })?;
@@ -339,6 +390,9 @@ mod tests {
         let mut c = Config::default();
         c.logs.max_age_secs = 1;
         assert_eq!(c.validate().unwrap_err().option, "logs.max_age_secs");
+        let mut c = Config::default();
+        c.store.max_size_mib = MIN_STORE_MAX_SIZE_MIB - 1;
+        assert_eq!(c.validate().unwrap_err().option, "store.max_size_mib");
         for bad_threads in [0, 1, 1025] {
             let mut c = Config::default();
             c.http.blocking_threads = bad_threads;
@@ -353,5 +407,18 @@ mod tests {
         );
         assert!(Config::from_toml("lisen = \"x\"").is_err());
         assert!(Config::from_toml("[http]\nmax_body = 1").is_err());
+    }
+
+    #[test]
+    fn the_store_engine_is_lmdb_unless_redb_is_named() {
+        let c = Config::default();
+        assert_eq!(c.store.options().engine, stratus_docstore::Engine::Lmdb);
+        let c = Config::from_toml("[store]\nengine = \"redb\"\ncache_mb = 32\n").expect("toml");
+        let o = c.store.options();
+        assert_eq!(o.engine, stratus_docstore::Engine::Redb);
+        assert_eq!(o.cache_bytes, 32 << 20);
+        let c = Config::from_toml("[store]\nmax_size_mib = 1024\n").expect("toml");
+        assert_eq!(c.store.options().max_size_bytes, 1 << 30);
+        assert!(Config::from_toml("[store]\nengine = \"rocks\"\n").is_err());
     }
 }

@@ -1,8 +1,9 @@
 //! `stratus serve`: opens the data directory, restores the deployed environments, serves HTTP
 //! (and, when configured, the MongoDB wire protocol), and shuts down gracefully.
 //!
-//! Data directory layout: `data.redb` (user data in `<project>__<env>` databases, control
-//! plane in `__stratus`), `logs/` (request logs: append-only segment files per environment,
+//! Data directory layout: `data.mdb` (the document store on LMDB, or `data.redb` on redb — see
+//! `backup::data_file`; user data in `<project>__<env>` databases, control plane in
+//! `__stratus`), `logs/` (request logs: append-only segment files per environment,
 //! apart from the data so logging never contends with data writes), `master.key` / `session.key` (0600), and while running `server.json`
 //! (`{"url", "pid"}`) and `.admin-token` (the local admin bearer, 0600) for the CLI.
 //!
@@ -19,7 +20,7 @@ use std::time::Duration;
 
 use stratus_auth::clock::SystemClock;
 use stratus_auth::jwks::JwksCache;
-use stratus_docstore::{Store, StoreOptions};
+use stratus_docstore::Store;
 use tokio::net::TcpListener;
 
 use crate::admin::AdminState;
@@ -176,13 +177,10 @@ pub async fn run_on(
     let data_dir = config.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .map_err(|e| io(&format!("cannot create {}", data_dir.display()), e))?;
+    let store_options = config.store.options();
     let store = Store::open(
-        data_dir.join("data.redb"),
-        StoreOptions {
-            cache_bytes: config.store.cache_mb * 1024 * 1024,
-            mmap_reads: config.store.mmap_reads,
-            ..StoreOptions::default()
-        },
+        crate::backup::data_file(&data_dir, store_options.engine),
+        store_options,
     )
     .map_err(|e| ServeError::Store(e.to_string()))?;
     let (logs, warnings) = RequestLogs::open(&data_dir.join(LOGS_DIR), config.log_config())
