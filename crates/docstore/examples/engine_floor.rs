@@ -52,6 +52,9 @@ fn main() -> Result<(), BoxError> {
         cache_bytes: cache_mb * 1024 * 1024,
         mmap_reads: mmap == 1,
         engine,
+        // `STRATUS_FLOOR_FEED=0`: a store without a change feed (what the feed's entries,
+        // stored beside the documents, cost the reads).
+        change_feed: std::env::var("STRATUS_FLOOR_FEED").map_or(true, |v| v != "0"),
         ..StoreOptions::default()
     };
     {

@@ -267,6 +267,22 @@ impl Drop for LmdbStore {
     }
 }
 
+/// Keys up to this length (prefix included) are built on the stack for a lookup.
+const STACK_KEY: usize = 96;
+
+/// Calls `f` with the key of `key` in table `id`, built without allocating when short.
+fn with_prefixed<R>(id: &TableId, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+    let len = 4 + key.len();
+    if len <= STACK_KEY {
+        let mut buf = [0u8; STACK_KEY];
+        buf[..4].copy_from_slice(id);
+        buf[4..len].copy_from_slice(key);
+        f(&buf[..len])
+    } else {
+        f(&prefixed(id, key))
+    }
+}
+
 /// The key of `key` in table `id`.
 fn prefixed(id: &TableId, key: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(4 + key.len());
@@ -414,10 +430,9 @@ impl KvRead for LmdbSnapshot {
             // Longer than any stored key.
             return Ok(None);
         }
-        Ok(s.data
-            .get(&s.txn, &prefixed(&id, key))
-            .map_err(engine)?
-            .map(<[u8]>::to_vec))
+        with_prefixed(&id, key, |k| {
+            Ok(s.data.get(&s.txn, k).map_err(engine)?.map(<[u8]>::to_vec))
+        })
     }
 
     fn range<'a>(
@@ -458,6 +473,7 @@ impl KvRead for LmdbSnapshot {
             walk: None,
             jumps: 0,
             id,
+            full: Vec::with_capacity(STACK_KEY),
             guard,
         }))
     }
@@ -576,6 +592,8 @@ struct LmdbGetter<'a> {
     walk: Option<Walk<'a>>,
     jumps: u32,
     id: Option<TableId>,
+    /// The prefixed key being looked up (reused, so lookups do not allocate).
+    full: Vec<u8>,
     guard: ReentrantMutexGuard<'a, SnapInner>,
 }
 
@@ -618,7 +636,6 @@ impl<'a> LmdbGetter<'a> {
 
 impl KvGetter for LmdbGetter<'_> {
     fn get(&mut self, key: &[u8]) -> KvResult<Option<Vec<u8>>> {
-        use std::cmp::Ordering;
         let Some(id) = self.id else {
             return Ok(None);
         };
@@ -626,13 +643,26 @@ impl KvGetter for LmdbGetter<'_> {
         if 4 + key.len() > s.max_key {
             return Ok(None);
         }
-        let full = prefixed(&id, key);
+        let mut full = std::mem::take(&mut self.full);
+        full.clear();
+        full.extend_from_slice(&id);
+        full.extend_from_slice(key);
+        let found = self.get_full(s, &full);
+        self.full = full;
+        found
+    }
+}
+
+impl<'a> LmdbGetter<'a> {
+    /// [`KvGetter::get`] of the prefixed key `full`.
+    fn get_full(&mut self, s: &'a SnapInner, full: &[u8]) -> KvResult<Option<Vec<u8>>> {
+        use std::cmp::Ordering;
         if let Some(w) = &mut self.walk {
-            let mut ord = w.at.0.cmp(full.as_slice());
+            let mut ord = w.at.0.cmp(full);
             if ord == Ordering::Greater {
                 return Ok(s
                     .data
-                    .get(&s.txn, &full)
+                    .get(&s.txn, full)
                     .map_err(engine)?
                     .map(<[u8]>::to_vec));
             }
@@ -658,7 +688,7 @@ impl KvGetter for LmdbGetter<'_> {
                     }
                 }
                 steps += 1;
-                ord = w.at.0.cmp(full.as_slice());
+                ord = w.at.0.cmp(full);
             }
             self.jumps += 1;
         }
@@ -666,13 +696,13 @@ impl KvGetter for LmdbGetter<'_> {
             self.walk = None;
             return Ok(s
                 .data
-                .get(&s.txn, &full)
+                .get(&s.txn, full)
                 .map_err(engine)?
                 .map(<[u8]>::to_vec));
         }
-        self.walk = self.start_walk(&full)?;
+        self.walk = self.start_walk(full)?;
         Ok(match &self.walk {
-            Some(w) if w.at.0 == full.as_slice() => Some(w.at.1.to_vec()),
+            Some(w) if w.at.0 == full => Some(w.at.1.to_vec()),
             _ => None,
         })
     }
