@@ -46,7 +46,8 @@ pub struct StoreOptions {
     /// ([`crate::mapped_file`]); writes, fsync and locking are unchanged. Turn off on file
     /// systems where another program may truncate the file while it is open.
     pub mmap_reads: bool,
-    /// The engine of a new store file (default [`Engine::Lmdb`]). An existing file is opened
+    /// The engine of a new store file (default [`Engine::Lmdb`] on Unix, see [`Engine`]'s
+    /// `Default`). An existing file is opened
     /// with the engine that wrote it, whatever this says.
     pub engine: Engine,
     /// LMDB only: the largest the store file may grow, bytes (default
@@ -55,13 +56,24 @@ pub struct StoreOptions {
 }
 
 /// The storage engine under a store file ([`StoreOptions::engine`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
     /// redb (`kv_redb`): pure Rust, its own page cache ([`StoreOptions::cache_bytes`]).
     Redb,
     /// LMDB (`kv_lmdb`): reads straight out of a shared memory map of the file.
-    #[default]
     Lmdb,
+}
+
+impl Default for Engine {
+    /// LMDB on Unix. Elsewhere redb: LMDB on Windows grows the file to the whole map size
+    /// (`max_size_bytes`) up front.
+    fn default() -> Self {
+        if cfg!(unix) {
+            Engine::Lmdb
+        } else {
+            Engine::Redb
+        }
+    }
 }
 
 impl Engine {

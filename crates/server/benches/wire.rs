@@ -417,7 +417,7 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(3.0);
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path().join("bench.redb"), StoreOptions::default()).expect("store");
+    let store = Store::open(dir.path().join("bench.db"), StoreOptions::default()).expect("store");
     let docs: Vec<Document> = (0..KEYS)
         .map(|i| doc! {"_id": i, "name": format!("user-{i}"), "n": i})
         .collect();

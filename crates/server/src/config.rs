@@ -157,14 +157,23 @@ impl Default for StoreSection {
 }
 
 /// `store.engine`: the storage engine under the document store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StoreEngine {
-    /// LMDB (`data.mdb`), the default.
-    #[default]
+    /// LMDB (`data.mdb`), the default on Unix.
     Lmdb,
-    /// redb (`data.redb`).
+    /// redb (`data.redb`), the default elsewhere.
     Redb,
+}
+
+impl Default for StoreEngine {
+    /// The document store's default engine (`stratus_docstore::Engine::default`).
+    fn default() -> Self {
+        match stratus_docstore::Engine::default() {
+            stratus_docstore::Engine::Lmdb => StoreEngine::Lmdb,
+            stratus_docstore::Engine::Redb => StoreEngine::Redb,
+        }
+    }
 }
 
 impl From<StoreEngine> for stratus_docstore::Engine {

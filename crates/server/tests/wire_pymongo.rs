@@ -21,7 +21,7 @@ fn server() -> &'static Server {
     SERVER.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
         let store =
-            Store::open(dir.path().join("wire.redb"), StoreOptions::default()).expect("store");
+            Store::open(dir.path().join("wire.db"), StoreOptions::default()).expect("store");
         let mut creds = StaticCredentials::new();
         creds.add_user("user", "pass", DatabaseAccess::All);
         creds.add_user(
@@ -71,8 +71,7 @@ fn tls_server() -> &'static TlsServer {
         std::fs::write(&ca_file, &cert_pem).expect("write ca");
         let tls = wire::tls::TlsConfig::from_pem(cert_pem.as_bytes(), key_pem.as_bytes())
             .expect("tls config");
-        let store =
-            Store::open(dir.path().join("tls.redb"), StoreOptions::default()).expect("store");
+        let store = Store::open(dir.path().join("tls.db"), StoreOptions::default()).expect("store");
         let mut creds = StaticCredentials::new();
         creds.add_user("user", "pass", DatabaseAccess::All);
         let state = WireState::with_tls(store, Arc::new(creds), tls);
