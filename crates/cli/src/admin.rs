@@ -1,7 +1,7 @@
 //! `stratus admin create --data-dir D --email E --password P`: creates an owner account.
 //!
 //! Stopped server: opens the data directory's store file (`backup::data_file`; a new data
-//! directory gets the default engine's `data.mdb`) and the control plane directly and calls
+//! directory gets the default engine's `data.redb`) and the control plane directly and calls
 //! `ControlPlane::create_account(.., owner = true)`. Running server (see [`crate::running`]):
 //! `POST /admin/api/v1/users` `{"email", "password", "orgRole": "owner"}` with the local admin
 //! token from `<data_dir>/.admin-token`. Either way a weak password, a bad email or a

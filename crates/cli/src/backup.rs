@@ -3,7 +3,7 @@
 //! Backup: with the server stopped the stores are opened and copied directly; while it runs
 //! the CLI asks it (`POST /admin/api/v1/backup {"out": "<absolute OUT>"}` with the local
 //! admin token), because the store files are locked by the server. Either way the result is
-//! the directory described in `stratus_server::backup` (data.mdb or data.redb, logs/, key files,
+//! the directory described in `stratus_server::backup` (data.redb or data.mdb, logs/, key files,
 //! backup.json).
 //!
 //! Restore: refuses while a server runs on the data directory, refuses a non-empty data
@@ -12,7 +12,7 @@
 use serde_json::json;
 use stratus_docstore::{Engine, Store, StoreOptions};
 use stratus_server::backup::{
-    BackupManifest, DATA_FILE, LogsSource, REDB_DATA_FILE, data_file, is_empty_dir, restore_backup,
+    BackupManifest, DATA_FILE, LMDB_DATA_FILE, LogsSource, data_file, is_empty_dir, restore_backup,
     write_backup,
 };
 use stratus_server::logs::LOGS_DIR;
@@ -70,7 +70,7 @@ pub(crate) fn run_backup(args: BackupArgs) -> CmdResult {
             "{} holds no data ({} and {} are missing)",
             data_dir.display(),
             DATA_FILE,
-            REDB_DATA_FILE
+            LMDB_DATA_FILE
         )));
     }
     let open = |p: &std::path::Path| {

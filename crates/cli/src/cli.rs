@@ -51,7 +51,7 @@ pub(crate) enum Command {
     Check(CheckArgs),
     /// Write a consistent backup of a data directory (the server may be running).
     #[command(
-        after_help = "A backup is a directory with the document store (data.mdb, or data.redb for a store on redb), logs/ (request logs), the key files and backup.json.\n\n\
+        after_help = "A backup is a directory with the document store (data.redb, or data.mdb for a store on LMDB), logs/ (request logs), the key files and backup.json.\n\n\
         Examples:\n  stratus backup --data-dir ./stratus-data ./backups/2026-11-28"
     )]
     Backup(BackupArgs),

@@ -221,7 +221,7 @@ fn admin_create_on_a_stopped_data_dir() {
     let create = |email: &str, password: &str| common::admin_create(d, email, password);
     let r = create("owner@example.com", "correct horse battery");
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(dd.join("data.mdb").is_file() && !dd.join("data.redb").exists());
+    assert!(dd.join("data.redb").is_file() && !dd.join("data.mdb").exists());
     assert!(
         !r.all().contains("correct horse battery"),
         "the password is never printed"
@@ -272,7 +272,7 @@ fn backup_and_restore_of_a_stopped_data_dir() {
     let o = out.to_str().expect("utf8");
     let r = stratus(&["backup", "--data-dir", d, o]);
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(out.join("data.mdb").is_file() && out.join("backup.json").is_file());
+    assert!(out.join("data.redb").is_file() && out.join("backup.json").is_file());
     assert!(
         out.join("master.key").is_file(),
         "key files are part of the backup"

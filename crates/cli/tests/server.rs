@@ -205,7 +205,7 @@ fn backup_of_a_running_server_then_restore() {
     let out = tmp.path().join("bk");
     let r = stratus(&["backup", "--data-dir", &d, out.to_str().expect("utf8")]);
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(out.join("backup.json").is_file() && out.join("data.mdb").is_file());
+    assert!(out.join("backup.json").is_file() && out.join("data.redb").is_file());
     assert!(out.join("logs").is_dir(), "the request logs are part of it");
     // Writes after the backup do not reach it; the server keeps serving.
     let (status, _) = http(
@@ -224,31 +224,31 @@ fn first_start_on_an_empty_data_dir_needs_no_config() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dd = tmp.path().join("fresh/data");
     let server = Server::start(&dd, &[]);
-    assert!(dd.join("data.mdb").is_file() && !dd.join("data.redb").exists());
+    assert!(dd.join("data.redb").is_file() && !dd.join("data.mdb").exists());
     let (status, _) = http("GET", &format!("{}/readyz", server.url), None, None);
     assert_eq!(status, 200);
     server.stop();
 }
 
 #[test]
-fn the_redb_engine_is_chosen_in_config_and_a_redb_data_dir_stays_on_redb() {
+fn the_lmdb_engine_is_chosen_in_config_and_an_lmdb_data_dir_stays_on_lmdb() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dd = tmp.path().join("data");
     std::fs::create_dir_all(&dd).expect("mkdir");
-    std::fs::write(dd.join("stratus.toml"), "[store]\nengine = \"redb\"\n").expect("config");
+    std::fs::write(dd.join("stratus.toml"), "[store]\nengine = \"lmdb\"\n").expect("config");
     let server = Server::start(&dd, &[]);
-    assert!(dd.join("data.redb").is_file() && !dd.join("data.mdb").exists());
+    assert!(dd.join("data.mdb").is_file() && !dd.join("data.redb").exists());
     let (status, _) = http("GET", &format!("{}/readyz", server.url), None, None);
     assert_eq!(status, 200);
     server.stop();
-    // Without the setting (the default is LMDB) the existing redb store is still the one
+    // Without the setting (the default is redb) the existing LMDB store is still the one
     // opened: the engine of an existing store file is the file's.
     std::fs::remove_file(dd.join("stratus.toml")).expect("rm config");
     let server = Server::start(&dd, &[]);
     let (status, _) = http("GET", &format!("{}/readyz", server.url), None, None);
     assert_eq!(status, 200);
     server.stop();
-    assert!(dd.join("data.redb").is_file() && !dd.join("data.mdb").exists());
+    assert!(dd.join("data.mdb").is_file() && !dd.join("data.redb").exists());
 }
 
 /// Polls `GET url` until it answers `status` (dev mode redeploys asynchronously).

@@ -187,7 +187,7 @@ mod tests {
     fn backup_copies_everything_and_verifies() {
         let dir = tempfile::tempdir().expect("tmp");
         let store =
-            Store::open(dir.path().join("data.mdb"), StoreOptions::default()).expect("open");
+            Store::open(dir.path().join("data.redb"), StoreOptions::default()).expect("open");
         // More pairs than one batch, so batching is exercised.
         fill(&store, (BACKUP_BATCH_PAIRS as i64) + 17);
         let spec = crate::index::spec::IndexSpec::parse(&doc! {"key": {"s": 1}, "name": "s_1"})
@@ -223,7 +223,7 @@ mod tests {
     fn backup_is_a_snapshot_and_writers_continue() {
         let dir = tempfile::tempdir().expect("tmp");
         let store =
-            Store::open(dir.path().join("data.mdb"), StoreOptions::default()).expect("open");
+            Store::open(dir.path().join("data.redb"), StoreOptions::default()).expect("open");
         fill(&store, 10);
         let first = dir.path().join("one.redb");
         store.backup_to(&first).expect("backup");

@@ -55,8 +55,11 @@ use crate::memo::{FxHashMap, Memo, SnapshotCache};
 /// file itself only grows as data is written). `[store] max_size_mib` overrides it.
 pub const DEFAULT_MAP_BYTES: usize = 256 << 30;
 
-/// Concurrent read transactions an environment allows (LMDB's reader table).
-pub const MAX_READERS: u32 = 4096;
+/// Read snapshots an environment allows open at once (LMDB's reader table, 64 bytes a slot in
+/// the lock file). Snapshots live while reads run and while cursors (the wire protocol's,
+/// until they are exhausted, killed or time out) hold them; past the limit new reads fail
+/// with a storage error until some close.
+pub const MAX_READERS: u32 = 32_768;
 
 /// Snapshot caches per store: a thread reads through the cache of its stripe, so threads
 /// rarely share (and so rarely wait on) one read transaction.
@@ -91,6 +94,10 @@ fn engine(e: heed::Error) -> KvError {
             "the store file reached its largest size (store.max_size_mib); raise it and restart"
                 .into(),
         ),
+        heed::Error::Mdb(heed::MdbError::ReadersFull) => KvError::Engine(format!(
+            "{MAX_READERS} read snapshots are open (open cursors hold them); close cursors or \
+             retry"
+        )),
         e => KvError::Engine(format!("lmdb: {e}")),
     }
 }
@@ -149,7 +156,10 @@ impl LmdbStore {
             .map_size(map_bytes)
             .max_dbs(2)
             .max_readers(MAX_READERS);
-        let mut flags = EnvFlags::NO_SUB_DIR;
+        // NO_READ_AHEAD: LMDB advises the kernel that access is random (`MADV_RANDOM`): no
+        // read-ahead, and no mapping of the 16 neighbours of every page touched
+        // ("fault-around"), which would count pages never read in the resident set.
+        let mut flags = EnvFlags::NO_SUB_DIR | EnvFlags::NO_READ_AHEAD;
         if sync_interval.is_some() {
             flags |= EnvFlags::NO_SYNC;
         }

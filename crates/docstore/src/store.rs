@@ -46,8 +46,7 @@ pub struct StoreOptions {
     /// ([`crate::mapped_file`]); writes, fsync and locking are unchanged. Turn off on file
     /// systems where another program may truncate the file while it is open.
     pub mmap_reads: bool,
-    /// The engine of a new store file (default [`Engine::Lmdb`] on Unix, see [`Engine`]'s
-    /// `Default`). An existing file is opened
+    /// The engine of a new store file (default [`Engine::Redb`]). An existing file is opened
     /// with the engine that wrote it, whatever this says.
     pub engine: Engine,
     /// LMDB only: the largest the store file may grow, bytes (default
@@ -65,14 +64,11 @@ pub enum Engine {
 }
 
 impl Default for Engine {
-    /// LMDB on Unix. Elsewhere redb: LMDB on Windows grows the file to the whole map size
-    /// (`max_size_bytes`) up front.
+    /// redb: pure Rust, memory bounded by its page cache, no key-length limit. LMDB reads
+    /// faster but its resident set grows with the pages of the file it touches (see
+    /// `docs/storage-engines.md`).
     fn default() -> Self {
-        if cfg!(unix) {
-            Engine::Lmdb
-        } else {
-            Engine::Redb
-        }
+        Engine::Redb
     }
 }
 

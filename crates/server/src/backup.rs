@@ -1,5 +1,5 @@
-//! Backups of a data directory: a directory holding the document store file (`data.mdb`, or
-//! `data.redb` for a store on the redb engine; see [`data_file`]), `logs/` (the request logs'
+//! Backups of a data directory: a directory holding the document store file (`data.redb`, or
+//! `data.mdb` for a store on the LMDB engine; see [`data_file`]), `logs/` (the request logs'
 //! segment files, when there are any), the key files of the data directory and a
 //! `backup.json` manifest.
 //!
@@ -22,18 +22,18 @@ use stratus_docstore::{Engine, Store, StoreOptions};
 use crate::http::error::ApiError;
 use crate::logs::{LOGS_DIR, LogError, RequestLogs};
 
-/// File name of the document store inside a data directory and a backup, LMDB engine (the
-/// default). LMDB keeps its lock table beside it in `data.mdb-lock` (never backed up).
-pub const DATA_FILE: &str = "data.mdb";
-/// File name of the document store on the redb engine (`store.engine = "redb"`, and every
-/// data directory made before LMDB became the default).
-pub const REDB_DATA_FILE: &str = "data.redb";
+/// File name of the document store inside a data directory and a backup, redb engine (the
+/// default).
+pub const DATA_FILE: &str = "data.redb";
+/// File name of the document store on the LMDB engine (`store.engine = "lmdb"`). LMDB keeps
+/// its lock table beside it in `data.mdb-lock` (never backed up).
+pub const LMDB_DATA_FILE: &str = "data.mdb";
 
 /// The document store file of the data directory (or backup) `dir`: the one that exists
-/// ([`DATA_FILE`] first, then [`REDB_DATA_FILE`]), else the one a new store of `engine`
+/// ([`DATA_FILE`] first, then [`LMDB_DATA_FILE`]), else the one a new store of `engine`
 /// gets. Opening it with [`Store::open`] uses the engine that wrote it.
 pub fn data_file(dir: &Path, engine: Engine) -> PathBuf {
-    for name in [DATA_FILE, REDB_DATA_FILE] {
+    for name in [DATA_FILE, LMDB_DATA_FILE] {
         let p = dir.join(name);
         if p.is_file() {
             return p;
@@ -45,8 +45,8 @@ pub fn data_file(dir: &Path, engine: Engine) -> PathBuf {
 /// The store file name of `engine`.
 pub fn data_file_name(engine: Engine) -> &'static str {
     match engine {
-        Engine::Lmdb => DATA_FILE,
-        Engine::Redb => REDB_DATA_FILE,
+        Engine::Lmdb => LMDB_DATA_FILE,
+        Engine::Redb => DATA_FILE,
     }
 }
 /// Request-log store file of earlier versions; a restore removes a stale one.
@@ -296,7 +296,7 @@ pub fn restore_backup(from: &Path, to: &Path) -> Result<BackupManifest, BackupEr
         copy_dir_synced(&from.join(LOGS_DIR), &tmp)?;
         std::fs::rename(&tmp, &logs).map_err(io("renaming onto", &logs))?;
     }
-    let data_name = [DATA_FILE, REDB_DATA_FILE]
+    let data_name = [DATA_FILE, LMDB_DATA_FILE]
         .into_iter()
         .find(|n| from.join(n).is_file())
         .ok_or_else(|| {
@@ -313,7 +313,7 @@ pub fn restore_backup(from: &Path, to: &Path) -> Result<BackupManifest, BackupEr
     }
     // The restored store file replaces the data directory's, whichever engine wrote that: a
     // store file of the other engine goes, and so do LMDB lock tables (rebuilt on open).
-    for name in [DATA_FILE, REDB_DATA_FILE] {
+    for name in [DATA_FILE, LMDB_DATA_FILE] {
         let p = to.join(name);
         for stale in [
             (name != data_name).then(|| p.clone()),
@@ -488,43 +488,42 @@ mod tests {
     #[test]
     fn a_backup_keeps_its_engine_and_replaces_the_other_engines_file() {
         let tmp = tempfile::tempdir().expect("tmp");
-        // A data directory on redb (`store.engine = "redb"`, or made before LMDB was the
-        // default) is backed up as redb ...
-        let old = tmp.path().join("old");
-        std::fs::create_dir_all(&old).expect("mkdir");
-        let redb = Store::open(
-            data_file(&old, Engine::Redb),
+        // A data directory on LMDB (`store.engine = "lmdb"`) is backed up as LMDB ...
+        let fast = tmp.path().join("fast");
+        std::fs::create_dir_all(&fast).expect("mkdir");
+        let lmdb = Store::open(
+            data_file(&fast, Engine::Lmdb),
             StoreOptions {
-                engine: Engine::Redb,
+                engine: Engine::Lmdb,
                 ..StoreOptions::default()
             },
         )
         .expect("open");
-        redb.insert_one("p_dev", "items", doc! {"_id": "r"})
+        lmdb.insert_one("p_dev", "items", doc! {"_id": "l"})
             .expect("insert");
         let out = tmp.path().join("bk");
-        write_backup(&redb, LogsSource::None, &old, &out).expect("backup");
-        assert!(out.join(REDB_DATA_FILE).is_file() && !out.join(DATA_FILE).exists());
-        assert_eq!(data_file(&out, Engine::Lmdb), out.join(REDB_DATA_FILE));
-        // ... and restored over a data directory on LMDB, whose store file it replaces.
+        write_backup(&lmdb, LogsSource::None, &fast, &out).expect("backup");
+        assert!(out.join(LMDB_DATA_FILE).is_file() && !out.join(DATA_FILE).exists());
+        assert!(!stratus_docstore::backup::lock_path(&out.join(LMDB_DATA_FILE)).exists());
+        assert_eq!(data_file(&out, Engine::Redb), out.join(LMDB_DATA_FILE));
+        // ... and restored over a data directory on redb, whose store file it replaces.
         let dd = tmp.path().join("data");
         drop(data_dir_with_store(&dd));
         assert!(dd.join(DATA_FILE).is_file());
         restore_backup(&out, &dd).expect("restore");
         assert!(!dd.join(DATA_FILE).exists());
-        assert!(!stratus_docstore::backup::lock_path(&dd.join(DATA_FILE)).exists());
-        let path = data_file(&dd, Engine::Lmdb);
-        assert_eq!(path, dd.join(REDB_DATA_FILE));
-        assert_eq!(Engine::of_file(&path), Some(Engine::Redb));
+        let path = data_file(&dd, Engine::Redb);
+        assert_eq!(path, dd.join(LMDB_DATA_FILE));
+        assert_eq!(Engine::of_file(&path), Some(Engine::Lmdb));
         let s = Store::open(path, StoreOptions::default()).expect("open");
         assert_eq!(
             s.find_one("p_dev", "items", doc! {}).expect("find"),
-            Some(doc! {"_id": "r"})
+            Some(doc! {"_id": "l"})
         );
         // A new data directory gets the configured engine's file.
         let fresh = tmp.path().join("fresh");
-        assert_eq!(data_file(&fresh, Engine::Lmdb), fresh.join(DATA_FILE));
-        assert_eq!(data_file(&fresh, Engine::Redb), fresh.join(REDB_DATA_FILE));
+        assert_eq!(data_file(&fresh, Engine::Redb), fresh.join(DATA_FILE));
+        assert_eq!(data_file(&fresh, Engine::Lmdb), fresh.join(LMDB_DATA_FILE));
     }
 
     #[test]

@@ -157,23 +157,14 @@ impl Default for StoreSection {
 }
 
 /// `store.engine`: the storage engine under the document store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StoreEngine {
-    /// LMDB (`data.mdb`), the default on Unix.
-    Lmdb,
-    /// redb (`data.redb`), the default elsewhere.
+    /// redb (`data.redb`), the default.
+    #[default]
     Redb,
-}
-
-impl Default for StoreEngine {
-    /// The document store's default engine (`stratus_docstore::Engine::default`).
-    fn default() -> Self {
-        match stratus_docstore::Engine::default() {
-            stratus_docstore::Engine::Lmdb => StoreEngine::Lmdb,
-            stratus_docstore::Engine::Redb => StoreEngine::Redb,
-        }
-    }
+    /// LMDB (`data.mdb`).
+    Lmdb,
 }
 
 impl From<StoreEngine> for stratus_docstore::Engine {
@@ -419,12 +410,12 @@ mod tests {
     }
 
     #[test]
-    fn the_store_engine_is_lmdb_unless_redb_is_named() {
+    fn the_store_engine_is_redb_unless_lmdb_is_named() {
         let c = Config::default();
-        assert_eq!(c.store.options().engine, stratus_docstore::Engine::Lmdb);
-        let c = Config::from_toml("[store]\nengine = \"redb\"\ncache_mb = 32\n").expect("toml");
+        assert_eq!(c.store.options().engine, stratus_docstore::Engine::Redb);
+        let c = Config::from_toml("[store]\nengine = \"lmdb\"\ncache_mb = 32\n").expect("toml");
         let o = c.store.options();
-        assert_eq!(o.engine, stratus_docstore::Engine::Redb);
+        assert_eq!(o.engine, stratus_docstore::Engine::Lmdb);
         assert_eq!(o.cache_bytes, 32 << 20);
         let c = Config::from_toml("[store]\nmax_size_mib = 1024\n").expect("toml");
         assert_eq!(c.store.options().max_size_bytes, 1 << 30);

@@ -1,7 +1,7 @@
 //! `stratus serve`: opens the data directory, restores the deployed environments, serves HTTP
 //! (and, when configured, the MongoDB wire protocol), and shuts down gracefully.
 //!
-//! Data directory layout: `data.mdb` (the document store on LMDB, or `data.redb` on redb — see
+//! Data directory layout: `data.redb` (the document store on redb, or `data.mdb` on LMDB — see
 //! `backup::data_file`; user data in `<project>__<env>` databases, control plane in
 //! `__stratus`), `logs/` (request logs: append-only segment files per environment,
 //! apart from the data so logging never contends with data writes), `master.key` / `session.key` (0600), and while running `server.json`

@@ -25,7 +25,7 @@ impl Deployer for NoDeploy {
 }
 
 fn open(dir: &std::path::Path, config: ControlConfig) -> ControlPlane {
-    let store = Store::open(dir.join("data.mdb"), StoreOptions::default()).unwrap();
+    let store = Store::open(dir.join("data.redb"), StoreOptions::default()).unwrap();
     ControlPlane::open(store, dir, config).unwrap()
 }
 

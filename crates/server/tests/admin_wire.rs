@@ -86,7 +86,7 @@ fn console_accounts_log_in_over_the_wire_with_project_scoped_access() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("data.mdb"), StoreOptions::default()).unwrap();
+    let store = Store::open(dir.path().join("data.redb"), StoreOptions::default()).unwrap();
     let plane =
         Arc::new(ControlPlane::open(store.clone(), dir.path(), ControlConfig::default()).unwrap());
     plane

@@ -89,7 +89,7 @@ pub async fn start_with(config: ControlConfig) -> Harness {
 /// `into_make_service_with_connect_info`).
 pub async fn start_opts(config: ControlConfig, connect_info: bool) -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let store_file = dir.path().join("data.mdb");
+    let store_file = dir.path().join("data.redb");
     let store = Store::open(&store_file, StoreOptions::default()).unwrap();
     let control = Arc::new(ControlPlane::open(store, dir.path(), config).unwrap());
     let deployer = Arc::new(StubDeployer::default());
