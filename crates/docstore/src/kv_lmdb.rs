@@ -49,6 +49,7 @@ use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 use crate::kv::{
     BatchEntry, KvError, KvGetter, KvIter, KvPair, KvRead, KvResult, KvStore, KvWrite, Snapshot,
 };
+use crate::kv_walk::{WalkState, Walker};
 use crate::memo::{FxHashMap, Memo, SnapshotCache};
 
 /// Default largest size of an LMDB store file, bytes (LMDB maps the whole range up front; the
@@ -68,13 +69,6 @@ pub const SNAPSHOT_STRIPES: usize = 8;
 /// Pairs a [`KvRead::range`] over a snapshot reads per lock (the iterator copies them out and
 /// releases the snapshot between chunks).
 const RANGE_CHUNK: usize = 256;
-
-/// Entries a getter steps over looking for the next key ahead of its position before it
-/// descends from the root instead (see `kv_redb::GETTER_MAX_STEPS`).
-const GETTER_MAX_STEPS: usize = 2;
-
-/// Consecutive far jumps after which a getter stops walking and only descends.
-const GETTER_MAX_JUMPS: u32 = 2;
 
 /// Name of the LMDB database holding every table's pairs.
 const DATA_DB: &str = "data";
@@ -372,6 +366,19 @@ fn walk(
     reverse: bool,
     f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
 ) -> KvResult<()> {
+    walk_full(txn, db, lo, hi, reverse, &mut |k, v| f(&k[4..], v))
+}
+
+/// Feeds the pairs of `(lo, hi)` in `db`, keys with their table prefix, to `f` until it
+/// answers `false`.
+fn walk_full(
+    txn: &RoTxn<'_, WithoutTls>,
+    db: Db,
+    lo: Bound<&[u8]>,
+    hi: Bound<&[u8]>,
+    reverse: bool,
+    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+) -> KvResult<()> {
     if inverted(lo, hi) {
         return Ok(());
     }
@@ -379,14 +386,14 @@ fn walk(
     if reverse {
         for item in db.rev_range(txn, &range).map_err(engine)? {
             let (k, v) = item.map_err(engine)?;
-            if !f(&k[4..], v) {
+            if !f(k, v) {
                 break;
             }
         }
     } else {
         for item in db.range(txn, &range).map_err(engine)? {
             let (k, v) = item.map_err(engine)?;
-            if !f(&k[4..], v) {
+            if !f(k, v) {
                 break;
             }
         }
@@ -480,8 +487,7 @@ impl KvRead for LmdbSnapshot {
         let guard = self.inner.lock();
         let id = guard.id(table)?;
         Ok(Box::new(LmdbGetter {
-            walk: None,
-            jumps: 0,
+            walk: WalkState::default(),
             id,
             full: Vec::with_capacity(STACK_KEY),
             guard,
@@ -532,13 +538,13 @@ impl Chunked<'_> {
         let s = self.snap.inner.lock();
         let mut chunk: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(RANGE_CHUNK);
         let mut last_full: Option<Vec<u8>> = None;
-        {
-            let range = (as_ref(&self.lo), as_ref(&self.hi));
-            if inverted(range.0, range.1) {
-                self.done = true;
-                return Ok(());
-            }
-            let mut push = |k: &[u8], v: &[u8]| {
+        walk_full(
+            &s.txn,
+            s.data,
+            as_ref(&self.lo),
+            as_ref(&self.hi),
+            self.reverse,
+            &mut |k, v| {
                 chunk.push((k[4..].to_vec(), v.to_vec()));
                 if chunk.len() == RANGE_CHUNK {
                     last_full = Some(k.to_vec());
@@ -546,23 +552,8 @@ impl Chunked<'_> {
                 } else {
                     true
                 }
-            };
-            if self.reverse {
-                for item in s.data.rev_range(&s.txn, &range).map_err(engine)? {
-                    let (k, v) = item.map_err(engine)?;
-                    if !push(k, v) {
-                        break;
-                    }
-                }
-            } else {
-                for item in s.data.range(&s.txn, &range).map_err(engine)? {
-                    let (k, v) = item.map_err(engine)?;
-                    if !push(k, v) {
-                        break;
-                    }
-                }
-            }
-        }
+            },
+        )?;
         match last_full {
             Some(k) if self.reverse => self.hi = Bound::Excluded(k),
             Some(k) => self.lo = Bound::Excluded(k),
@@ -595,12 +586,31 @@ struct Walk<'a> {
     at: (&'a [u8], &'a [u8]),
 }
 
-/// The [`KvGetter`] of a snapshot, walking forward over ascending keys like redb's
-/// (`kv_redb::RedbGetter`). It holds the snapshot's lock for its whole life.
+impl Walker for Walk<'_> {
+    fn key(&self) -> &[u8] {
+        self.at.0
+    }
+
+    fn value(&self) -> &[u8] {
+        self.at.1
+    }
+
+    fn advance(&mut self) -> KvResult<bool> {
+        match self.range.next() {
+            Some(item) => {
+                self.at = item.map_err(engine)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+/// The [`KvGetter`] of a snapshot, walking forward over ascending keys
+/// ([`crate::kv_walk`]). It holds the snapshot's lock for its whole life.
 struct LmdbGetter<'a> {
     // Declared before `guard`: dropped before the lock is released.
-    walk: Option<Walk<'a>>,
-    jumps: u32,
+    walk: WalkState<Walk<'a>>,
     id: Option<TableId>,
     /// The prefixed key being looked up (reused, so lookups do not allocate).
     full: Vec<u8>,
@@ -619,29 +629,27 @@ impl<'a> LmdbGetter<'a> {
         // before the lock is released. Only shared access is ever made.
         unsafe { &*p }
     }
+}
 
-    fn start_walk(&self, key: &[u8]) -> KvResult<Option<Walk<'a>>> {
-        let s = self.inner();
-        let Some(id) = self.id else {
-            return Ok(None);
-        };
-        let hi = after_table(&id).map(|n| n.to_vec());
-        let range = (
-            Bound::Included(key),
-            match &hi {
-                Some(h) => Bound::Excluded(h.as_slice()),
-                None => Bound::Unbounded,
-            },
-        );
-        let mut range = s.data.range(&s.txn, &range).map_err(engine)?;
-        Ok(match range.next() {
-            Some(item) => Some(Walk {
-                at: item.map_err(engine)?,
-                range,
-            }),
-            None => None,
-        })
-    }
+/// Starts a walk of table `id` at the first entry with a (prefixed) key `>= key`; `None` when
+/// the table has none.
+fn start_walk<'a>(s: &'a SnapInner, id: &TableId, key: &[u8]) -> KvResult<Option<Walk<'a>>> {
+    let hi = after_table(id).map(|n| n.to_vec());
+    let range = (
+        Bound::Included(key),
+        match &hi {
+            Some(h) => Bound::Excluded(h.as_slice()),
+            None => Bound::Unbounded,
+        },
+    );
+    let mut range = s.data.range(&s.txn, &range).map_err(engine)?;
+    Ok(match range.next() {
+        Some(item) => Some(Walk {
+            at: item.map_err(engine)?,
+            range,
+        }),
+        None => None,
+    })
 }
 
 impl KvGetter for LmdbGetter<'_> {
@@ -657,64 +665,13 @@ impl KvGetter for LmdbGetter<'_> {
         full.clear();
         full.extend_from_slice(&id);
         full.extend_from_slice(key);
-        let found = self.get_full(s, &full);
+        let found = self.walk.get(
+            &full,
+            |k| Ok(s.data.get(&s.txn, k).map_err(engine)?.map(<[u8]>::to_vec)),
+            |k| start_walk(s, &id, k),
+        );
         self.full = full;
         found
-    }
-}
-
-impl<'a> LmdbGetter<'a> {
-    /// [`KvGetter::get`] of the prefixed key `full`.
-    fn get_full(&mut self, s: &'a SnapInner, full: &[u8]) -> KvResult<Option<Vec<u8>>> {
-        use std::cmp::Ordering;
-        if let Some(w) = &mut self.walk {
-            let mut ord = w.at.0.cmp(full);
-            if ord == Ordering::Greater {
-                return Ok(s
-                    .data
-                    .get(&s.txn, full)
-                    .map_err(engine)?
-                    .map(<[u8]>::to_vec));
-            }
-            let mut steps = 0;
-            loop {
-                match ord {
-                    Ordering::Equal => {
-                        self.jumps = 0;
-                        return Ok(Some(w.at.1.to_vec()));
-                    }
-                    Ordering::Greater => {
-                        self.jumps = 0;
-                        return Ok(None);
-                    }
-                    Ordering::Less if steps > GETTER_MAX_STEPS => break,
-                    Ordering::Less => {}
-                }
-                match w.range.next() {
-                    Some(item) => w.at = item.map_err(engine)?,
-                    None => {
-                        self.walk = None;
-                        return Ok(None);
-                    }
-                }
-                steps += 1;
-                ord = w.at.0.cmp(full);
-            }
-            self.jumps += 1;
-        }
-        if self.jumps >= GETTER_MAX_JUMPS {
-            self.walk = None;
-            return Ok(s
-                .data
-                .get(&s.txn, full)
-                .map_err(engine)?
-                .map(<[u8]>::to_vec));
-        }
-        self.walk = self.start_walk(full)?;
-        Ok(match &self.walk {
-            Some(w) if w.at.0 == full => Some(w.at.1.to_vec()),
-            _ => None,
-        })
     }
 }
 

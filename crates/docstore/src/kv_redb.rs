@@ -21,6 +21,7 @@ use std::sync::{Arc, RwLock};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableError, TableHandle};
 
 use crate::kv::{KvError, KvGetter, KvIter, KvPair, KvRead, KvResult, KvStore, KvWrite, Snapshot};
+use crate::kv_walk::{WalkState, Walker};
 use crate::memo::{FxHashMap, Memo, SnapshotCache};
 
 /// Number of pairs read per table reopening when iterating inside a write transaction.
@@ -226,8 +227,7 @@ impl KvRead for RedbSnapshot {
     fn getter<'a>(&'a self, table: &str) -> KvResult<Box<dyn KvGetter + 'a>> {
         Ok(Box::new(RedbGetter {
             table: self.table(table)?,
-            walk: None,
-            jumps: 0,
+            walk: WalkState::default(),
         }))
     }
 
@@ -278,15 +278,6 @@ impl KvRead for RedbSnapshot {
     }
 }
 
-/// Entries a [`RedbGetter`] steps over, looking for the next key ahead of its position,
-/// before it gives up and descends from the root instead (a step within a leaf costs a
-/// fraction of a descent; a key further away is better reached from the root).
-pub const GETTER_MAX_STEPS: usize = 2;
-
-/// Consecutive far jumps after which a [`RedbGetter`] stops walking and only descends (the
-/// keys it is asked for are scattered, so stepping would be wasted work).
-pub const GETTER_MAX_JUMPS: u32 = 2;
-
 /// A forward walk over a table: the range iterator and the entry it is positioned on.
 struct Walk {
     range: redb::Range<'static, &'static [u8], &'static [u8]>,
@@ -298,85 +289,57 @@ struct Walk {
     ),
 }
 
-/// The [`KvGetter`] of a snapshot: keeps the table open and, while the keys asked for ascend
-/// and lie close together (the documents behind one index key, a sorted `$in` on `_id`),
-/// reaches each from the previous one by stepping a range iterator forward instead of
-/// descending from the root. Keys that go backwards or lie far ahead are read with a descent;
-/// after [`GETTER_MAX_JUMPS`] far jumps in a row it only descends.
-struct RedbGetter {
-    table: Option<Arc<ReadTable>>,
-    walk: Option<Walk>,
-    /// Consecutive keys that were not within [`GETTER_MAX_STEPS`] of the walk's position.
-    jumps: u32,
+impl Walker for Walk {
+    fn key(&self) -> &[u8] {
+        self.at.0.value()
+    }
+
+    fn value(&self) -> &[u8] {
+        self.at.1.value()
+    }
+
+    fn advance(&mut self) -> KvResult<bool> {
+        match self.range.next() {
+            Some(item) => {
+                self.at = item.map_err(engine)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
 }
 
-impl RedbGetter {
-    /// Starts a walk at the first entry with a key `>= key`; `None` when there is none.
-    fn start_walk(t: &ReadTable, key: &[u8]) -> KvResult<Option<Walk>> {
-        let mut range = t
-            .range::<&[u8]>((Bound::Included(key), Bound::Unbounded))
-            .map_err(engine)?;
-        Ok(match range.next() {
-            Some(item) => Some(Walk {
-                at: item.map_err(engine)?,
-                range,
-            }),
-            None => None,
-        })
-    }
+/// The [`KvGetter`] of a snapshot: keeps the table open and walks forward over ascending keys
+/// ([`crate::kv_walk`]).
+struct RedbGetter {
+    table: Option<Arc<ReadTable>>,
+    walk: WalkState<Walk>,
+}
+
+/// Starts a walk at the first entry of `t` with a key `>= key`; `None` when there is none.
+fn start_walk(t: &ReadTable, key: &[u8]) -> KvResult<Option<Walk>> {
+    let mut range = t
+        .range::<&[u8]>((Bound::Included(key), Bound::Unbounded))
+        .map_err(engine)?;
+    Ok(match range.next() {
+        Some(item) => Some(Walk {
+            at: item.map_err(engine)?,
+            range,
+        }),
+        None => None,
+    })
 }
 
 impl KvGetter for RedbGetter {
     fn get(&mut self, key: &[u8]) -> KvResult<Option<Vec<u8>>> {
-        use std::cmp::Ordering;
         let Some(t) = &self.table else {
             return Ok(None);
         };
-        if let Some(w) = &mut self.walk {
-            // Each entry's key is compared with `key` once.
-            let mut ord = w.at.0.value().cmp(key);
-            if ord == Ordering::Greater {
-                // Behind the walk: a plain lookup keeps the walk for the keys after it.
-                return Ok(t.get(key).map_err(engine)?.map(|g| g.value().to_vec()));
-            }
-            // Step forward: every entry before `at` has been passed, so the first entry with
-            // a key >= `key` answers it.
-            let mut steps = 0;
-            loop {
-                match ord {
-                    Ordering::Equal => {
-                        self.jumps = 0;
-                        return Ok(Some(w.at.1.value().to_vec()));
-                    }
-                    Ordering::Greater => {
-                        self.jumps = 0;
-                        return Ok(None);
-                    }
-                    Ordering::Less if steps > GETTER_MAX_STEPS => break,
-                    Ordering::Less => {}
-                }
-                match w.range.next() {
-                    Some(item) => w.at = item.map_err(engine)?,
-                    None => {
-                        // The table ends before `key`.
-                        self.walk = None;
-                        return Ok(None);
-                    }
-                }
-                steps += 1;
-                ord = w.at.0.value().cmp(key);
-            }
-            self.jumps += 1;
-        }
-        if self.jumps >= GETTER_MAX_JUMPS {
-            self.walk = None;
-            return Ok(t.get(key).map_err(engine)?.map(|g| g.value().to_vec()));
-        }
-        self.walk = Self::start_walk(t, key)?;
-        Ok(match &self.walk {
-            Some(w) if w.at.0.value() == key => Some(w.at.1.value().to_vec()),
-            _ => None,
-        })
+        self.walk.get(
+            key,
+            |k| Ok(t.get(k).map_err(engine)?.map(|g| g.value().to_vec())),
+            |k| start_walk(t, k),
+        )
     }
 }
 

@@ -36,6 +36,7 @@ pub mod keys;
 pub mod kv;
 pub mod kv_lmdb;
 pub mod kv_redb;
+pub mod kv_walk;
 pub mod limits;
 #[cfg(unix)]
 pub mod mapped_file;
