@@ -7,28 +7,11 @@
 
 use bson::{Bson, Document, doc, oid::ObjectId};
 use stratus_docstore::index::IndexSpec;
-use stratus_docstore::{Engine, FindOptions, Store, StoreOptions};
+use stratus_docstore::{FindOptions, Store};
 use stratus_query::filter::Filter;
 
-/// A store on disk with each engine (redb, the default, then LMDB), each in its own
-/// directory: the tests run on both.
-fn disk_stores() -> Vec<(tempfile::TempDir, Store)> {
-    [Engine::Redb, Engine::Lmdb]
-        .into_iter()
-        .map(|engine| {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let store = Store::open(
-                dir.path().join("s.db"),
-                StoreOptions {
-                    engine,
-                    ..StoreOptions::default()
-                },
-            )
-            .expect("open");
-            (dir, store)
-        })
-        .collect()
-}
+mod common;
+use common::disk_stores;
 
 /// Documents with `cat` values of every exact type, numbers of other types that compare
 /// equal, arrays (multikey), duplicates inside arrays, missing and null fields; `big` holds

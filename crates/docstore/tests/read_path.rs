@@ -6,27 +6,10 @@ use std::sync::Arc;
 
 use bson::{Document, RawDocumentBuf, doc};
 use stratus_docstore::index::IndexSpec;
-use stratus_docstore::{Engine, FindOptions, Store, StoreOptions};
+use stratus_docstore::{FindOptions, Store};
 
-/// A store on disk with each engine (redb, the default, then LMDB), each in its own
-/// directory: the tests run on both.
-fn disk_stores() -> Vec<(tempfile::TempDir, Store)> {
-    [Engine::Redb, Engine::Lmdb]
-        .into_iter()
-        .map(|engine| {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let store = Store::open(
-                dir.path().join("s.db"),
-                StoreOptions {
-                    engine,
-                    ..StoreOptions::default()
-                },
-            )
-            .expect("open");
-            (dir, store)
-        })
-        .collect()
-}
+mod common;
+use common::disk_stores;
 
 #[test]
 fn every_read_sees_the_writes_acknowledged_before_it() {

@@ -8,28 +8,8 @@ use bson::{Bson, Document, doc};
 use stratus_docstore::index::IndexSpec;
 use stratus_docstore::{ChangeOp, DocstoreError, Engine, FindOptions, Store, StoreOptions};
 
-/// A store on disk with `engine`.
-fn disk_store(engine: Engine) -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(
-        dir.path().join("s.db"),
-        StoreOptions {
-            engine,
-            ..StoreOptions::default()
-        },
-    )
-    .expect("open");
-    (dir, store)
-}
-
-/// A store on disk with each engine (redb, the default, then LMDB), each in its own
-/// directory: the tests run on both.
-fn disk_stores() -> Vec<(tempfile::TempDir, Store)> {
-    [Engine::Redb, Engine::Lmdb]
-        .into_iter()
-        .map(disk_store)
-        .collect()
-}
+mod common;
+use common::{disk_store, disk_stores};
 
 #[test]
 fn lmdb_refuses_keys_over_its_limit_clearly_and_keeps_nothing_of_the_write() {
