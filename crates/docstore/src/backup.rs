@@ -22,7 +22,7 @@ use crate::catalog;
 use crate::error::{DocstoreError, Result};
 use crate::format::{self, FORMAT_VERSION};
 use crate::kv::{KvPair, KvStore};
-use crate::kv_lmdb::{DEFAULT_MAP_BYTES, LmdbStore};
+use crate::kv_lmdb::{LmdbStore, lock_path};
 use crate::kv_redb::RedbStore;
 use crate::store::Store;
 
@@ -91,7 +91,7 @@ impl Store {
         {
             let out: Box<dyn KvStore> = match engine {
                 Engine::Redb => Box::new(RedbStore::open(&tmp)?),
-                Engine::Lmdb => Box::new(LmdbStore::open(&tmp, DEFAULT_MAP_BYTES, None)?),
+                Engine::Lmdb => Box::new(LmdbStore::open(&tmp, self.inner.max_size_bytes, None)?),
             };
             let mut names = snap.table_names()?;
             names.sort();
@@ -146,13 +146,6 @@ impl Store {
         sync_parent(dest)?;
         Ok(info)
     }
-}
-
-/// LMDB's lock file of the store file at `path` (`<path>-lock`).
-pub fn lock_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_os_string();
-    s.push("-lock");
-    PathBuf::from(s)
 }
 
 /// Fsyncs the directory holding `path` so a rename into it is durable.

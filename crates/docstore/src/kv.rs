@@ -228,11 +228,25 @@ impl MemoryKv {
     }
 }
 
-fn owned_bound(b: Bound<&[u8]>) -> Bound<Vec<u8>> {
-    match b {
-        Bound::Included(k) => Bound::Included(k.to_vec()),
-        Bound::Excluded(k) => Bound::Excluded(k.to_vec()),
-        Bound::Unbounded => Bound::Unbounded,
+/// `b` with its key copied (for iterators that outlive the caller's key).
+pub(crate) fn owned_bound(b: Bound<&[u8]>) -> Bound<Vec<u8>> {
+    b.map(<[u8]>::to_vec)
+}
+
+/// `b`'s key borrowed.
+pub(crate) fn bound_slice(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    b.as_ref().map(Vec::as_slice)
+}
+
+/// Whether `(lo, hi)` holds no key: an inverted range, which the engines' iterators would
+/// refuse (BTreeMap, redb) or start anyway (LMDB), is simply empty.
+pub(crate) fn empty_range(lo: Bound<&[u8]>, hi: Bound<&[u8]>) -> bool {
+    match (lo, hi) {
+        (Bound::Included(l), Bound::Included(h)) => l > h,
+        (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) => {
+            l >= h
+        }
+        _ => false,
     }
 }
 
@@ -255,16 +269,9 @@ impl KvRead for MemoryKv {
         let Some(t) = self.tables.get(table) else {
             return Ok(Box::new(std::iter::empty()));
         };
-        if let (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) =
-            (lo, hi)
-        {
-            // BTreeMap::range panics on inverted bounds; an inverted range is simply empty.
-            if l > h
-                || (l == h
-                    && !(matches!(lo, Bound::Included(_)) && matches!(hi, Bound::Included(_))))
-            {
-                return Ok(Box::new(std::iter::empty()));
-            }
+        // BTreeMap::range panics on inverted bounds.
+        if empty_range(lo, hi) {
+            return Ok(Box::new(std::iter::empty()));
         }
         let r = t.range((owned_bound(lo), owned_bound(hi)));
         let it: KvIter<'a> = if reverse {

@@ -9,14 +9,14 @@
 //!
 //! Layout: all tables live in one LMDB database, `data`, under keys prefixed with the table's
 //! 4-byte big-endian id, so a table's keys stay contiguous and in byte order; the `tables`
-//! database maps each table name to its id (and the empty name to the next id to hand out).
+//! database maps each table name to its id (and [`NEXT_ID_KEY`] to the next id to hand out).
 //! A table is created by its first `put` and dropped by deleting its key range and its name;
 //! ids are never reused. Two LMDB databases, opened once when the store opens, keep LMDB's
 //! per-transaction database bookkeeping constant however many collections exist.
 //!
 //! Invariants:
 //! - Every commit is durable (LMDB's default: data pages, then the meta page, each synced)
-//!   unless relaxed durability was asked for ([`LmdbStore::with_sync_interval`]: the
+//!   unless relaxed durability was asked for (`sync_interval` of [`LmdbStore::open`]: the
 //!   environment runs with `MDB_NOSYNC` and is synced at most once per interval and on
 //!   close).
 //! - A read snapshot is one LMDB read-only transaction. LMDB lets such a transaction move
@@ -33,8 +33,7 @@
 //!   acknowledged (read-your-writes), so no cached snapshot pins old pages for long.
 #![expect(
     unsafe_code,
-    reason = "opening LMDB's memory-mapped environment and a getter's borrow of its locked \
-              snapshot (house style: docstore only)"
+    reason = "opening LMDB's memory-mapped environment (house style: docstore only)"
 )]
 
 use std::cell::RefCell;
@@ -46,7 +45,7 @@ use heed::types::Bytes;
 use heed::{Database, Env, EnvFlags, EnvOpenOptions, RoTxn, WithoutTls};
 use parking_lot::ReentrantMutex;
 
-use crate::kv::{KvError, KvResult, KvStore, KvWrite, Snapshot};
+use crate::kv::{KvError, KvResult, KvStore, KvWrite, Snapshot, empty_range};
 use crate::memo::{FxHashMap, Memo, SnapshotCache};
 
 mod snapshot;
@@ -235,7 +234,7 @@ impl KvStore for LmdbStore {
             max_key: self.max_key,
             data: self.data,
             tables: self.tables,
-            ids: FxHashMap::default(),
+            ids: RefCell::new(FxHashMap::default()),
         };
         match f(&mut w) {
             Ok(()) => {
@@ -270,22 +269,6 @@ impl Drop for LmdbStore {
             // sync is intact either way.
             let _ = self.env.force_sync();
         }
-    }
-}
-
-/// Keys up to this length (prefix included) are built on the stack for a lookup.
-const STACK_KEY: usize = 96;
-
-/// Calls `f` with the key of `key` in table `id`, built without allocating when short.
-fn with_prefixed<R>(id: &TableId, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
-    let len = 4 + key.len();
-    if len <= STACK_KEY {
-        let mut buf = [0u8; STACK_KEY];
-        buf[..4].copy_from_slice(id);
-        buf[4..len].copy_from_slice(key);
-        f(&buf[..len])
-    } else {
-        f(&prefixed(id, key))
     }
 }
 
@@ -339,25 +322,6 @@ fn prefixed_bounds(
     (lo, hi)
 }
 
-fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
-    match b {
-        Bound::Included(k) => Bound::Included(k.as_slice()),
-        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
-        Bound::Unbounded => Bound::Unbounded,
-    }
-}
-
-/// Whether `(lo, hi)` is an empty range (LMDB iterators would still start it).
-fn inverted(lo: Bound<&[u8]>, hi: Bound<&[u8]>) -> bool {
-    match (lo, hi) {
-        (Bound::Included(l), Bound::Included(h)) => l > h,
-        (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) => {
-            l >= h
-        }
-        _ => false,
-    }
-}
-
 /// Feeds the pairs of `(lo, hi)` in `db` (prefix `4` bytes stripped) to `f` until it
 /// answers `false`.
 fn walk(
@@ -381,7 +345,7 @@ fn walk_full(
     reverse: bool,
     f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
 ) -> KvResult<()> {
-    if inverted(lo, hi) {
+    if empty_range(lo, hi) {
         return Ok(());
     }
     let range = (lo, hi);
@@ -423,6 +387,14 @@ fn names(txn: &RoTxn<'_, WithoutTls>, tables: Db) -> KvResult<Vec<String>> {
         }
     }
     Ok(out)
+}
+
+/// LMDB's lock file of the store file at `path` (`<path>-lock`): its table of readers, a
+/// scratch file LMDB rebuilds when missing (never backed up).
+pub fn lock_path(path: &Path) -> std::path::PathBuf {
+    let mut s = path.as_os_str().to_os_string();
+    s.push("-lock");
+    std::path::PathBuf::from(s)
 }
 
 /// Whether the file at `path` is an LMDB environment (its first meta page carries LMDB's

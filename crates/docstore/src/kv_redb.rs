@@ -20,7 +20,10 @@ use std::sync::{Arc, RwLock};
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableError, TableHandle};
 
-use crate::kv::{KvError, KvGetter, KvIter, KvPair, KvRead, KvResult, KvStore, KvWrite, Snapshot};
+use crate::kv::{
+    KvError, KvGetter, KvIter, KvPair, KvRead, KvResult, KvStore, KvWrite, Snapshot, bound_slice,
+    empty_range, owned_bound,
+};
 use crate::kv_walk::{WalkState, Walker};
 use crate::memo::{FxHashMap, Memo, SnapshotCache};
 
@@ -239,7 +242,7 @@ impl KvRead for RedbSnapshot {
         reverse: bool,
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> KvResult<()> {
-        if inverted(lo, hi) {
+        if empty_range(lo, hi) {
             return Ok(());
         }
         let Some(t) = self.table(table)? else {
@@ -259,7 +262,7 @@ impl KvRead for RedbSnapshot {
         hi: Bound<&[u8]>,
         reverse: bool,
     ) -> KvResult<KvIter<'a>> {
-        if inverted(lo, hi) {
+        if empty_range(lo, hi) {
             return Ok(Box::new(std::iter::empty()));
         }
         let Some(t) = self.table(table)? else {
@@ -365,17 +368,6 @@ fn walk<'a>(
     Ok(())
 }
 
-/// Whether `(lo, hi)` is an empty range that redb would reject.
-fn inverted(lo: Bound<&[u8]>, hi: Bound<&[u8]>) -> bool {
-    match (lo, hi) {
-        (Bound::Included(l), Bound::Included(h)) => l > h,
-        (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) => {
-            l >= h
-        }
-        _ => false,
-    }
-}
-
 /// A write transaction.
 struct RedbWrite {
     txn: redb::WriteTransaction,
@@ -391,7 +383,7 @@ impl RedbWrite {
         hi: Bound<&[u8]>,
         reverse: bool,
     ) -> KvResult<Vec<KvPair>> {
-        if inverted(lo, hi) || !self.table_exists(table)? {
+        if empty_range(lo, hi) || !self.table_exists(table)? {
             return Ok(Vec::new());
         }
         let t = self.txn.open_table(def(table)).map_err(engine)?;
@@ -450,28 +442,12 @@ impl KvRead for RedbWrite {
         Ok(Box::new(ChunkedRange {
             txn: self,
             table: table.to_string(),
-            lo: own(lo),
-            hi: own(hi),
+            lo: owned_bound(lo),
+            hi: owned_bound(hi),
             reverse,
             buf: std::collections::VecDeque::new(),
             done: false,
         }))
-    }
-}
-
-fn own(b: Bound<&[u8]>) -> Bound<Vec<u8>> {
-    match b {
-        Bound::Included(k) => Bound::Included(k.to_vec()),
-        Bound::Excluded(k) => Bound::Excluded(k.to_vec()),
-        Bound::Unbounded => Bound::Unbounded,
-    }
-}
-
-fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
-    match b {
-        Bound::Included(k) => Bound::Included(k.as_slice()),
-        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
-        Bound::Unbounded => Bound::Unbounded,
     }
 }
 
@@ -493,8 +469,8 @@ impl Iterator for ChunkedRange<'_> {
         if self.buf.is_empty() && !self.done {
             match self.txn.read_chunk(
                 &self.table,
-                as_ref(&self.lo),
-                as_ref(&self.hi),
+                bound_slice(&self.lo),
+                bound_slice(&self.hi),
                 self.reverse,
             ) {
                 Ok(chunk) => {

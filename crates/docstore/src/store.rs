@@ -55,21 +55,16 @@ pub struct StoreOptions {
 }
 
 /// The storage engine under a store file ([`StoreOptions::engine`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Engine {
-    /// redb (`kv_redb`): pure Rust, its own page cache ([`StoreOptions::cache_bytes`]).
+    /// redb (`kv_redb`), the default: pure Rust, its own page cache
+    /// ([`StoreOptions::cache_bytes`]), memory bounded by it, no key-length limit.
+    #[default]
     Redb,
-    /// LMDB (`kv_lmdb`): reads straight out of a shared memory map of the file.
-    Lmdb,
-}
-
-impl Default for Engine {
-    /// redb: pure Rust, memory bounded by its page cache, no key-length limit. LMDB reads
-    /// faster but its resident set grows with the pages of the file it touches (see
+    /// LMDB (`kv_lmdb`): reads straight out of a shared memory map of the file; faster, but
+    /// its resident set grows with the pages of the file it touches (see
     /// `docs/storage-engines.md`).
-    fn default() -> Self {
-        Engine::Redb
-    }
+    Lmdb,
 }
 
 impl Engine {
@@ -150,6 +145,8 @@ pub(crate) struct Inner {
     pub(crate) kv: Arc<dyn KvStore>,
     /// The disk engine under `kv` (`None`: in memory, or an engine given by the caller).
     pub(crate) engine: Option<Engine>,
+    /// LMDB's map size of the store file (what a backup copy is given too).
+    pub(crate) max_size_bytes: usize,
     pub(crate) writer: Writer,
     pub(crate) notifier: Arc<Notifier>,
 }
@@ -189,7 +186,12 @@ impl Store {
                 options.sync_interval,
             )?),
         };
-        Self::start(kv, options.change_feed, Some(engine))
+        Self::start(
+            kv,
+            options.change_feed,
+            Some(engine),
+            options.max_size_bytes,
+        )
     }
 
     /// A store kept in memory only (tests, scratch work).
@@ -199,10 +201,15 @@ impl Store {
 
     /// A store over any engine implementing [`KvStore`].
     pub fn with_engine(kv: Arc<dyn KvStore>) -> Result<Store> {
-        Self::start(kv, true, None)
+        Self::start(kv, true, None, crate::kv_lmdb::DEFAULT_MAP_BYTES)
     }
 
-    fn start(kv: Arc<dyn KvStore>, change_feed: bool, engine: Option<Engine>) -> Result<Store> {
+    fn start(
+        kv: Arc<dyn KvStore>,
+        change_feed: bool,
+        engine: Option<Engine>,
+        max_size_bytes: usize,
+    ) -> Result<Store> {
         format::check_or_init(kv.as_ref())?;
         let seq = changefeed::last_seq(kv.snapshot()?.as_ref())?;
         let notifier = Arc::new(Notifier::new(seq));
@@ -211,6 +218,7 @@ impl Store {
             inner: Arc::new(Inner {
                 kv,
                 engine,
+                max_size_bytes,
                 writer,
                 notifier,
             }),

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+use stratus_docstore::kv_lmdb::lock_path;
 use stratus_docstore::{Engine, Store, StoreOptions};
 
 use crate::http::error::ApiError;
@@ -312,19 +313,15 @@ pub fn restore_backup(from: &Path, to: &Path) -> Result<BackupManifest, BackupEr
         std::fs::rename(&tmp, &dest).map_err(io("renaming onto", &dest))?;
     }
     // The restored store file replaces the data directory's, whichever engine wrote that: a
-    // store file of the other engine goes, and so do LMDB lock tables (rebuilt on open).
-    for name in [DATA_FILE, LMDB_DATA_FILE] {
-        let p = to.join(name);
-        for stale in [
-            (name != data_name).then(|| p.clone()),
-            Some(stratus_docstore::backup::lock_path(&p)),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if stale.exists() {
-                std::fs::remove_file(&stale).map_err(io("removing", &stale))?;
-            }
+    // store file of the other engine goes, and so does LMDB's lock table (rebuilt on open).
+    let other = if data_name == DATA_FILE {
+        LMDB_DATA_FILE
+    } else {
+        DATA_FILE
+    };
+    for stale in [to.join(other), lock_path(&to.join(LMDB_DATA_FILE))] {
+        if stale.exists() {
+            std::fs::remove_file(&stale).map_err(io("removing", &stale))?;
         }
     }
     sync_dir(to)?;
@@ -504,7 +501,7 @@ mod tests {
         let out = tmp.path().join("bk");
         write_backup(&lmdb, LogsSource::None, &fast, &out).expect("backup");
         assert!(out.join(LMDB_DATA_FILE).is_file() && !out.join(DATA_FILE).exists());
-        assert!(!stratus_docstore::backup::lock_path(&out.join(LMDB_DATA_FILE)).exists());
+        assert!(!lock_path(&out.join(LMDB_DATA_FILE)).exists());
         assert_eq!(data_file(&out, Engine::Redb), out.join(LMDB_DATA_FILE));
         // ... and restored over a data directory on redb, whose store file it replaces.
         let dd = tmp.path().join("data");

@@ -14,10 +14,9 @@ use heed::{RoTxn, WithoutTls};
 use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 
 use super::{
-    Db, RANGE_CHUNK, STACK_KEY, TableId, after_table, as_ref, engine, lookup_id, names,
-    prefixed_bounds, walk, walk_full, with_prefixed,
+    Db, RANGE_CHUNK, TableId, engine, lookup_id, names, prefixed, prefixed_bounds, walk, walk_full,
 };
-use crate::kv::{KvGetter, KvIter, KvPair, KvRead, KvResult};
+use crate::kv::{KvGetter, KvIter, KvPair, KvRead, KvResult, bound_slice};
 use crate::kv_walk::{WalkState, Walker};
 use crate::memo::{FxHashMap, Memo};
 
@@ -57,9 +56,10 @@ impl KvRead for LmdbSnapshot {
             // Longer than any stored key.
             return Ok(None);
         }
-        with_prefixed(&id, key, |k| {
-            Ok(s.data.get(&s.txn, k).map_err(engine)?.map(<[u8]>::to_vec))
-        })
+        Ok(s.data
+            .get(&s.txn, &prefixed(&id, key))
+            .map_err(engine)?
+            .map(<[u8]>::to_vec))
     }
 
     fn range<'a>(
@@ -99,7 +99,6 @@ impl KvRead for LmdbSnapshot {
         Ok(Box::new(LmdbGetter {
             walk: WalkState::default(),
             id,
-            full: Vec::with_capacity(STACK_KEY),
             guard,
         }))
     }
@@ -117,7 +116,14 @@ impl KvRead for LmdbSnapshot {
             return Ok(());
         };
         let (lo, hi) = prefixed_bounds(&id, lo, hi, s.max_key);
-        walk(&s.txn, s.data, as_ref(&lo), as_ref(&hi), reverse, f)
+        walk(
+            &s.txn,
+            s.data,
+            bound_slice(&lo),
+            bound_slice(&hi),
+            reverse,
+            f,
+        )
     }
 }
 
@@ -139,8 +145,8 @@ impl Chunked<'_> {
         walk_full(
             &s.txn,
             s.data,
-            as_ref(&self.lo),
-            as_ref(&self.hi),
+            bound_slice(&self.lo),
+            bound_slice(&self.hi),
             self.reverse,
             &mut |k, v| {
                 chunk.push((k[4..].to_vec(), v.to_vec()));
@@ -210,8 +216,6 @@ struct LmdbGetter<'a> {
     // Declared before `guard`: dropped before the lock is released.
     walk: WalkState<Walk<'a>>,
     id: Option<TableId>,
-    /// The prefixed key being looked up (reused, so lookups do not allocate).
-    full: Vec<u8>,
     guard: ReentrantMutexGuard<'a, SnapInner>,
 }
 
@@ -232,15 +236,11 @@ impl<'a> LmdbGetter<'a> {
 /// Starts a walk of table `id` at the first entry with a (prefixed) key `>= key`; `None` when
 /// the table has none.
 fn start_walk<'a>(s: &'a SnapInner, id: &TableId, key: &[u8]) -> KvResult<Option<Walk<'a>>> {
-    let hi = after_table(id).map(|n| n.to_vec());
-    let range = (
-        Bound::Included(key),
-        match &hi {
-            Some(h) => Bound::Excluded(h.as_slice()),
-            None => Bound::Unbounded,
-        },
-    );
-    let mut range = s.data.range(&s.txn, &range).map_err(engine)?;
+    let (_, end) = prefixed_bounds(id, Bound::Unbounded, Bound::Unbounded, s.max_key);
+    let mut range = s
+        .data
+        .range(&s.txn, &(Bound::Included(key), bound_slice(&end)))
+        .map_err(engine)?;
     Ok(match range.next() {
         Some(item) => Some(Walk {
             at: item.map_err(engine)?,
@@ -259,16 +259,10 @@ impl KvGetter for LmdbGetter<'_> {
         if 4 + key.len() > s.max_key {
             return Ok(None);
         }
-        let mut full = std::mem::take(&mut self.full);
-        full.clear();
-        full.extend_from_slice(&id);
-        full.extend_from_slice(key);
-        let found = self.walk.get(
-            &full,
+        self.walk.get(
+            &prefixed(&id, key),
             |k| Ok(s.data.get(&s.txn, k).map_err(engine)?.map(<[u8]>::to_vec)),
             |k| start_walk(s, &id, k),
-        );
-        self.full = full;
-        found
+        )
     }
 }

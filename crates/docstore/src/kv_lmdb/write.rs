@@ -2,15 +2,13 @@
 //! 4-byte id in the `tables` database), dropped by deleting their key range and name; keys
 //! over LMDB's limit are refused before LMDB sees them.
 
+use std::cell::RefCell;
 use std::ops::Bound;
 
 use heed::RwTxn;
 
-use super::{
-    Db, NEXT_ID_KEY, TableId, as_ref, engine, inverted, lookup_id, names, prefixed,
-    prefixed_bounds, walk,
-};
-use crate::kv::{BatchEntry, KvError, KvIter, KvRead, KvResult, KvWrite};
+use super::{Db, NEXT_ID_KEY, TableId, engine, lookup_id, names, prefixed, prefixed_bounds, walk};
+use crate::kv::{BatchEntry, KvError, KvIter, KvRead, KvResult, KvWrite, bound_slice, empty_range};
 use crate::memo::FxHashMap;
 
 /// A write transaction.
@@ -19,8 +17,9 @@ pub(super) struct LmdbWrite<'e> {
     pub(super) max_key: usize,
     pub(super) data: Db,
     pub(super) tables: Db,
-    /// Table ids looked up or created in this transaction (`None`: no such table).
-    pub(super) ids: FxHashMap<String, Option<TableId>>,
+    /// Table ids looked up or created in this transaction (`None`: no such table), so the
+    /// `tables` database is read once per table and transaction.
+    pub(super) ids: RefCell<FxHashMap<String, Option<TableId>>>,
 }
 
 impl LmdbWrite<'_> {
@@ -37,16 +36,17 @@ impl LmdbWrite<'_> {
     }
 
     fn id(&self, table: &str) -> KvResult<Option<TableId>> {
-        if let Some(id) = self.ids.get(table) {
+        if let Some(id) = self.ids.borrow().get(table) {
             return Ok(*id);
         }
-        lookup_id(&self.txn, self.tables, table)
+        let id = lookup_id(&self.txn, self.tables, table)?;
+        self.ids.borrow_mut().insert(table.to_string(), id);
+        Ok(id)
     }
 
     /// The id of `table`, creating the table when it does not exist.
     fn id_or_create(&mut self, table: &str) -> KvResult<TableId> {
         if let Some(id) = self.id(table)? {
-            self.ids.insert(table.to_string(), Some(id));
             return Ok(id);
         }
         if table.is_empty() || table.starts_with('\0') {
@@ -71,7 +71,7 @@ impl LmdbWrite<'_> {
         self.tables
             .put(&mut self.txn, table.as_bytes(), &id)
             .map_err(engine)?;
-        self.ids.insert(table.to_string(), Some(id));
+        self.ids.borrow_mut().insert(table.to_string(), Some(id));
         Ok(id)
     }
 }
@@ -102,14 +102,14 @@ impl KvRead for LmdbWrite<'_> {
             return Ok(Box::new(std::iter::empty()));
         };
         let (lo, hi) = prefixed_bounds(&id, lo, hi, self.max_key);
-        if inverted(as_ref(&lo), as_ref(&hi)) {
+        if empty_range(bound_slice(&lo), bound_slice(&hi)) {
             return Ok(Box::new(std::iter::empty()));
         }
         let owned = |item: heed::Result<(&[u8], &[u8])>| {
             item.map(|(k, v)| (k[4..].to_vec(), v.to_vec()))
                 .map_err(engine)
         };
-        let range = (as_ref(&lo), as_ref(&hi));
+        let range = (bound_slice(&lo), bound_slice(&hi));
         if reverse {
             let it = self.data.rev_range(&self.txn, &range).map_err(engine)?;
             Ok(Box::new(it.map(owned)))
@@ -135,7 +135,14 @@ impl KvRead for LmdbWrite<'_> {
             return Ok(());
         };
         let (lo, hi) = prefixed_bounds(&id, lo, hi, self.max_key);
-        walk(&self.txn, self.data, as_ref(&lo), as_ref(&hi), reverse, f)
+        walk(
+            &self.txn,
+            self.data,
+            bound_slice(&lo),
+            bound_slice(&hi),
+            reverse,
+            f,
+        )
     }
 }
 
@@ -194,12 +201,12 @@ impl KvWrite for LmdbWrite<'_> {
         };
         let (lo, hi) = prefixed_bounds(&id, Bound::Unbounded, Bound::Unbounded, self.max_key);
         self.data
-            .delete_range(&mut self.txn, &(as_ref(&lo), as_ref(&hi)))
+            .delete_range(&mut self.txn, &(bound_slice(&lo), bound_slice(&hi)))
             .map_err(engine)?;
         self.tables
             .delete(&mut self.txn, table.as_bytes())
             .map_err(engine)?;
-        self.ids.insert(table.to_string(), None);
+        self.ids.borrow_mut().insert(table.to_string(), None);
         Ok(())
     }
 }
