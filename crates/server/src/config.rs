@@ -79,6 +79,8 @@ pub struct Config {
     pub logs: LogsSection,
     /// Storage engine.
     pub store: StoreSection,
+    /// MongoDB wire-protocol server (on when `mongo_listen` is set).
+    pub mongo: MongoSection,
     /// Secrets and sessions.
     pub security: SecuritySection,
 }
@@ -189,6 +191,110 @@ impl StoreSection {
     }
 }
 
+/// `[mongo]`: the MongoDB wire-protocol server started by `mongo_listen`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MongoSection {
+    /// PEM certificate chain (leaf first); with `tls_key_file`, the listener accepts only TLS.
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `tls_cert_file`.
+    pub tls_key_file: Option<PathBuf>,
+    /// Open server-side cursors, all users together.
+    pub max_cursors: usize,
+    /// Open server-side cursors of one user.
+    pub max_cursors_per_user: usize,
+    /// A cursor unused for this long is closed, seconds.
+    pub cursor_idle_timeout_secs: u64,
+}
+
+impl Default for MongoSection {
+    fn default() -> Self {
+        MongoSection {
+            tls_cert_file: None,
+            tls_key_file: None,
+            max_cursors: crate::wire::cursors::DEFAULT_MAX_CURSORS,
+            max_cursors_per_user: crate::wire::cursors::DEFAULT_MAX_CURSORS_PER_USER,
+            cursor_idle_timeout_secs: crate::wire::cursors::CURSOR_IDLE_TIMEOUT.as_secs(),
+        }
+    }
+}
+
+impl MongoSection {
+    fn validate(&self) -> Result<(), ConfigError> {
+        match (&self.tls_cert_file, &self.tls_key_file) {
+            (Some(_), None) => {
+                return Err(bad(
+                    "mongo.tls_key_file",
+                    "must be set together with mongo.tls_cert_file",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(bad(
+                    "mongo.tls_cert_file",
+                    "must be set together with mongo.tls_key_file",
+                ));
+            }
+            _ => {}
+        }
+        let limit = crate::wire::cursors::MAX_CURSORS_LIMIT;
+        if !(1..=limit).contains(&self.max_cursors) {
+            return Err(bad(
+                "mongo.max_cursors",
+                format!("must be between 1 and {limit}"),
+            ));
+        }
+        if !(1..=self.max_cursors).contains(&self.max_cursors_per_user) {
+            return Err(bad(
+                "mongo.max_cursors_per_user",
+                "must be between 1 and mongo.max_cursors",
+            ));
+        }
+        if !(1..=MAX_CURSOR_IDLE_TIMEOUT_SECS).contains(&self.cursor_idle_timeout_secs) {
+            return Err(bad(
+                "mongo.cursor_idle_timeout_secs",
+                format!("must be between 1 and {MAX_CURSOR_IDLE_TIMEOUT_SECS}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The wire server's options: reads and checks the TLS certificate and key files.
+    pub fn wire_options(&self) -> Result<crate::wire::WireOptions, ConfigError> {
+        self.validate()?;
+        let read = |option: &str, path: &PathBuf| {
+            std::fs::read(path)
+                .map_err(|e| bad(option, format!("cannot read {}: {e}", path.display())))
+        };
+        let tls = match (&self.tls_cert_file, &self.tls_key_file) {
+            (Some(cert), Some(key)) => {
+                let cert_pem = read("mongo.tls_cert_file", cert)?;
+                let key_pem = read("mongo.tls_key_file", key)?;
+                let tls =
+                    crate::wire::tls::TlsConfig::from_pem(&cert_pem, &key_pem).map_err(|e| {
+                        let option = match e {
+                            crate::wire::tls::TlsError::Key(_) => "mongo.tls_key_file",
+                            _ => "mongo.tls_cert_file",
+                        };
+                        bad(option, e.to_string())
+                    })?;
+                Some(tls)
+            }
+            _ => None,
+        };
+        Ok(crate::wire::WireOptions {
+            tls,
+            cursor_limits: crate::wire::cursors::CursorLimits {
+                max_total: self.max_cursors,
+                max_per_user: self.max_cursors_per_user,
+            },
+            cursor_idle_timeout: Duration::from_secs(self.cursor_idle_timeout_secs),
+        })
+    }
+}
+
+/// Largest `mongo.cursor_idle_timeout_secs`: one day.
+pub const MAX_CURSOR_IDLE_TIMEOUT_SECS: u64 = 24 * 60 * 60;
+
 /// `[security]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -211,6 +317,7 @@ impl Default for Config {
             flow: FlowSection::default(),
             logs: LogsSection::default(),
             store: StoreSection::default(),
+            mongo: MongoSection::default(),
             security: SecuritySection::default(),
         }
     }
@@ -328,6 +435,7 @@ impl Config {
                 "the store file must be allowed at least 64 MiB",
             ));
         }
+        self.mongo.validate()?;
         self.log_config()
             .validate()
             .map_err(|(option, message)| ConfigError { option, message })?;
@@ -398,6 +506,57 @@ mod tests {
             c.http.blocking_threads = bad_threads;
             assert_eq!(c.validate().unwrap_err().option, "http.blocking_threads");
         }
+    }
+
+    #[test]
+    fn mongo_section_limits_and_tls_pairing() {
+        let c = Config::from_toml(
+            "[mongo]\nmax_cursors = 50\nmax_cursors_per_user = 5\ncursor_idle_timeout_secs = 30\n",
+        )
+        .expect("toml");
+        let o = c.mongo.wire_options().expect("options");
+        assert_eq!(
+            (o.cursor_limits.max_total, o.cursor_limits.max_per_user),
+            (50, 5)
+        );
+        assert_eq!(o.cursor_idle_timeout, Duration::from_secs(30));
+        assert!(o.tls.is_none());
+        let d = Config::default().mongo.wire_options().expect("defaults");
+        assert_eq!(
+            d.cursor_limits,
+            crate::wire::cursors::CursorLimits::default()
+        );
+        let cases: [(&str, &str); 6] = [
+            ("[mongo]\nmax_cursors = 0\n", "mongo.max_cursors"),
+            ("[mongo]\nmax_cursors = 16385\n", "mongo.max_cursors"),
+            (
+                "[mongo]\nmax_cursors = 10\nmax_cursors_per_user = 11\n",
+                "mongo.max_cursors_per_user",
+            ),
+            (
+                "[mongo]\ncursor_idle_timeout_secs = 0\n",
+                "mongo.cursor_idle_timeout_secs",
+            ),
+            ("[mongo]\ntls_cert_file = \"c.pem\"\n", "mongo.tls_key_file"),
+            ("[mongo]\ntls_key_file = \"k.pem\"\n", "mongo.tls_cert_file"),
+        ];
+        for (text, option) in cases {
+            let c = Config::from_toml(text).expect("toml");
+            assert_eq!(c.validate().unwrap_err().option, option, "{text}");
+        }
+        // Unreadable and invalid files name their option.
+        let dir = tempfile::tempdir().expect("tmp");
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a pem").expect("write");
+        let mut c = Config::default();
+        c.mongo.tls_cert_file = Some(dir.path().join("missing.pem"));
+        c.mongo.tls_key_file = Some(junk.clone());
+        let e = c.mongo.wire_options().unwrap_err();
+        assert_eq!(e.option, "mongo.tls_cert_file");
+        assert!(e.message.contains("missing.pem"), "{e}");
+        c.mongo.tls_cert_file = Some(junk);
+        let e = c.mongo.wire_options().unwrap_err();
+        assert_eq!(e.option, "mongo.tls_cert_file", "{e}");
     }
 
     #[test]

@@ -174,6 +174,12 @@ pub async fn run_on(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let (_, mongo_listen) = config.validate()?;
+    // Read the wire server's certificate before anything else starts, so a bad one stops the
+    // start with the option named.
+    let wire_options = match mongo_listen {
+        Some(_) => Some(config.mongo.wire_options()?),
+        None => None,
+    };
     let data_dir = config.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .map_err(|e| io(&format!("cannot create {}", data_dir.display()), e))?;
@@ -286,12 +292,21 @@ pub async fn run_on(
         let _ = stop_tx.send(true);
     });
     let mut wire_task = None;
-    if let Some(addr) = mongo_listen {
+    if let (Some(addr), Some(options)) = (mongo_listen, wire_options) {
         let l = TcpListener::bind(addr)
             .await
             .map_err(|e| io(&format!("cannot listen on {addr} (mongo_listen)"), e))?;
-        println!("  MongoDB:   mongodb://<email>:<password>@{addr}/");
-        let wire = crate::wire::WireState::new(store.clone(), control.wire_credentials());
+        let tls = if options.tls.is_some() {
+            "?tls=true"
+        } else {
+            ""
+        };
+        println!("  MongoDB:   mongodb://<email>:<password>@{addr}/{tls}");
+        let wire = crate::wire::WireState::with_options(
+            store.clone(),
+            control.wire_credentials(),
+            options,
+        );
         let mut rx = stop_rx.clone();
         wire_task = Some(tokio::spawn(async move {
             let stop = async move {

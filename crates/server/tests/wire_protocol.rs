@@ -19,6 +19,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 async fn start() -> (std::net::SocketAddr, WireState) {
+    start_with(wire::WireOptions::default()).await
+}
+
+async fn start_with(options: wire::WireOptions) -> (std::net::SocketAddr, WireState) {
     let store = Store::open_in_memory().expect("store");
     let mut creds = StaticCredentials::new();
     creds.add_user("alice", "secret", DatabaseAccess::All);
@@ -27,7 +31,7 @@ async fn start() -> (std::net::SocketAddr, WireState) {
         "builder",
         DatabaseAccess::Only(std::collections::BTreeSet::from(["db1".to_string()])),
     );
-    let state = WireState::new(store, Arc::new(creds));
+    let state = WireState::with_options(store, Arc::new(creds), options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -326,6 +330,166 @@ async fn sequences_more_to_come_cursors_and_reaping() {
         ),
         (1, 11000)
     );
+}
+
+/// Opens a `find` cursor of batch size 1 on `db1.c`; returns the cursor id or the error reply.
+async fn open_cursor(s: &mut TcpStream) -> Result<i64, Document> {
+    let d = cmd(s, doc! {"find": "c", "batchSize": 1, "$db": "db1"}).await;
+    match d.get_document("cursor") {
+        Ok(c) => Ok(c.get_i64("id").expect("id")),
+        Err(_) => Err(d),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_cursors_are_limited_per_user_and_in_all() {
+    let options = wire::WireOptions {
+        cursor_limits: wire::cursors::CursorLimits {
+            max_total: 4,
+            max_per_user: 3,
+        },
+        ..wire::WireOptions::default()
+    };
+    let (addr, state) = start_with(options).await;
+    let mut a = alice(addr).await;
+    let docs: Vec<Document> = (0..5).map(|i| doc! {"_id": i}).collect();
+    let d = cmd(
+        &mut a,
+        doc! {"insert": "c", "documents": docs, "$db": "db1"},
+    )
+    .await;
+    assert_eq!(d.get_i32("n").expect("n"), 5, "{d}");
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(
+            open_cursor(&mut a)
+                .await
+                .expect("within the per-user limit"),
+        );
+    }
+    // A fourth cursor of alice's (a find or a change stream) is refused, clearly.
+    let d = open_cursor(&mut a)
+        .await
+        .expect_err("over the per-user limit");
+    assert_eq!(
+        (code(&d), d.get_str("codeName").expect("name")),
+        (96, "OperationFailed")
+    );
+    assert!(
+        d.get_str("errmsg")
+            .expect("errmsg")
+            .contains("mongo.max_cursors_per_user"),
+        "{d}"
+    );
+    let d = cmd(
+        &mut a,
+        doc! {"aggregate": "c", "pipeline": [{"$changeStream": {}}], "cursor": {}, "$db": "db1"},
+    )
+    .await;
+    assert_eq!(code(&d), 96, "{d}");
+    // A finished query needs no cursor, so it still works.
+    let d = cmd(&mut a, doc! {"find": "c", "$db": "db1"}).await;
+    assert_eq!(
+        d.get_document("cursor")
+            .expect("c")
+            .get_i64("id")
+            .expect("id"),
+        0
+    );
+    // Bob gets the last cursor the server allows; then the server-wide limit refuses him.
+    let mut b = TcpStream::connect(addr).await.expect("connect");
+    let d = login(&mut b, "bob", "builder").await;
+    assert_eq!(d.get_f64("ok").expect("ok"), 1.0, "{d}");
+    let bobs = open_cursor(&mut b).await.expect("bob's first cursor");
+    let d = open_cursor(&mut b)
+        .await
+        .expect_err("over the server-wide limit");
+    assert_eq!(code(&d), 96, "{d}");
+    assert!(
+        d.get_str("errmsg")
+            .expect("errmsg")
+            .contains("(mongo.max_cursors)"),
+        "{d}"
+    );
+    assert_eq!(state.open_cursors(), 4);
+    // Killing a cursor frees its place.
+    let d = cmd(
+        &mut a,
+        doc! {"killCursors": "c", "cursors": [ids[0]], "$db": "db1"},
+    )
+    .await;
+    assert_eq!(
+        d.get_array("cursorsKilled").expect("killed").len(),
+        1,
+        "{d}"
+    );
+    ids[0] = open_cursor(&mut a)
+        .await
+        .expect("a place was freed by killCursors");
+    // Exhausting a cursor frees its place too.
+    let d = cmd(
+        &mut b,
+        doc! {"getMore": bobs, "collection": "c", "batchSize": 100, "$db": "db1"},
+    )
+    .await;
+    assert_eq!(
+        d.get_document("cursor")
+            .expect("c")
+            .get_i64("id")
+            .expect("id"),
+        0,
+        "{d}"
+    );
+    assert_eq!(state.open_cursors(), 3);
+    open_cursor(&mut b)
+        .await
+        .expect("a place was freed by exhausting a cursor");
+    // A getMore on an open cursor is never refused by the limits.
+    let d = cmd(
+        &mut a,
+        doc! {"getMore": ids[1], "collection": "c", "$db": "db1"},
+    )
+    .await;
+    assert!(d.get_document("cursor").is_ok(), "{d}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_idle_timeout_is_configurable_and_frees_cursor_places() {
+    let options = wire::WireOptions {
+        cursor_limits: wire::cursors::CursorLimits {
+            max_total: 2,
+            max_per_user: 2,
+        },
+        cursor_idle_timeout: Duration::from_millis(300),
+        ..wire::WireOptions::default()
+    };
+    let (addr, state) = start_with(options).await;
+    let mut a = alice(addr).await;
+    let docs: Vec<Document> = (0..3).map(|i| doc! {"_id": i}).collect();
+    cmd(
+        &mut a,
+        doc! {"insert": "c", "documents": docs, "$db": "db1"},
+    )
+    .await;
+    let id = open_cursor(&mut a).await.expect("first");
+    open_cursor(&mut a).await.expect("second");
+    assert_eq!(code(&open_cursor(&mut a).await.expect_err("full")), 96);
+    // The server's own reaper closes them (it runs every half timeout).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while state.open_cursors() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "idle cursors were not reaped"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let d = cmd(
+        &mut a,
+        doc! {"getMore": id, "collection": "c", "$db": "db1"},
+    )
+    .await;
+    assert_eq!(code(&d), 43, "{d}");
+    open_cursor(&mut a).await.expect("places are free again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

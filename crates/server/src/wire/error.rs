@@ -81,6 +81,11 @@ impl CommandError {
     pub fn invalid_namespace(message: impl Into<String>) -> Self {
         Self::new(73, "InvalidNamespace", message)
     }
+    /// OperationFailed (96): opening a cursor past `mongo.max_cursors` or
+    /// `mongo.max_cursors_per_user` (MongoDB has no limit of its own, so no dedicated code).
+    pub fn too_many_cursors(message: impl Into<String>) -> Self {
+        Self::new(96, "OperationFailed", message)
+    }
     /// CommandNotSupported (115).
     pub fn not_supported(message: impl Into<String>) -> Self {
         Self::new(115, "CommandNotSupported", message)

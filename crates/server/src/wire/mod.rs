@@ -11,7 +11,8 @@
 //!   [`PARTIAL_MESSAGE_TIMEOUT`] closes *that* connection only;
 //! - every command except the handshake ones requires a SCRAM-authenticated user
 //!   ([`auth`]), and touches only the databases the user's [`auth::DatabaseAccess`] allows;
-//! - cursors ([`cursors`]) idle longer than [`cursors::CURSOR_IDLE_TIMEOUT`] are closed.
+//! - cursors ([`cursors`]) idle longer than [`WireOptions::cursor_idle_timeout`] are closed,
+//!   and at most [`cursors::CursorLimits`] of them are open at once.
 //!
 //! A project environment's data lives in the database named by [`project_database_name`].
 
@@ -93,6 +94,28 @@ pub struct Counters {
     pub command: AtomicU64,
 }
 
+/// How the wire server runs (`[mongo]` in the server configuration).
+#[derive(Debug, Clone)]
+pub struct WireOptions {
+    /// Accept only TLS connections with this certificate (`mongo.tls_cert_file`,
+    /// `mongo.tls_key_file`); plain TCP when `None`.
+    pub tls: Option<tls::TlsConfig>,
+    /// Open-cursor limits (`mongo.max_cursors`, `mongo.max_cursors_per_user`).
+    pub cursor_limits: cursors::CursorLimits,
+    /// A cursor unused for this long is closed (`mongo.cursor_idle_timeout_secs`).
+    pub cursor_idle_timeout: Duration,
+}
+
+impl Default for WireOptions {
+    fn default() -> Self {
+        WireOptions {
+            tls: None,
+            cursor_limits: cursors::CursorLimits::default(),
+            cursor_idle_timeout: cursors::CURSOR_IDLE_TIMEOUT,
+        }
+    }
+}
+
 pub(crate) struct Shared {
     pub(crate) store: Store,
     pub(crate) credentials: Arc<dyn CredentialStore>,
@@ -101,6 +124,7 @@ pub(crate) struct Shared {
     pub(crate) started: Instant,
     next_connection_id: AtomicI64,
     tls: Option<tls::TlsConfig>,
+    cursor_idle_timeout: Duration,
 }
 
 /// Everything the wire server shares between connections (cheap to clone).
@@ -116,19 +140,10 @@ impl std::fmt::Debug for WireState {
 }
 
 impl WireState {
-    /// State serving `store`, authenticating users against `credentials`.
+    /// State serving `store`, authenticating users against `credentials`, with the default
+    /// [`WireOptions`] (plain TCP).
     pub fn new(store: Store, credentials: Arc<dyn CredentialStore>) -> WireState {
-        WireState {
-            shared: Arc::new(Shared {
-                store,
-                credentials,
-                cursors: cursors::CursorRegistry::default(),
-                counters: Counters::default(),
-                started: Instant::now(),
-                next_connection_id: AtomicI64::new(1),
-                tls: None,
-            }),
-        }
+        WireState::with_options(store, credentials, WireOptions::default())
     }
 
     /// State like [`WireState::new`] whose connections must use TLS.
@@ -137,11 +152,31 @@ impl WireState {
         credentials: Arc<dyn CredentialStore>,
         tls: tls::TlsConfig,
     ) -> WireState {
-        let mut state = WireState::new(store, credentials);
-        if let Some(shared) = Arc::get_mut(&mut state.shared) {
-            shared.tls = Some(tls);
+        let options = WireOptions {
+            tls: Some(tls),
+            ..WireOptions::default()
+        };
+        WireState::with_options(store, credentials, options)
+    }
+
+    /// State serving `store` with the given options.
+    pub fn with_options(
+        store: Store,
+        credentials: Arc<dyn CredentialStore>,
+        options: WireOptions,
+    ) -> WireState {
+        WireState {
+            shared: Arc::new(Shared {
+                store,
+                credentials,
+                cursors: cursors::CursorRegistry::new(options.cursor_limits),
+                counters: Counters::default(),
+                started: Instant::now(),
+                next_connection_id: AtomicI64::new(1),
+                tls: options.tls,
+                cursor_idle_timeout: options.cursor_idle_timeout,
+            }),
         }
-        state
     }
 
     /// The `serverStatus` counters.
@@ -149,9 +184,9 @@ impl WireState {
         &self.shared.counters
     }
 
-    /// Number of open cursors.
+    /// Number of open cursors (including those a command is using right now).
     pub fn open_cursors(&self) -> usize {
-        self.shared.cursors.len()
+        self.shared.cursors.open_total()
     }
 
     /// Closes cursors idle for longer than `idle`; returns how many were closed.
@@ -169,11 +204,16 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let reaper_state = state.clone();
+    let idle = state.shared.cursor_idle_timeout;
     let reaper = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(CURSOR_REAP_INTERVAL);
+        // Often enough that a short timeout is honoured within half of itself.
+        let every = CURSOR_REAP_INTERVAL
+            .min(idle / 2)
+            .max(Duration::from_millis(10));
+        let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            reaper_state.reap_cursors(cursors::CURSOR_IDLE_TIMEOUT);
+            reaper_state.reap_cursors(idle);
         }
     });
     tokio::pin!(shutdown);

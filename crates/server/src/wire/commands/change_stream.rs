@@ -125,12 +125,11 @@ pub(super) fn open(
         filters,
         pending: Default::default(),
     };
-    let id = ctx.state.shared.cursors.insert(ServerCursor {
-        ns: ns.clone(),
-        owner: conn.user.as_ref().map(|u| u.user.clone()),
-        last_used: Instant::now(),
-        source: CursorSource::Change(cursor),
-    });
+    let id = ctx.state.shared.cursors.insert(ServerCursor::new(
+        ns.clone(),
+        conn.user.as_ref().map(|u| u.user.clone()),
+        CursorSource::Change(cursor),
+    ))?;
     let mut reply = cursor_reply(id, &ns, vec![], true);
     if let Ok(c) = reply.get_document_mut("cursor") {
         c.insert("postBatchResumeToken", resume_token(token));

@@ -7,8 +7,6 @@
 //! results travel as the raw BSON the store holds ([`CursorReply`]); only a `find` that
 //! [`is_bounded_find`] runs on the async worker, everything else on a blocking thread.
 
-use std::time::Instant;
-
 use bson::{Bson, Document, RawDocumentBuf, doc};
 use stratus_docstore::crud::let_vars::bind_filter;
 use stratus_docstore::{AggregateOptions, Cursor, FindOptions};
@@ -62,12 +60,11 @@ where
     let id = if single_batch || q.is_exhausted() {
         0
     } else {
-        ctx.state.shared.cursors.insert(ServerCursor {
-            ns: ns.clone(),
-            owner: owner(conn),
-            last_used: Instant::now(),
-            source: CursorSource::Query(q),
-        })
+        ctx.state.shared.cursors.insert(ServerCursor::new(
+            ns.clone(),
+            owner(conn),
+            CursorSource::Query(q),
+        ))?
     };
     Ok(cursor_batch(id, ns, batch, true))
 }
