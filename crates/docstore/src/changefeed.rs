@@ -5,6 +5,12 @@
 //! transaction as the write itself, so an event exists exactly when its write is durable.
 //! Followers (search indexes, change streams) read with [`changes_since`] from the last token
 //! they processed and wait for new commits on a [`Notifier`].
+//!
+//! Retention: the writer keeps the newest `StoreOptions::change_retention` events, deleting
+//! the oldest in the commits that record new ones (see `writer`); [`trim`] deletes more on
+//! demand. Either way the feed stays one gap-free run of sequence numbers, the newest event
+//! always survives, and a follower whose token falls before the oldest kept event gets
+//! [`DocstoreError::ChangeHistoryLost`] instead of a silent gap.
 
 use std::ops::Bound;
 use std::sync::{Condvar, Mutex};

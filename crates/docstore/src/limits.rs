@@ -21,6 +21,19 @@ pub const DEFAULT_BATCH_SIZE: usize = 101;
 /// Maximum number of change events returned by one `changes_since` call.
 pub const MAX_CHANGES_PER_CALL: usize = 10_000;
 
+/// Default of [`crate::StoreOptions::change_retention`]: the change feed keeps the newest this
+/// many events; older ones are deleted as new ones arrive (like MongoDB's oplog, a capped
+/// window: a follower further behind gets `ChangeHistoryLost`, code 286).
+pub const DEFAULT_CHANGE_RETENTION: u64 = 1_000_000;
+
+/// The writer trims the change feed once it holds this many events more than the retention,
+/// so the deletes come in runs rather than one per commit.
+pub const CHANGE_TRIM_CHUNK: u64 = 1_024;
+
+/// Most change events one commit deletes while trimming (a large backlog — e.g. after the
+/// retention was lowered — is worked off over the following commits).
+pub const MAX_CHANGE_TRIM_PER_COMMIT: u64 = 8_192;
+
 /// Maximum length of a database name in bytes (MongoDB: 64).
 pub const MAX_DATABASE_NAME_LEN: usize = 64;
 

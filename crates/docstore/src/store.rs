@@ -41,6 +41,11 @@ pub struct StoreOptions {
     /// no events) — for stores nobody follows, where recording every document a second time
     /// is pure cost.
     pub change_feed: bool,
+    /// How many of the newest change events the feed keeps (default
+    /// [`crate::limits::DEFAULT_CHANGE_RETENTION`]; at least 1). Older events are deleted by
+    /// the writer as new ones are recorded, so the feed's disk use is bounded; a follower whose
+    /// token is older than the oldest kept event gets [`DocstoreError::ChangeHistoryLost`].
+    pub change_retention: u64,
     /// `true` (default): pages missing from the page cache are copied out of a read-only
     /// memory map of the database file instead of one `pread` each
     /// ([`crate::mapped_file`]); writes, fsync and locking are unchanged. Turn off on file
@@ -88,6 +93,7 @@ impl Default for StoreOptions {
             cache_bytes: DEFAULT_CACHE_BYTES,
             sync_interval: None,
             change_feed: true,
+            change_retention: crate::limits::DEFAULT_CHANGE_RETENTION,
             mmap_reads: true,
             engine: Engine::default(),
             max_size_bytes: crate::kv_lmdb::DEFAULT_MAP_BYTES,
@@ -186,12 +192,10 @@ impl Store {
                 options.sync_interval,
             )?),
         };
-        Self::start(
-            kv,
-            options.change_feed,
-            Some(engine),
-            options.max_size_bytes,
-        )
+        let feed = options
+            .change_feed
+            .then_some(options.change_retention.max(1));
+        Self::start(kv, feed, Some(engine), options.max_size_bytes)
     }
 
     /// A store kept in memory only (tests, scratch work).
@@ -201,12 +205,18 @@ impl Store {
 
     /// A store over any engine implementing [`KvStore`].
     pub fn with_engine(kv: Arc<dyn KvStore>) -> Result<Store> {
-        Self::start(kv, true, None, crate::kv_lmdb::DEFAULT_MAP_BYTES)
+        Self::start(
+            kv,
+            Some(crate::limits::DEFAULT_CHANGE_RETENTION),
+            None,
+            crate::kv_lmdb::DEFAULT_MAP_BYTES,
+        )
     }
 
+    /// `change_feed`: `None` records no change events, `Some(n)` keeps the newest `n`.
     fn start(
         kv: Arc<dyn KvStore>,
-        change_feed: bool,
+        change_feed: Option<u64>,
         engine: Option<Engine>,
         max_size_bytes: usize,
     ) -> Result<Store> {

@@ -26,7 +26,10 @@ use std::thread::JoinHandle;
 use crate::changefeed::{self, ChangeEvent, Notifier};
 use crate::error::{DocstoreError, Result};
 use crate::kv::{KvError, KvStore, KvWrite};
-use crate::limits::{MAX_GROUP_SIZE, SETTLE_AFTER, WRITE_QUEUE_CAPACITY};
+use crate::limits::{
+    CHANGE_TRIM_CHUNK, MAX_CHANGE_TRIM_PER_COMMIT, MAX_GROUP_SIZE, SETTLE_AFTER,
+    WRITE_QUEUE_CAPACITY,
+};
 use crate::overlay::Overlay;
 use crate::pending::Pending;
 
@@ -110,6 +113,8 @@ pub struct WriterStats {
     pub submitted: AtomicU64,
     /// Times the engine settled after writes paused ([`KvStore::settle`], successful ones).
     pub settles: AtomicU64,
+    /// Change events deleted by the feed's retention.
+    pub trimmed_changes: AtomicU64,
 }
 
 /// A snapshot of [`WriterStats`].
@@ -123,6 +128,8 @@ pub struct WriterStatsSnapshot {
     pub queued: u64,
     /// Times the engine settled after writes paused.
     pub settles: u64,
+    /// Change events deleted by the feed's retention.
+    pub trimmed_changes: u64,
 }
 
 /// Handle to the writer thread; dropping it stops the thread after the queue drains.
@@ -142,13 +149,19 @@ impl std::fmt::Debug for Writer {
 
 impl Writer {
     /// Starts the writer thread over `kv`; committed change sequence numbers go to `notifier`.
-    /// Without `change_feed`, operations record no change events.
+    /// `change_feed`: `None` — operations record no change events; `Some(n)` — they do, and
+    /// the feed keeps the newest `n` (at least 1): once it holds [`CHANGE_TRIM_CHUNK`] more,
+    /// the commit deletes the oldest (at most [`MAX_CHANGE_TRIM_PER_COMMIT`]) in the same
+    /// transaction.
     pub fn start(
         kv: Arc<dyn KvStore>,
         notifier: Arc<Notifier>,
-        change_feed: bool,
+        change_feed: Option<u64>,
     ) -> Result<Writer> {
-        let next_seq = changefeed::last_seq(kv.snapshot()?.as_ref())? + 1;
+        let snap = kv.snapshot()?;
+        let next_seq = changefeed::last_seq(snap.as_ref())? + 1;
+        let oldest_seq = changefeed::first_seq(snap.as_ref())?.unwrap_or(next_seq);
+        drop(snap);
         let (tx, rx) = sync_channel::<Job>(WRITE_QUEUE_CAPACITY);
         let stats = Arc::new(WriterStats::default());
         let thread_stats = stats.clone();
@@ -160,8 +173,11 @@ impl Writer {
                     &rx,
                     &notifier,
                     &thread_stats,
-                    next_seq,
-                    change_feed,
+                    Feed {
+                        next_seq,
+                        oldest_seq,
+                        retention: change_feed,
+                    },
                 )
             })
             .map_err(|e| DocstoreError::Storage(format!("cannot start writer thread: {e}")))?;
@@ -264,6 +280,7 @@ impl Writer {
         WriterStatsSnapshot {
             commits: self.stats.commits.load(Ordering::Relaxed),
             settles: self.stats.settles.load(Ordering::Relaxed),
+            trimmed_changes: self.stats.trimmed_changes.load(Ordering::Relaxed),
             operations,
             queued: self
                 .stats
@@ -286,14 +303,30 @@ impl Drop for Writer {
     }
 }
 
-fn run(
-    kv: &dyn KvStore,
-    rx: &Receiver<Job>,
-    notifier: &Notifier,
-    stats: &WriterStats,
-    mut next_seq: u64,
-    change_feed: bool,
-) {
+/// The writer's view of the change feed: events `oldest_seq..next_seq` are stored (sequence
+/// numbers are gap-free, trims take the oldest first).
+struct Feed {
+    next_seq: u64,
+    oldest_seq: u64,
+    /// `None`: no feed; `Some(n)`: keep the newest `n` events.
+    retention: Option<u64>,
+}
+
+impl Feed {
+    /// How many of the oldest events a commit that stored events up to `next_seq` deletes.
+    fn to_trim(&self, next_seq: u64) -> u64 {
+        let Some(keep) = self.retention else { return 0 };
+        let held = next_seq.saturating_sub(self.oldest_seq);
+        if held < keep.saturating_add(CHANGE_TRIM_CHUNK) {
+            return 0;
+        }
+        (held - keep).min(MAX_CHANGE_TRIM_PER_COMMIT)
+    }
+}
+
+fn run(kv: &dyn KvStore, rx: &Receiver<Job>, notifier: &Notifier, stats: &WriterStats, feed: Feed) {
+    let mut feed = feed;
+    let change_feed = feed.retention.is_some();
     // Whether a commit happened since the engine last settled.
     let mut unsettled = false;
     loop {
@@ -323,10 +356,12 @@ fn run(
             }
         }
         let mut completions: Vec<Completion> = Vec::with_capacity(jobs.len());
-        let mut seq = next_seq;
-        let group_start_seq = next_seq;
+        let mut seq = feed.next_seq;
+        let group_start_seq = feed.next_seq;
+        let mut trimmed = 0;
         let result = kv.write(&mut |txn| {
             seq = group_start_seq;
+            trimmed = 0;
             for job in jobs.drain(..) {
                 stats.operations.fetch_add(1, Ordering::Relaxed);
                 let mut overlay = Overlay::new(&mut *txn);
@@ -347,13 +382,19 @@ fn run(
                     changefeed::append_owned(txn, e).map_err(|e| KvError::Engine(e.to_string()))?;
                 }
             }
+            trimmed = feed.to_trim(seq);
+            for s in feed.oldest_seq..feed.oldest_seq + trimmed {
+                txn.delete(changefeed::CHANGES_TABLE, &s.to_be_bytes())?;
+            }
             Ok(())
         });
         match result {
             Ok(()) => {
                 stats.commits.fetch_add(1, Ordering::Relaxed);
+                stats.trimmed_changes.fetch_add(trimmed, Ordering::Relaxed);
                 unsettled = true;
-                next_seq = seq;
+                feed.oldest_seq += trimmed;
+                feed.next_seq = seq;
                 if seq > group_start_seq {
                     notifier.publish(seq - 1);
                 }
@@ -412,7 +453,7 @@ mod tests {
     fn the_engine_settles_once_after_writes_pause_and_never_while_idle() {
         let kv = Arc::new(Settling::default());
         let notifier = Arc::new(Notifier::new(0));
-        let writer = Writer::start(kv.clone(), notifier, true).expect("start");
+        let writer = Writer::start(kv.clone(), notifier, Some(u64::MAX)).expect("start");
         // Idle from the start: nothing was committed, so nothing to settle.
         std::thread::sleep(SETTLE_AFTER * 3);
         assert_eq!(kv.settles.load(Ordering::SeqCst), 0);
@@ -444,7 +485,8 @@ mod tests {
     fn failing_job_does_not_poison_the_group_and_events_get_seqs() {
         let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
         let notifier = Arc::new(Notifier::new(0));
-        let writer = Arc::new(Writer::start(kv.clone(), notifier.clone(), true).expect("start"));
+        let writer =
+            Arc::new(Writer::start(kv.clone(), notifier.clone(), Some(u64::MAX)).expect("start"));
         let mut handles = Vec::new();
         for i in 0..40u32 {
             let w = writer.clone();
@@ -494,7 +536,8 @@ mod tests {
     #[test]
     fn a_panicking_operation_is_rolled_back_and_the_writer_survives() {
         let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
-        let writer = Writer::start(kv.clone(), Arc::new(Notifier::new(0)), true).expect("start");
+        let writer =
+            Writer::start(kv.clone(), Arc::new(Notifier::new(0)), Some(u64::MAX)).expect("start");
         let r: Result<()> = writer.submit(|ctx| {
             ctx.kv.put("t", b"half", b"1")?;
             panic!("simulated bug");
@@ -511,7 +554,8 @@ mod tests {
     #[test]
     fn nested_failure_discards_only_the_nested_part() {
         let kv: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
-        let writer = Writer::start(kv.clone(), Arc::new(Notifier::new(0)), true).expect("start");
+        let writer =
+            Writer::start(kv.clone(), Arc::new(Notifier::new(0)), Some(u64::MAX)).expect("start");
         writer
             .submit(|ctx| {
                 ctx.kv.put("t", b"outer", b"1")?;

@@ -142,6 +142,8 @@ pub struct StoreSection {
     pub max_size_mib: usize,
     /// redb: page cache of `data.redb`, MiB.
     pub cache_mb: usize,
+    /// Change events kept for change streams (the newest this many; older ones are deleted).
+    pub change_retention_events: u64,
     /// redb: read pages missing from the cache through a read-only memory map of `data.redb`
     /// (`StoreOptions::mmap_reads`); turn off where another program may truncate the file.
     pub mmap_reads: bool,
@@ -153,6 +155,7 @@ impl Default for StoreSection {
             engine: StoreEngine::default(),
             max_size_mib: DEFAULT_STORE_MAX_SIZE_MIB,
             cache_mb: DEFAULT_STORE_CACHE_MB,
+            change_retention_events: stratus_docstore::limits::DEFAULT_CHANGE_RETENTION,
             mmap_reads: true,
         }
     }
@@ -186,6 +189,7 @@ impl StoreSection {
             max_size_bytes: self.max_size_mib.saturating_mul(1024 * 1024),
             cache_bytes: self.cache_mb.saturating_mul(1024 * 1024),
             mmap_reads: self.mmap_reads,
+            change_retention: self.change_retention_events,
             ..stratus_docstore::StoreOptions::default()
         }
     }
@@ -429,6 +433,12 @@ impl Config {
                 "the page cache must be at least 1 MiB",
             ));
         }
+        if self.store.change_retention_events == 0 {
+            return Err(bad(
+                "store.change_retention_events",
+                "must be at least 1 (the newest event anchors the change streams' numbering)",
+            ));
+        }
         if self.store.max_size_mib < MIN_STORE_MAX_SIZE_MIB {
             return Err(bad(
                 "store.max_size_mib",
@@ -501,6 +511,14 @@ mod tests {
         let mut c = Config::default();
         c.store.max_size_mib = MIN_STORE_MAX_SIZE_MIB - 1;
         assert_eq!(c.validate().unwrap_err().option, "store.max_size_mib");
+        let mut c = Config::default();
+        c.store.change_retention_events = 0;
+        assert_eq!(
+            c.validate().unwrap_err().option,
+            "store.change_retention_events"
+        );
+        let c = Config::from_toml("[store]\nchange_retention_events = 5000\n").expect("toml");
+        assert_eq!(c.store.options().change_retention, 5000);
         for bad_threads in [0, 1, 1025] {
             let mut c = Config::default();
             c.http.blocking_threads = bad_threads;
