@@ -209,6 +209,8 @@ pub struct MongoSection {
     pub max_cursors_per_user: usize,
     /// A cursor unused for this long is closed, seconds.
     pub cursor_idle_timeout_secs: u64,
+    /// Most client connections open at once; one more is closed right after it is accepted.
+    pub max_connections: usize,
 }
 
 impl Default for MongoSection {
@@ -219,6 +221,7 @@ impl Default for MongoSection {
             max_cursors: crate::wire::cursors::DEFAULT_MAX_CURSORS,
             max_cursors_per_user: crate::wire::cursors::DEFAULT_MAX_CURSORS_PER_USER,
             cursor_idle_timeout_secs: crate::wire::cursors::CURSOR_IDLE_TIMEOUT.as_secs(),
+            max_connections: crate::wire::DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -259,6 +262,13 @@ impl MongoSection {
                 format!("must be between 1 and {MAX_CURSOR_IDLE_TIMEOUT_SECS}"),
             ));
         }
+        let limit = crate::wire::MAX_CONNECTIONS_LIMIT;
+        if !(1..=limit).contains(&self.max_connections) {
+            return Err(bad(
+                "mongo.max_connections",
+                format!("must be between 1 and {limit}"),
+            ));
+        }
         Ok(())
     }
 
@@ -292,6 +302,7 @@ impl MongoSection {
                 max_per_user: self.max_cursors_per_user,
             },
             cursor_idle_timeout: Duration::from_secs(self.cursor_idle_timeout_secs),
+            max_connections: self.max_connections,
         })
     }
 }
@@ -538,13 +549,15 @@ mod tests {
             (50, 5)
         );
         assert_eq!(o.cursor_idle_timeout, Duration::from_secs(30));
+        assert_eq!(o.max_connections, crate::wire::DEFAULT_MAX_CONNECTIONS);
         assert!(o.tls.is_none());
         let d = Config::default().mongo.wire_options().expect("defaults");
         assert_eq!(
             d.cursor_limits,
             crate::wire::cursors::CursorLimits::default()
         );
-        let cases: [(&str, &str); 6] = [
+        let cases: [(&str, &str); 7] = [
+            ("[mongo]\nmax_connections = 0\n", "mongo.max_connections"),
             ("[mongo]\nmax_cursors = 0\n", "mongo.max_cursors"),
             ("[mongo]\nmax_cursors = 16385\n", "mongo.max_cursors"),
             (

@@ -493,6 +493,52 @@ async fn the_idle_timeout_is_configurable_and_frees_cursor_places() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_limit_are_closed_and_the_others_keep_working() {
+    let options = wire::WireOptions {
+        max_connections: 2,
+        ..wire::WireOptions::default()
+    };
+    let (addr, state) = start_with(options).await;
+    let mut a = alice(addr).await;
+    let b = alice(addr).await;
+    // The third connection is accepted by the kernel and closed by the server at once.
+    let mut c = TcpStream::connect(addr).await.expect("connect");
+    let hello =
+        message::encode_op_msg_request(1, &doc! {"hello": 1, "$db": "admin"}, &[], 0, false)
+            .expect("encode");
+    let _ = c.write_all(&hello).await;
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(10), c.read(&mut buf))
+        .await
+        .expect("closed, not left hanging");
+    assert!(matches!(read, Ok(0) | Err(_)), "got a reply: {read:?}");
+    // The open ones are unaffected; serverStatus tells the truth about the limit.
+    let d = cmd(&mut a, doc! {"serverStatus": 1, "$db": "admin"}).await;
+    let conns = d.get_document("connections").expect("connections");
+    assert_eq!(conns.get_i64("current").expect("current"), 2, "{conns}");
+    assert_eq!(conns.get_i64("available").expect("available"), 0, "{conns}");
+    assert!(conns.get_i64("rejected").expect("rejected") >= 1, "{conns}");
+    // Closing one frees its place.
+    drop(b);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while state
+        .counters()
+        .current_connections
+        .load(std::sync::atomic::Ordering::Relaxed)
+        > 1
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the closed connection was not released"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut again = alice(addr).await;
+    let d = cmd(&mut again, doc! {"ping": 1, "$db": "admin"}).await;
+    assert_eq!(d.get_f64("ok").expect("ok"), 1.0, "{d}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_concurrent_connections_and_a_stalled_one() {
     let (addr, state) = start().await;
     // A client that starts a message and stalls.

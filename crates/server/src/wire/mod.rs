@@ -12,7 +12,9 @@
 //! - every command except the handshake ones requires a SCRAM-authenticated user
 //!   ([`auth`]), and touches only the databases the user's [`auth::DatabaseAccess`] allows;
 //! - cursors ([`cursors`]) idle longer than [`WireOptions::cursor_idle_timeout`] are closed,
-//!   and at most [`cursors::CursorLimits`] of them are open at once.
+//!   and at most [`cursors::CursorLimits`] of them are open at once;
+//! - at most [`WireOptions::max_connections`] connections are open at once (a permit taken
+//!   at `accept`, released when the connection's task ends).
 //!
 //! A project environment's data lives in the database named by [`project_database_name`].
 
@@ -63,9 +65,12 @@ pub const READ_BUFFER_BYTES: usize = 64 * 1024;
 pub const RETAINED_BUFFER_BYTES: usize = 64 * 1024;
 /// How often the idle-cursor reaper runs.
 pub const CURSOR_REAP_INTERVAL: Duration = Duration::from_secs(10);
-/// Connections reported as `available` in `serverStatus` (not enforced: tokio tasks are
-/// cheap; the OS file-descriptor limit is the real bound).
-pub const REPORTED_AVAILABLE_CONNECTIONS: i64 = 1_000_000;
+/// Default of [`WireOptions::max_connections`] (`mongo.max_connections`). Each connection
+/// keeps a read buffer of [`READ_BUFFER_BYTES`] and reusable buffers of up to
+/// [`RETAINED_BUFFER_BYTES`], so this bounds the idle connections' memory to a few hundred MB.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4_096;
+/// Largest accepted `mongo.max_connections` (MongoDB's `maxIncomingConnections` default).
+pub const MAX_CONNECTIONS_LIMIT: usize = 1_000_000;
 
 /// The database name under which a project environment's data is reachable:
 /// `<project>__<env>` (two underscores), e.g. `shop__prod`.
@@ -80,6 +85,8 @@ pub struct Counters {
     pub current_connections: AtomicI64,
     /// Connections accepted since start.
     pub total_connections: AtomicU64,
+    /// Connections closed at once because [`WireOptions::max_connections`] were open.
+    pub refused_connections: AtomicU64,
     /// Documents inserted.
     pub insert: AtomicU64,
     /// `find` commands.
@@ -104,6 +111,9 @@ pub struct WireOptions {
     pub cursor_limits: cursors::CursorLimits,
     /// A cursor unused for this long is closed (`mongo.cursor_idle_timeout_secs`).
     pub cursor_idle_timeout: Duration,
+    /// Most connections open at once, counted from `accept` (TLS handshakes included);
+    /// one more is closed right after it is accepted (`mongo.max_connections`).
+    pub max_connections: usize,
 }
 
 impl Default for WireOptions {
@@ -112,6 +122,7 @@ impl Default for WireOptions {
             tls: None,
             cursor_limits: cursors::CursorLimits::default(),
             cursor_idle_timeout: cursors::CURSOR_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -125,6 +136,9 @@ pub(crate) struct Shared {
     next_connection_id: AtomicI64,
     tls: Option<tls::TlsConfig>,
     cursor_idle_timeout: Duration,
+    /// One permit per open connection ([`WireOptions::max_connections`]).
+    connection_slots: Arc<tokio::sync::Semaphore>,
+    pub(crate) max_connections: usize,
 }
 
 /// Everything the wire server shares between connections (cheap to clone).
@@ -175,6 +189,10 @@ impl WireState {
                 next_connection_id: AtomicI64::new(1),
                 tls: options.tls,
                 cursor_idle_timeout: options.cursor_idle_timeout,
+                connection_slots: Arc::new(tokio::sync::Semaphore::new(
+                    options.max_connections.clamp(1, MAX_CONNECTIONS_LIMIT),
+                )),
+                max_connections: options.max_connections.clamp(1, MAX_CONNECTIONS_LIMIT),
             }),
         }
     }
@@ -222,8 +240,18 @@ pub async fn serve(
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    // Over the limit: the connection is closed at once (dropped), as MongoDB
+                    // does past `maxIncomingConnections`; the others are unaffected.
+                    let Ok(slot) = state.shared.connection_slots.clone().try_acquire_owned() else {
+                        state.shared.counters.refused_connections.fetch_add(1, Ordering::Relaxed);
+                        drop(stream);
+                        continue;
+                    };
                     let state = state.clone();
-                    tokio::spawn(async move { accept_connection(stream, peer, state).await });
+                    tokio::spawn(async move {
+                        accept_connection(stream, peer, state).await;
+                        drop(slot);
+                    });
                 }
                 // Transient accept failures (EMFILE, aborted handshakes): keep serving.
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,

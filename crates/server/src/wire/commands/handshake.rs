@@ -16,8 +16,7 @@ use crate::wire::auth::{Mechanism, ScramServer, server_nonce};
 use crate::wire::error::CommandError;
 use crate::wire::{
     Connection, LOGICAL_SESSION_TIMEOUT_MINUTES, MAX_BSON_OBJECT_SIZE, MAX_MESSAGE_SIZE_BYTES,
-    MAX_WIRE_VERSION, MAX_WRITE_BATCH_SIZE, MIN_WIRE_VERSION, REPORTED_AVAILABLE_CONNECTIONS,
-    SERVER_VERSION, WireState,
+    MAX_WIRE_VERSION, MAX_WRITE_BATCH_SIZE, MIN_WIRE_VERSION, SERVER_VERSION, WireState,
 };
 
 /// The only SASL conversation id we hand out (one conversation per connection at a time).
@@ -298,7 +297,10 @@ pub(super) fn server_status(state: &WireState) -> Document {
         "localTime": bson::DateTime::now(),
         "connections": {
             "current": c.current_connections.load(Ordering::Relaxed),
-            "available": REPORTED_AVAILABLE_CONNECTIONS,
+            "available": (state.shared.max_connections as i64)
+                .saturating_sub(c.current_connections.load(Ordering::Relaxed))
+                .max(0),
+            "rejected": get(&c.refused_connections),
             "totalCreated": get(&c.total_connections),
         },
         "opcounters": {
