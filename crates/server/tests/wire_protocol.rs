@@ -460,7 +460,7 @@ async fn the_idle_timeout_is_configurable_and_frees_cursor_places() {
             max_total: 2,
             max_per_user: 2,
         },
-        cursor_idle_timeout: Duration::from_millis(300),
+        cursor_idle_timeout: Duration::from_secs(2),
         ..wire::WireOptions::default()
     };
     let (addr, state) = start_with(options).await;
@@ -471,9 +471,14 @@ async fn the_idle_timeout_is_configurable_and_frees_cursor_places() {
         doc! {"insert": "c", "documents": docs, "$db": "db1"},
     )
     .await;
+    let opened = std::time::Instant::now();
     let id = open_cursor(&mut a).await.expect("first");
     open_cursor(&mut a).await.expect("second");
-    assert_eq!(code(&open_cursor(&mut a).await.expect_err("full")), 96);
+    let refused = open_cursor(&mut a).await;
+    // (Only meaningful while the first two are surely still open.)
+    if opened.elapsed() < Duration::from_secs(2) {
+        assert_eq!(code(&refused.expect_err("full")), 96);
+    }
     // The server's own reaper closes them (it runs every half timeout).
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while state.open_cursors() > 0 {
