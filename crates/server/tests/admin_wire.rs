@@ -5,6 +5,9 @@
 //! Without pymongo the test prints a skip reason and passes, unless
 //! `STRATUS_REQUIRE_REAL_CLIENTS=1`.
 
+mod pymongo_check;
+use pymongo_check::pymongo_available;
+
 use std::process::Command;
 use std::sync::Arc;
 
@@ -49,21 +52,6 @@ for mech in ["SCRAM-SHA-256", "SCRAM-SHA-1"]:
 print("all checks passed")
 "#;
 
-fn pymongo_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import pymongo"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var("STRATUS_REQUIRE_REAL_CLIENTS").as_deref() != Ok("1"),
-            "STRATUS_REQUIRE_REAL_CLIENTS=1 but python3/pymongo is missing"
-        );
-        eprintln!("SKIP: python3 with pymongo not found (pip install pymongo)");
-    }
-    ok
-}
-
 fn run(port: u16) -> (bool, String) {
     let out = Command::new("python3")
         .args(["-c", SCRIPT, &port.to_string()])
@@ -82,7 +70,7 @@ fn run(port: u16) -> (bool, String) {
 
 #[test]
 fn console_accounts_log_in_over_the_wire_with_project_scoped_access() {
-    if !pymongo_available() {
+    if !pymongo_available("admin_wire") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

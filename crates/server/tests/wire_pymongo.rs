@@ -3,6 +3,9 @@
 //! `tests/wire_py/`. Without pymongo the tests print a skip reason and pass, unless
 //! `STRATUS_REQUIRE_REAL_CLIENTS=1`, which makes a missing pymongo a failure.
 
+mod pymongo_check;
+use pymongo_check::pymongo_available;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
@@ -102,26 +105,8 @@ fn tls_server() -> &'static TlsServer {
     })
 }
 
-fn pymongo_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import pymongo"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        if std::env::var("STRATUS_REQUIRE_REAL_CLIENTS").as_deref() == Ok("1") {
-            panic!(
-                "STRATUS_REQUIRE_REAL_CLIENTS=1 but python3/pymongo is missing (pip install pymongo)"
-            );
-        }
-        eprintln!(
-            "SKIP: python3 with pymongo not found (pip install pymongo); wire client test not run"
-        );
-    }
-    ok
-}
-
 fn run_script(name: &str) {
-    if !pymongo_available() {
+    if !pymongo_available("wire_pymongo") {
         return;
     }
     run_with_args(name, &[server().port.to_string()]);
@@ -172,7 +157,7 @@ fn raw_socket_abuse_closes_only_that_connection() {
 
 #[test]
 fn pymongo_over_tls() {
-    if !pymongo_available() {
+    if !pymongo_available("wire_pymongo") {
         return;
     }
     let s = tls_server();
@@ -190,7 +175,7 @@ fn pymongo_over_tls() {
 #[test]
 fn pymongo_crud_unified_spec_subset() {
     const MIN_UNIFIED_PASSES: usize = 100;
-    if !pymongo_available() {
+    if !pymongo_available("wire_pymongo") {
         return;
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");

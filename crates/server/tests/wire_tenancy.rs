@@ -9,27 +9,15 @@
 #[path = "runtime_auth/server.rs"]
 mod server;
 
+mod pymongo_check;
+use pymongo_check::pymongo_available;
+
 use std::path::PathBuf;
 use std::process::Command;
 
 use reqwest::Method as M;
 use serde_json::json;
 use stratus_server::config::Config;
-
-fn pymongo_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import pymongo"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var("STRATUS_REQUIRE_REAL_CLIENTS").as_deref() != Ok("1"),
-            "STRATUS_REQUIRE_REAL_CLIENTS=1 but python3/pymongo is missing (pip install pymongo)"
-        );
-        println!("SKIP wire_tenancy: python3 with pymongo not found (pip install pymongo)");
-    }
-    ok
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -53,7 +41,7 @@ async fn pipeline_stages_cannot_reach_another_project() {
 }
 
 async fn run_tenancy(mode: &'static str) {
-    if !pymongo_available() {
+    if !pymongo_available("wire_tenancy") {
         return;
     }
     let dir = tempfile::tempdir().expect("tmp");
