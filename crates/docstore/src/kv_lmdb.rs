@@ -296,22 +296,20 @@ fn prefixed_bounds(
     hi: Bound<&[u8]>,
     max_key: usize,
 ) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    // The `max_key`-byte prefix of a bound LMDB could not take.
+    let cut = |k: &[u8]| {
+        let mut p = prefixed(id, k);
+        p.truncate(max_key);
+        p
+    };
     let lo = match lo {
-        Bound::Included(k) | Bound::Excluded(k) if 4 + k.len() > max_key => {
-            let mut p = prefixed(id, k);
-            p.truncate(max_key);
-            Bound::Excluded(p)
-        }
+        Bound::Included(k) | Bound::Excluded(k) if 4 + k.len() > max_key => Bound::Excluded(cut(k)),
         Bound::Included(k) => Bound::Included(prefixed(id, k)),
         Bound::Excluded(k) => Bound::Excluded(prefixed(id, k)),
         Bound::Unbounded => Bound::Included(id.to_vec()),
     };
     let hi = match hi {
-        Bound::Included(k) | Bound::Excluded(k) if 4 + k.len() > max_key => {
-            let mut p = prefixed(id, k);
-            p.truncate(max_key);
-            Bound::Included(p)
-        }
+        Bound::Included(k) | Bound::Excluded(k) if 4 + k.len() > max_key => Bound::Included(cut(k)),
         Bound::Included(k) => Bound::Included(prefixed(id, k)),
         Bound::Excluded(k) => Bound::Excluded(prefixed(id, k)),
         Bound::Unbounded => match after_table(id) {
@@ -375,6 +373,42 @@ fn lookup_id(txn: &RoTxn<'_, WithoutTls>, tables: Db, name: &str) -> KvResult<Op
         })?)),
         None => Ok(None),
     }
+}
+
+/// The id of `name`, from `ids` (the transaction's memo of earlier look-ups, absent tables
+/// included) or else read from `tables` once and remembered.
+fn cached_id(
+    ids: &RefCell<FxHashMap<String, Option<TableId>>>,
+    txn: &RoTxn<'_, WithoutTls>,
+    tables: Db,
+    name: &str,
+) -> KvResult<Option<TableId>> {
+    if let Some(id) = ids.borrow().get(name) {
+        return Ok(*id);
+    }
+    let id = lookup_id(txn, tables, name)?;
+    ids.borrow_mut().insert(name.to_string(), id);
+    Ok(id)
+}
+
+/// The value under the (prefixed) `key` of `db`.
+fn get_prefixed(txn: &RoTxn<'_, WithoutTls>, db: Db, key: &[u8]) -> KvResult<Option<Vec<u8>>> {
+    Ok(db.get(txn, key).map_err(engine)?.map(<[u8]>::to_vec))
+}
+
+/// The value under `key` in table `id` of `db`; `None` too for a key longer than any stored
+/// one (`4 + key.len() > max_key`), which LMDB would refuse to look up.
+fn lookup(
+    txn: &RoTxn<'_, WithoutTls>,
+    db: Db,
+    id: &TableId,
+    key: &[u8],
+    max_key: usize,
+) -> KvResult<Option<Vec<u8>>> {
+    if 4 + key.len() > max_key {
+        return Ok(None);
+    }
+    get_prefixed(txn, db, &prefixed(id, key))
 }
 
 /// The names of the tables of `txn`.

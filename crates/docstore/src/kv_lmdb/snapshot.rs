@@ -14,7 +14,8 @@ use heed::{RoTxn, WithoutTls};
 use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 
 use super::{
-    Db, RANGE_CHUNK, TableId, engine, lookup_id, names, prefixed, prefixed_bounds, walk, walk_full,
+    Db, RANGE_CHUNK, TableId, cached_id, engine, get_prefixed, lookup, names, prefixed,
+    prefixed_bounds, walk, walk_full,
 };
 use crate::kv::{KvGetter, KvIter, KvPair, KvRead, KvResult, bound_slice};
 use crate::kv_walk::{WalkState, Walker};
@@ -31,12 +32,7 @@ pub(super) struct SnapInner {
 
 impl SnapInner {
     fn id(&self, table: &str) -> KvResult<Option<TableId>> {
-        if let Some(id) = self.ids.borrow().get(table) {
-            return Ok(*id);
-        }
-        let id = lookup_id(&self.txn, self.tables, table)?;
-        self.ids.borrow_mut().insert(table.to_string(), id);
-        Ok(id)
+        cached_id(&self.ids, &self.txn, self.tables, table)
     }
 }
 
@@ -52,14 +48,7 @@ impl KvRead for LmdbSnapshot {
         let Some(id) = s.id(table)? else {
             return Ok(None);
         };
-        if 4 + key.len() > s.max_key {
-            // Longer than any stored key.
-            return Ok(None);
-        }
-        Ok(s.data
-            .get(&s.txn, &prefixed(&id, key))
-            .map_err(engine)?
-            .map(<[u8]>::to_vec))
+        lookup(&s.txn, s.data, &id, key, s.max_key)
     }
 
     fn range<'a>(
@@ -261,7 +250,7 @@ impl KvGetter for LmdbGetter<'_> {
         }
         self.walk.get(
             &prefixed(&id, key),
-            |k| Ok(s.data.get(&s.txn, k).map_err(engine)?.map(<[u8]>::to_vec)),
+            |k| get_prefixed(&s.txn, s.data, k),
             |k| start_walk(s, &id, k),
         )
     }

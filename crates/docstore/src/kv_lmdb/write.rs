@@ -7,7 +7,9 @@ use std::ops::Bound;
 
 use heed::RwTxn;
 
-use super::{Db, NEXT_ID_KEY, TableId, engine, lookup_id, names, prefixed, prefixed_bounds, walk};
+use super::{
+    Db, NEXT_ID_KEY, TableId, cached_id, engine, lookup, names, prefixed, prefixed_bounds, walk,
+};
 use crate::kv::{BatchEntry, KvError, KvIter, KvRead, KvResult, KvWrite, bound_slice, empty_range};
 use crate::memo::FxHashMap;
 
@@ -36,12 +38,7 @@ impl LmdbWrite<'_> {
     }
 
     fn id(&self, table: &str) -> KvResult<Option<TableId>> {
-        if let Some(id) = self.ids.borrow().get(table) {
-            return Ok(*id);
-        }
-        let id = lookup_id(&self.txn, self.tables, table)?;
-        self.ids.borrow_mut().insert(table.to_string(), id);
-        Ok(id)
+        cached_id(&self.ids, &self.txn, self.tables, table)
     }
 
     /// The id of `table`, creating the table when it does not exist.
@@ -81,14 +78,7 @@ impl KvRead for LmdbWrite<'_> {
         let Some(id) = self.id(table)? else {
             return Ok(None);
         };
-        if 4 + key.len() > self.max_key {
-            return Ok(None);
-        }
-        Ok(self
-            .data
-            .get(&self.txn, &prefixed(&id, key))
-            .map_err(engine)?
-            .map(<[u8]>::to_vec))
+        lookup(&self.txn, self.data, &id, key, self.max_key)
     }
 
     fn range<'a>(

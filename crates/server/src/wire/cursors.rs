@@ -291,16 +291,6 @@ impl CursorRegistry {
             .map(|c| (c.ns.clone(), c.owner.clone()))
     }
 
-    /// Number of cursors in the registry (not counting checked-out ones).
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// Whether no cursor is open.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Drops cursors unused for longer than `idle`; returns how many.
     pub fn reap(&self, idle: Duration) -> usize {
         let mut map = self.lock();

@@ -179,6 +179,7 @@ impl WireState {
         credentials: Arc<dyn CredentialStore>,
         options: WireOptions,
     ) -> WireState {
+        let max_connections = options.max_connections.clamp(1, MAX_CONNECTIONS_LIMIT);
         WireState {
             shared: Arc::new(Shared {
                 store,
@@ -189,10 +190,8 @@ impl WireState {
                 next_connection_id: AtomicI64::new(1),
                 tls: options.tls,
                 cursor_idle_timeout: options.cursor_idle_timeout,
-                connection_slots: Arc::new(tokio::sync::Semaphore::new(
-                    options.max_connections.clamp(1, MAX_CONNECTIONS_LIMIT),
-                )),
-                max_connections: options.max_connections.clamp(1, MAX_CONNECTIONS_LIMIT),
+                connection_slots: Arc::new(tokio::sync::Semaphore::new(max_connections)),
+                max_connections,
             }),
         }
     }
